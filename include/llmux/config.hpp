@@ -1,0 +1,113 @@
+// Configuration structs and the loader. Plain values: a GatewayConfig is built once, then shared
+// read-only (immutable after load, so safe to read from any thread).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "llmux/expected.hpp"
+#include "llmux/secret.hpp"
+
+namespace llmux {
+
+enum class AuthStyle {
+  bearer,  // Authorization: Bearer KEY (or KEY as-is when it already carries "Bearer "/"Basic ")
+  header,  // KEY in a named header (auth_header), e.g. X-API-Key or api-key
+  basic,   // Authorization: Basic base64(KEY) unless KEY already carries a scheme
+  none,    // no credential sent
+};
+
+struct ModelConfig {
+  std::string id;           // what clients ask for
+  std::string upstream_id;  // what the provider is sent; defaults to id
+  std::string name;         // display name
+  std::vector<std::string> aliases;
+  std::optional<int64_t> context_window;
+  double input_price_per_mtok = 0;   // USD per 1M input tokens
+  double output_price_per_mtok = 0;  // USD per 1M output tokens
+};
+
+struct HeaderConfig {
+  std::string name;
+  std::string value;  // may hold the {api_key} placeholder
+};
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;  // 1-based; 0 = unknown (e.g. built in code)
+};
+
+struct ProviderConfig {
+  std::string id;
+  std::string name;
+  std::string type = "openai-compatible";
+  std::string base_url;  // normalised: no trailing slash, API version segment present (…/v1)
+  Secret api_key;
+  AuthStyle auth = AuthStyle::bearer;
+  std::string auth_header = "Authorization";  // for AuthStyle::header
+  std::vector<HeaderConfig> headers;
+  std::vector<ModelConfig> models;
+  std::string default_model;
+  std::string default_params_json;  // a JSON object text ("{...}") or empty
+  bool enabled = true;
+  int priority = 0;  // lower is preferred
+  std::chrono::milliseconds timeout{60000};
+  int max_retries = 2;
+  SourceLocation source;
+};
+
+struct ServerConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;
+  int threads = 0;                            // 0 = one per core
+  uint64_t max_body_bytes = 10ull << 20;      // 413 above this
+  std::chrono::milliseconds shutdown_grace{10000};
+};
+
+struct GatewayConfig {
+  ServerConfig server;
+  std::vector<ProviderConfig> providers;
+  std::optional<Secret> master_key;
+  std::vector<Secret> api_keys;
+  std::string state_dir;  // empty = XDG default
+  std::string source_file;
+};
+
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based, 0 = unknown
+  int column = 0;  // 1-based, 0 = unknown
+  std::string key_path;  // e.g. providers.together.timeout
+  std::string message;
+};
+
+// "file:line:column: key_path: message"
+std::string format_config_error(const ConfigError& error);
+
+using ConfigErrors = std::vector<ConfigError>;
+
+// Loads YAML or JSON (JSON is read as YAML, so both get line numbers). Accepts the map style
+// (providers: {id: {...}}) and the list style ([{id: ...}] or providers: [...]), snake_case and
+// camelCase keys. Expands ${VAR} and ${VAR:-default} in string values. Reports every error found.
+Expected<GatewayConfig, ConfigErrors> load_config_file(const std::string& path);
+Expected<GatewayConfig, ConfigErrors> load_config_text(const std::string& text,
+                                                       const std::string& file_name);
+
+// Checks cross-references: unique ids, default_model among models, valid URLs.
+ConfigErrors validate_config(const GatewayConfig& config);
+
+// "500ms", "60s", "2m", "1h", or a bare number of milliseconds.
+Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text);
+
+// ${VAR} / ${VAR:-default}; "$${" is a literal "${". Error names the missing variable.
+Expected<std::string, std::string> expand_env(std::string_view text);
+
+// Normalises a provider base URL: requires http(s)://host, strips trailing slashes, appends /v1
+// when the path is empty. Any other path is kept as given (…/v1beta/openai, /openai/v1).
+Expected<std::string, std::string> normalize_base_url(std::string_view url);
+
+}  // namespace llmux

@@ -1,0 +1,78 @@
+// Incremental Server-Sent Events parser (WHATWG framing): bytes arrive split at arbitrary points,
+// complete events come out. Not thread-safe; one instance per stream.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace llmux::http {
+
+struct SseEvent {
+  std::string_view event;  // "" when the event has no "event:" field
+  std::string_view data;   // data lines joined with '\n'
+};
+
+class SseParser {
+ public:
+  // Feeds bytes; calls on_event(const SseEvent&) for every event completed by them. The views are
+  // valid only during the call. Returns false if on_event returned false (stop requested).
+  template <typename OnEvent>
+  bool feed(std::string_view bytes, OnEvent&& on_event);
+
+  // Bytes held for an incomplete line or event.
+  size_t buffered() const noexcept { return line_.size() + data_.size() + event_.size(); }
+  void reset();
+
+ private:
+  // Returns 1 when a line completed an event (dispatch pending), 0 otherwise.
+  bool take_line(std::string_view line);
+
+  std::string line_;   // partial line carried across feeds
+  std::string data_;
+  std::string event_;
+  bool has_data_ = false;
+  bool skip_lf_ = false;  // last feed ended on '\r'; a leading '\n' belongs to it
+};
+
+template <typename OnEvent>
+bool SseParser::feed(std::string_view bytes, OnEvent&& on_event) {
+  size_t pos = 0;
+  if (skip_lf_ && !bytes.empty()) {
+    skip_lf_ = false;
+    if (bytes[0] == '\n') pos = 1;
+  }
+  while (pos < bytes.size()) {
+    size_t end = bytes.find_first_of("\r\n", pos);
+    if (end == std::string_view::npos) {
+      line_.append(bytes.substr(pos));
+      break;
+    }
+    bool dispatch;
+    if (line_.empty()) {
+      dispatch = take_line(bytes.substr(pos, end - pos));
+    } else {
+      line_.append(bytes.substr(pos, end - pos));
+      std::string line = std::move(line_);
+      line_.clear();
+      dispatch = take_line(line);
+    }
+    if (bytes[end] == '\r') {
+      if (end + 1 < bytes.size()) {
+        if (bytes[end + 1] == '\n') ++end;
+      } else {
+        skip_lf_ = true;
+      }
+    }
+    pos = end + 1;
+    if (dispatch) {
+      bool keep_going = on_event(SseEvent{event_, data_});
+      data_.clear();
+      event_.clear();
+      has_data_ = false;
+      if (!keep_going) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace llmux::http
