@@ -39,6 +39,7 @@ struct HeaderConfig {
 struct SourceLocation {
   std::string file;
   int line = 0;  // 1-based; 0 = unknown (e.g. built in code)
+  std::string key_path;  // e.g. providers.together or providers[0]; empty = built in code
 };
 
 struct ProviderConfig {

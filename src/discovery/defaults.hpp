@@ -1,0 +1,35 @@
+// The embedded defaults `llmux serve` uses without a config file: providers found from
+// well-known API-key variables and from local model servers answering on their default ports.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "llmux/config.hpp"
+
+namespace llmux::discovery {
+
+struct KnownService {
+  const char* id;
+  const char* env_var;
+  const char* base_url;
+  const char* default_model;
+};
+
+// OpenAI-compatible hosted services recognised by their API-key variable.
+const std::vector<KnownService>& known_services();
+
+// Providers for every known API-key variable that is set (the key stays a ${VAR} reference in
+// spirit: it is read from the environment, never written anywhere).
+std::vector<ProviderConfig> providers_from_environment();
+
+// Probes Ollama (11434), vLLM (8000) and LM Studio (1234) on 127.0.0.1 with a short timeout and
+// returns a provider, with its live model list, for each that answers GET /v1/models.
+std::vector<ProviderConfig> probe_local_servers(std::chrono::milliseconds timeout);
+
+// XDG directories: $XDG_CONFIG_HOME/llmux (~/.config/llmux), $XDG_STATE_HOME/llmux
+// (~/.local/state/llmux).
+std::string config_dir();
+std::string state_dir();
+
+}  // namespace llmux::discovery

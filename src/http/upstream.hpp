@@ -1,0 +1,74 @@
+// Upstream HTTP client: libcurl's multi interface driven by an Asio io_context (curl does the
+// HTTP, TLS, HTTP/2, proxies and connection pooling; Asio does the waiting). One UpstreamClient
+// per io_context thread; it is NOT thread-safe and must only be used from its io_context's thread.
+// Connections are pooled per client, so requests from one worker thread reuse that thread's
+// keep-alive connections without any locking.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+namespace llmux::http {
+
+struct UpstreamRequest {
+  std::string method = "POST";
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;
+  // Time allowed until the response headers arrive, and afterwards between two body reads.
+  std::chrono::milliseconds timeout{60000};
+  std::chrono::milliseconds connect_timeout{10000};
+};
+
+enum class TransferFailure { none, connect, timeout, reset, cancelled, other };
+
+struct TransferResult {
+  TransferFailure failure = TransferFailure::none;
+  std::string detail;  // curl's description, safe to show (no credentials)
+};
+
+// Receives a transfer's events on the client's thread. Implementations must outlive the transfer
+// or cancel it first.
+class UpstreamHandler {
+ public:
+  virtual ~UpstreamHandler() = default;
+  // Response headers are complete. `header` returns a header value ("" if absent).
+  virtual void on_headers(int status, std::string_view content_type,
+                          std::string_view retry_after) = 0;
+  // Body bytes as they arrive. Return false to pause the transfer (resume() restarts it).
+  virtual bool on_body(std::string_view bytes) = 0;
+  // Final call; after it the transfer id is invalid.
+  virtual void on_complete(const TransferResult& result) = 0;
+};
+
+class UpstreamClient {
+ public:
+  using TransferId = uint64_t;
+
+  explicit UpstreamClient(boost::asio::io_context& io);
+  ~UpstreamClient();
+  UpstreamClient(const UpstreamClient&) = delete;
+  UpstreamClient& operator=(const UpstreamClient&) = delete;
+
+  // Starts a transfer. The request is moved in and kept alive until completion.
+  TransferId start(UpstreamRequest request, UpstreamHandler* handler);
+  // Stops a transfer; its handler gets no further calls (not even on_complete).
+  void cancel(TransferId id);
+  // Restarts a transfer paused by on_body returning false.
+  void resume(TransferId id);
+
+  size_t active_transfers() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llmux::http

@@ -1,0 +1,254 @@
+#include "json/request_view.hpp"
+
+#include <boost/json/stream_parser.hpp>
+#include <cstring>
+#include <simdjson.h>
+
+namespace llmux::json {
+
+namespace {
+
+// simdjson reads up to SIMDJSON_PADDING bytes past the end; copy into a reused padded buffer.
+simdjson::padded_string_view padded(std::string_view body) {
+  thread_local std::string buffer;
+  if (buffer.size() < body.size() + simdjson::SIMDJSON_PADDING)
+    buffer.resize(body.size() + simdjson::SIMDJSON_PADDING);
+  std::memcpy(buffer.data(), body.data(), body.size());
+  return simdjson::padded_string_view(buffer.data(), body.size(), buffer.size());
+}
+
+simdjson::dom::parser& dom_parser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+JsonType type_of(simdjson::dom::element e) {
+  switch (e.type()) {
+    case simdjson::dom::element_type::ARRAY: return JsonType::array;
+    case simdjson::dom::element_type::OBJECT: return JsonType::object;
+    case simdjson::dom::element_type::STRING: return JsonType::string;
+    case simdjson::dom::element_type::BOOL: return JsonType::boolean;
+    case simdjson::dom::element_type::NULL_VALUE: return JsonType::null;
+    default: return JsonType::number;
+  }
+}
+
+Error bad_request(std::string message, std::string param = {}) {
+  return Error::make(ErrorKind::invalid_request, std::move(message), std::move(param));
+}
+
+// Byte span of the top-level "model" value. The body is already validated, so a plain scan that
+// tracks strings and nesting depth is exact.
+std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::string_view key) {
+  int depth = 0;
+  size_t i = 0;
+  auto skip_string = [&](size_t start) {  // returns index one past the closing quote
+    size_t j = start + 1;
+    while (j < body.size() && body[j] != '"') j += (body[j] == '\\') ? 2 : 1;
+    return j + 1;
+  };
+  while (i < body.size()) {
+    char c = body[i];
+    if (c == '"') {
+      size_t end = skip_string(i);
+      if (depth == 1) {
+        std::string_view raw = body.substr(i + 1, end - i - 2);
+        size_t k = end;
+        while (k < body.size() && std::isspace(static_cast<unsigned char>(body[k]))) ++k;
+        if (k < body.size() && body[k] == ':') {  // it is a key
+          ++k;
+          while (k < body.size() && std::isspace(static_cast<unsigned char>(body[k]))) ++k;
+          if (raw == key) {
+            size_t vend = k;
+            if (body[k] == '"') {
+              vend = skip_string(k);
+            } else {
+              int d = 0;
+              while (vend < body.size()) {
+                char v = body[vend];
+                if (v == '"') { vend = skip_string(vend); continue; }
+                if (v == '{' || v == '[') ++d;
+                if (v == '}' || v == ']') { if (d == 0) break; --d; }
+                if (v == ',' && d == 0) break;
+                ++vend;
+              }
+              while (vend > k && std::isspace(static_cast<unsigned char>(body[vend - 1]))) --vend;
+            }
+            return {k, vend};
+          }
+          i = k;
+          continue;
+        }
+      }
+      i = end;
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') --depth;
+    ++i;
+  }
+  return {0, 0};
+}
+
+}  // namespace
+
+std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body) {
+  boost::json::stream_parser parser;
+  boost::system::error_code ec;
+  size_t consumed = parser.write_some(body.data(), body.size(), ec);
+  if (!ec) {
+    parser.finish(ec);
+    if (!ec) return std::nullopt;
+    consumed = body.size();
+  }
+  int line = 1, column = 1;
+  for (size_t i = 0; i < consumed && i < body.size(); ++i) {
+    if (body[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return std::make_pair(line, column);
+}
+
+Expected<RequestFields, Error> read_request(std::string_view body) {
+  auto& parser = dom_parser();
+  simdjson::dom::element root;
+  if (auto err = parser.parse(padded(body)).get(root); err) {
+    std::string message = "request body is not valid JSON";
+    if (auto where = locate_syntax_error(body))
+      message += " (line " + std::to_string(where->first) + ", column " +
+                 std::to_string(where->second) + ")";
+    else
+      message += std::string(" (") + simdjson::error_message(err) + ")";
+    return unexpected(bad_request(std::move(message)));
+  }
+  simdjson::dom::object object;
+  if (root.get_object().get(object))
+    return unexpected(bad_request("request body must be a JSON object"));
+
+  RequestFields f;
+  f.top_level_keys.reserve(object.size());
+  for (auto field : object) {
+    std::string_view key = field.key;
+    f.top_level_keys.emplace_back(key);
+    simdjson::dom::element v = field.value;
+    if (key == "model") {
+      f.model_type = type_of(v);
+      if (f.model_type == JsonType::string) f.model = std::string(v.get_string().value_unsafe());
+    } else if (key == "stream") {
+      if (v.is_bool()) f.stream = v.get_bool().value_unsafe();
+      else if (!v.is_null()) return unexpected(bad_request("'stream' must be a boolean", "stream"));
+    } else if (key == "stream_options") {
+      simdjson::dom::element inc;
+      if (!v.at_key("include_usage").get(inc) && inc.is_bool()) f.include_usage = inc.get_bool().value_unsafe();
+    } else if (key == "messages") {
+      f.messages_type = type_of(v);
+      if (f.messages_type == JsonType::array) f.message_count = v.get_array().value_unsafe().size();
+    } else if (key == "prompt") {
+      f.prompt_type = type_of(v);
+    } else if (key == "input") {
+      f.input_type = type_of(v);
+      if (f.input_type == JsonType::array) f.input_count = v.get_array().value_unsafe().size();
+    } else if (key == "max_tokens" || key == "max_completion_tokens") {
+      if (v.is_null()) continue;
+      int64_t n;
+      if (v.get_int64().get(n) || n < 1)
+        return unexpected(bad_request("'" + std::string(key) + "' must be a positive integer",
+                                      std::string(key)));
+      f.max_tokens = n;
+      f.max_tokens_key = key == "max_tokens" ? "max_tokens" : "max_completion_tokens";
+    }
+  }
+  if (f.model_type != JsonType::absent) {
+    auto [begin, end] = find_top_level_value(body, "model");
+    f.model_begin = begin;
+    f.model_end = end;
+  }
+  return f;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static const char* hex = "0123456789abcdef";
+  out.push_back('"');
+  for (char c : text) {
+    auto u = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (u < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[u >> 4]);
+          out.push_back(hex[u & 15]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+std::string rewrite_request(std::string_view body, const RequestFields& fields,
+                            std::string_view model, std::string_view default_params_json) {
+  std::string out;
+  out.reserve(body.size() + model.size() + default_params_json.size() + 16);
+  // Members to add right after the opening brace: the model when absent, then defaults.
+  std::string added;
+  if (fields.model_type == JsonType::absent) {
+    added += "\"model\":";
+    append_json_string(added, model);
+  }
+  if (!default_params_json.empty()) {
+    auto& parser = dom_parser();
+    simdjson::dom::object defaults;
+    if (!parser.parse(padded(default_params_json)).get_object().get(defaults)) {
+      for (auto field : defaults) {
+        std::string_view key = field.key;
+        bool present = std::find(fields.top_level_keys.begin(), fields.top_level_keys.end(), key) !=
+                       fields.top_level_keys.end();
+        if (present) continue;
+        if (!added.empty()) added.push_back(',');
+        append_json_string(added, key);
+        added.push_back(':');
+        added += simdjson::minify(field.value);
+      }
+    }
+  }
+  size_t open = body.find('{');
+  out.append(body.substr(0, open + 1));
+  if (!added.empty()) {
+    out += added;
+    if (!fields.top_level_keys.empty()) out.push_back(',');
+  }
+  if (fields.model_type != JsonType::absent && fields.model_end > fields.model_begin) {
+    out.append(body.substr(open + 1, fields.model_begin - open - 1));
+    append_json_string(out, model);
+    out.append(body.substr(fields.model_end));
+  } else {
+    out.append(body.substr(open + 1));
+  }
+  return out;
+}
+
+std::optional<Usage> read_usage(std::string_view body) {
+  auto& parser = dom_parser();
+  simdjson::dom::element root;
+  if (parser.parse(padded(body)).get(root)) return std::nullopt;
+  simdjson::dom::object usage;
+  if (root.at_key("usage").get_object().get(usage)) return std::nullopt;
+  Usage u;
+  int64_t n;
+  if (!usage.at_key("prompt_tokens").get_int64().get(n)) u.prompt_tokens = n;
+  if (!usage.at_key("completion_tokens").get_int64().get(n)) u.completion_tokens = n;
+  if (!usage.at_key("total_tokens").get_int64().get(n)) u.total_tokens = n;
+  else u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  return u;
+}
+
+}  // namespace llmux::json

@@ -1,0 +1,60 @@
+// Reads the few fields the gateway needs from an OpenAI-style request body without building a
+// DOM the rest of the path depends on, and rewrites the body by splicing bytes (model id, default
+// params) so everything else passes through untouched. Functions are pure; the per-thread parser
+// they use internally makes them safe to call from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "llmux/error.hpp"
+#include "llmux/expected.hpp"
+
+namespace llmux::json {
+
+enum class JsonType { absent, null, boolean, number, string, array, object };
+
+struct RequestFields {
+  JsonType model_type = JsonType::absent;
+  std::string model;  // unescaped, when model_type == string
+  size_t model_begin = 0, model_end = 0;  // byte span of the model value (quotes included)
+  bool stream = false;
+  bool include_usage = false;
+  JsonType messages_type = JsonType::absent;
+  size_t message_count = 0;
+  JsonType prompt_type = JsonType::absent;
+  JsonType input_type = JsonType::absent;
+  size_t input_count = 0;  // elements when input is an array
+  std::optional<int64_t> max_tokens;  // max_tokens or max_completion_tokens
+  const char* max_tokens_key = "max_tokens";
+  std::vector<std::string> top_level_keys;  // to merge default params under the request's own
+};
+
+// Parses and validates the whole body. Errors are 400 invalid_request_error values; a syntax
+// error names its line and column.
+Expected<RequestFields, Error> read_request(std::string_view body);
+
+// Finds the 1-based line/column of the first JSON syntax error, or nullopt if the text parses.
+std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body);
+
+// Builds the upstream body: the model value replaced by `model` (inserted when absent) and each
+// member of `default_params_json` (a JSON object text) that the request does not set added.
+std::string rewrite_request(std::string_view body, const RequestFields& fields,
+                            std::string_view model, std::string_view default_params_json);
+
+// Appends `text` as a JSON string literal (quotes included).
+void append_json_string(std::string& out, std::string_view text);
+
+struct Usage {
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  int64_t total_tokens = 0;
+};
+
+// Usage from a response body or a stream chunk ({"usage":{...}}); nullopt when absent or null.
+std::optional<Usage> read_usage(std::string_view body);
+
+}  // namespace llmux::json

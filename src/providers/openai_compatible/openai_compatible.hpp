@@ -1,0 +1,29 @@
+// Any endpoint that speaks the OpenAI HTTP API (OpenAI itself, Together, Groq, Ollama, vLLM, LM
+// Studio, private servers). The client body passes through as bytes; only the model id is
+// rewritten and default params merged. Immutable; safe to share between threads.
+#pragma once
+
+#include "providers/provider.hpp"
+
+namespace llmux::providers {
+
+class OpenAICompatibleProvider final : public Provider {
+ public:
+  explicit OpenAICompatibleProvider(ProviderConfig config);
+
+  Expected<http::UpstreamRequest, Error> encode(const EncodeInput& input) const override;
+  http::UpstreamRequest list_models_request() const override;
+  std::string endpoint_url(Endpoint endpoint) const override;
+
+  // Headers sent on every request: credential and custom headers, computed once.
+  const std::vector<std::string>& fixed_headers() const noexcept { return fixed_headers_; }
+
+ private:
+  std::vector<std::string> fixed_headers_;
+  std::string urls_[4];
+};
+
+// The credential header for a provider, or "" when it sends none.
+std::string auth_header_line(const ProviderConfig& config);
+
+}  // namespace llmux::providers

@@ -1,0 +1,55 @@
+// The provider interface: turn a client request into an upstream HTTP request for one provider.
+// Implementations are immutable after construction and safe to share between threads.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/upstream.hpp"
+#include "json/request_view.hpp"
+#include "llmux/config.hpp"
+#include "llmux/error.hpp"
+#include "llmux/expected.hpp"
+
+namespace llmux::providers {
+
+enum class Endpoint { chat_completions, completions, embeddings, models };
+
+const char* endpoint_path(Endpoint endpoint) noexcept;  // "/chat/completions", …
+
+struct EncodeInput {
+  Endpoint endpoint;
+  std::string_view body;               // the client's body, as received
+  const json::RequestFields* fields;   // what read_request found in it
+  std::string_view upstream_model;     // model id to send upstream
+  std::string_view request_id;
+  bool stream = false;
+};
+
+class Provider {
+ public:
+  explicit Provider(ProviderConfig config) : config_(std::move(config)) {}
+  virtual ~Provider() = default;
+
+  const ProviderConfig& config() const noexcept { return config_; }
+  const std::string& id() const noexcept { return config_.id; }
+
+  // The upstream request for a client request. An endpoint the provider cannot serve gives
+  // ErrorKind::unsupported.
+  virtual Expected<http::UpstreamRequest, Error> encode(const EncodeInput& input) const = 0;
+  // GET request listing the provider's models.
+  virtual http::UpstreamRequest list_models_request() const = 0;
+  // Where an endpoint lives; safe for messages (credentials are never in URLs).
+  virtual std::string endpoint_url(Endpoint endpoint) const = 0;
+
+ protected:
+  ProviderConfig config_;
+};
+
+// Creates the provider for config.type; an unknown type is an error listing the known ones.
+Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig& config);
+std::vector<std::string> known_provider_types();
+
+}  // namespace llmux::providers

@@ -1,0 +1,158 @@
+#include "router/model_catalog.hpp"
+
+#include <algorithm>
+
+namespace llmux::router {
+
+namespace {
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                            std::tolower(static_cast<unsigned char>(b[j - 1]))
+                        ? 0 : 1;
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+Error not_found(std::string message, std::string code = "model_not_found") {
+  return Error::make(ErrorKind::not_found, std::move(message), "model", std::move(code));
+}
+
+}  // namespace
+
+ModelCatalog::ModelCatalog(const std::vector<std::unique_ptr<providers::Provider>>& providers) {
+  std::vector<const providers::Provider*> enabled;
+  for (const auto& p : providers) {
+    by_id_[p->id()] = p.get();
+    if (p->config().enabled) enabled.push_back(p.get());
+  }
+  std::stable_sort(enabled.begin(), enabled.end(), [](auto* a, auto* b) {
+    return a->config().priority < b->config().priority;
+  });
+  for (const auto* p : enabled) {
+    names_.push_back(p->id());
+    for (const auto& m : p->config().models) {
+      std::string upstream = m.upstream_id.empty() ? m.id : m.upstream_id;
+      listed_.push_back({p->id() + "/" + m.id, p->id(), &m});
+      names_.push_back(p->id() + "/" + m.id);
+      // First (highest-priority) provider to list a bare name serves it.
+      by_model_.try_emplace(m.id, Resolution{p, &m, upstream});
+      names_.push_back(m.id);
+      for (const auto& alias : m.aliases) {
+        by_model_.try_emplace(alias, Resolution{p, &m, upstream});
+        names_.push_back(alias);
+      }
+    }
+  }
+  std::sort(names_.begin(), names_.end());
+  names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+}
+
+const providers::Provider* ModelCatalog::provider(std::string_view id) const {
+  auto it = by_id_.find(std::string(id));
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+const ListedModel* ModelCatalog::find_listed(std::string_view id) const {
+  for (const auto& m : listed_)
+    if (m.id == id) return &m;
+  // A bare id or alias resolves to the listing of the provider that serves it.
+  auto it = by_model_.find(std::string(id));
+  if (it == by_model_.end()) return nullptr;
+  for (const auto& m : listed_)
+    if (m.model == it->second.model) return &m;
+  return nullptr;
+}
+
+Expected<Resolution, Error> ModelCatalog::resolve_in(const providers::Provider& p,
+                                                     std::string_view model) const {
+  const auto& config = p.config();
+  if (!config.enabled)
+    return unexpected(Error::make(ErrorKind::not_found, "provider '" + p.id() + "' is disabled",
+                                  "model", "provider_disabled"));
+  if (model.empty()) model = config.default_model;
+  if (model.empty())
+    return unexpected(Error::make(ErrorKind::invalid_request,
+                                  "no model given and provider '" + p.id() + "' has no default_model",
+                                  "model", "model_required"));
+  if (config.models.empty()) return Resolution{&p, nullptr, std::string(model)};
+  for (const auto& m : config.models) {
+    bool hit = m.id == model || std::find(m.aliases.begin(), m.aliases.end(), model) != m.aliases.end();
+    if (hit) return Resolution{&p, &m, m.upstream_id.empty() ? m.id : m.upstream_id};
+  }
+  std::string known;
+  for (const auto& m : config.models) known += (known.empty() ? "" : ", ") + m.id;
+  return unexpected(not_found("model '" + std::string(model) + "' is not served by provider '" +
+                              p.id() + "' (its models: " + known + ")"));
+}
+
+Expected<Resolution, Error> ModelCatalog::resolve(std::string_view requested,
+                                                  std::string_view provider_header) const {
+  if (!provider_header.empty()) {
+    const auto* p = provider(provider_header);
+    if (!p) {
+      std::string known;
+      for (const auto& [id, unused] : by_id_) known += (known.empty() ? "" : ", ") + id;
+      return unexpected(Error::make(ErrorKind::not_found,
+                                    "provider '" + std::string(provider_header) +
+                                        "' (x-llmux-provider) is not configured; known: " + known,
+                                    {}, "provider_not_found"));
+    }
+    std::string_view model = requested;
+    if (model.size() > p->id().size() && model.substr(0, p->id().size()) == p->id() &&
+        model[p->id().size()] == '/')
+      model.remove_prefix(p->id().size() + 1);
+    return resolve_in(*p, model);
+  }
+  if (requested.empty())
+    return unexpected(Error::make(ErrorKind::invalid_request, "'model' is required", "model",
+                                  "model_required"));
+  // "provider/model": split at the first '/' only when the prefix names a provider, so
+  // "together/mistralai/Mixtral-8x7B" works and "mistralai/Mixtral" stays a bare id.
+  if (size_t slash = requested.find('/'); slash != std::string_view::npos) {
+    if (const auto* p = provider(requested.substr(0, slash)))
+      return resolve_in(*p, requested.substr(slash + 1));
+  }
+  if (auto it = by_model_.find(std::string(requested)); it != by_model_.end()) return it->second;
+  if (const auto* p = provider(requested)) return resolve_in(*p, {});
+
+  std::string message = "model '" + std::string(requested) + "' not found";
+  auto suggestions = close_matches(requested);
+  if (!suggestions.empty()) {
+    message += "; did you mean: ";
+    for (size_t i = 0; i < suggestions.size(); ++i) message += (i ? ", " : "") + suggestions[i];
+  } else if (names_.empty()) {
+    message += "; no providers are configured";
+  }
+  return unexpected(not_found(std::move(message)));
+}
+
+std::vector<std::string> ModelCatalog::close_matches(std::string_view name, size_t limit) const {
+  std::vector<std::pair<size_t, std::string>> scored;
+  for (const auto& candidate : names_) {
+    size_t d = edit_distance(name, candidate);
+    bool contains = candidate.find(name) != std::string::npos || name.find(candidate) != std::string_view::npos;
+    size_t threshold = std::max<size_t>(2, std::min(name.size(), candidate.size()) / 3);
+    if (d <= threshold || (contains && candidate.size() >= 3 && name.size() >= 3))
+      scored.emplace_back(contains ? std::min(d, size_t{1}) : d, candidate);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (auto& [score, candidate] : scored) {
+    if (out.size() == limit) break;
+    out.push_back(std::move(candidate));
+  }
+  return out;
+}
+
+}  // namespace llmux::router

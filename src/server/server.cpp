@@ -1,0 +1,815 @@
+#include "server/server.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/json.hpp>
+#include <cstdio>
+#include <list>
+#include <map>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "http/sse.hpp"
+#include "http/upstream.hpp"
+#include "json/request_view.hpp"
+
+namespace llmux::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t kPauseUpstreamAbove = 1 << 20;  // bytes queued for a slow client
+constexpr size_t kMaxErrorBody = 1 << 20;
+
+const char* reason_phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+  }
+}
+
+bool iequals_prefix(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  return true;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id)
+    if (c < 0x21 || c > 0x7e) return false;
+  return true;
+}
+
+std::string generate_request_id() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  static const char* hex = "0123456789abcdef";
+  std::string id = "req_";
+  uint64_t a = rng(), b = rng();
+  for (int i = 0; i < 16; ++i) id.push_back(hex[(a >> (i * 4)) & 15]);
+  for (int i = 0; i < 8; ++i) id.push_back(hex[(b >> (i * 4)) & 15]);
+  return id;
+}
+
+// Message and fields from an upstream error body in any of the shapes servers use:
+// {"error":{"message",…}} (OpenAI), {"error":"…"} (Ollama), {"message":…}, {"detail":…}.
+Error upstream_error(const providers::Provider& p, int status, std::string_view body,
+                     std::string_view retry_after) {
+  Error e;
+  e.kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::upstream_error;
+  e.http_status = status;
+  e.provider = p.id();
+  e.upstream_status = status;
+  e.retryable = status == 429 || status >= 500;
+  if (!retry_after.empty()) e.retry_after = std::string(retry_after);
+  std::string upstream_message;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const auto& o = v.as_object();
+    auto text = [](const boost::json::value* x) -> std::string {
+      if (!x) return {};
+      if (x->is_string()) return std::string(x->as_string());
+      if (x->is_null()) return {};
+      return boost::json::serialize(*x);
+    };
+    if (const auto* err = o.if_contains("error")) {
+      if (err->is_object()) {
+        const auto& eo = err->as_object();
+        upstream_message = text(eo.if_contains("message"));
+        e.type = text(eo.if_contains("type"));
+        e.code = text(eo.if_contains("code"));
+        e.param = text(eo.if_contains("param"));
+      } else {
+        upstream_message = text(err);
+      }
+    } else if (const auto* m = o.if_contains("message")) {
+      upstream_message = text(m);
+    } else if (const auto* d = o.if_contains("detail")) {
+      upstream_message = text(d);
+    }
+  }
+  if (upstream_message.empty()) {
+    upstream_message = std::string(body.substr(0, 200));
+    if (upstream_message.empty()) upstream_message = reason_phrase(status);
+  }
+  if (e.type.empty()) {
+    switch (status) {
+      case 400: e.type = "invalid_request_error"; break;
+      case 401: e.type = "authentication_error"; break;
+      case 403: e.type = "permission_error"; break;
+      case 404: e.type = "not_found_error"; break;
+      case 429: e.type = "rate_limit_error"; break;
+      default: e.type = status >= 500 ? "upstream_error" : "invalid_request_error";
+    }
+  }
+  e.message = "provider '" + p.id() + "' returned HTTP " + std::to_string(status) + ": " + upstream_message;
+  return e;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+
+struct Worker;
+
+struct Server::Impl {
+  explicit Impl(std::shared_ptr<const GatewayState> s) : state(std::move(s)) {}
+
+  std::shared_ptr<const GatewayState> current_state() {
+    std::lock_guard lock(state_mutex);
+    return state;
+  }
+
+  void finish_if_drained();
+
+  std::mutex state_mutex;  // guards `state` (read by workers only when state_version moves)
+  std::shared_ptr<const GatewayState> state;
+  std::atomic<uint64_t> state_version{1};
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  asio::io_context main_io{1};
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> live_sessions{0};
+  std::atomic<bool> finished{false};
+  std::unique_ptr<asio::steady_timer> grace_timer;
+  std::map<std::string, UsageTotals> usage;  // entries are never removed: pointers stay valid
+  std::mutex usage_mutex;                    // guards the map's shape, not the counters
+
+  UsageTotals& usage_for(const std::string& provider) {
+    std::lock_guard lock(usage_mutex);
+    return usage[provider];
+  }
+  std::string usage_json() {
+    boost::json::object providers;
+    std::lock_guard lock(usage_mutex);
+    for (auto& [id, u] : usage) {
+      boost::json::object o;
+      o["requests"] = u.requests.load(std::memory_order_relaxed);
+      o["prompt_tokens"] = u.prompt_tokens.load(std::memory_order_relaxed);
+      o["completion_tokens"] = u.completion_tokens.load(std::memory_order_relaxed);
+      providers[id] = std::move(o);
+    }
+    boost::json::object out;
+    out["providers"] = std::move(providers);
+    return boost::json::serialize(out);
+  }
+};
+
+class Session;
+
+struct Worker {
+  Worker(Server::Impl& server) : server(server), acceptor(io), upstream(io) {}
+
+  const GatewayState& state() {
+    uint64_t v = server.state_version.load(std::memory_order_acquire);
+    if (v != state_version) {
+      state_ptr = server.current_state();
+      state_version = v;
+    }
+    return *state_ptr;
+  }
+
+  void accept();
+  void drain();
+
+  // Worker-local cache so the shared map's mutex is taken once per provider, not per request.
+  UsageTotals& usage_for(const std::string& provider) {
+    auto it = usage_cache.find(provider);
+    if (it == usage_cache.end()) it = usage_cache.emplace(provider, &server.usage_for(provider)).first;
+    return *it->second;
+  }
+  std::unordered_map<std::string, UsageTotals*> usage_cache;
+
+  Server::Impl& server;
+  asio::io_context io{1};
+  tcp::acceptor acceptor;
+  http::UpstreamClient upstream;
+  std::thread thread;
+  std::shared_ptr<const GatewayState> state_ptr;
+  uint64_t state_version = 0;
+  std::list<std::weak_ptr<Session>> sessions;  // for draining; touched only on this thread
+};
+
+// ------------------------------------------------------------------------------------------------
+// One client connection. Lives on its worker's thread only.
+
+class Session : public std::enable_shared_from_this<Session>, public http::UpstreamHandler {
+ public:
+  Session(Worker& worker, tcp::socket socket) : worker_(worker), socket_(std::move(socket)) {
+    worker_.server.live_sessions.fetch_add(1, std::memory_order_relaxed);
+  }
+  ~Session() override {
+    if (transfer_) worker_.upstream.cancel(transfer_);
+    worker_.sessions.erase(self_entry_);
+    if (worker_.server.live_sessions.fetch_sub(1, std::memory_order_acq_rel) == 1 &&
+        worker_.server.draining.load())
+      asio::post(worker_.server.main_io, [s = &worker_.server] { s->finish_if_drained(); });
+  }
+
+  void start() {
+    worker_.sessions.push_front(weak_from_this());
+    self_entry_ = worker_.sessions.begin();
+    read_request();
+  }
+
+  // Called on drain: idle connections close now, busy ones after their response.
+  void drain() {
+    if (idle_) {
+      boost::system::error_code ec;
+      socket_.shutdown(tcp::socket::shutdown_both, ec);
+      socket_.close(ec);
+    }
+  }
+
+ private:
+  // --- reading ---------------------------------------------------------------------------------
+
+  void read_request() {
+    idle_ = true;
+    parser_.emplace();
+    parser_->header_limit(64 * 1024);
+    parser_->body_limit(worker_.state().config.server.max_body_bytes);
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  }
+
+  void on_read(beast::error_code ec) {
+    idle_ = false;
+    if (ec == bhttp::error::body_limit) {
+      keep_alive_ = false;
+      request_id_ = generate_request_id();
+      auto limit = worker_.state().config.server.max_body_bytes;
+      return send_error(Error::make(ErrorKind::payload_too_large,
+                                    "request body exceeds the limit of " + std::to_string(limit) +
+                                        " bytes (server.max_body_size)",
+                                    {}, "request_too_large"));
+    }
+    if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == asio::error::bad_descriptor)
+      return close();
+    if (ec) {
+      keep_alive_ = false;
+      request_id_ = generate_request_id();
+      return send_error(Error::make(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
+    }
+    state_ = worker_.state_ptr;  // keep this snapshot for the whole request
+    handle_request();
+  }
+
+  // --- routing ---------------------------------------------------------------------------------
+
+  void handle_request() {
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive() && !worker_.server.draining.load(std::memory_order_relaxed);
+    std::string_view incoming_id = req["x-request-id"];
+    request_id_ = valid_request_id(incoming_id) ? std::string(incoming_id) : generate_request_id();
+
+    std::string_view target = req.target();
+    if (size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+    auto method = req.method();
+
+    if (target == "/healthz") return send_json(200, R"({"status":"ok"})");
+    if (target == "/readyz") {
+      if (worker_.server.draining.load()) return send_json(503, R"({"status":"draining"})");
+      return send_json(200, R"({"status":"ready"})");
+    }
+    bool api = target.starts_with("/v1/") || target.starts_with("/api/");
+    if (!api)
+      return send_error(Error::make(ErrorKind::not_found, "no route for " + std::string(target), {}, "unknown_url"));
+    if (auto denied = check_gateway_key(); denied) return send_error(*denied);
+
+    if (target == "/v1/chat/completions" || target == "/v1/completions" || target == "/v1/embeddings") {
+      if (method != bhttp::verb::post) return method_not_allowed("POST");
+      endpoint_ = target == "/v1/chat/completions" ? providers::Endpoint::chat_completions
+                  : target == "/v1/completions"    ? providers::Endpoint::completions
+                                                   : providers::Endpoint::embeddings;
+      return handle_completion();
+    }
+    if (target == "/v1/models") {
+      if (method != bhttp::verb::get) return method_not_allowed("GET");
+      return send_json(200, state_->models_json);
+    }
+    if (target.starts_with("/v1/models/")) {
+      if (method != bhttp::verb::get) return method_not_allowed("GET");
+      std::string_view id = target.substr(11);
+      const auto* listed = state_->catalog->find_listed(id);
+      if (!listed) {
+        std::string message = "model '" + std::string(id) + "' not found";
+        auto close = state_->catalog->close_matches(id);
+        if (!close.empty()) {
+          message += "; did you mean: ";
+          for (size_t i = 0; i < close.size(); ++i) message += (i ? ", " : "") + close[i];
+        }
+        return send_error(Error::make(ErrorKind::not_found, message, "model", "model_not_found"));
+      }
+      return send_json(200, model_object_json(*listed));
+    }
+    if (target == "/api/usage" && method == bhttp::verb::get) return send_json(200, worker_.server.usage_json());
+    return send_error(Error::make(ErrorKind::not_found, "no route for " + std::string(target), {}, "unknown_url"));
+  }
+
+  void method_not_allowed(const char* allowed) {
+    Error e = Error::make(ErrorKind::invalid_request,
+                          "method not allowed; use " + std::string(allowed), {}, "method_not_allowed");
+    e.http_status = 405;
+    send_error(e);
+  }
+
+  std::optional<Error> check_gateway_key() {
+    const auto& config = state_->config;
+    if (!config.master_key && config.api_keys.empty()) return std::nullopt;
+    std::string_view auth = parser_->get()[bhttp::field::authorization];
+    std::string_view key;
+    if (iequals_prefix(auth, "bearer ")) key = auth.substr(7);
+    if (key.empty()) {
+      return Error::make(ErrorKind::authentication,
+                         "missing gateway key: send 'Authorization: Bearer <key>' (a key from "
+                         "master_key or api_keys in the llmux config)",
+                         {}, "missing_api_key");
+    }
+    bool ok = config.master_key && config.master_key->equals(key);
+    for (const auto& k : config.api_keys) ok = ok || k.equals(key);
+    if (!ok) return Error::make(ErrorKind::authentication, "invalid gateway key", {}, "invalid_api_key");
+    return std::nullopt;
+  }
+
+  // --- completions -----------------------------------------------------------------------------
+
+  void handle_completion() {
+    auto& req = parser_->get();
+    std::string_view content_type = req[bhttp::field::content_type];
+    if (!iequals_prefix(content_type, "application/json"))
+      return send_error(Error::make(ErrorKind::unsupported_media_type,
+                                    "Content-Type must be application/json (got '" +
+                                        std::string(content_type.empty() ? "none" : content_type) + "')",
+                                    {}, "unsupported_media_type"));
+    std::string_view body = req.body();
+    auto fields = json::read_request(body);
+    if (!fields) return send_error(fields.error());
+    fields_ = std::move(fields.value());
+
+    if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
+
+    std::string_view provider_header = req["x-llmux-provider"];
+    auto resolved = state_->catalog->resolve(fields_.model, provider_header);
+    if (!resolved) return send_error(resolved.error());
+    resolution_ = std::move(resolved.value());
+
+    if (fields_.max_tokens && resolution_.model && resolution_.model->context_window &&
+        *fields_.max_tokens > *resolution_.model->context_window) {
+      return send_error(Error::make(
+          ErrorKind::invalid_request,
+          std::string("'") + fields_.max_tokens_key + "' (" + std::to_string(*fields_.max_tokens) +
+              ") exceeds the context window of model '" + resolution_.model->id + "' (" +
+              std::to_string(*resolution_.model->context_window) + " tokens)",
+          fields_.max_tokens_key, "context_length_exceeded"));
+    }
+
+    stream_ = fields_.stream && endpoint_ != providers::Endpoint::embeddings;
+    providers::EncodeInput input{endpoint_, body, &fields_, resolution_.upstream_model, request_id_, stream_};
+    auto encoded = resolution_.provider->encode(input);
+    if (!encoded) return send_error(encoded.error());
+    upstream_request_ = std::move(encoded.value());
+    attempt_ = 0;
+    start_upstream();
+  }
+
+  std::optional<Error> validate_fields() {
+    using json::JsonType;
+    if (fields_.model_type != JsonType::absent && fields_.model_type != JsonType::string)
+      return Error::make(ErrorKind::invalid_request, "'model' must be a string", "model", "invalid_type");
+    switch (endpoint_) {
+      case providers::Endpoint::chat_completions:
+        if (fields_.messages_type == JsonType::absent)
+          return Error::make(ErrorKind::invalid_request, "'messages' is required", "messages", "missing_required_parameter");
+        if (fields_.messages_type != JsonType::array)
+          return Error::make(ErrorKind::invalid_request, "'messages' must be an array", "messages", "invalid_type");
+        if (fields_.message_count == 0)
+          return Error::make(ErrorKind::invalid_request, "'messages' must contain at least one message", "messages", "empty_array");
+        break;
+      case providers::Endpoint::completions:
+        if (fields_.prompt_type == JsonType::absent)
+          return Error::make(ErrorKind::invalid_request, "'prompt' is required", "prompt", "missing_required_parameter");
+        if (fields_.prompt_type != JsonType::string && fields_.prompt_type != JsonType::array)
+          return Error::make(ErrorKind::invalid_request, "'prompt' must be a string or an array", "prompt", "invalid_type");
+        break;
+      case providers::Endpoint::embeddings:
+        if (fields_.input_type == JsonType::absent)
+          return Error::make(ErrorKind::invalid_request, "'input' is required", "input", "missing_required_parameter");
+        if (fields_.input_type != JsonType::string && fields_.input_type != JsonType::array)
+          return Error::make(ErrorKind::invalid_request, "'input' must be a string or an array", "input", "invalid_type");
+        if (fields_.input_type == JsonType::array && fields_.input_count == 0)
+          return Error::make(ErrorKind::invalid_request, "'input' must not be empty", "input", "empty_array");
+        break;
+      case providers::Endpoint::models: break;
+    }
+    return std::nullopt;
+  }
+
+  void start_upstream() {
+    status_ = 0;
+    upstream_body_.clear();
+    saw_done_ = false;
+    sse_.reset();
+    transfer_ = worker_.upstream.start(upstream_request_, this);
+    holder_ = shared_from_this();  // alive while the transfer runs
+  }
+
+  // UpstreamHandler -------------------------------------------------------------------------------
+
+  void on_headers(int status, std::string_view content_type, std::string_view retry_after) override {
+    status_ = status;
+    retry_after_ = retry_after;
+    upstream_content_type_ = content_type;
+    if (status >= 200 && status < 300 && stream_) {
+      streaming_ = true;
+      std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+                         "Transfer-Encoding: chunked\r\nx-request-id: ";
+      head += request_id_;
+      head += keep_alive_ ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+      queue(std::move(head));
+    }
+  }
+
+  bool on_body(std::string_view bytes) override {
+    if (!streaming_) {
+      if (status_ < 200 || status_ >= 300) {
+        if (upstream_body_.size() < kMaxErrorBody) upstream_body_.append(bytes);
+      } else {
+        upstream_body_.append(bytes);
+      }
+      return true;
+    }
+    // Forward as received: no re-framing, no waiting for event boundaries.
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+    pending_.append(size_line, static_cast<size_t>(n));
+    pending_.append(bytes);
+    pending_ += "\r\n";
+    sse_.feed(bytes, [this](const http::SseEvent& e) {
+      if (e.data == "[DONE]") {
+        saw_done_ = true;
+      } else if (e.data.find("\"usage\"") != std::string_view::npos) {
+        if (auto u = json::read_usage(e.data)) usage_ = *u;
+      }
+      return true;
+    });
+    flush();
+    if (pending_.size() > kPauseUpstreamAbove) {
+      paused_ = true;
+      return false;
+    }
+    return true;
+  }
+
+  void on_complete(const http::TransferResult& result) override {
+    transfer_ = 0;
+    auto self = std::move(holder_);  // keep alive through this function
+    const auto& provider = *resolution_.provider;
+    std::string url = upstream_request_.url;
+    if (streaming_) {
+      if (result.failure != http::TransferFailure::none || !saw_done_) {
+        std::string why = result.failure == http::TransferFailure::timeout
+                              ? "stopped sending for " + format_duration(upstream_request_.timeout)
+                          : result.failure != http::TransferFailure::none
+                              ? "broke off: " + result.detail
+                              : "ended before [DONE]";
+        Error e = Error::make(ErrorKind::upstream_error,
+                              "stream from provider '" + provider.id() + "' (" + url + ") " + why);
+        queue_chunk("data: " + to_openai_json(e) + "\n\n");
+      }
+      queue("0\r\n\r\n");
+      stream_finished_ = true;
+      flush();
+      record_usage();
+      return;
+    }
+    if (result.failure != http::TransferFailure::none) {
+      if (result.failure == http::TransferFailure::timeout) {
+        Error e = Error::make(ErrorKind::upstream_timeout,
+                              "provider '" + provider.id() + "' did not respond within " +
+                                  format_duration(upstream_request_.timeout) + " (" + url + ")",
+                              {}, "upstream_timeout");
+        e.provider = provider.id();
+        return send_error(e);
+      }
+      if (should_retry(0)) return retry();
+      Error e = Error::make(ErrorKind::upstream_unreachable,
+                            "provider '" + provider.id() + "' is unreachable at " + url + ": " + result.detail,
+                            {}, "upstream_unreachable");
+      e.provider = provider.id();
+      return send_error(e);
+    }
+    if (status_ < 200 || status_ >= 300) {
+      if (should_retry(status_)) return retry();
+      return send_error(upstream_error(provider, status_, upstream_body_, retry_after_));
+    }
+    auto usage = json::read_usage(upstream_body_);
+    if (!usage && !valid_json(upstream_body_)) {
+      Error e = Error::make(ErrorKind::upstream_error,
+                            "provider '" + provider.id() + "' returned a malformed response (" + url + ")",
+                            {}, "upstream_malformed_response");
+      e.http_status = 502;
+      return send_error(e);
+    }
+    if (usage) usage_ = *usage;
+    send_response(200, upstream_content_type_.empty() ? "application/json" : upstream_content_type_,
+                  std::move(upstream_body_));
+    record_usage();
+  }
+
+  static bool valid_json(std::string_view body) { return !json::locate_syntax_error(body); }
+
+  bool should_retry(int status) {
+    if (attempt_ >= resolution_.provider->config().max_retries) return false;
+    if (status == 0) return true;  // could not connect: nothing reached the provider
+    return status == 500 || status == 502 || status == 503 || status == 504;
+  }
+
+  void retry() {
+    ++attempt_;
+    auto delay = std::chrono::milliseconds(50 << std::min(attempt_ - 1, 5));
+    auto timer = std::make_shared<asio::steady_timer>(worker_.io, delay);
+    timer->async_wait([self = shared_from_this(), timer](boost::system::error_code ec) {
+      if (!ec) self->start_upstream();
+    });
+  }
+
+  void record_usage() {
+    auto& totals = worker_.usage_for(resolution_.provider->id());
+    totals.requests.fetch_add(1, std::memory_order_relaxed);
+    totals.prompt_tokens.fetch_add(static_cast<uint64_t>(usage_.prompt_tokens), std::memory_order_relaxed);
+    totals.completion_tokens.fetch_add(static_cast<uint64_t>(usage_.completion_tokens), std::memory_order_relaxed);
+  }
+
+  // --- writing ---------------------------------------------------------------------------------
+
+  void send_json(int status, std::string body) { send_response(status, "application/json", std::move(body)); }
+
+  void send_error(const Error& e) {
+    std::string extra;
+    if (e.retry_after) extra = "Retry-After: " + *e.retry_after + "\r\n";
+    send_response(e.http_status, "application/json", to_openai_json(e), extra);
+  }
+
+  void send_response(int status, std::string_view content_type, std::string body, std::string_view extra = {}) {
+    std::string head;
+    head.reserve(160 + extra.size());
+    head += "HTTP/1.1 ";
+    head += std::to_string(status);
+    head += ' ';
+    head += reason_phrase(status);
+    head += "\r\nContent-Type: ";
+    head += content_type;
+    head += "\r\nContent-Length: ";
+    head += std::to_string(body.size());
+    head += "\r\nx-request-id: ";
+    head += request_id_;
+    head += "\r\n";
+    head += extra;
+    if (!keep_alive_) head += "Connection: close\r\n";
+    head += "\r\n";
+    queue(std::move(head));
+    queue(std::move(body));
+    stream_finished_ = true;
+    flush();
+  }
+
+  void queue(std::string bytes) {
+    if (pending_.empty()) pending_ = std::move(bytes);
+    else pending_ += bytes;
+  }
+
+  void queue_chunk(std::string_view data) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+    pending_.append(size_line, static_cast<size_t>(n));
+    pending_.append(data);
+    pending_ += "\r\n";
+  }
+
+  void flush() {
+    if (writing_ || pending_.empty()) {
+      if (!writing_ && pending_.empty() && stream_finished_) response_done();
+      return;
+    }
+    writing_ = true;
+    std::swap(inflight_, pending_);
+    pending_.clear();
+    asio::async_write(socket_, asio::buffer(inflight_),
+                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_written(ec); });
+  }
+
+  void on_written(beast::error_code ec) {
+    writing_ = false;
+    inflight_.clear();
+    if (ec) {
+      if (transfer_) {
+        worker_.upstream.cancel(transfer_);
+        transfer_ = 0;
+        holder_.reset();
+      }
+      return close();
+    }
+    if (paused_ && pending_.size() < kPauseUpstreamAbove / 2 && transfer_) {
+      paused_ = false;
+      worker_.upstream.resume(transfer_);
+    }
+    flush();
+  }
+
+  void response_done() {
+    stream_finished_ = false;
+    streaming_ = false;
+    usage_ = {};
+    if (!keep_alive_ || worker_.server.draining.load(std::memory_order_relaxed)) return close();
+    read_request();
+  }
+
+  void close() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    socket_.close(ec);
+  }
+
+  Worker& worker_;
+  tcp::socket socket_;
+  std::list<std::weak_ptr<Session>>::iterator self_entry_;
+  beast::flat_buffer buffer_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  std::shared_ptr<const GatewayState> state_;
+  bool idle_ = false;
+  bool keep_alive_ = true;
+  std::string request_id_;
+
+  providers::Endpoint endpoint_ = providers::Endpoint::chat_completions;
+  json::RequestFields fields_;
+  router::Resolution resolution_;
+  http::UpstreamRequest upstream_request_;
+  http::UpstreamClient::TransferId transfer_ = 0;
+  std::shared_ptr<Session> holder_;
+  int attempt_ = 0;
+  int status_ = 0;
+  bool stream_ = false;
+  bool streaming_ = false;
+  bool saw_done_ = false;
+  bool paused_ = false;
+  std::string retry_after_;
+  std::string upstream_content_type_;
+  std::string upstream_body_;
+  http::SseParser sse_;
+  json::Usage usage_;
+
+  std::string pending_;
+  std::string inflight_;
+  bool writing_ = false;
+  bool stream_finished_ = false;
+};
+
+// ------------------------------------------------------------------------------------------------
+
+void Worker::accept() {
+  acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec) {
+      if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
+      return accept();  // e.g. EMFILE: keep serving the connections we have
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<Session>(*this, std::move(socket))->start();
+    accept();
+  });
+}
+
+void Worker::drain() {
+  boost::system::error_code ec;
+  acceptor.close(ec);
+  for (auto& weak : sessions)
+    if (auto s = weak.lock()) s->drain();
+}
+
+void Server::Impl::finish_if_drained() {
+  if (live_sessions.load() != 0 || finished.exchange(true)) return;
+  for (auto& w : workers) w->io.stop();
+  main_io.stop();
+}
+
+Server::Server(std::shared_ptr<const GatewayState> state) : impl_(std::make_unique<Impl>(std::move(state))) {}
+
+Server::~Server() {
+  for (auto& w : impl_->workers) {
+    w->io.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+Expected<uint16_t, std::string> Server::listen() {
+  auto state = impl_->current_state();
+  const auto& sc = state->config.server;
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(sc.host == "localhost" ? "127.0.0.1" : sc.host, ec);
+  if (ec) return unexpected("invalid listen host '" + sc.host + "': " + ec.message());
+  int threads = sc.threads > 0 ? sc.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  uint16_t port = sc.port;
+  for (int i = 0; i < threads; ++i) {
+    auto w = std::make_unique<Worker>(*impl_);
+    w->state_ptr = state;
+    w->state_version = impl_->state_version.load();
+    tcp::endpoint endpoint(address, port);
+    w->acceptor.open(endpoint.protocol(), ec);
+    if (!ec) w->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      ::setsockopt(w->acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+      w->acceptor.bind(endpoint, ec);
+    }
+    if (!ec) w->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return unexpected("cannot listen on " + sc.host + ":" + std::to_string(port) + ": " + ec.message());
+    port = w->acceptor.local_endpoint().port();
+    impl_->workers.push_back(std::move(w));
+  }
+  return port;
+}
+
+void Server::run() {
+  auto& impl = *impl_;
+  for (auto& w : impl.workers) {
+    w->accept();
+    w->thread = std::thread([w = w.get()] {
+      auto guard = asio::make_work_guard(w->io);  // keep running while idle between connections
+      w->io.run();
+    });
+  }
+  asio::signal_set signals(impl.main_io, SIGTERM, SIGINT);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) stop();
+  });
+  auto guard = asio::make_work_guard(impl.main_io);
+  impl.main_io.run();
+  for (auto& w : impl.workers) {
+    w->io.stop();
+    if (w->thread.joinable()) w->thread.join();
+  }
+}
+
+void Server::stop() {
+  auto& impl = *impl_;
+  asio::post(impl.main_io, [&impl] {
+    if (impl.draining.exchange(true)) return;
+    for (auto& w : impl.workers) asio::post(w->io, [w = w.get()] { w->drain(); });
+    auto grace = impl.current_state()->config.server.shutdown_grace;
+    impl.grace_timer = std::make_unique<asio::steady_timer>(impl.main_io, grace);
+    impl.grace_timer->async_wait([&impl](boost::system::error_code ec) {
+      if (ec || impl.finished.exchange(true)) return;
+      for (auto& w : impl.workers) w->io.stop();
+      impl.main_io.stop();
+    });
+    impl.finish_if_drained();
+  });
+}
+
+void Server::update_state(std::shared_ptr<const GatewayState> state) {
+  {
+    std::lock_guard lock(impl_->state_mutex);
+    impl_->state = std::move(state);
+  }
+  impl_->state_version.fetch_add(1, std::memory_order_release);
+}
+
+}  // namespace llmux::server

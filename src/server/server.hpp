@@ -1,0 +1,47 @@
+// The HTTP gateway server: N worker threads, each with its own io_context, SO_REUSEPORT acceptor
+// and upstream connection pool, so a request never crosses threads or takes a lock.
+// Public methods are thread-safe unless noted.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "llmux/expected.hpp"
+#include "server/gateway_state.hpp"
+
+namespace llmux::server {
+
+// Token totals captured from responses and final stream chunks, per provider. Updated after the
+// response is sent (off the request path) with relaxed atomics; read by GET /api/usage.
+struct UsageTotals {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> prompt_tokens{0};
+  std::atomic<uint64_t> completion_tokens{0};
+};
+
+class Server {
+ public:
+  explicit Server(std::shared_ptr<const GatewayState> state);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds host:port (port 0 = any free port) on every worker. Returns the bound port.
+  Expected<uint16_t, std::string> listen();
+  // Runs until stop() or SIGTERM/SIGINT, then drains: stops accepting, lets in-flight requests
+  // and streams finish within the configured grace period. Not thread-safe; call once.
+  void run();
+  // Starts a graceful stop from any thread.
+  void stop();
+  // Replaces the config snapshot; requests already running keep the old one.
+  void update_state(std::shared_ptr<const GatewayState> state);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace llmux::server
