@@ -1,0 +1,197 @@
+// Gateway keys, auth styles, unreachable providers, retries and graceful shutdown: each test
+// starts its own gateway with the config it needs.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <future>
+#include <thread>
+
+#include "harness.hpp"
+
+namespace llmux::test {
+namespace {
+
+namespace json = boost::json;
+
+const char* kChat = R"({"model":"fake-model","messages":[{"role":"user","content":"hi"}]})";
+
+json::array fake_requests(const FakeProvider& fake) {
+  return json::parse(http_get("http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests").body).as_array();
+}
+
+// Polls the fake provider's request log (each poll is a real round trip) until it holds `count`
+// requests or the deadline passes.
+bool wait_for_requests(const FakeProvider& fake, size_t count,
+                       std::chrono::milliseconds deadline = std::chrono::seconds(10)) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (fake_requests(fake).size() < count)
+    if (std::chrono::steady_clock::now() > until) return false;
+  return true;
+}
+
+std::string provider_block(const std::string& id, const std::string& base_url, const std::string& extra = "") {
+  return "  " + id + ":\n    base_url: " + base_url + "\n    models: [fake-model]\n" + extra;
+}
+
+TEST(GatewayKeys, MissingOrWrongKeyIs401AndValidKeysPass) {
+  auto fake = start_fake();
+  auto gw = start_gateway("master_key: mk-master-0001\napi_keys: [ak-team-0002]\nproviders:\n" +
+                          provider_block("fake", fake.base_url()));
+  auto none = http_post(gw.url("/v1/chat/completions"), kChat);
+  EXPECT_EQ(none.status, 401);
+  EXPECT_EQ(json::parse(none.body).at("error").at("code").as_string(), "missing_api_key");
+  auto wrong = http_post(gw.url("/v1/chat/completions"), kChat,
+                         {"Content-Type: application/json", "Authorization: Bearer nope"});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(http_get(gw.url("/v1/models")).status, 401);
+  for (const char* key : {"mk-master-0001", "ak-team-0002"}) {
+    auto ok = http_post(gw.url("/v1/chat/completions"), kChat,
+                        {"Content-Type: application/json", std::string("Authorization: Bearer ") + key});
+    EXPECT_EQ(ok.status, 200) << ok.body;
+  }
+  // The gateway key never travels upstream.
+  for (const auto& r : fake_requests(fake)) {
+    const auto& headers = r.at("headers").as_object();
+    EXPECT_FALSE(headers.contains("authorization")) << json::serialize(headers);
+  }
+  EXPECT_EQ(http_get(gw.url("/healthz")).status, 200);  // probes need no key
+}
+
+TEST(AuthStyles, EachStyleSendsTheRightHeader) {
+  auto fake = start_fake();
+  std::string config = "providers:\n" +
+      provider_block("bearer", fake.base_url(), "    api_key: k-bearer\n") +
+      provider_block("scheme", fake.base_url(), "    api_key: Basic dXNlcjpwYXNz\n") +
+      provider_block("header", fake.base_url(), "    api_key: k-header\n    auth_header: X-API-Key\n") +
+      provider_block("azure", fake.base_url(), "    api_key: k-azure\n    auth_type: api-key\n    auth_header: api-key\n") +
+      provider_block("templated", fake.base_url(), "    api_key: k-tmpl\n    headers:\n      Authorization: \"Token {api_key}\"\n") +
+      provider_block("anonymous", fake.base_url(), "    auth_type: none\n    api_key: unused\n");
+  auto gw = start_gateway(config);
+  struct Expect {
+    std::string provider, header, value;
+  };
+  std::vector<Expect> expectations = {
+      {"bearer", "authorization", "Bearer k-bearer"},
+      {"scheme", "authorization", "Basic dXNlcjpwYXNz"},
+      {"header", "x-api-key", "k-header"},
+      {"azure", "api-key", "k-azure"},
+      {"templated", "authorization", "Token k-tmpl"},
+  };
+  for (const auto& e : expectations) {
+    http_request("DELETE", "http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
+    auto r = http_post(gw.url("/v1/chat/completions"),
+                       R"({"model":")" + e.provider + R"(/fake-model","messages":[{"role":"user","content":"x"}]})");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto headers = fake_requests(fake).at(0).at("headers").as_object();
+    ASSERT_TRUE(headers.contains(e.header)) << e.provider << ": " << json::serialize(headers);
+    EXPECT_EQ(headers.at(e.header).as_string(), e.value) << e.provider;
+    if (e.header != "authorization") EXPECT_FALSE(headers.contains("authorization")) << e.provider;
+  }
+  http_request("DELETE", "http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
+  ASSERT_EQ(http_post(gw.url("/v1/chat/completions"),
+                      R"({"model":"anonymous/fake-model","messages":[{"role":"user","content":"x"}]})").status, 200);
+  auto headers = fake_requests(fake).at(0).at("headers").as_object();
+  EXPECT_FALSE(headers.contains("authorization"));
+}
+
+TEST(Upstream, UnreachableProviderIs502NamingProviderAndUrl) {
+  // A port that was just bound and released: nothing listens there.
+  auto fake = start_fake();
+  std::string dead_url = fake.base_url();
+  fake.process.signal(SIGKILL);
+  fake.process.wait();
+  auto gw = start_gateway("providers:\n" + provider_block("gone", dead_url, "    api_key: sk-never-shown\n    max_retries: 1\n"));
+  auto r = http_post(gw.url("/v1/chat/completions"), kChat);
+  EXPECT_EQ(r.status, 502) << r.body;
+  std::string message(json::parse(r.body).at("error").at("message").as_string());
+  EXPECT_NE(message.find("'gone'"), std::string::npos) << message;
+  EXPECT_NE(message.find(dead_url + "/chat/completions"), std::string::npos) << message;
+  EXPECT_EQ(message.find("sk-never-shown"), std::string::npos) << message;
+}
+
+TEST(Upstream, RetriesServerErrorsUpToMaxRetriesButNotRateLimits) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url(), "    max_retries: 2\n"));
+  auto r = http_post(gw.url("/v1/chat/completions"),
+                     R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":503}})");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(fake_requests(fake).size(), 3u);  // first try + 2 retries
+  http_request("DELETE", "http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
+  auto limited = http_post(gw.url("/v1/chat/completions"),
+                           R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":429}})");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(fake_requests(fake).size(), 1u);  // 429 goes back to the client to back off
+}
+
+TEST(Upstream, BaseUrlWithoutV1OrWithTrailingSlashWorks) {
+  auto fake = start_fake();
+  std::string root = "http://127.0.0.1:" + std::to_string(fake.port);
+  auto gw = start_gateway("providers:\n" + provider_block("bare", root) + provider_block("slash", root + "/v1/"));
+  for (const char* p : {"bare", "slash"}) {
+    auto r = http_post(gw.url("/v1/chat/completions"),
+                       std::string(R"({"model":")") + p + R"(/fake-model","messages":[{"role":"user","content":"x"}]})");
+    EXPECT_EQ(r.status, 200) << p << ": " << r.body;
+  }
+  for (const auto& r : fake_requests(fake)) EXPECT_EQ(r.at("target").as_string(), "/v1/chat/completions");
+}
+
+TEST(Shutdown, SigtermLetsStreamsInFlightFinishThenExitsZero) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url()));
+  constexpr int kStreams = 4;
+  std::vector<std::future<HttpResponse>> streams;
+  for (int i = 0; i < kStreams; ++i) {
+    streams.push_back(std::async(std::launch::async, [&] {
+      return http_post(gw.url("/v1/chat/completions"),
+                       R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"one two three four"}],)"
+                       R"("fake":{"chunks":4,"chunk_interval_ms":200}})");
+    }));
+  }
+  // Wait until every stream is running upstream (the fake has recorded it), then signal.
+  ASSERT_TRUE(wait_for_requests(fake, kStreams));
+  gw.process.signal(SIGTERM);
+  for (auto& f : streams) {
+    auto r = f.get();
+    EXPECT_EQ(r.status, 200);
+    auto events = sse_data(r.body);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back(), "[DONE]") << r.body;
+  }
+  EXPECT_EQ(gw.process.wait(), 0);
+  // New connections are refused once the gateway has gone.
+  EXPECT_EQ(http_get(gw.url("/healthz")).status, 0);
+}
+
+TEST(Shutdown, GracePeriodBoundsAStuckStream) {
+  auto fake = start_fake();
+  auto gw = start_gateway("server:\n  shutdown_grace: 300ms\nproviders:\n" +
+                          provider_block("fake", fake.base_url(), "    timeout: 30s\n"));
+  auto stuck = std::async(std::launch::async, [&] {
+    return http_post(gw.url("/v1/chat/completions"),
+                     R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"hang":true}})");
+  });
+  ASSERT_TRUE(wait_for_requests(fake, 1));
+  auto start = std::chrono::steady_clock::now();
+  gw.process.signal(SIGTERM);
+  EXPECT_EQ(gw.process.wait(std::chrono::seconds(5)), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  stuck.get();
+}
+
+TEST(Config, InvalidConfigFailsToStartWithAllErrors) {
+  std::string path = temp_file("providers:\n  a:\n    base_url: ftp://x\n    timeout: soon\n");
+  Process p({LLMUX_BINARY, "serve", "--config", path, "--port", "0"});
+  EXPECT_NE(p.wait(), 0);
+  Process v({LLMUX_BINARY, "validate", "--config", path});
+  EXPECT_EQ(v.wait(), 1);
+}
+
+TEST(Config, MissingEnvironmentVariableIsNamed) {
+  std::string path = temp_file("providers:\n  a:\n    base_url: http://127.0.0.1:9/v1\n    api_key: ${LLMUX_TEST_SURELY_UNSET}\n");
+  Process p({LLMUX_BINARY, "validate", "--config", path});
+  EXPECT_EQ(p.wait(), 1);
+}
+
+}  // namespace
+}  // namespace llmux::test
