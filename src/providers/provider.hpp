@@ -43,10 +43,20 @@ class Provider {
   virtual http::UpstreamRequest list_models_request() const = 0;
   // Where an endpoint lives; safe for messages (credentials are never in URLs).
   virtual std::string endpoint_url(Endpoint endpoint) const = 0;
+  // The client-facing error for an upstream error response; status and Retry-After pass through.
+  virtual Error decode_error(int status, std::string_view body, std::string_view retry_after) const = 0;
 
  protected:
   ProviderConfig config_;
 };
+
+// The client-facing error for a transfer that got no usable response: unreachable (502) or
+// timed out (504). Names the provider and URL, never a credential.
+Error transfer_error(const Provider& provider, std::string_view url, const http::TransferResult& result,
+                     std::chrono::milliseconds timeout);
+
+// "60s" or "1500ms".
+std::string format_duration(std::chrono::milliseconds duration);
 
 // Creates the provider for config.type; an unknown type is an error listing the known ones.
 Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig& config);

@@ -64,12 +64,6 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
   return true;
 }
 
-std::string format_duration(std::chrono::milliseconds d) {
-  auto ms = d.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-  return std::to_string(ms) + "ms";
-}
-
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -85,62 +79,6 @@ std::string generate_request_id() {
   for (int i = 0; i < 16; ++i) id.push_back(hex[(a >> (i * 4)) & 15]);
   for (int i = 0; i < 8; ++i) id.push_back(hex[(b >> (i * 4)) & 15]);
   return id;
-}
-
-// Message and fields from an upstream error body in any of the shapes servers use:
-// {"error":{"message",…}} (OpenAI), {"error":"…"} (Ollama), {"message":…}, {"detail":…}.
-Error upstream_error(const providers::Provider& p, int status, std::string_view body,
-                     std::string_view retry_after) {
-  Error e;
-  e.kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::upstream_error;
-  e.http_status = status;
-  e.provider = p.id();
-  e.upstream_status = status;
-  e.retryable = status == 429 || status >= 500;
-  if (!retry_after.empty()) e.retry_after = std::string(retry_after);
-  std::string upstream_message;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (!ec && v.is_object()) {
-    const auto& o = v.as_object();
-    auto text = [](const boost::json::value* x) -> std::string {
-      if (!x) return {};
-      if (x->is_string()) return std::string(x->as_string());
-      if (x->is_null()) return {};
-      return boost::json::serialize(*x);
-    };
-    if (const auto* err = o.if_contains("error")) {
-      if (err->is_object()) {
-        const auto& eo = err->as_object();
-        upstream_message = text(eo.if_contains("message"));
-        e.type = text(eo.if_contains("type"));
-        e.code = text(eo.if_contains("code"));
-        e.param = text(eo.if_contains("param"));
-      } else {
-        upstream_message = text(err);
-      }
-    } else if (const auto* m = o.if_contains("message")) {
-      upstream_message = text(m);
-    } else if (const auto* d = o.if_contains("detail")) {
-      upstream_message = text(d);
-    }
-  }
-  if (upstream_message.empty()) {
-    upstream_message = std::string(body.substr(0, 200));
-    if (upstream_message.empty()) upstream_message = reason_phrase(status);
-  }
-  if (e.type.empty()) {
-    switch (status) {
-      case 400: e.type = "invalid_request_error"; break;
-      case 401: e.type = "authentication_error"; break;
-      case 403: e.type = "permission_error"; break;
-      case 404: e.type = "not_found_error"; break;
-      case 429: e.type = "rate_limit_error"; break;
-      default: e.type = status >= 500 ? "upstream_error" : "invalid_request_error";
-    }
-  }
-  e.message = "provider '" + p.id() + "' returned HTTP " + std::to_string(status) + ": " + upstream_message;
-  return e;
 }
 
 }  // namespace
@@ -507,7 +445,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     if (streaming_) {
       if (result.failure != http::TransferFailure::none || !saw_done_) {
         std::string why = result.failure == http::TransferFailure::timeout
-                              ? "stopped sending for " + format_duration(upstream_request_.timeout)
+                              ? "stopped sending for " + providers::format_duration(upstream_request_.timeout)
                           : result.failure != http::TransferFailure::none
                               ? "broke off: " + result.detail
                               : "ended before [DONE]";
@@ -522,24 +460,12 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       return;
     }
     if (result.failure != http::TransferFailure::none) {
-      if (result.failure == http::TransferFailure::timeout) {
-        Error e = Error::make(ErrorKind::upstream_timeout,
-                              "provider '" + provider.id() + "' did not respond within " +
-                                  format_duration(upstream_request_.timeout) + " (" + url + ")",
-                              {}, "upstream_timeout");
-        e.provider = provider.id();
-        return send_error(e);
-      }
-      if (should_retry(0)) return retry();
-      Error e = Error::make(ErrorKind::upstream_unreachable,
-                            "provider '" + provider.id() + "' is unreachable at " + url + ": " + result.detail,
-                            {}, "upstream_unreachable");
-      e.provider = provider.id();
-      return send_error(e);
+      if (result.failure != http::TransferFailure::timeout && should_retry(0)) return retry();
+      return send_error(providers::transfer_error(provider, url, result, upstream_request_.timeout));
     }
     if (status_ < 200 || status_ >= 300) {
       if (should_retry(status_)) return retry();
-      return send_error(upstream_error(provider, status_, upstream_body_, retry_after_));
+      return send_error(provider.decode_error(status_, upstream_body_, retry_after_));
     }
     auto usage = json::read_usage(upstream_body_);
     if (!usage && !valid_json(upstream_body_)) {

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <boost/json.hpp>
+
 namespace llmux::providers {
 
 namespace {
@@ -114,6 +116,62 @@ http::UpstreamRequest OpenAICompatibleProvider::list_models_request() const {
   request.headers = fixed_headers_;
   request.headers.push_back("Accept: application/json");
   return request;
+}
+
+// Message and fields from an upstream error body in any of the shapes servers use:
+// {"error":{"message",…}} (OpenAI), {"error":"…"} (Ollama), {"message":…}, {"detail":…}.
+Error OpenAICompatibleProvider::decode_error(int status, std::string_view body,
+                                             std::string_view retry_after) const {
+  Error e;
+  e.kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::upstream_error;
+  e.http_status = status;
+  e.provider = id();
+  e.upstream_status = status;
+  e.retryable = status == 429 || status >= 500;
+  if (!retry_after.empty()) e.retry_after = std::string(retry_after);
+  std::string upstream_message;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const auto& o = v.as_object();
+    auto text = [](const boost::json::value* x) -> std::string {
+      if (!x) return {};
+      if (x->is_string()) return std::string(x->as_string());
+      if (x->is_null()) return {};
+      return boost::json::serialize(*x);
+    };
+    if (const auto* err = o.if_contains("error")) {
+      if (err->is_object()) {
+        const auto& eo = err->as_object();
+        upstream_message = text(eo.if_contains("message"));
+        e.type = text(eo.if_contains("type"));
+        e.code = text(eo.if_contains("code"));
+        e.param = text(eo.if_contains("param"));
+      } else {
+        upstream_message = text(err);
+      }
+    } else if (const auto* m = o.if_contains("message")) {
+      upstream_message = text(m);
+    } else if (const auto* d = o.if_contains("detail")) {
+      upstream_message = text(d);
+    }
+  }
+  if (upstream_message.empty()) {
+    upstream_message = std::string(body.substr(0, 200));
+    if (upstream_message.empty()) upstream_message = "HTTP " + std::to_string(status);
+  }
+  if (e.type.empty()) {
+    switch (status) {
+      case 400: e.type = "invalid_request_error"; break;
+      case 401: e.type = "authentication_error"; break;
+      case 403: e.type = "permission_error"; break;
+      case 404: e.type = "not_found_error"; break;
+      case 429: e.type = "rate_limit_error"; break;
+      default: e.type = status >= 500 ? "upstream_error" : "invalid_request_error";
+    }
+  }
+  e.message = "provider '" + id() + "' returned HTTP " + std::to_string(status) + ": " + upstream_message;
+  return e;
 }
 
 }  // namespace llmux::providers

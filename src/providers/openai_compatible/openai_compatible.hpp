@@ -14,6 +14,7 @@ class OpenAICompatibleProvider final : public Provider {
   Expected<http::UpstreamRequest, Error> encode(const EncodeInput& input) const override;
   http::UpstreamRequest list_models_request() const override;
   std::string endpoint_url(Endpoint endpoint) const override;
+  Error decode_error(int status, std::string_view body, std::string_view retry_after) const override;
 
   // Headers sent on every request: credential and custom headers, computed once.
   const std::vector<std::string>& fixed_headers() const noexcept { return fixed_headers_; }

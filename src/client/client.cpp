@@ -1,0 +1,375 @@
+#include "llmux/client.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "http/sse.hpp"
+#include "http/upstream.hpp"
+#include "json/request_view.hpp"
+#include "providers/provider.hpp"
+#include "router/model_catalog.hpp"
+
+namespace llmux {
+
+namespace asio = boost::asio;
+namespace bjson = boost::json;
+
+namespace {
+
+// Providers and catalog for one set of registrations; replaced whole on every change so calls in
+// flight keep the set they started with.
+struct Registry {
+  std::vector<std::unique_ptr<providers::Provider>> providers;
+  std::unique_ptr<router::ModelCatalog> catalog;
+  std::string default_provider;
+};
+
+// Collects one upstream transfer and fulfils a promise when it completes.
+class Collector : public http::UpstreamHandler {
+ public:
+  explicit Collector(std::function<void(std::string_view)> on_body = {}) : on_body_(std::move(on_body)) {}
+
+  void on_headers(int status, std::string_view, std::string_view retry_after) override {
+    status_ = status;
+    retry_after_ = retry_after;
+  }
+  bool on_body(std::string_view bytes) override {
+    if (on_body_ && status_ >= 200 && status_ < 300) on_body_(bytes);
+    else body_.append(bytes);
+    return true;
+  }
+  void on_complete(const http::TransferResult& result) override {
+    result_ = result;
+    done_.set_value();
+  }
+
+  int status_ = 0;
+  std::string retry_after_;
+  std::string body_;
+  http::TransferResult result_;
+  std::promise<void> done_;
+  std::function<void(std::string_view)> on_body_;
+};
+
+Error invalid(std::string message, std::string param = {}) {
+  return Error::make(ErrorKind::invalid_request, std::move(message), std::move(param));
+}
+
+std::string build_chat_body(const ChatRequest& r, bool stream) {
+  bjson::object body;
+  bjson::array messages;
+  for (const auto& m : r.messages) messages.push_back(bjson::object{{"role", m.role}, {"content", m.content}});
+  body["model"] = r.model;
+  body["messages"] = std::move(messages);
+  if (r.temperature) body["temperature"] = *r.temperature;
+  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
+  if (stream) {
+    body["stream"] = true;
+    body["stream_options"] = bjson::object{{"include_usage", true}};
+  }
+  return bjson::serialize(body);
+}
+
+std::string string_at(const bjson::value& v, std::initializer_list<std::string_view> path) {
+  const bjson::value* cur = &v;
+  for (auto key : path) {
+    if (cur->is_object()) {
+      cur = cur->as_object().if_contains(key);
+    } else if (cur->is_array() && key == "0") {
+      cur = cur->as_array().empty() ? nullptr : &cur->as_array()[0];
+    } else {
+      cur = nullptr;
+    }
+    if (!cur) return {};
+  }
+  return cur->is_string() ? std::string(cur->as_string()) : std::string();
+}
+
+TokenUsage usage_of(const bjson::value& v) {
+  TokenUsage u;
+  const auto* usage = v.is_object() ? v.as_object().if_contains("usage") : nullptr;
+  if (!usage || !usage->is_object()) return u;
+  auto num = [&](const char* key) -> int64_t {
+    const auto* x = usage->as_object().if_contains(key);
+    return x && x->is_int64() ? x->as_int64() : 0;
+  };
+  u.prompt_tokens = num("prompt_tokens");
+  u.completion_tokens = num("completion_tokens");
+  u.total_tokens = num("total_tokens");
+  if (!u.total_tokens) u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  return u;
+}
+
+}  // namespace
+
+struct Client::Impl {
+  Impl() : upstream(io), guard(asio::make_work_guard(io)) {
+    loop = std::thread([this] { io.run(); });
+  }
+
+  std::shared_ptr<const Registry> registry() {
+    std::lock_guard lock(mutex);
+    return current;
+  }
+
+  Expected<void, Error> rebuild(std::vector<ProviderConfig> configs, std::string default_provider) {
+    auto next = std::make_shared<Registry>();
+    for (auto& c : configs) {
+      auto p = providers::make_provider(c);
+      if (!p) return unexpected(invalid(p.error()));
+      next->providers.push_back(std::move(p.value()));
+    }
+    next->catalog = std::make_unique<router::ModelCatalog>(next->providers);
+    next->default_provider = std::move(default_provider);
+    current = std::move(next);
+    return {};
+  }
+
+  std::vector<ProviderConfig> configs_locked() const {
+    std::vector<ProviderConfig> out;
+    if (current)
+      for (const auto& p : current->providers) out.push_back(p->config());
+    return out;
+  }
+
+  // Runs one transfer on the loop and waits for it.
+  std::shared_ptr<Collector> run(http::UpstreamRequest request, std::function<void(std::string_view)> on_body = {}) {
+    auto collector = std::make_shared<Collector>(std::move(on_body));
+    auto done = collector->done_.get_future();
+    asio::post(io, [this, collector, request = std::move(request)]() mutable {
+      upstream.start(std::move(request), collector.get());
+    });
+    done.wait();
+    return collector;
+  }
+
+  Expected<ChatResponse, Error> chat(const ChatRequest& request, const std::function<void(std::string_view)>* on_delta);
+
+  asio::io_context io{1};
+  http::UpstreamClient upstream;
+  asio::executor_work_guard<asio::io_context::executor_type> guard;
+  std::thread loop;
+  mutable std::mutex mutex;  // guards `current`
+  std::shared_ptr<const Registry> current = std::make_shared<Registry>();
+  std::once_flag closed;
+};
+
+Client::Client() : impl_(std::make_unique<Impl>()) {
+  std::lock_guard lock(impl_->mutex);
+  (void)impl_->rebuild({}, {});
+}
+
+Client::~Client() { close(); }
+
+void Client::close() {
+  std::call_once(impl_->closed, [this] {
+    impl_->guard.reset();
+    // Transfers in flight finish first: run() callers are still waiting on them.
+    asio::post(impl_->io, [this] {
+      if (impl_->upstream.active_transfers() == 0) impl_->io.stop();
+    });
+    if (impl_->loop.joinable()) impl_->loop.join();
+  });
+}
+
+Expected<void, Error> Client::add_provider(ProviderConfig config) {
+  auto url = normalize_base_url(config.base_url);
+  if (!url) return unexpected(invalid("provider '" + config.id + "': " + url.error(), "base_url"));
+  config.base_url = *url;
+  GatewayConfig check;
+  check.providers.push_back(config);
+  if (auto errors = validate_config(check); !errors.empty()) {
+    std::string message;
+    for (const auto& e : errors) message += (message.empty() ? "" : "; ") + e.key_path + ": " + e.message;
+    return unexpected(invalid(message));
+  }
+  std::lock_guard lock(impl_->mutex);
+  auto configs = impl_->configs_locked();
+  auto it = std::find_if(configs.begin(), configs.end(), [&](const auto& c) { return c.id == config.id; });
+  if (it != configs.end()) *it = std::move(config);
+  else configs.push_back(std::move(config));
+  std::string default_provider = impl_->current->default_provider;
+  if (default_provider.empty()) default_provider = configs.front().id;
+  return impl_->rebuild(std::move(configs), default_provider);
+}
+
+Expected<void, Error> Client::remove_provider(std::string_view id) {
+  std::lock_guard lock(impl_->mutex);
+  auto configs = impl_->configs_locked();
+  auto it = std::find_if(configs.begin(), configs.end(), [&](const auto& c) { return c.id == id; });
+  if (it == configs.end())
+    return unexpected(Error::make(ErrorKind::not_found, "provider '" + std::string(id) + "' is not registered"));
+  configs.erase(it);
+  std::string default_provider = impl_->current->default_provider;
+  if (default_provider == id) default_provider = configs.empty() ? "" : configs.front().id;
+  return impl_->rebuild(std::move(configs), default_provider);
+}
+
+Expected<void, Error> Client::set_default_provider(std::string_view id) {
+  std::lock_guard lock(impl_->mutex);
+  if (!impl_->current->catalog->provider(id))
+    return unexpected(Error::make(ErrorKind::not_found, "provider '" + std::string(id) + "' is not registered"));
+  return impl_->rebuild(impl_->configs_locked(), std::string(id));
+}
+
+std::vector<std::string> Client::provider_ids() const {
+  std::vector<std::string> ids;
+  std::lock_guard lock(impl_->mutex);
+  for (const auto& p : impl_->current->providers) ids.push_back(p->id());
+  return ids;
+}
+
+Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
+                                                 const std::function<void(std::string_view)>* on_delta) {
+  auto reg = registry();
+  if (request.messages.empty()) return unexpected(invalid("'messages' must contain at least one message", "messages"));
+  std::string provider_pin = request.provider;
+  if (request.model.empty() && provider_pin.empty()) provider_pin = reg->default_provider;
+  if (reg->providers.empty())
+    return unexpected(Error::make(ErrorKind::not_found, "no providers are registered", "model"));
+  auto resolved = reg->catalog->resolve(request.model, provider_pin);
+  if (!resolved) return unexpected(resolved.error());
+  const auto& provider = *resolved->provider;
+
+  std::string body = build_chat_body(request, on_delta != nullptr);
+  auto fields = json::read_request(body);
+  if (!fields) return unexpected(fields.error());
+  providers::EncodeInput input{providers::Endpoint::chat_completions, body, &fields.value(),
+                               resolved->upstream_model, {}, on_delta != nullptr};
+  auto encoded = provider.encode(input);
+  if (!encoded) return unexpected(encoded.error());
+  std::string url = encoded->url;
+  auto timeout = encoded->timeout;
+
+  ChatResponse out;
+  out.provider = provider.id();
+  std::optional<Error> stream_error;
+  http::SseParser sse;
+  std::function<void(std::string_view)> on_bytes;
+  if (on_delta) {
+    on_bytes = [&](std::string_view bytes) {
+      sse.feed(bytes, [&](const http::SseEvent& e) {
+        if (e.data == "[DONE]") return true;
+        boost::system::error_code ec;
+        auto v = bjson::parse(e.data, ec);
+        if (ec) return true;
+        if (v.is_object() && v.as_object().contains("error")) {
+          stream_error = provider.decode_error(502, e.data, {});
+          return true;
+        }
+        if (out.id.empty()) out.id = string_at(v, {"id"});
+        if (out.model.empty()) out.model = string_at(v, {"model"});
+        std::string piece = string_at(v, {"choices", "0", "delta", "content"});
+        if (!piece.empty()) {
+          out.content += piece;
+          (*on_delta)(piece);
+        }
+        std::string finish = string_at(v, {"choices", "0", "finish_reason"});
+        if (!finish.empty()) out.finish_reason = finish;
+        auto usage = usage_of(v);
+        if (usage.total_tokens) out.usage = usage;
+        return true;
+      });
+    };
+  }
+  auto c = run(std::move(encoded.value()), on_bytes);
+  if (c->result_.failure != http::TransferFailure::none)
+    return unexpected(providers::transfer_error(provider, url, c->result_, timeout));
+  if (c->status_ < 200 || c->status_ >= 300)
+    return unexpected(provider.decode_error(c->status_, c->body_, c->retry_after_));
+  if (stream_error) return unexpected(*stream_error);
+  if (on_delta) return out;
+
+  boost::system::error_code ec;
+  auto v = bjson::parse(c->body_, ec);
+  if (ec || !v.is_object()) {
+    Error e = Error::make(ErrorKind::upstream_error, "provider '" + provider.id() + "' returned a malformed response (" + url + ")");
+    e.http_status = 502;
+    return unexpected(e);
+  }
+  out.id = string_at(v, {"id"});
+  out.model = string_at(v, {"model"});
+  out.content = string_at(v, {"choices", "0", "message", "content"});
+  out.finish_reason = string_at(v, {"choices", "0", "finish_reason"});
+  out.usage = usage_of(v);
+  return out;
+}
+
+Expected<ChatResponse, Error> Client::chat(const ChatRequest& request) { return impl_->chat(request, nullptr); }
+
+Expected<ChatResponse, Error> Client::chat_stream(const ChatRequest& request,
+                                                  const std::function<void(std::string_view)>& on_delta) {
+  return impl_->chat(request, &on_delta);
+}
+
+Expected<std::vector<ModelInfo>, Error> Client::list_models(std::string_view provider_id) {
+  auto reg = impl_->registry();
+  std::vector<const providers::Provider*> targets;
+  for (const auto& p : reg->providers)
+    if (provider_id.empty() || p->id() == provider_id) targets.push_back(p.get());
+  if (targets.empty() && !provider_id.empty())
+    return unexpected(Error::make(ErrorKind::not_found, "provider '" + std::string(provider_id) + "' is not registered"));
+  std::vector<ModelInfo> out;
+  for (const auto* p : targets) {
+    size_t first = out.size();
+    for (const auto& m : p->config().models) out.push_back({m.id, p->id(), true, false, m.context_window});
+    auto request = p->list_models_request();
+    std::string url = request.url;
+    auto timeout = request.timeout;
+    auto c = impl_->run(std::move(request));
+    if (c->result_.failure != http::TransferFailure::none) {
+      if (!provider_id.empty()) return unexpected(providers::transfer_error(*p, url, c->result_, timeout));
+      continue;
+    }
+    if (c->status_ < 200 || c->status_ >= 300) {
+      if (!provider_id.empty()) return unexpected(p->decode_error(c->status_, c->body_, c->retry_after_));
+      continue;
+    }
+    boost::system::error_code ec;
+    auto v = bjson::parse(c->body_, ec);
+    const bjson::value* data = (!ec && v.is_object()) ? v.as_object().if_contains("data") : nullptr;
+    if (!data || !data->is_array()) continue;
+    for (const auto& m : data->as_array()) {
+      std::string id = string_at(m, {"id"});
+      if (id.empty()) continue;
+      auto it = std::find_if(out.begin() + static_cast<long>(first), out.end(), [&](const auto& x) { return x.id == id; });
+      if (it != out.end()) it->live = true;
+      else out.push_back({id, p->id(), false, true, std::nullopt});
+    }
+  }
+  return out;
+}
+
+HealthStatus Client::check_health(std::string_view provider_id) {
+  HealthStatus h;
+  h.provider = std::string(provider_id);
+  auto reg = impl_->registry();
+  const auto* p = reg->catalog->provider(provider_id);
+  if (!p) {
+    h.message = "provider '" + std::string(provider_id) + "' is not registered";
+    return h;
+  }
+  auto request = p->list_models_request();
+  std::string url = request.url;
+  auto timeout = request.timeout;
+  auto start = std::chrono::steady_clock::now();
+  auto c = impl_->run(std::move(request));
+  h.latency = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  h.http_status = c->status_;
+  if (c->result_.failure != http::TransferFailure::none) {
+    h.message = providers::transfer_error(*p, url, c->result_, timeout).message;
+  } else if (c->status_ < 200 || c->status_ >= 300) {
+    h.message = p->decode_error(c->status_, c->body_, c->retry_after_).message;
+  } else {
+    h.healthy = true;
+    h.message = "ok";
+  }
+  return h;
+}
+
+}  // namespace llmux

@@ -1,0 +1,33 @@
+// Helpers shared by the config loader and validate_config; not part of the public API.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "llmux/config.hpp"
+
+namespace llmux::config_detail {
+
+inline constexpr std::string_view kOpenAICompatible = "openai-compatible";
+
+// Number of bytes, or "10MiB", "512KiB", "1MB", "1GB", "100B" (KB/MB/GB are powers of 1000).
+Expected<uint64_t, std::string> parse_byte_size(std::string_view text);
+
+// Maps a provider type or one of its aliases (openai, ollama, groq, ...) to the canonical name.
+Expected<std::string, std::string> normalize_provider_type(std::string_view type);
+
+// "bearer", "api-key"/"header", "basic", "none".
+Expected<AuthStyle, std::string> parse_auth_style(std::string_view text);
+
+bool is_valid_provider_id(std::string_view id);
+bool is_header_token(std::string_view name);  // RFC 9110 token
+bool has_control_chars(std::string_view text);
+
+// Optimal string alignment distance: a transposition ("prot" -> "port") counts as one edit.
+size_t edit_distance(std::string_view a, std::string_view b);
+
+bool iequals(std::string_view a, std::string_view b);
+std::string to_lower(std::string_view text);
+
+}  // namespace llmux::config_detail

@@ -1,0 +1,747 @@
+// Reads YAML (and JSON, as YAML) into a GatewayConfig, collecting every error with its position.
+//
+// Errors come from two places: the loader reports what it sees in the document (unknown keys,
+// wrong types, bad scalars) at the exact node, and validate_config checks the finished structs.
+// Validation knows only canonical key paths (providers.x.base_url), so the loader remembers where
+// each canonical path was written and rewrites those errors to the user's spelling and position.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <span>
+#include <tuple>
+
+#include <yaml-cpp/yaml.h>
+
+#include "config/config_internal.hpp"
+
+namespace llmux {
+
+using namespace config_detail;
+
+namespace {
+
+struct KeySpec {
+  std::string_view name;                      // canonical snake_case spelling
+  std::array<std::string_view, 2> aliases{};  // other names for the same setting
+};
+
+// camelCase spellings of all of these are accepted too (see to_snake).
+constexpr KeySpec kTopKeys[] = {
+    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}};
+constexpr KeySpec kServerKeys[] = {
+    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}};
+constexpr KeySpec kProviderKeys[] = {
+    {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
+    {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
+    {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
+    {"max_retries"}};
+constexpr KeySpec kModelKeys[] = {
+    {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},
+    {"pricing"}, {"input_price"}, {"output_price"}};
+constexpr KeySpec kPricingKeys[] = {{"input"}, {"output"}};
+
+std::string to_snake(std::string_view key) {
+  std::string out;
+  for (char c : key) {
+    if (c >= 'A' && c <= 'Z') {
+      if (!out.empty() && out.back() != '_') out += '_';
+      out += static_cast<char>(c - 'A' + 'a');
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string to_camel(std::string_view snake) {
+  std::string out;
+  bool upper = false;
+  for (char c : snake) {
+    if (c == '_') upper = true;
+    else out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+    if (c != '_') upper = false;
+  }
+  return out;
+}
+
+// Case, '_' and '-' are ignored when looking for a key the user may have meant.
+std::string fold(std::string_view key) {
+  std::string out;
+  for (char c : key)
+    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string join(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+const KeySpec* find_spec(std::span<const KeySpec> specs, std::string_view key) {
+  std::string snake = to_snake(key);
+  for (const KeySpec& spec : specs) {
+    if (spec.name == snake) return &spec;
+    for (auto alias : spec.aliases)
+      if (!alias.empty() && alias == snake) return &spec;
+  }
+  return nullptr;
+}
+
+struct Suggestion {
+  std::string display;  // in the user's style (camelCase if they used capitals)
+  std::string_view canonical;
+};
+
+std::optional<Suggestion> suggest(std::string_view key, std::span<const KeySpec> specs) {
+  std::string folded = fold(key);
+  size_t best = SIZE_MAX;
+  std::string_view best_name, best_canonical;
+  for (const KeySpec& spec : specs) {
+    for (std::string_view name : {spec.name, spec.aliases[0], spec.aliases[1]}) {
+      if (name.empty()) continue;
+      size_t distance = edit_distance(folded, fold(name));
+      if (distance < best) best = distance, best_name = name, best_canonical = spec.name;
+    }
+  }
+  if (best > std::clamp<size_t>((folded.size() + 2) / 3, 1, 3)) return std::nullopt;
+  bool camel = std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  return Suggestion{camel ? to_camel(best_name) : std::string(best_name), best_canonical};
+}
+
+std::string describe(const YAML::Node& node) {
+  if (node.IsMap()) return "a mapping";
+  if (node.IsSequence()) return "a list";
+  if (node.IsNull()) return "nothing";
+  return "a single value";
+}
+
+struct Loc {
+  int line = 0;
+  int column = 0;
+};
+
+// An empty value's mark points at the next token, so empty values take their key's position.
+Loc loc_of(const YAML::Node& node, Loc fallback) {
+  YAML::Mark mark = node.Mark();
+  if (mark.is_null() || node.IsNull()) return fallback;
+  return {mark.line + 1, mark.column + 1};
+}
+
+// A node plus where it is: `path` as the user spelled the keys, `canon` with canonical names.
+struct Item {
+  YAML::Node node;
+  Loc loc;
+  std::string path;
+  std::string canon;
+};
+
+Item element(const Item& list, size_t index) {
+  std::string suffix = "[" + std::to_string(index) + "]";
+  YAML::Node node = list.node[index];
+  return {node, loc_of(node, list.loc), list.path + suffix, list.canon + suffix};
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+// YAML 1.2 core schema number: [-+]? ( .digits | digits[.digits] ) ([eE][-+]?digits)?
+bool looks_like_number(std::string_view s) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - start;
+  };
+  if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+  size_t count = digits();
+  if (i < s.size() && s[i] == '.') ++i, count += digits();
+  if (count == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (digits() == 0) return false;
+  }
+  return i == s.size();
+}
+
+// Types an unquoted YAML scalar the way YAML's core schema would, as JSON text.
+std::string json_scalar(const std::string& text) {
+  std::string lower = to_lower(text);
+  if (lower == "true" || lower == "false") return lower;
+  if (lower == "null" || text == "~") return "null";
+  if (looks_like_number(text)) {
+    std::string_view digits = text;
+    if (digits.front() == '+') digits.remove_prefix(1);
+    const char* end = digits.data() + digits.size();
+    int64_t whole = 0;
+    if (auto r = std::from_chars(digits.data(), end, whole); r.ec == std::errc() && r.ptr == end)
+      return std::to_string(whole);
+    double real = 0;
+    if (auto r = std::from_chars(digits.data(), end, real);
+        r.ec == std::errc() && r.ptr == end && std::isfinite(real)) {
+      char buf[32];
+      return std::string(buf, std::to_chars(buf, buf + sizeof buf, real).ptr);
+    }
+  }
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
+class Loader {
+ public:
+  explicit Loader(std::string file) : file_(std::move(file)) {}
+
+  GatewayConfig load(const YAML::Node& root) {
+    GatewayConfig config;
+    config.source_file = file_;
+    if (root.IsNull()) return config;  // an empty file: no providers yet
+    Item top{root, loc_of(root, {1, 1}), "", ""};
+    if (root.IsSequence()) {
+      load_providers({root, top.loc, "providers", "providers"}, config);
+      return config;
+    }
+    if (!root.IsMap()) {
+      fail(top, "expected a mapping of settings or a list of providers");
+      return config;
+    }
+    auto f = fields(top, kTopKeys);
+    if (auto* i = get(f, "server")) load_server(*i, config.server);
+    if (auto* i = get(f, "providers")) load_providers(*i, config);
+    if (auto* i = get(f, "master_key"))
+      if (auto s = text(*i); s && !s->empty()) config.master_key = Secret(std::move(*s));
+    // Empty entries let a list name optional keys: - ${EXTRA_KEY:-}
+    if (auto* i = get(f, "api_keys"))
+      for (auto& key : text_list(*i))
+        if (!key.empty()) config.api_keys.emplace_back(std::move(key));
+    if (auto* i = get(f, "state_dir"))
+      if (auto s = text(*i)) config.state_dir = std::move(*s);
+    return config;
+  }
+
+  // Adds validate_config's findings, except those about something already reported.
+  ConfigErrors finish(const GatewayConfig& config) {
+    for (ConfigError error : validate_config(config)) {
+      translate(error);
+      if (!covered(error.key_path)) errors_.push_back(std::move(error));
+    }
+    auto order = [](const ConfigError& e) { return std::tuple(e.line == 0, e.line, e.column); };
+    std::stable_sort(errors_.begin(), errors_.end(),
+                     [&](const auto& a, const auto& b) { return order(a) < order(b); });
+    return std::move(errors_);
+  }
+
+ private:
+  struct Field {
+    Item item;
+    std::string key;  // as written
+    Loc key_loc;
+  };
+  using Fields = std::map<std::string, Field, std::less<>>;
+
+  struct Known {
+    std::string path;
+    Loc loc;
+    bool ambiguous = false;  // written twice (duplicate map keys): don't guess which
+  };
+
+  void fail(Loc loc, std::string path, std::string message) {
+    covered_.push_back(path);
+    errors_.push_back({file_, loc.line, loc.column, std::move(path), std::move(message)});
+  }
+  void fail(const Item& at, std::string message) { fail(at.loc, at.path, std::move(message)); }
+
+  void remember(const Item& item) {
+    auto [it, fresh] = known_.try_emplace(item.canon, Known{item.path, item.loc});
+    if (!fresh) it->second.ambiguous = true;
+  }
+
+  // Rewrites a canonical key path to the user's spelling and position (longest known prefix).
+  void translate(ConfigError& error) const {
+    std::string prefix = error.key_path;
+    while (!prefix.empty()) {
+      if (auto it = known_.find(prefix); it != known_.end()) {
+        if (it->second.ambiguous) return;
+        error.key_path = it->second.path + error.key_path.substr(prefix.size());
+        if (it->second.loc.line > 0) {
+          error.line = it->second.loc.line;
+          error.column = it->second.loc.column;
+        }
+        return;
+      }
+      size_t cut = prefix.find_last_of(".[");
+      prefix.resize(cut == std::string::npos ? 0 : cut);
+    }
+  }
+
+  bool covered(const std::string& path) const {
+    return std::any_of(covered_.begin(), covered_.end(), [&](const std::string& c) {
+      return path.compare(0, c.size(), c) == 0 &&
+             (path.size() == c.size() || c.empty() || path[c.size()] == '.' ||
+              path[c.size()] == '[');
+    });
+  }
+
+  static const Item* get(const Fields& fields, std::string_view name) {
+    auto it = fields.find(name);
+    return it == fields.end() ? nullptr : &it->second.item;
+  }
+
+  // Checks a mapping's keys against `specs` and returns its values by canonical key name.
+  Fields fields(const Item& map, std::span<const KeySpec> specs) {
+    Fields out;
+    for (auto it = map.node.begin(); it != map.node.end(); ++it) {
+      Loc key_loc = loc_of(it->first, map.loc);
+      if (!it->first.IsScalar()) {
+        fail(key_loc, map.path, "keys must be plain names, not " + describe(it->first));
+        continue;
+      }
+      const std::string& key = it->first.Scalar();
+      std::string path = join(map.path, key);
+      const KeySpec* spec = find_spec(specs, key);
+      if (!spec) {
+        if (auto hint = suggest(key, specs)) {
+          // The setting they meant is missing because of the typo; say so only once.
+          covered_.push_back(join(map.path, hint->canonical));
+          fail(key_loc, path, "unknown key " + quoted(key) + " (did you mean " +
+                                  quoted(hint->display) + "?)");
+        } else {
+          std::string known;
+          for (const KeySpec& s : specs) known += (known.empty() ? "" : ", ") + std::string(s.name);
+          fail(key_loc, path, "unknown key " + quoted(key) + "; expected one of: " + known);
+        }
+        continue;
+      }
+      std::string name(spec->name);
+      if (auto prev = out.find(name); prev != out.end()) {
+        const Field& first = prev->second;
+        fail(key_loc, path,
+             (first.key == key ? "duplicate key " + quoted(key)
+                               : quoted(key) + " sets the same thing as " + quoted(first.key)) +
+                 " (first at line " + std::to_string(first.key_loc.line) + ")");
+        continue;
+      }
+      Item item{it->second, loc_of(it->second, key_loc), path, join(map.canon, name)};
+      remember(item);
+      out.emplace(name, Field{std::move(item), key, key_loc});
+    }
+    return out;
+  }
+
+  // A string scalar after ${VAR} expansion; nullopt when empty (null) or on error.
+  std::optional<std::string> text(const Item& item) {
+    if (item.node.IsNull()) return std::nullopt;
+    if (!item.node.IsScalar()) {
+      fail(item, "expected a string, got " + describe(item.node));
+      return std::nullopt;
+    }
+    auto expanded = expand_env(item.node.Scalar());
+    if (!expanded) {
+      fail(item, expanded.error());
+      return std::nullopt;
+    }
+    return std::move(*expanded);
+  }
+
+  std::optional<int64_t> integer(const Item& item, int64_t min, int64_t max) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    int64_t value = 0;
+    auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), value);
+    if (ec != std::errc() || end != s->data() + s->size()) {
+      fail(item, "expected a whole number, got " + quoted(*s));
+      return std::nullopt;
+    }
+    if (value < min || value > max) {
+      fail(item, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<int> int32(const Item& item) {
+    auto value = integer(item, INT_MIN, INT_MAX);
+    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
+  }
+
+  std::optional<double> number(const Item& item) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    double value = 0;
+    std::string_view digits = *s;
+    if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (!looks_like_number(*s) || ec != std::errc() || end != digits.data() + digits.size() ||
+        !std::isfinite(value)) {
+      fail(item, "expected a number, got " + quoted(*s));
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  std::optional<bool> boolean(const Item& item) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    std::string lower = to_lower(*s);
+    if (lower == "true" || lower == "false") return lower == "true";
+    fail(item, "expected true or false, got " + quoted(*s));
+    return std::nullopt;
+  }
+
+  std::optional<std::chrono::milliseconds> duration(const Item& item) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    auto value = parse_duration(*s);
+    if (!value) fail(item, value.error());
+    return value ? std::optional(*value) : std::nullopt;
+  }
+
+  // A list of strings; a single string counts as a list of one.
+  std::vector<std::string> text_list(const Item& item) {
+    std::vector<std::string> out;
+    if (item.node.IsScalar()) {
+      if (auto s = text(item)) out.push_back(std::move(*s));
+    } else if (item.node.IsSequence()) {
+      for (size_t i = 0; i < item.node.size(); ++i) {
+        Item entry = element(item, i);
+        remember(entry);
+        if (auto s = text(entry)) out.push_back(std::move(*s));
+      }
+    } else if (!item.node.IsNull()) {
+      fail(item, "expected a list of strings, got " + describe(item.node));
+    }
+    return out;
+  }
+
+  bool expect_map(const Item& item, const char* what) {
+    if (item.node.IsMap()) return true;
+    if (!item.node.IsNull())
+      fail(item, std::string("expected ") + what + ", got " + describe(item.node));
+    return false;
+  }
+
+  void load_server(const Item& item, ServerConfig& server) {
+    if (!expect_map(item, "a mapping of server settings")) return;
+    auto f = fields(item, kServerKeys);
+    if (auto* i = get(f, "host"))
+      if (auto s = text(*i)) server.host = std::move(*s);
+    if (auto* i = get(f, "port"))
+      if (auto v = integer(*i, 0, 65535)) server.port = static_cast<uint16_t>(*v);
+    if (auto* i = get(f, "threads"))
+      if (auto v = int32(*i)) server.threads = *v;
+    if (auto* i = get(f, "max_body_size")) {
+      if (auto s = text(*i)) {
+        if (auto bytes = parse_byte_size(*s)) server.max_body_bytes = *bytes;
+        else fail(*i, bytes.error());
+      }
+    }
+    if (auto* i = get(f, "shutdown_grace"))
+      if (auto v = duration(*i)) server.shutdown_grace = *v;
+  }
+
+  void load_providers(const Item& item, GatewayConfig& config) {
+    if (item.node.IsSequence()) {
+      for (size_t i = 0; i < item.node.size(); ++i) {
+        Item entry = element(item, i);
+        config.providers.push_back(load_provider(entry, entry.loc, std::nullopt));
+      }
+    } else if (item.node.IsMap()) {
+      for (auto it = item.node.begin(); it != item.node.end(); ++it) {
+        Loc key_loc = loc_of(it->first, item.loc);
+        if (!it->first.IsScalar()) {
+          fail(key_loc, item.path, "provider ids must be plain names, not " + describe(it->first));
+          continue;
+        }
+        const std::string& id = it->first.Scalar();
+        std::string path = join(item.path, id);
+        Item entry{it->second, loc_of(it->second, key_loc), path, join(item.canon, id)};
+        config.providers.push_back(load_provider(entry, key_loc, id));
+      }
+    } else if (!item.node.IsNull()) {
+      fail(item, "expected a mapping of providers (id: {...}) or a list of providers, got " +
+                     describe(item.node));
+    }
+  }
+
+  // `where` is the provider's line: its id key in the map style, its list item otherwise.
+  ProviderConfig load_provider(const Item& item, Loc where,
+                               const std::optional<std::string>& key_id) {
+    ProviderConfig p;
+    p.source = {file_, where.line, item.canon};
+    remember({item.node, where, item.path, item.canon});
+    if (key_id) p.id = *key_id;
+    if (!expect_map(item, "a mapping of provider settings")) {
+      p.name = p.id;
+      return p;
+    }
+    auto f = fields(item, kProviderKeys);
+    if (auto* i = get(f, "id")) {
+      if (auto s = text(*i)) {
+        if (key_id && *s != *key_id)
+          fail(*i, "id " + quoted(*s) + " differs from the key " + quoted(*key_id) +
+                       " the provider is listed under");
+        else
+          p.id = std::move(*s);
+      }
+    }
+    if (auto* i = get(f, "name"))
+      if (auto s = text(*i)) p.name = std::move(*s);
+    if (auto* i = get(f, "type")) {
+      if (auto s = text(*i)) {
+        if (auto type = normalize_provider_type(*s)) p.type = std::move(*type);
+        else fail(*i, type.error());
+      }
+    }
+    if (auto* i = get(f, "base_url")) {
+      if (auto s = text(*i)) {
+        if (auto url = normalize_base_url(*s)) p.base_url = std::move(*url);
+        else fail(*i, url.error());
+      }
+    }
+    if (auto* i = get(f, "api_key"))
+      if (auto s = text(*i)) p.api_key = Secret(std::move(*s));
+    if (auto* i = get(f, "headers")) load_headers(*i, p);
+    if (auto* i = get(f, "models")) {
+      if (i->node.IsSequence()) {
+        for (size_t n = 0; n < i->node.size(); ++n) p.models.push_back(load_model(element(*i, n)));
+      } else if (!i->node.IsNull()) {
+        fail(*i, "expected a list of models, got " + describe(i->node));
+      }
+    }
+    if (auto* i = get(f, "default_model"))
+      if (auto s = text(*i)) p.default_model = std::move(*s);
+    if (auto* i = get(f, "default_params")) {
+      std::string json;
+      if (expect_map(*i, "a mapping of request parameters") && append_json(*i, json))
+        p.default_params_json = std::move(json);
+    }
+    if (auto* i = get(f, "enabled"))
+      if (auto v = boolean(*i)) p.enabled = *v;
+    if (auto* i = get(f, "priority"))
+      if (auto v = int32(*i)) p.priority = *v;
+    if (auto* i = get(f, "timeout"))
+      if (auto v = duration(*i)) p.timeout = *v;
+    if (auto* i = get(f, "max_retries"))
+      if (auto v = int32(*i)) p.max_retries = *v;
+    load_auth(f, p);
+    if (p.name.empty()) p.name = p.id;
+    return p;
+  }
+
+  void load_auth(const Fields& f, ProviderConfig& p) {
+    std::optional<AuthStyle> style;
+    if (auto* i = get(f, "auth_type")) {
+      if (auto s = text(*i)) {
+        if (auto parsed = parse_auth_style(*s)) style = *parsed;
+        else fail(*i, parsed.error());
+      }
+    }
+    const Item* header_item = get(f, "auth_header");
+    std::optional<std::string> header = header_item ? text(*header_item) : std::nullopt;
+    if (header && !header->empty()) {
+      // Naming a header other than Authorization only makes sense for the header style.
+      bool authorization = iequals(*header, "Authorization");
+      if (!style && !authorization) style = AuthStyle::header;
+      if (style == AuthStyle::header) p.auth_header = std::move(*header);
+      else if (!authorization)
+        fail(*header_item, "auth_header is only used with auth_type: api-key (or header)");
+    } else if (style == AuthStyle::header) {
+      p.auth_header = "api-key";
+    }
+    p.auth = style.value_or(AuthStyle::bearer);
+    if (p.api_key.empty()) p.auth = AuthStyle::none;
+  }
+
+  void load_headers(const Item& item, ProviderConfig& p) {
+    if (!expect_map(item, "a mapping of header names to values")) return;
+    for (auto it = item.node.begin(); it != item.node.end(); ++it) {
+      Loc key_loc = loc_of(it->first, item.loc);
+      if (!it->first.IsScalar()) {
+        fail(key_loc, item.path, "header names must be plain names, not " + describe(it->first));
+        continue;
+      }
+      const std::string& name = it->first.Scalar();
+      Item value{it->second, loc_of(it->second, key_loc), join(item.path, name),
+                 join(item.canon, name)};
+      remember(value);
+      if (value.node.IsNull()) {
+        p.headers.push_back({name, ""});
+      } else if (auto s = text(value)) {
+        p.headers.push_back({name, std::move(*s)});  // {api_key} stays for the request builder
+      }
+    }
+  }
+
+  ModelConfig load_model(const Item& item) {
+    ModelConfig m;
+    remember(item);
+    if (item.node.IsScalar()) {
+      if (auto s = text(item)) m.id = std::move(*s);
+    } else if (item.node.IsMap()) {
+      auto f = fields(item, kModelKeys);
+      if (auto* i = get(f, "id"))
+        if (auto s = text(*i)) m.id = std::move(*s);
+      if (auto* i = get(f, "name"))
+        if (auto s = text(*i)) m.name = std::move(*s);
+      if (auto* i = get(f, "upstream_id"))
+        if (auto s = text(*i)) m.upstream_id = std::move(*s);
+      if (auto* i = get(f, "aliases")) m.aliases = text_list(*i);
+      if (auto* i = get(f, "context_window"))
+        if (auto v = integer(*i, INT64_MIN, INT64_MAX)) m.context_window = *v;
+      load_prices(f, item, m);
+    } else {
+      fail(item, "expected a model id or a mapping of model settings, got " + describe(item.node));
+    }
+    if (m.upstream_id.empty()) m.upstream_id = m.id;
+    if (m.name.empty()) m.name = m.id;
+    return m;
+  }
+
+  // pricing: {input, output} and input_price/output_price are two spellings of the same prices.
+  void load_prices(const Fields& f, const Item& model, ModelConfig& m) {
+    std::map<std::string, const Item*> given;  // "input"/"output" -> where it was set
+    Fields prices;
+    if (auto* i = get(f, "pricing"); i && expect_map(*i, "a mapping with input and output"))
+      prices = fields(*i, kPricingKeys);
+    for (auto& [side, field] : prices) given[side] = &field.item;
+    for (const char* side : {"input", "output"}) {
+      const Item* flat = get(f, std::string(side) + "_price");
+      if (!flat) continue;
+      if (given.count(side)) {
+        fail(*flat, std::string("the ") + side + " price is given twice (also as pricing." +
+                        side + ")");
+        continue;
+      }
+      // validate_config reports price errors at pricing.<side>; point those at this key instead.
+      remember({flat->node, flat->loc, flat->path, model.canon + ".pricing." + side});
+      given[side] = flat;
+    }
+    for (auto& [side, item] : given) {
+      if (auto v = number(*item))
+        (side == "input" ? m.input_price_per_mtok : m.output_price_per_mtok) = *v;
+    }
+  }
+
+  // default_params as compact JSON. Quoted YAML scalars (tag "!") stay strings.
+  bool append_json(const Item& item, std::string& out) {
+    const YAML::Node& node = item.node;
+    if (node.IsNull()) {
+      out += "null";
+    } else if (node.IsSequence()) {
+      out += '[';
+      bool ok = true;
+      for (size_t i = 0; i < node.size(); ++i) {
+        if (i) out += ',';
+        ok = append_json(element(item, i), out) && ok;
+      }
+      out += ']';
+      return ok;
+    } else if (node.IsMap()) {
+      out += '{';
+      bool ok = true;
+      std::set<std::string> keys;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        Loc key_loc = loc_of(it->first, item.loc);
+        if (!it->first.IsScalar()) {
+          fail(key_loc, item.path, "keys must be plain names, not " + describe(it->first));
+          ok = false;
+          continue;
+        }
+        const std::string& key = it->first.Scalar();
+        Item value{it->second, loc_of(it->second, key_loc), join(item.path, key),
+                   join(item.canon, key)};
+        if (!keys.insert(key).second) {
+          fail(key_loc, value.path, "duplicate key " + quoted(key));
+          ok = false;
+          continue;
+        }
+        if (keys.size() > 1) out += ',';
+        append_json_string(out, key);
+        out += ':';
+        ok = append_json(value, out) && ok;
+      }
+      out += '}';
+      return ok;
+    } else {
+      auto s = text(item);
+      if (!s) return false;
+      if (node.Tag() == "!") append_json_string(out, *s);
+      else out += json_scalar(*s);
+    }
+    return true;
+  }
+
+  std::string file_;
+  ConfigErrors errors_;
+  std::map<std::string, Known> known_;  // canonical key path -> how and where it was written
+  std::vector<std::string> covered_;    // key paths that already have an error
+};
+
+}  // namespace
+
+Expected<GatewayConfig, ConfigErrors> load_config_text(const std::string& text,
+                                                       const std::string& file_name) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    int line = e.mark.is_null() ? 0 : e.mark.line + 1;
+    int column = e.mark.is_null() ? 0 : e.mark.column + 1;
+    return unexpected(ConfigErrors{{file_name, line, column, "", "syntax error: " + e.msg}});
+  }
+  Loader loader(file_name);
+  GatewayConfig config = loader.load(root);
+  ConfigErrors errors = loader.finish(config);
+  if (!errors.empty()) return unexpected(std::move(errors));
+  return config;
+}
+
+Expected<GatewayConfig, ConfigErrors> load_config_file(const std::string& path) {
+  auto failure = [&](int err) {
+    std::string reason = std::strerror(err);
+    return unexpected(ConfigErrors{{path, 0, 0, "", "cannot read config file: " + reason}});
+  };
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return failure(errno);
+  std::string text;
+  char buf[16384];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0) text.append(buf, static_cast<size_t>(n));
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return failure(err);
+  return load_config_text(text, path);
+}
+
+}  // namespace llmux

@@ -1,0 +1,272 @@
+// Scalar parsers (durations, sizes, URLs, ${VAR}) used by the config loader.
+#include <algorithm>
+#include <charconv>
+#include <cctype>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "config/config_internal.hpp"
+
+namespace llmux {
+namespace config_detail {
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string to_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+namespace {
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// Splits "123unit" and parses the digits; nullopt when there are none or they overflow.
+std::optional<std::pair<uint64_t, std::string_view>> split_number(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && is_digit(text[digits])) ++digits;
+  uint64_t value = 0;
+  if (digits == 0 ||
+      std::from_chars(text.data(), text.data() + digits, value).ec != std::errc())
+    return std::nullopt;
+  return std::pair{value, text.substr(digits)};
+}
+
+}  // namespace
+
+Expected<uint64_t, std::string> parse_byte_size(std::string_view text) {
+  auto bad = [&] {
+    return unexpected("invalid size \"" + std::string(text) +
+                      "\" (use a number of bytes or e.g. 512KiB, 10MiB, 1MB)");
+  };
+  auto parsed = split_number(text);
+  if (!parsed) return bad();
+  auto [value, unit] = *parsed;
+  if (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  static constexpr std::pair<std::string_view, uint64_t> kUnits[] = {
+      {"", 1},          {"b", 1},          {"kb", 1000},       {"kib", 1ull << 10},
+      {"mb", 1000000},  {"mib", 1ull << 20}, {"gb", 1000000000}, {"gib", 1ull << 30}};
+  std::string lower = to_lower(unit);
+  for (auto [name, factor] : kUnits) {
+    if (lower != name) continue;
+    if (value > std::numeric_limits<uint64_t>::max() / factor) return bad();
+    return value * factor;
+  }
+  return bad();
+}
+
+Expected<std::string, std::string> normalize_provider_type(std::string_view type) {
+  static constexpr std::string_view kAliases[] = {
+      "openai",     "custom", "ollama",  "vllm",     "lmstudio", "together",
+      "groq", "openrouter", "mistral", "deepseek", "fireworks"};
+  std::string lower = to_lower(type);
+  std::replace(lower.begin(), lower.end(), '_', '-');
+  if (lower == kOpenAICompatible ||
+      std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
+    return std::string(kOpenAICompatible);
+  std::string known(kOpenAICompatible);
+  known += " (also written as";
+  for (auto alias : kAliases) known += " " + std::string(alias);
+  return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known +
+                    ")");
+}
+
+Expected<AuthStyle, std::string> parse_auth_style(std::string_view text) {
+  std::string lower = to_lower(text);
+  if (lower == "bearer") return AuthStyle::bearer;
+  if (lower == "api-key" || lower == "api_key" || lower == "apikey" || lower == "header")
+    return AuthStyle::header;
+  if (lower == "basic") return AuthStyle::basic;
+  if (lower == "none") return AuthStyle::none;
+  return unexpected("unknown auth type \"" + std::string(text) +
+                    "\"; use bearer, api-key (or header), basic or none");
+}
+
+bool is_valid_provider_id(std::string_view id) {
+  return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+    return is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+bool is_header_token(std::string_view name) {
+  static constexpr std::string_view kExtra = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return is_alpha(c) || is_digit(c) || kExtra.find(c) != std::string_view::npos;
+  });
+}
+
+bool has_control_chars(std::string_view text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+}
+
+size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace config_detail
+
+using namespace config_detail;
+
+std::string format_config_error(const ConfigError& error) {
+  std::string out = error.file.empty() ? std::string("<config>") : error.file;
+  if (error.line > 0) {
+    out += ":" + std::to_string(error.line);
+    if (error.column > 0) out += ":" + std::to_string(error.column);
+  }
+  out += ": ";
+  if (!error.key_path.empty()) out += error.key_path + ": ";
+  return out + error.message;
+}
+
+Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view text) {
+  // Longer timeouts would overflow when converted to steady_clock nanoseconds and added to now().
+  constexpr uint64_t kMaxMs = 720ull * 3600 * 1000;
+  auto bad = [&] {
+    return unexpected("invalid duration \"" + std::string(text) +
+                      "\" (use e.g. 500ms, 60s, 2m, 1h, or a number of milliseconds)");
+  };
+  if (!text.empty() && text.front() == '-') return unexpected(std::string("must not be negative"));
+  auto parsed = split_number(text);
+  if (!parsed) return bad();
+  auto [value, unit] = *parsed;
+  uint64_t factor = 0;
+  if (unit.empty() || unit == "ms") factor = 1;
+  else if (unit == "s") factor = 1000;
+  else if (unit == "m") factor = 60 * 1000;
+  else if (unit == "h") factor = 3600 * 1000;
+  else return bad();
+  if (value > kMaxMs / factor) return unexpected(std::string("duration is too long (max 720h)"));
+  return std::chrono::milliseconds(static_cast<int64_t>(value * factor));
+}
+
+Expected<std::string, std::string> expand_env(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.substr(i, 3) == "$${") {
+      out += "${";
+      i += 3;
+      continue;
+    }
+    if (text.substr(i, 2) != "${") {
+      out += text[i++];
+      continue;
+    }
+    size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos)
+      return unexpected(std::string("unterminated \"${\" (write \"$${\" for a literal \"${\")"));
+    std::string_view body = text.substr(i + 2, close - i - 2);
+    size_t sep = body.find(":-");
+    std::string_view name = body.substr(0, sep);
+    // The text may be a secret, so a malformed reference is described, never quoted.
+    if (name.empty() || is_digit(name.front()) ||
+        !std::all_of(name.begin(), name.end(),
+                     [](char c) { return is_alpha(c) || is_digit(c) || c == '_'; }))
+      return unexpected(std::string(
+          "invalid variable reference in \"${...}\": names are letters, digits and _, not "
+          "starting with a digit (write \"$${\" for a literal \"${\")"));
+    std::string var(name);
+    const char* value = std::getenv(var.c_str());
+    if (sep != std::string_view::npos) {
+      std::string_view fallback = body.substr(sep + 2);
+      if (fallback.find("${") != std::string_view::npos)
+        return unexpected("nested \"${\" in the default of ${" + var + ":-...} is not supported");
+      // Like the shell: ":-" also replaces a variable that is set but empty.
+      out += value && *value ? std::string_view(value) : fallback;
+    } else if (value) {
+      out += value;
+    } else {
+      return unexpected("environment variable " + var + " is not set (use ${" + var +
+                        ":-default} to give a default)");
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+Expected<std::string, std::string> normalize_base_url(std::string_view url) {
+  if (url.empty()) return unexpected(std::string("URL is empty"));
+  for (char c : url) {
+    if (c == ' ' || c == '\t') return unexpected(std::string("URL must not contain spaces"));
+    if (c == '\r' || c == '\n') return unexpected(std::string("URL must not contain line breaks"));
+  }
+  if (has_control_chars(url))
+    return unexpected(std::string("URL must not contain control characters"));
+  size_t sep = url.find("://");
+  if (sep == std::string_view::npos)
+    return unexpected(std::string("URL must start with http:// or https://"));
+  std::string scheme = to_lower(url.substr(0, sep));
+  if (scheme != "http" && scheme != "https")
+    return unexpected("unsupported URL scheme \"" + scheme + "\" (use http:// or https://)");
+  if (url.find('?') != std::string_view::npos)
+    return unexpected(std::string("URL must not contain a query string (\"?...\")"));
+  if (url.find('#') != std::string_view::npos)
+    return unexpected(std::string("URL must not contain a fragment (\"#...\")"));
+
+  std::string_view rest = url.substr(sep + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos)
+    return unexpected(std::string("URL must not contain credentials (user@host); use api_key"));
+
+  std::string_view host = authority;
+  std::optional<std::string_view> port;
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos || close == 1 ||
+        !std::all_of(authority.begin() + 1, authority.begin() + close, [](char c) {
+          return std::isxdigit(static_cast<unsigned char>(c)) || c == ':' || c == '.';
+        }))
+      return unexpected(std::string("URL has an invalid IPv6 host"));
+    host = authority.substr(0, close + 1);
+    std::string_view after = authority.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return unexpected(std::string("URL has an invalid IPv6 host"));
+      port = after.substr(1);
+    }
+  } else {
+    size_t colon = authority.find(':');
+    if (colon != std::string_view::npos) {
+      host = authority.substr(0, colon);
+      port = authority.substr(colon + 1);
+    }
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return is_alpha(c) || is_digit(c) || c == '.' || c == '-' || c == '_';
+        }))
+      return unexpected(std::string("URL host contains an invalid character"));
+  }
+  if (host.empty()) return unexpected(std::string("URL has no host"));
+  if (port) {
+    auto parsed = split_number(*port);
+    if (!parsed || !parsed->second.empty() || parsed->first == 0 || parsed->first > 65535)
+      return unexpected(std::string("URL has an invalid port (expected 1-65535)"));
+  }
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  return scheme + "://" + std::string(authority) + (path.empty() ? "/v1" : std::string(path));
+}
+
+}  // namespace llmux
