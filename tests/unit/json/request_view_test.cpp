@@ -1,0 +1,89 @@
+#include "json/request_view.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace llmux::json {
+namespace {
+
+TEST(RequestViewTest, ReadsTheFieldsTheGatewayNeeds) {
+  auto f = read_request(R"({"model":"p/m","stream":true,"stream_options":{"include_usage":true},)"
+                        R"("messages":[{"role":"user","content":"a"},{"role":"user","content":"b"}],"max_tokens":12})");
+  ASSERT_TRUE(f) << f.error().message;
+  EXPECT_EQ(f->model_type, JsonType::string);
+  EXPECT_EQ(f->model, "p/m");
+  EXPECT_TRUE(f->stream);
+  EXPECT_TRUE(f->include_usage);
+  EXPECT_EQ(f->messages_type, JsonType::array);
+  EXPECT_EQ(f->message_count, 2u);
+  EXPECT_EQ(f->max_tokens, 12);
+}
+
+TEST(RequestViewTest, MaxCompletionTokensCountsToo) {
+  auto f = read_request(R"({"max_completion_tokens":7,"messages":[]})");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->max_tokens, 7);
+  EXPECT_STREQ(f->max_tokens_key, "max_completion_tokens");
+}
+
+TEST(RequestViewTest, SyntaxErrorNamesLineAndColumn) {
+  auto f = read_request("{\n  \"model\": \"x\",\n  \"messages\": [,]\n}");
+  ASSERT_FALSE(f);
+  EXPECT_EQ(f.error().http_status, 400);
+  EXPECT_NE(f.error().message.find("line 3, column 16"), std::string::npos) << f.error().message;
+}
+
+TEST(RequestViewTest, RejectsNonObjectsAndBadTypes) {
+  EXPECT_FALSE(read_request("[]"));
+  EXPECT_FALSE(read_request(R"({"stream":"yes"})"));
+  EXPECT_FALSE(read_request(R"({"max_tokens":0})"));
+  EXPECT_FALSE(read_request(R"({"max_tokens":1.5})"));
+  EXPECT_FALSE(read_request(""));
+  EXPECT_FALSE(read_request("{\"a\":1} trailing"));
+}
+
+std::string rewrite(std::string_view body, std::string_view model, std::string_view defaults = {}) {
+  auto f = read_request(body);
+  EXPECT_TRUE(f);
+  return rewrite_request(body, *f, model, defaults);
+}
+
+TEST(RequestViewTest, RewritesOnlyTheTopLevelModelValue) {
+  std::string body = R"({"messages":[{"role":"user","content":"{\"model\":\"inner\"}"}], "model" : "a\"b" ,"n":1})";
+  std::string out = rewrite(body, "upstream-id");
+  EXPECT_EQ(out, R"({"messages":[{"role":"user","content":"{\"model\":\"inner\"}"}], "model" : "upstream-id" ,"n":1})");
+  EXPECT_NO_THROW(boost::json::parse(out));
+}
+
+TEST(RequestViewTest, InsertsModelWhenAbsentAndEscapesIt) {
+  std::string out = rewrite(R"({"messages":[]})", "we\"ird");
+  auto v = boost::json::parse(out).as_object();
+  EXPECT_EQ(v.at("model").as_string(), "we\"ird");
+  EXPECT_EQ(v.at("messages").as_array().size(), 0u);
+  EXPECT_EQ(rewrite("{}", "m"), R"({"model":"m"})");
+}
+
+TEST(RequestViewTest, MergesDefaultsUnderTheRequestsOwnValues) {
+  std::string out = rewrite(R"({"model":"x","temperature":1,"messages":[]})", "y",
+                            R"({"temperature":0.2,"top_p":0.5,"stop":["\n"]})");
+  auto v = boost::json::parse(out).as_object();
+  EXPECT_EQ(v.at("model").as_string(), "y");
+  EXPECT_EQ(v.at("temperature").as_int64(), 1);
+  EXPECT_EQ(v.at("top_p").as_double(), 0.5);
+  EXPECT_EQ(v.at("stop").at(0).as_string(), "\n");
+  EXPECT_EQ(v.size(), 5u);
+}
+
+TEST(RequestViewTest, ReadsUsageFromResponsesAndChunks) {
+  auto u = read_usage(R"({"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->prompt_tokens, 3);
+  EXPECT_EQ(u->completion_tokens, 4);
+  EXPECT_EQ(u->total_tokens, 7);
+  EXPECT_FALSE(read_usage(R"({"usage":null})"));
+  EXPECT_FALSE(read_usage(R"({"choices":[]})"));
+  EXPECT_FALSE(read_usage("not json"));
+}
+
+}  // namespace
+}  // namespace llmux::json
