@@ -64,6 +64,27 @@ bool iequals_prefix(std::string_view s, std::string_view prefix) {
   return true;
 }
 
+// Path parameters arrive percent-encoded ("fake%2Ffake-model" from the openai npm package).
+std::string percent_decode(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] == '%' && i + 2 < in.size() && hex(in[i + 1]) >= 0 && hex(in[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(in[i + 1]) * 16 + hex(in[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(in[i]);
+    }
+  }
+  return out;
+}
+
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id)
@@ -146,6 +167,8 @@ struct Worker {
 
   void accept();
   void drain();
+  void abort_all();  // only after the worker's thread has stopped
+  std::vector<std::shared_ptr<Session>> live_sessions();
 
   // Worker-local cache so the shared map's mutex is taken once per provider, not per request.
   UsageTotals& usage_for(const std::string& provider) {
@@ -185,6 +208,19 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     worker_.sessions.push_front(weak_from_this());
     self_entry_ = worker_.sessions.begin();
     read_request();
+  }
+
+  // Called once the loop has stopped for good: drops the upstream transfer, the self-reference
+  // and pending waits so the session can be destroyed while its worker is still alive.
+  void abort() {
+    if (transfer_) {
+      worker_.upstream.cancel(transfer_);
+      transfer_ = 0;
+    }
+    if (retry_timer_) retry_timer_->cancel();
+    holder_.reset();
+    boost::system::error_code ec;
+    socket_.close(ec);
   }
 
   // Called on drain: idle connections close now, busy ones after their response.
@@ -266,7 +302,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     }
     if (target.starts_with("/v1/models/")) {
       if (method != bhttp::verb::get) return method_not_allowed("GET");
-      std::string_view id = target.substr(11);
+      std::string id = percent_decode(target.substr(11));
       const auto* listed = state_->catalog->find_listed(id);
       if (!listed) {
         std::string message = "model '" + std::string(id) + "' not found";
@@ -492,8 +528,8 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   void retry() {
     ++attempt_;
     auto delay = std::chrono::milliseconds(50 << std::min(attempt_ - 1, 5));
-    auto timer = std::make_shared<asio::steady_timer>(worker_.io, delay);
-    timer->async_wait([self = shared_from_this(), timer](boost::system::error_code ec) {
+    retry_timer_.emplace(worker_.io, delay);
+    retry_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->start_upstream();
     });
   }
@@ -611,6 +647,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   http::UpstreamRequest upstream_request_;
   http::UpstreamClient::TransferId transfer_ = 0;
   std::shared_ptr<Session> holder_;
+  std::optional<asio::steady_timer> retry_timer_;
   int attempt_ = 0;
   int status_ = 0;
   bool stream_ = false;
@@ -643,11 +680,24 @@ void Worker::accept() {
   });
 }
 
+// Sessions unlink themselves from `sessions` when destroyed, so act on a snapshot of the list.
+std::vector<std::shared_ptr<Session>> Worker::live_sessions() {
+  std::vector<std::shared_ptr<Session>> out;
+  for (auto& weak : sessions)
+    if (auto s = weak.lock()) out.push_back(std::move(s));
+  return out;
+}
+
+void Worker::abort_all() {
+  for (auto& s : live_sessions()) s->abort();
+  io.restart();
+  io.poll();  // completes the aborted operations, which releases the sessions
+}
+
 void Worker::drain() {
   boost::system::error_code ec;
   acceptor.close(ec);
-  for (auto& weak : sessions)
-    if (auto s = weak.lock()) s->drain();
+  for (auto& s : live_sessions()) s->drain();
 }
 
 void Server::Impl::finish_if_drained() {
@@ -663,6 +713,7 @@ Server::~Server() {
     w->io.stop();
     if (w->thread.joinable()) w->thread.join();
   }
+  for (auto& w : impl_->workers) w->abort_all();
 }
 
 Expected<uint16_t, std::string> Server::listen() {

@@ -296,10 +296,7 @@ describe('openai npm package against llmux', { timeout: 60_000 }, () => {
   });
 
   // The package percent-encodes path parameters, so this is GET /v1/models/fake%2Ffake-model.
-  // Known gateway bug: llmux does not decode the path and answers 404 "model 'fake%2Ffake-model'
-  // not found". Marked todo so the run stays green; drop the todo once the gateway decodes it.
   it('models retrieve of a provider-prefixed id',
-    { todo: 'gateway does not percent-decode /v1/models/{id} (fake%2Ffake-model -> 404)' },
     async () => {
       const model = await client.models.retrieve('fake/fake-model');
       assert.equal(model.id, 'fake/fake-model');
