@@ -67,7 +67,6 @@ struct Transfer {
   bool cancelled = false;
   bool timed_out = false;
   Clock::time_point last_activity;
-  std::unique_ptr<asio::steady_timer> deadline;
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
 
@@ -141,15 +140,20 @@ struct UpstreamClient::Impl {
     return 0;
   }
 
+  // curl moves its timeout many times per transfer; every re-arm of an Asio timer can cost a
+  // timerfd_settime syscall. Firing early is harmless (curl re-reports what is left), firing late
+  // is not, so the armed timer is only moved when curl needs it sooner.
   static int on_timer(CURLM*, long timeout_ms, void* userp) {
     auto* self = static_cast<Impl*>(userp);
-    if (timeout_ms < 0) {
-      self->multi_timer.cancel();
-      return 0;
-    }
-    self->multi_timer.expires_after(std::chrono::milliseconds(timeout_ms));
+    if (timeout_ms < 0) return 0;  // a stale wake-up is harmless
+    auto due = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (self->multi_timer_armed && self->multi_timer_due <= due) return 0;
+    self->multi_timer_armed = true;
+    self->multi_timer_due = due;
+    self->multi_timer.expires_at(due);
     self->multi_timer.async_wait([self](boost::system::error_code ec) {
       if (ec) return;
+      self->multi_timer_armed = false;
       self->socket_action(CURL_SOCKET_TIMEOUT, 0);
     });
     return 0;
@@ -285,28 +289,39 @@ struct UpstreamClient::Impl {
   }
 
   void release(std::unique_ptr<Transfer> t) {
-    if (t->deadline) t->deadline->cancel();
     curl_slist_free_all(t->header_list);
     t->header_list = nullptr;
     if (t->easy) idle_easies.push_back(t->easy);
   }
 
-  void arm_deadline(Transfer* t, Clock::duration after) {
-    t->deadline->expires_after(after);
-    TransferId id = t->id;
-    t->deadline->async_wait([this, id](boost::system::error_code ec) {
+  // One periodic sweep checks every transfer's deadline, so starting, feeding and finishing a
+  // transfer touch no timer at all. Precision is the sweep period.
+  static constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
+
+  void ensure_sweeping() {
+    if (sweeping) return;
+    sweeping = true;
+    sweep_timer.expires_after(kSweepPeriod);
+    sweep_timer.async_wait([this](boost::system::error_code ec) {
+      sweeping = false;
       if (ec) return;
-      auto it = transfers.find(id);
-      if (it == transfers.end()) return;
-      Transfer* t = it->second.get();
-      auto idle = Clock::now() - t->last_activity;
-      if (idle < t->request.timeout) {
-        arm_deadline(t, t->request.timeout - idle);
-        return;
-      }
-      t->timed_out = true;
-      finish(t, CURLE_OPERATION_TIMEDOUT);
+      sweep();
+      if (!transfers.empty()) ensure_sweeping();
     });
+  }
+
+  void sweep() {
+    auto now = Clock::now();
+    std::vector<TransferId> expired;
+    for (auto& [id, t] : transfers)
+      if (!t->cancelled && now - t->last_activity >= t->request.timeout) expired.push_back(id);
+    // Handlers run inside finish() and may start or cancel transfers: look each one up again.
+    for (TransferId id : expired) {
+      auto it = transfers.find(id);
+      if (it == transfers.end()) continue;
+      it->second->timed_out = true;
+      finish(it->second.get(), CURLE_OPERATION_TIMEDOUT);
+    }
   }
 
   TransferId start(UpstreamRequest request, UpstreamHandler* handler) {
@@ -350,8 +365,7 @@ struct UpstreamClient::Impl {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     t->last_activity = Clock::now();
-    t->deadline = std::make_unique<asio::steady_timer>(io);
-    arm_deadline(t.get(), r.timeout);
+    ensure_sweeping();
     TransferId id = t->id;
     transfers.emplace(id, std::move(t));
     curl_multi_add_handle(multi, e);
@@ -381,6 +395,10 @@ struct UpstreamClient::Impl {
   asio::io_context& io;
   CURLM* multi = nullptr;
   asio::steady_timer multi_timer;
+  Clock::time_point multi_timer_due;
+  bool multi_timer_armed = false;
+  asio::steady_timer sweep_timer{io};
+  bool sweeping = false;
   std::unordered_map<curl_socket_t, std::shared_ptr<SocketWatch>> watches;
   std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers;
   std::vector<CURL*> idle_easies;
