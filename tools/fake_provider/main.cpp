@@ -1,1 +1,89 @@
-int main() { return 0; }
+// llmux-fake-provider: an OpenAI-compatible HTTP server with scriptable behaviour, for the gateway's
+// integration tests and benchmarks.
+#include <charconv>
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+
+#include "fake_server.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: llmux-fake-provider [--host 127.0.0.1] [--port N] [--threads N] [--latency-ms N]\n"
+    "         [--chunks N] [--chunk-interval-ms N] [--status N] [--retry-after S]\n"
+    "         [--models a,b,c] [--require-key KEY] [--content TEXT]\n"
+    "Any per-request knob (reset-after-chunks, truncate-after-chunks, hang, malformed, usage)\n"
+    "is also accepted as a flag. Requests override them with x-fake-<knob> headers or a\n"
+    "\"fake\": {\"<knob_name>\": value} body field.\n";
+
+bool parse_int(std::string_view text, int min, int max, int& out) {
+  int v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v < min || v > max) return false;
+  out = v;
+  return true;
+}
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "llmux-fake-provider: %s\n%s", message.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  llmux::fake::Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (!arg.starts_with("--")) return fail("unexpected argument: " + std::string(arg));
+    std::string_view name = arg.substr(2), value;
+    if (auto eq = name.find('='); eq != std::string_view::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    } else if (i + 1 < argc) {
+      value = argv[++i];
+    } else {
+      return fail("missing value for " + std::string(arg));
+    }
+
+    int n = 0;
+    bool ok = true;
+    if (name == "host") {
+      opt.host = value;
+    } else if (name == "port") {
+      ok = parse_int(value, 0, 65535, n);
+      opt.port = static_cast<unsigned short>(n);
+    } else if (name == "threads") {
+      ok = parse_int(value, 1, 1024, n);
+      opt.threads = n;
+    } else if (name == "models") {
+      opt.models.clear();
+      while (!value.empty()) {
+        auto comma = value.find(',');
+        auto id = value.substr(0, comma);
+        while (!id.empty() && id.front() == ' ') id.remove_prefix(1);
+        while (!id.empty() && id.back() == ' ') id.remove_suffix(1);
+        if (!id.empty()) opt.models.emplace_back(id);
+        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+      }
+    } else if (name == "require-key") {
+      opt.require_key = value;
+    } else {
+      ok = opt.defaults.set(name, value);
+    }
+    if (!ok) return fail("bad option: --" + std::string(name) + " " + std::string(value));
+  }
+
+  try {
+    return llmux::fake::run_server(opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "llmux-fake-provider: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,129 @@
+#include "script.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cmath>
+
+#include <boost/json/object.hpp>
+
+namespace llmux::fake {
+namespace {
+
+enum class Knob {
+  latency_ms, status, retry_after, chunks, chunk_interval_ms, reset_after_chunks,
+  truncate_after_chunks, hang, malformed, content, usage, unknown
+};
+
+constexpr std::array<std::pair<std::string_view, Knob>, 11> kKnobs{{
+    {"latency_ms", Knob::latency_ms},
+    {"status", Knob::status},
+    {"retry_after", Knob::retry_after},
+    {"chunks", Knob::chunks},
+    {"chunk_interval_ms", Knob::chunk_interval_ms},
+    {"reset_after_chunks", Knob::reset_after_chunks},
+    {"truncate_after_chunks", Knob::truncate_after_chunks},
+    {"hang", Knob::hang},
+    {"malformed", Knob::malformed},
+    {"content", Knob::content},
+    {"usage", Knob::usage},
+}};
+
+Knob knob_of(std::string_view name) {
+  char norm[32];
+  if (name.size() > sizeof norm) return Knob::unknown;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    norm[i] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
+  }
+  std::string_view key(norm, name.size());
+  for (auto& [n, k] : kKnobs)
+    if (n == key) return k;
+  return Knob::unknown;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool set_int(int& field, std::string_view text, long long min, long long max) {
+  text = trim(text);
+  long long v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return false;
+  field = int(std::clamp(v, min, max));
+  return true;
+}
+
+std::optional<bool> to_bool(std::string_view text) {
+  text = trim(text);
+  auto is = [&](std::string_view w) {
+    return std::equal(text.begin(), text.end(), w.begin(), w.end(),
+                      [](char a, char b) { return (a | 0x20) == b; });
+  };
+  if (is("true") || is("1") || is("yes") || is("on")) return true;
+  if (is("false") || is("0") || is("no") || is("off") || text.empty()) return false;
+  return std::nullopt;
+}
+
+bool set_bool(bool& field, std::string_view text) {
+  auto b = to_bool(text);
+  if (b) field = *b;
+  return b.has_value();
+}
+
+constexpr long long kMaxMs = 24LL * 3600 * 1000;
+
+}  // namespace
+
+bool Script::set(std::string_view name, std::string_view value) {
+  switch (knob_of(name)) {
+    case Knob::latency_ms: return set_int(latency_ms, value, 0, kMaxMs);
+    case Knob::chunk_interval_ms: return set_int(chunk_interval_ms, value, 0, kMaxMs);
+    case Knob::chunks: return set_int(chunks, value, 0, 100'000);
+    case Knob::reset_after_chunks: return set_int(reset_after_chunks, value, -1, 1'000'000);
+    case Knob::truncate_after_chunks: return set_int(truncate_after_chunks, value, -1, 1'000'000);
+    case Knob::status: {
+      int s = 0;
+      if (!set_int(s, value, 0, 1000) || (s != 0 && (s < 200 || s > 599))) return false;
+      status = s;
+      return true;
+    }
+    case Knob::retry_after:
+      // It becomes a header line, so control characters would allow header injection.
+      value = trim(value);
+      if (std::any_of(value.begin(), value.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        return false;
+      retry_after = value;
+      return true;
+    case Knob::hang: return set_bool(hang, value);
+    case Knob::malformed: return set_bool(malformed, value);
+    case Knob::content: content = std::string(value); return true;
+    case Knob::usage: {
+      auto b = to_bool(value);
+      if (b) usage = *b;
+      return b.has_value();
+    }
+    case Knob::unknown: break;
+  }
+  return false;
+}
+
+void Script::apply(const boost::json::object& fake) {
+  for (auto& [key, v] : fake) {
+    std::string text;
+    if (auto* s = v.if_string()) text = *s;
+    else if (auto* b = v.if_bool()) text = *b ? "true" : "false";
+    else if (auto* i = v.if_int64()) text = std::to_string(*i);
+    else if (auto* u = v.if_uint64()) text = std::to_string(*u);
+    else if (auto* d = v.if_double(); d && std::isfinite(*d) && std::fabs(*d) < 1e15)
+      text = std::to_string(static_cast<long long>(*d));
+    else continue;
+    set(key, text);
+  }
+}
+
+}  // namespace llmux::fake

@@ -1,0 +1,44 @@
+// Per-request behaviour knobs of the fake provider and its command-line options.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/fwd.hpp>
+
+namespace llmux::fake {
+
+// What a request asks the fake provider to do. Command-line flags fill the defaults; x-fake-<knob>
+// headers override them, and the body's "fake" object overrides the headers.
+struct Script {
+  int latency_ms = 0;         // before the response headers
+  int status = 0;             // 0: answer normally; >= 400: OpenAI error body
+  std::string retry_after;    // empty: no Retry-After header
+  int chunks = 5;             // content events in a stream
+  int chunk_interval_ms = 0;  // between stream events
+  int reset_after_chunks = -1;     // negative: off
+  int truncate_after_chunks = -1;  // negative: off
+  bool hang = false;
+  bool malformed = false;
+  std::optional<std::string> content;
+  std::optional<bool> usage;
+
+  // Sets one knob from text. The name may use '-' or '_' and any case. Returns false for an
+  // unknown knob or an unusable value (the knob is then left unchanged).
+  bool set(std::string_view name, std::string_view value);
+  // Applies every knob of a body "fake" object; unknown names and bad values are ignored.
+  void apply(const boost::json::object& fake);
+};
+
+struct Options {
+  std::string host = "127.0.0.1";
+  unsigned short port = 0;
+  int threads = 1;
+  std::vector<std::string> models{"fake-model", "fake-model-2", "fake-embedding"};
+  std::string require_key;  // empty: no authentication
+  Script defaults;
+};
+
+}  // namespace llmux::fake
