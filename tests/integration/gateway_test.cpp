@@ -251,7 +251,9 @@ TEST_F(GatewayTest, ValidationErrors) {
     const auto& e = v.at("error").as_object();
     std::string message(e.at("message").as_string());
     EXPECT_NE(message.find(c.message_part), std::string::npos) << c.name << ": " << message;
-    if (!c.param.empty()) EXPECT_EQ(e.at("param").as_string(), c.param) << c.name;
+    if (!c.param.empty()) {
+      EXPECT_EQ(e.at("param").as_string(), c.param) << c.name;
+    }
     EXPECT_TRUE(e.contains("type") && e.contains("code")) << c.name;
   }
   EXPECT_EQ(fake_requests(*fake_).size(), 0u) << "invalid requests must not reach the provider";
@@ -272,7 +274,9 @@ TEST_F(GatewayTest, UpstreamErrorsKeepTheirStatus) {
     std::string message(e.at("message").as_string());
     EXPECT_NE(message.find("provider 'fake'"), std::string::npos) << message;
     EXPECT_EQ(message.find("sk-upstream-secret"), std::string::npos) << "key leaked: " << message;
-    if (status == 429) EXPECT_EQ(r.header("retry-after"), "17");
+    if (status == 429) {
+      EXPECT_EQ(r.header("retry-after"), "17");
+    }
   }
 }
 

@@ -86,7 +86,9 @@ TEST(AuthStyles, EachStyleSendsTheRightHeader) {
     auto headers = fake_requests(fake).at(0).at("headers").as_object();
     ASSERT_TRUE(headers.contains(e.header)) << e.provider << ": " << json::serialize(headers);
     EXPECT_EQ(headers.at(e.header).as_string(), e.value) << e.provider;
-    if (e.header != "authorization") EXPECT_FALSE(headers.contains("authorization")) << e.provider;
+    if (e.header != "authorization") {
+      EXPECT_FALSE(headers.contains("authorization")) << e.provider;
+    }
   }
   http_request("DELETE", "http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
   ASSERT_EQ(http_post(gw.url("/v1/chat/completions"),
