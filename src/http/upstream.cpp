@@ -1,419 +1,60 @@
 #include "http/upstream.hpp"
 
-#include <curl/curl.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <cstdlib>
+#include <cstring>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <mutex>
-#include <unordered_map>
+#include "http/transfer_engine.hpp"
 
 namespace llmux::http {
 
-namespace asio = boost::asio;
-using Clock = std::chrono::steady_clock;
-
 namespace {
 
-void global_init_once() {
-  static std::once_flag flag;
-  std::call_once(flag, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+// Cleartext upstreams go through the lean HTTP/1.1 engine unless a proxy is configured for them
+// (only curl speaks proxies) or LLMUX_UPSTREAM_ENGINE=curl asks for curl everywhere.
+bool http1_allowed() {
+  if (const char* forced = std::getenv("LLMUX_UPSTREAM_ENGINE"); forced && std::strcmp(forced, "curl") == 0)
+    return false;
+  for (const char* var : {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"}) {
+    const char* v = std::getenv(var);
+    if (v && *v) return false;
+  }
   return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ')) s.remove_suffix(1);
-  return s;
-}
-
-// Poll with zero timeout: Asio's epoll reactor is edge-triggered, and curl may leave data unread
-// (it reads one buffer per call), so readiness must be re-checked before waiting for a new edge.
-bool ready_now(int fd, short events) {
-  pollfd p{fd, events, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & (events | POLLERR | POLLHUP));
 }
 
 }  // namespace
 
-struct SocketWatch {
-  explicit SocketWatch(asio::io_context& io, int fd, bool owned) : descriptor(io, fd), owned(owned) {}
-  asio::posix::stream_descriptor descriptor;
-  bool owned;  // created by our open-socket callback (else: curl's resolver pipe, not ours to close)
-  int wanted = 0;  // CURL_POLL_* curl asked for
-  bool reading = false;
-  bool writing = false;
-  bool closed = false;
-};
-
-struct Transfer {
-  UpstreamClient::TransferId id = 0;
-  CURL* easy = nullptr;
-  UpstreamRequest request;
-  UpstreamHandler* handler = nullptr;
-  curl_slist* header_list = nullptr;
-  std::string content_type;
-  std::string retry_after;
-  bool headers_done = false;
-  bool cancelled = false;
-  bool timed_out = false;
-  Clock::time_point last_activity;
-  char error_buffer[CURL_ERROR_SIZE] = {};
-};
-
 struct UpstreamClient::Impl {
-  explicit Impl(asio::io_context& io) : io(io), multi_timer(io) {
-    global_init_once();
-    multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, &Impl::on_socket);
-    curl_multi_setopt(multi, CURLMOPT_SOCKETDATA, this);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
-    curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
-    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, 1024L);
-  }
+  explicit Impl(boost::asio::io_context& io)
+      : curl(make_curl_engine(io)), http1(http1_allowed() ? make_http1_engine(io) : nullptr) {}
 
-  ~Impl() {
-    for (auto& [id, t] : transfers) {
-      curl_multi_remove_handle(multi, t->easy);
-      release(std::move(t));
-    }
-    transfers.clear();
-    for (CURL* easy : idle_easies) curl_easy_cleanup(easy);
-    curl_multi_cleanup(multi);  // closes pooled connections through on_close_socket
-    for (auto& [fd, watch] : watches) {
-      if (!watch->owned) watch->descriptor.release();
-    }
-  }
+  // Ids are odd for curl transfers and even for HTTP/1.1 ones, so cancel/resume need no lookup.
+  TransferEngine& engine_of(TransferId id) { return (id & 1) || !http1 ? *curl : *http1; }
 
-  // --- curl callbacks -------------------------------------------------------------------------
-
-  static curl_socket_t on_open_socket(void* userp, curlsocktype, curl_sockaddr* address) {
-    auto* self = static_cast<Impl*>(userp);
-    int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
-    if (fd < 0) return CURL_SOCKET_BAD;
-    boost::system::error_code ec;
-    auto watch = std::make_shared<SocketWatch>(self->io, fd, true);
-    self->watches[fd] = std::move(watch);
-    return fd;
-  }
-
-  static int on_close_socket(void* userp, curl_socket_t fd) {
-    auto* self = static_cast<Impl*>(userp);
-    auto it = self->watches.find(fd);
-    if (it == self->watches.end()) return ::close(fd);
-    it->second->closed = true;
-    boost::system::error_code ec;
-    it->second->descriptor.close(ec);  // cancels pending waits
-    self->watches.erase(it);
-    return 0;
-  }
-
-  static int on_socket(CURL*, curl_socket_t fd, int what, void* userp, void*) {
-    auto* self = static_cast<Impl*>(userp);
-    auto it = self->watches.find(fd);
-    if (what == CURL_POLL_REMOVE) {
-      if (it != self->watches.end()) {
-        it->second->wanted = 0;
-        if (!it->second->owned) {
-          it->second->closed = true;
-          boost::system::error_code ec;
-          it->second->descriptor.cancel(ec);
-          it->second->descriptor.release();
-          self->watches.erase(it);
-        }
-      }
-      return 0;
-    }
-    if (it == self->watches.end())
-      it = self->watches.emplace(fd, std::make_shared<SocketWatch>(self->io, fd, false)).first;
-    it->second->wanted = what;
-    self->arm(it->second);
-    return 0;
-  }
-
-  // curl moves its timeout many times per transfer; every re-arm of an Asio timer can cost a
-  // timerfd_settime syscall. Firing early is harmless (curl re-reports what is left), firing late
-  // is not, so the armed timer is only moved when curl needs it sooner.
-  static int on_timer(CURLM*, long timeout_ms, void* userp) {
-    auto* self = static_cast<Impl*>(userp);
-    if (timeout_ms < 0) return 0;  // a stale wake-up is harmless
-    auto due = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    if (self->multi_timer_armed && self->multi_timer_due <= due) return 0;
-    self->multi_timer_armed = true;
-    self->multi_timer_due = due;
-    self->multi_timer.expires_at(due);
-    self->multi_timer.async_wait([self](boost::system::error_code ec) {
-      if (ec) return;
-      self->multi_timer_armed = false;
-      self->socket_action(CURL_SOCKET_TIMEOUT, 0);
-    });
-    return 0;
-  }
-
-  static size_t on_header(char* data, size_t size, size_t count, void* userp) {
-    auto* t = static_cast<Transfer*>(userp);
-    size_t n = size * count;
-    if (t->cancelled) return 0;
-    std::string_view line(data, n);
-    t->last_activity = Clock::now();
-    if (starts_with_ci(line, "http/")) {
-      t->content_type.clear();
-      t->retry_after.clear();
-    } else if (starts_with_ci(line, "content-type:")) {
-      t->content_type = trim(line.substr(13));
-    } else if (starts_with_ci(line, "retry-after:")) {
-      t->retry_after = trim(line.substr(12));
-    } else if (line == "\r\n" || line == "\n") {
-      long status = 0;
-      curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
-      if (status >= 200 && !t->headers_done) {
-        t->headers_done = true;
-        t->handler->on_headers(static_cast<int>(status), t->content_type, t->retry_after);
-        if (t->cancelled) return 0;
-      }
-    }
-    return n;
-  }
-
-  static size_t on_write(char* data, size_t size, size_t count, void* userp) {
-    auto* t = static_cast<Transfer*>(userp);
-    size_t n = size * count;
-    if (t->cancelled) return 0;
-    t->last_activity = Clock::now();
-    bool keep_going = t->handler->on_body(std::string_view(data, n));
-    if (t->cancelled) return 0;
-    if (!keep_going) curl_easy_pause(t->easy, CURLPAUSE_RECV);
-    return n;
-  }
-
-  // --- driving curl ---------------------------------------------------------------------------
-
-  void arm(const std::shared_ptr<SocketWatch>& watch) {
-    if ((watch->wanted & CURL_POLL_IN) && !watch->reading) {
-      watch->reading = true;
-      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_read,
-                                   [this, watch](boost::system::error_code ec) {
-                                     watch->reading = false;
-                                     if (ec || watch->closed) return;
-                                     on_ready(watch, CURL_POLL_IN, CURL_CSELECT_IN, POLLIN);
-                                   });
-    }
-    if ((watch->wanted & CURL_POLL_OUT) && !watch->writing) {
-      watch->writing = true;
-      watch->descriptor.async_wait(asio::posix::descriptor_base::wait_write,
-                                   [this, watch](boost::system::error_code ec) {
-                                     watch->writing = false;
-                                     if (ec || watch->closed) return;
-                                     on_ready(watch, CURL_POLL_OUT, CURL_CSELECT_OUT, POLLOUT);
-                                   });
-    }
-  }
-
-  void on_ready(const std::shared_ptr<SocketWatch>& watch, int poll_flag, int select_flag,
-                short poll_events) {
-    int fd = watch->descriptor.native_handle();
-    for (int round = 0; round < 64; ++round) {
-      if (!(watch->wanted & poll_flag)) return;
-      socket_action(fd, select_flag);
-      if (watch->closed || !(watch->wanted & poll_flag)) return;
-      if (!ready_now(fd, poll_events)) break;
-    }
-    arm(watch);
-  }
-
-  void socket_action(curl_socket_t fd, int flags) {
-    int running = 0;
-    curl_multi_socket_action(multi, fd, flags, &running);
-    collect_finished();
-  }
-
-  void collect_finished() {
-    CURLMsg* msg;
-    int left = 0;
-    while ((msg = curl_multi_info_read(multi, &left))) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Transfer* raw = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &raw);
-      CURLcode code = msg->data.result;
-      finish(raw, code);
-    }
-  }
-
-  void finish(Transfer* raw, CURLcode code) {
-    auto it = transfers.find(raw->id);
-    if (it == transfers.end()) return;
-    std::unique_ptr<Transfer> t = std::move(it->second);
-    transfers.erase(it);
-    curl_multi_remove_handle(multi, t->easy);
-    UpstreamHandler* handler = t->cancelled ? nullptr : t->handler;
-    TransferResult result;
-    if (t->timed_out) {
-      result.failure = TransferFailure::timeout;
-    } else if (code != CURLE_OK) {
-      result.failure = classify(code);
-      result.detail = t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(code);
-    }
-    release(std::move(t));
-    if (handler) handler->on_complete(result);
-  }
-
-  static TransferFailure classify(CURLcode code) {
-    switch (code) {
-      case CURLE_COULDNT_CONNECT:
-      case CURLE_COULDNT_RESOLVE_HOST:
-      case CURLE_COULDNT_RESOLVE_PROXY:
-      case CURLE_SSL_CONNECT_ERROR:
-      case CURLE_PEER_FAILED_VERIFICATION:
-        return TransferFailure::connect;
-      case CURLE_OPERATION_TIMEDOUT:
-        return TransferFailure::timeout;
-      case CURLE_RECV_ERROR:
-      case CURLE_SEND_ERROR:
-      case CURLE_GOT_NOTHING:
-      case CURLE_PARTIAL_FILE:
-      case CURLE_HTTP2:
-      case CURLE_HTTP2_STREAM:
-        return TransferFailure::reset;
-      default:
-        return TransferFailure::other;
-    }
-  }
-
-  void release(std::unique_ptr<Transfer> t) {
-    curl_slist_free_all(t->header_list);
-    t->header_list = nullptr;
-    if (t->easy) idle_easies.push_back(t->easy);
-  }
-
-  // One periodic sweep checks every transfer's deadline, so starting, feeding and finishing a
-  // transfer touch no timer at all. Precision is the sweep period.
-  static constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
-
-  void ensure_sweeping() {
-    if (sweeping) return;
-    sweeping = true;
-    sweep_timer.expires_after(kSweepPeriod);
-    sweep_timer.async_wait([this](boost::system::error_code ec) {
-      sweeping = false;
-      if (ec) return;
-      sweep();
-      if (!transfers.empty()) ensure_sweeping();
-    });
-  }
-
-  void sweep() {
-    auto now = Clock::now();
-    std::vector<TransferId> expired;
-    for (auto& [id, t] : transfers)
-      if (!t->cancelled && now - t->last_activity >= t->request.timeout) expired.push_back(id);
-    // Handlers run inside finish() and may start or cancel transfers: look each one up again.
-    for (TransferId id : expired) {
-      auto it = transfers.find(id);
-      if (it == transfers.end()) continue;
-      it->second->timed_out = true;
-      finish(it->second.get(), CURLE_OPERATION_TIMEDOUT);
-    }
-  }
-
-  TransferId start(UpstreamRequest request, UpstreamHandler* handler) {
-    auto t = std::make_unique<Transfer>();
-    t->id = ++last_id;
-    t->request = std::move(request);
-    t->handler = handler;
-    if (!idle_easies.empty()) {
-      t->easy = idle_easies.back();
-      idle_easies.pop_back();
-    } else {
-      t->easy = curl_easy_init();
-    }
-    CURL* e = t->easy;
-    const UpstreamRequest& r = t->request;
-    for (const auto& h : r.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
-    t->header_list = curl_slist_append(t->header_list, "Expect:");  // no 100-continue round trip
-    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
-    if (r.method == "GET") {
-      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-    } else {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, r.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r.method == "POST" ? nullptr : r.method.c_str());
-    }
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t.get());
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Impl::on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Impl::on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &Impl::on_open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &Impl::on_close_socket);
-    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
-    curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-    t->last_activity = Clock::now();
-    ensure_sweeping();
-    TransferId id = t->id;
-    transfers.emplace(id, std::move(t));
-    curl_multi_add_handle(multi, e);
-    return id;
-  }
-
-  void cancel(TransferId id) {
-    auto it = transfers.find(id);
-    if (it == transfers.end()) return;
-    Transfer* t = it->second.get();
-    t->cancelled = true;
-    t->handler = nullptr;
-    // Removing a handle from inside curl's own callbacks is not allowed; defer to the loop.
-    asio::post(io, [this, id] {
-      auto it = transfers.find(id);
-      if (it != transfers.end()) finish(it->second.get(), CURLE_ABORTED_BY_CALLBACK);
-    });
-  }
-
-  void resume(TransferId id) {
-    auto it = transfers.find(id);
-    if (it == transfers.end()) return;
-    it->second->last_activity = Clock::now();
-    curl_easy_pause(it->second->easy, CURLPAUSE_CONT);
-  }
-
-  asio::io_context& io;
-  CURLM* multi = nullptr;
-  asio::steady_timer multi_timer;
-  Clock::time_point multi_timer_due;
-  bool multi_timer_armed = false;
-  asio::steady_timer sweep_timer{io};
-  bool sweeping = false;
-  std::unordered_map<curl_socket_t, std::shared_ptr<SocketWatch>> watches;
-  std::unordered_map<TransferId, std::unique_ptr<Transfer>> transfers;
-  std::vector<CURL*> idle_easies;
-  TransferId last_id = 0;
+  std::unique_ptr<TransferEngine> curl;
+  std::unique_ptr<TransferEngine> http1;
+  TransferId next = 0;
 };
 
-UpstreamClient::UpstreamClient(asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {}
+UpstreamClient::UpstreamClient(boost::asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {}
 UpstreamClient::~UpstreamClient() = default;
 
-UpstreamClient::TransferId UpstreamClient::start(UpstreamRequest request,
-                                                 UpstreamHandler* handler) {
-  return impl_->start(std::move(request), handler);
+UpstreamClient::TransferId UpstreamClient::start(UpstreamRequest request, UpstreamHandler* handler) {
+  bool cleartext = request.url.compare(0, 7, "http://") == 0;
+  TransferId id = (++impl_->next) << 1;
+  if (cleartext && impl_->http1) {
+    impl_->http1->start(id, std::move(request), handler);
+  } else {
+    id |= 1;
+    impl_->curl->start(id, std::move(request), handler);
+  }
+  return id;
 }
-void UpstreamClient::cancel(TransferId id) { impl_->cancel(id); }
-void UpstreamClient::resume(TransferId id) { impl_->resume(id); }
-size_t UpstreamClient::active_transfers() const noexcept { return impl_->transfers.size(); }
+
+void UpstreamClient::cancel(TransferId id) { impl_->engine_of(id).cancel(id); }
+void UpstreamClient::resume(TransferId id) { impl_->engine_of(id).resume(id); }
+
+size_t UpstreamClient::active_transfers() const noexcept {
+  return impl_->curl->active() + (impl_->http1 ? impl_->http1->active() : 0);
+}
 
 }  // namespace llmux::http

@@ -197,3 +197,55 @@ TEST(Config, MissingEnvironmentVariableIsNamed) {
 
 }  // namespace
 }  // namespace llmux::test
+
+namespace llmux::test {
+namespace {
+
+// Pooled keep-alive connections die when the provider restarts; the next request must go out on
+// a fresh connection instead of failing.
+TEST(Upstream, RecoversWhenPooledConnectionsWereClosedByAProviderRestart) {
+  auto fake = start_fake();
+  int port = fake.port;
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url(), "    max_retries: 0\n"));
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(http_post(gw.url("/v1/chat/completions"), kChat).status, 200);
+  fake.process.signal(SIGTERM);
+  ASSERT_EQ(fake.process.wait(), 0);
+  FakeProvider again{Process({LLMUX_FAKE_BINARY, "--port", std::to_string(port)}), 0};
+  ASSERT_EQ(port_from_listening_line(again.process.wait_for_line("listening on ")), port);
+  for (int i = 0; i < 3; ++i) {
+    auto r = http_post(gw.url("/v1/chat/completions"), kChat);
+    EXPECT_EQ(r.status, 200) << r.body;
+  }
+}
+
+}  // namespace
+}  // namespace llmux::test
+
+namespace llmux::test {
+namespace {
+
+// The curl engine (used for TLS, HTTP/2 and proxies) serves the same cases as the HTTP/1.1 one.
+TEST(Upstream, CurlEngineServesPlainStreamErrorsAndTimeouts) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url(), "    timeout: 1s\n    max_retries: 0\n"),
+                          {"LLMUX_UPSTREAM_ENGINE=curl"});
+  auto plain = http_post(gw.url("/v1/chat/completions"), kChat);
+  EXPECT_EQ(plain.status, 200) << plain.body;
+  auto stream = http_post(gw.url("/v1/chat/completions"),
+                          R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"a b c"}]})");
+  EXPECT_EQ(stream.status, 200);
+  EXPECT_EQ(sse_data(stream.body).back(), "[DONE]");
+  auto limited = http_post(gw.url("/v1/chat/completions"),
+                           R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":429,"retry_after":"9"}})");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.header("retry-after"), "9");
+  auto hung = http_post(gw.url("/v1/chat/completions"),
+                        R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"hang":true}})");
+  EXPECT_EQ(hung.status, 504);
+  auto reset = http_post(gw.url("/v1/chat/completions"),
+                         R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"x"}],"fake":{"reset_after_chunks":1}})");
+  EXPECT_NE(sse_data(reset.body).back().find("\"error\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace llmux::test
