@@ -1,0 +1,101 @@
+// Upstream request building (OpenAICompatibleProvider::encode) and the error path: decoding a
+// recorded upstream error body and serialising errors in the OpenAI shape.
+#include <benchmark/benchmark.h>
+
+#include "corpus.hpp"
+#include "json/request_view.hpp"
+#include "llmux/error.hpp"
+#include "providers/openai_compatible/openai_compatible.hpp"
+
+namespace llmux::bench {
+namespace {
+
+// An OpenRouter-style provider: bearer key plus the two custom headers OpenRouter asks for.
+ProviderConfig openrouter_config() {
+  ProviderConfig config;
+  config.id = "openrouter";
+  config.base_url = "https://openrouter.ai/api/v1";
+  config.api_key = Secret("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");
+  config.headers = {{"HTTP-Referer", "https://chat.example.com/"}, {"X-Title", "Example Chat"}};
+  config.models.push_back({.id = "openai/gpt-4o-mini"});
+  return config;
+}
+
+// URL, fixed headers (credential, custom, content type), Accept, x-request-id, and the body
+// rewrite with the upstream model id. read_request runs once, before the loop.
+void Encode(benchmark::State& state, std::string Corpus::*which) {
+  const std::string& body = corpus().*which;
+  providers::OpenAICompatibleProvider provider(openrouter_config());
+  auto fields = json::read_request(body);
+  if (!fields) return state.SkipWithError(fields.error().message.c_str());
+  providers::EncodeInput input{.endpoint = providers::Endpoint::chat_completions,
+                               .body = body,
+                               .fields = &fields.value(),
+                               .upstream_model = "openai/gpt-4o-mini",
+                               .request_id = "req_01JC9X3M8W4T2F7Q5R6S0V1B9N",
+                               .stream = fields->stream};
+  auto check = provider.encode(input);
+  if (!check || check->url != "https://openrouter.ai/api/v1/chat/completions" || check->headers.size() != 7 ||
+      check->body.find("\"model\":\"openai/gpt-4o-mini\"") == std::string::npos)
+    return state.SkipWithError("encode produced an unexpected request");
+
+  for (auto _ : state) {
+    auto request = provider.encode(input);
+    benchmark::DoNotOptimize(request);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
+  state.SetLabel(std::to_string(body.size()) + " B body");
+}
+BENCHMARK_CAPTURE(Encode, chat_400B, &Corpus::chat_small);
+BENCHMARK_CAPTURE(Encode, chat_64KB, &Corpus::chat_large);
+
+ProviderConfig openai_config() {
+  ProviderConfig config;
+  config.id = "openai";
+  config.base_url = "https://api.openai.com/v1";
+  config.api_key = Secret("sk-proj-bench0123456789abcdef");
+  return config;
+}
+
+// openai/error-404-model-not-found.json, as a provider answered it.
+void DecodeError(benchmark::State& state) {
+  providers::OpenAICompatibleProvider provider(openai_config());
+  const std::string& body = corpus().openai_error_404;
+  Error check = provider.decode_error(404, body, {});
+  if (check.code != "model_not_found" || check.message.find("gpt-5.2-proo") == std::string::npos)
+    return state.SkipWithError("decode_error did not read the recorded body");
+
+  for (auto _ : state) {
+    Error error = provider.decode_error(404, body, {});
+    benchmark::DoNotOptimize(error);
+  }
+  state.SetLabel(std::to_string(body.size()) + " B body");
+}
+BENCHMARK(DecodeError);
+
+// The error body sent to the client.
+void ToOpenAIJson(benchmark::State& state, bool upstream) {
+  Error error;
+  if (upstream) {
+    error = providers::OpenAICompatibleProvider(openai_config()).decode_error(404, corpus().openai_error_404, {});
+  } else {
+    auto miss = corpus().catalog->resolve("gpt-4o-mnii", {});
+    if (miss) return state.SkipWithError("unknown model resolved");
+    error = miss.error();
+  }
+
+  for (auto _ : state) {
+    std::string json = to_openai_json(error);
+    benchmark::DoNotOptimize(json);
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(std::to_string(to_openai_json(error).size()) + " B out");
+}
+// Upstream 404 decoded from the recorded OpenAI body (message names the provider).
+BENCHMARK_CAPTURE(ToOpenAIJson, upstream_404, true);
+// Gateway 404 for an unknown model, with "did you mean" suggestions from the catalog.
+BENCHMARK_CAPTURE(ToOpenAIJson, unknown_model_404, false);
+
+}  // namespace
+}  // namespace llmux::bench
