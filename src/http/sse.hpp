@@ -2,6 +2,7 @@
 // complete events come out. Not thread-safe; one instance per stream.
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,17 @@ class SseParser {
   bool skip_lf_ = false;  // last feed ended on '\r'; a leading '\n' belongs to it
 };
 
+// Position of the first '\r' or '\n' at or after pos, or npos. Two memchr scans instead of
+// find_first_of, which tests every byte against the set.
+inline size_t find_line_end(std::string_view s, size_t pos) {
+  const char* base = s.data();
+  const void* nl = std::memchr(base + pos, '\n', s.size() - pos);
+  size_t limit = nl ? static_cast<size_t>(static_cast<const char*>(nl) - base) : s.size();
+  if (const void* cr = std::memchr(base + pos, '\r', limit - pos))
+    return static_cast<size_t>(static_cast<const char*>(cr) - base);
+  return nl ? limit : std::string_view::npos;
+}
+
 template <typename OnEvent>
 bool SseParser::feed(std::string_view bytes, OnEvent&& on_event) {
   size_t pos = 0;
@@ -42,7 +54,7 @@ bool SseParser::feed(std::string_view bytes, OnEvent&& on_event) {
     if (bytes[0] == '\n') pos = 1;
   }
   while (pos < bytes.size()) {
-    size_t end = bytes.find_first_of("\r\n", pos);
+    size_t end = find_line_end(bytes, pos);
     if (end == std::string_view::npos) {
       line_.append(bytes.substr(pos));
       break;

@@ -42,10 +42,20 @@ Error bad_request(std::string message, std::string param = {}) {
 std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::string_view key) {
   int depth = 0;
   size_t i = 0;
-  auto skip_string = [&](size_t start) {  // returns index one past the closing quote
+  // Index one past the closing quote. memchr jumps over string contents (most of a chat body);
+  // a quote preceded by an odd run of backslashes is escaped.
+  auto skip_string = [&](size_t start) {
     size_t j = start + 1;
-    while (j < body.size() && body[j] != '"') j += (body[j] == '\\') ? 2 : 1;
-    return j + 1;
+    while (j < body.size()) {
+      const void* hit = std::memchr(body.data() + j, '"', body.size() - j);
+      if (!hit) return body.size();
+      size_t q = static_cast<size_t>(static_cast<const char*>(hit) - body.data());
+      size_t backslashes = 0;
+      while (q - backslashes > start + 1 && body[q - backslashes - 1] == '\\') ++backslashes;
+      if (backslashes % 2 == 0) return q + 1;
+      j = q + 1;
+    }
+    return body.size();
   };
   while (i < body.size()) {
     char c = body[i];
@@ -194,38 +204,42 @@ void append_json_string(std::string& out, std::string_view text) {
   out.push_back('"');
 }
 
+JsonMembers object_members(std::string_view object_json) {
+  JsonMembers out;
+  if (object_json.empty()) return out;
+  auto& parser = dom_parser();
+  simdjson::dom::object object;
+  if (parser.parse(padded(object_json)).get_object().get(object)) return out;
+  for (auto field : object) out.emplace_back(std::string(field.key), simdjson::minify(field.value));
+  return out;
+}
+
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
-                            std::string_view model, std::string_view default_params_json) {
+                            std::string_view model, const JsonMembers& default_params) {
   std::string out;
-  out.reserve(body.size() + model.size() + default_params_json.size() + 16);
-  // Members to add right after the opening brace: the model when absent, then defaults.
-  std::string added;
-  if (fields.model_type == JsonType::absent) {
-    added += "\"model\":";
-    append_json_string(added, model);
-  }
-  if (!default_params_json.empty()) {
-    auto& parser = dom_parser();
-    simdjson::dom::object defaults;
-    if (!parser.parse(padded(default_params_json)).get_object().get(defaults)) {
-      for (auto field : defaults) {
-        std::string_view key = field.key;
-        bool present = std::find(fields.top_level_keys.begin(), fields.top_level_keys.end(), key) !=
-                       fields.top_level_keys.end();
-        if (present) continue;
-        if (!added.empty()) added.push_back(',');
-        append_json_string(added, key);
-        added.push_back(':');
-        added += simdjson::minify(field.value);
-      }
-    }
-  }
+  size_t extra = model.size() + 16;
+  for (const auto& [key, value] : default_params) extra += key.size() + value.size() + 4;
+  out.reserve(body.size() + extra);
   size_t open = body.find('{');
   out.append(body.substr(0, open + 1));
-  if (!added.empty()) {
-    out += added;
-    if (!fields.top_level_keys.empty()) out.push_back(',');
+  // Members added right after the opening brace: the model when absent, then defaults.
+  bool added = false;
+  if (fields.model_type == JsonType::absent) {
+    out += "\"model\":";
+    append_json_string(out, model);
+    added = true;
   }
+  for (const auto& [key, value] : default_params) {
+    bool present = std::find(fields.top_level_keys.begin(), fields.top_level_keys.end(), key) !=
+                   fields.top_level_keys.end();
+    if (present) continue;
+    if (added) out.push_back(',');
+    append_json_string(out, key);
+    out.push_back(':');
+    out += value;
+    added = true;
+  }
+  if (added && !fields.top_level_keys.empty()) out.push_back(',');
   if (fields.model_type != JsonType::absent && fields.model_end > fields.model_begin) {
     out.append(body.substr(open + 1, fields.model_begin - open - 1));
     append_json_string(out, model);
@@ -234,6 +248,11 @@ std::string rewrite_request(std::string_view body, const RequestFields& fields,
     out.append(body.substr(open + 1));
   }
   return out;
+}
+
+std::string rewrite_request(std::string_view body, const RequestFields& fields,
+                            std::string_view model, std::string_view default_params_json) {
+  return rewrite_request(body, fields, model, object_members(default_params_json));
 }
 
 std::optional<Usage> read_usage(std::string_view body) {

@@ -40,8 +40,15 @@ Expected<RequestFields, Error> read_request(std::string_view body);
 // Finds the 1-based line/column of the first JSON syntax error, or nullopt if the text parses.
 std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body);
 
+// Members of a JSON object as (key, minified value) pairs; empty for anything but an object.
+using JsonMembers = std::vector<std::pair<std::string, std::string>>;
+JsonMembers object_members(std::string_view object_json);
+
 // Builds the upstream body: the model value replaced by `model` (inserted when absent) and each
-// member of `default_params_json` (a JSON object text) that the request does not set added.
+// default param the request does not set added.
+std::string rewrite_request(std::string_view body, const RequestFields& fields,
+                            std::string_view model, const JsonMembers& default_params);
+// Convenience form taking the defaults as JSON object text (parsed on every call).
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
                             std::string_view model, std::string_view default_params_json);
 

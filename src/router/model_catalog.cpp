@@ -14,14 +14,18 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t above = row[j];
-      size_t cost = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                            std::tolower(static_cast<unsigned char>(b[j - 1]))
-                        ? 0 : 1;
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
       row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
       diagonal = above;
     }
   }
   return row[b.size()];
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 Error not_found(std::string message, std::string code = "model_not_found") {
@@ -56,6 +60,7 @@ ModelCatalog::ModelCatalog(const std::vector<std::unique_ptr<providers::Provider
   }
   std::sort(names_.begin(), names_.end());
   names_.erase(std::unique(names_.begin(), names_.end()), names_.end());
+  for (const auto& n : names_) lower_names_.push_back(to_lower(n));
 }
 
 const providers::Provider* ModelCatalog::provider(std::string_view id) const {
@@ -138,19 +143,27 @@ Expected<Resolution, Error> ModelCatalog::resolve(std::string_view requested,
 }
 
 std::vector<std::string> ModelCatalog::close_matches(std::string_view name, size_t limit) const {
-  std::vector<std::pair<size_t, std::string>> scored;
-  for (const auto& candidate : names_) {
-    size_t d = edit_distance(name, candidate);
-    bool contains = candidate.find(name) != std::string::npos || name.find(candidate) != std::string_view::npos;
-    size_t threshold = std::max<size_t>(2, std::min(name.size(), candidate.size()) / 3);
-    if (d <= threshold || (contains && candidate.size() >= 3 && name.size() >= 3))
-      scored.emplace_back(contains ? std::min(d, size_t{1}) : d, candidate);
+  std::vector<std::string> out;
+  if (name.empty() || name.size() > 128) return out;
+  std::string wanted = to_lower(name);
+  std::vector<std::pair<size_t, size_t>> scored;  // (score, index into names_)
+  for (size_t i = 0; i < lower_names_.size(); ++i) {
+    const std::string& candidate = lower_names_[i];
+    bool contains = wanted.size() >= 3 && candidate.size() >= 3 &&
+                    (candidate.find(wanted) != std::string::npos || wanted.find(candidate) != std::string::npos);
+    size_t threshold = std::max<size_t>(2, std::min(wanted.size(), candidate.size()) / 3);
+    size_t length_gap = wanted.size() > candidate.size() ? wanted.size() - candidate.size() : candidate.size() - wanted.size();
+    if (contains) {
+      scored.emplace_back(std::min(edit_distance(wanted, candidate), size_t{1}), i);
+    } else if (length_gap <= threshold) {  // the distance is at least the length gap
+      size_t d = edit_distance(wanted, candidate);
+      if (d <= threshold) scored.emplace_back(d, i);
+    }
   }
   std::sort(scored.begin(), scored.end());
-  std::vector<std::string> out;
-  for (auto& [score, candidate] : scored) {
+  for (const auto& [score, index] : scored) {
     if (out.size() == limit) break;
-    out.push_back(std::move(candidate));
+    out.push_back(names_[index]);
   }
   return out;
 }

@@ -40,7 +40,8 @@ class ModelCatalog {
   const std::vector<ListedModel>& models() const noexcept { return listed_; }
   const ListedModel* find_listed(std::string_view id) const;
 
-  // Up to `limit` known names close to `name` (edit distance, prefix or substring).
+  // Up to `limit` known names close to `name` (edit distance, prefix or substring). Names longer
+  // than 128 characters get none: the cost grows with length and clients control it.
   std::vector<std::string> close_matches(std::string_view name, size_t limit = 5) const;
 
   const providers::Provider* provider(std::string_view id) const;
@@ -51,7 +52,8 @@ class ModelCatalog {
   std::unordered_map<std::string, const providers::Provider*> by_id_;       // all providers
   std::unordered_map<std::string, Resolution> by_model_;  // bare id/alias -> best provider
   std::vector<ListedModel> listed_;
-  std::vector<std::string> names_;  // every addressable name, for suggestions
+  std::vector<std::string> names_;        // every addressable name, for suggestions
+  std::vector<std::string> lower_names_;  // the same, lower-cased once
 };
 
 }  // namespace llmux::router

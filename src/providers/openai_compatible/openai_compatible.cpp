@@ -86,6 +86,7 @@ OpenAICompatibleProvider::OpenAICompatibleProvider(ProviderConfig config)
     fixed_headers_.push_back(h.name + ": " + substitute_api_key(h.value, config_.api_key.reveal()));
   }
   if (!auth.empty() && !auth_overridden) fixed_headers_.insert(fixed_headers_.begin(), std::move(auth));
+  default_params_ = json::object_members(config_.default_params_json);
   fixed_headers_.push_back("Content-Type: application/json");
   fixed_headers_.push_back("User-Agent: llmux/0.1");
 }
@@ -102,9 +103,9 @@ Expected<http::UpstreamRequest, Error> OpenAICompatibleProvider::encode(const En
   request.headers = fixed_headers_;
   request.headers.push_back(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
   if (!in.request_id.empty()) request.headers.push_back("x-request-id: " + std::string(in.request_id));
+  static const json::JsonMembers no_defaults;
   request.body = json::rewrite_request(in.body, *in.fields, in.upstream_model,
-                                       in.endpoint == Endpoint::embeddings ? std::string_view()
-                                                                           : config_.default_params_json);
+                                       in.endpoint == Endpoint::embeddings ? no_defaults : default_params_);
   return request;
 }
 

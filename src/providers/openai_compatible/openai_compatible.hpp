@@ -21,6 +21,7 @@ class OpenAICompatibleProvider final : public Provider {
 
  private:
   std::vector<std::string> fixed_headers_;
+  json::JsonMembers default_params_;  // parsed once, merged into every generation request
   std::string urls_[4];
 };
 

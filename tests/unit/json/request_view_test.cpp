@@ -87,3 +87,30 @@ TEST(RequestViewTest, ReadsUsageFromResponsesAndChunks) {
 
 }  // namespace
 }  // namespace llmux::json
+
+namespace llmux::json {
+namespace {
+
+// A string ending in an escaped backslash ("...\\") closes at the next quote; one ending in an
+// escaped quote (\") does not.
+TEST(RequestViewTest, FindsModelAfterStringsWithBackslashRuns) {
+  std::string body = R"({"messages":[{"role":"user","content":"path C:\\dir\\"},{"content":"say \"model\": \"x\""}],"model":"m"})";
+  auto out = rewrite(body, "upstream");
+  auto v = boost::json::parse(out).as_object();
+  EXPECT_EQ(v.at("model").as_string(), "upstream");
+  EXPECT_EQ(v.at("messages").at(0).at("content").as_string(), "path C:\\dir\\");
+  EXPECT_EQ(v.at("messages").at(1).at("content").as_string(), "say \"model\": \"x\"");
+}
+
+TEST(RequestViewTest, PreParsedDefaultsGiveTheSameBody) {
+  std::string body = R"({"model":"x","messages":[]})";
+  auto f = read_request(body);
+  ASSERT_TRUE(f);
+  std::string defaults = R"({"temperature":0.2,"stop":["a"]})";
+  EXPECT_EQ(rewrite_request(body, *f, "y", object_members(defaults)), rewrite_request(body, *f, "y", defaults));
+  EXPECT_TRUE(object_members("[1]").empty());
+  EXPECT_TRUE(object_members("").empty());
+}
+
+}  // namespace
+}  // namespace llmux::json

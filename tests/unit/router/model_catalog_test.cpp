@@ -100,3 +100,18 @@ TEST_F(ModelCatalogTest, UnknownProviderHeaderIs404) {
 
 }  // namespace
 }  // namespace llmux::router
+
+namespace llmux::router {
+namespace {
+
+TEST_F(ModelCatalogTest, VeryLongUnknownNamesGetNoSuggestions) {
+  auto r = catalog_->resolve(std::string(4096, 'x'), "");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().http_status, 404);
+  EXPECT_EQ(r.error().message.find("did you mean"), std::string::npos);
+  EXPECT_TRUE(catalog_->close_matches(std::string(129, 'l')).empty());
+  EXPECT_FALSE(catalog_->close_matches("LLAMA3.2").empty());  // case-insensitive
+}
+
+}  // namespace
+}  // namespace llmux::router

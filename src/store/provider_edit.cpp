@@ -1,0 +1,245 @@
+#include "store/provider_edit.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "config/config_internal.hpp"
+#include "llmux/config.hpp"
+#include "store/yaml_util.hpp"
+
+namespace llmux::store {
+
+using namespace config_detail;
+
+namespace {
+
+std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+std::string trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+bool valid_var_name(std::string_view name) {
+  return !name.empty() && !(name.front() >= '0' && name.front() <= '9') &&
+         std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+std::string var_name(std::string_view arg) {
+  if (arg.size() > 3 && arg.substr(0, 2) == "${" && arg.back() == '}') return std::string(arg.substr(2, arg.size() - 3));
+  if (!arg.empty() && arg.front() == '$') return std::string(arg.substr(1));
+  return std::string(arg);
+}
+
+// Shortest text that reads back as the same double: 0.6, not 0.59999999999999998.
+YAML::Node number_node(double value) {
+  char buf[32];
+  auto end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+  return YAML::Node(std::string(buf, end));
+}
+
+void set_key(YAML::Node& map, std::string_view canonical, const YAML::Node& value) {
+  auto key = find_key(map, canonical);
+  map[key ? *key : std::string(canonical)] = value;
+}
+
+void remove_key(YAML::Node& map, std::string_view canonical) {
+  if (auto key = find_key(map, canonical)) map.remove(*key);
+}
+
+std::string model_id(const YAML::Node& model) {
+  return model.IsMap() ? scalar(get_key(model, "id")) : scalar(model);
+}
+
+}  // namespace
+
+bool ProviderEdit::empty() const {
+  return !display_name && !base_url && !type && add_models.empty() && remove_models.empty() && !clear_models &&
+         !default_model && headers.empty() && remove_headers.empty() && !auth_type && !auth_header &&
+         !api_key_env && !clear_api_key && !context_window && !price_input && !price_output && !priority &&
+         !timeout && !max_retries && !enabled;
+}
+
+Result<HeaderArg> parse_header_arg(const std::string& arg) {
+  size_t colon = arg.find(':');
+  std::string shown_name = trim_blanks(std::string_view(arg).substr(0, std::min(colon, arg.size())));
+  if (arg.find_first_of("\r\n") != std::string::npos)
+    return unexpected(Failure::of(
+        FailKind::invalid, "header " + quoted(shown_name) +
+                               " contains a line break (CR/LF): refused, it would inject extra headers"));
+  if (colon == std::string::npos)
+    return unexpected(Failure::of(FailKind::invalid, "invalid header " + quoted(arg) +
+                                                         ": expected NAME:VALUE, e.g. --header \"X-Org:acme\""));
+  HeaderArg h{shown_name, trim_blanks(std::string_view(arg).substr(colon + 1))};
+  if (!is_header_token(h.name))
+    return unexpected(Failure::of(FailKind::invalid, "invalid header name " + quoted(h.name) +
+                                                         ": use letters, digits and - (e.g. X-Org)"));
+  if (has_control_chars(h.value))
+    return unexpected(Failure::of(FailKind::invalid,
+                                  "header " + quoted(h.name) + " contains a control character: refused"));
+  return h;
+}
+
+Result<void> check_provider_name(const std::string& name) {
+  if (is_valid_provider_id(name)) return {};
+  return unexpected(Failure::of(FailKind::invalid, "invalid provider name " + quoted(name) +
+                                                       ": use letters, digits, '.', '_' and '-'"));
+}
+
+Result<void> check_edit(const ProviderEdit& e, bool adding) {
+  Failure failure{FailKind::invalid, {}};
+  auto fail = [&](std::string message) { failure.messages.push_back(std::move(message)); };
+  if (e.base_url) {
+    if (e.base_url->find("${") != std::string::npos) {
+      // A ${VAR} URL is checked after expansion, when it is loaded.
+    } else if (auto url = normalize_base_url(*e.base_url); !url) {
+      fail("invalid URL " + quoted(*e.base_url) + ": " + url.error());
+    }
+  } else if (adding) {
+    fail("a base URL is required, e.g. http://localhost:11434/v1");
+  }
+  if (e.type)
+    if (auto t = normalize_provider_type(*e.type); !t) fail(t.error());
+  for (const auto& h : e.headers)
+    if (auto parsed = parse_header_arg(h); !parsed) fail(parsed.error().messages.front());
+  for (const auto& h : e.remove_headers)
+    if (!is_header_token(h)) fail("invalid header name " + quoted(h));
+  if (e.auth_type)
+    if (auto a = parse_auth_style(*e.auth_type); !a) fail(a.error());
+  if (e.auth_header && !is_header_token(*e.auth_header))
+    fail("invalid --auth-header " + quoted(*e.auth_header) + ": use a header name such as X-API-Key");
+  if (e.api_key_env && !valid_var_name(var_name(*e.api_key_env)))
+    fail("invalid variable name " + quoted(*e.api_key_env) +
+         " for --api-key-env: letters, digits and _, not starting with a digit");
+  if (e.api_key_env && e.clear_api_key) fail("--api-key-env and --no-api-key contradict each other");
+  if (e.context_window && *e.context_window <= 0) fail("--context-window must be greater than 0");
+  for (auto [flag, price] : {std::pair{"--price-input", e.price_input}, std::pair{"--price-output", e.price_output}})
+    if (price && (!std::isfinite(*price) || *price < 0)) fail(std::string(flag) + " must be a number >= 0");
+  if (e.max_retries && (*e.max_retries < 0 || *e.max_retries > 100)) fail("--max-retries must be between 0 and 100");
+  if (e.timeout)
+    if (auto d = parse_duration(*e.timeout); !d) fail("invalid --timeout: " + d.error());
+  for (const auto& m : e.add_models)
+    if (m.empty() || has_control_chars(m)) fail("invalid model id " + quoted(m));
+  if (e.display_name && has_control_chars(*e.display_name)) fail("--name must not contain control characters");
+  if (adding) {
+    if ((e.context_window || e.price_input || e.price_output) && e.add_models.empty())
+      fail("--context-window, --price-input and --price-output describe models: add --model M");
+    if (e.default_model && !e.add_models.empty() &&
+        std::find(e.add_models.begin(), e.add_models.end(), *e.default_model) == e.add_models.end()) {
+      std::string listed;
+      for (const auto& m : e.add_models) listed += (listed.empty() ? "" : ", ") + m;
+      fail("--default-model " + quoted(*e.default_model) + " is not one of the --model values (" + listed + ")");
+    }
+  }
+  if (!failure.messages.empty()) return unexpected(std::move(failure));
+  return {};
+}
+
+void apply_edit(YAML::Node& p, const ProviderEdit& e) {
+  if (!p.IsMap()) p = YAML::Node(YAML::NodeType::Map);
+  if (e.display_name) set_key(p, "name", text_node(*e.display_name));
+  if (e.type) set_key(p, "type", text_node(*e.type));
+  if (e.base_url) set_key(p, "base_url", text_node(*e.base_url));
+  if (e.api_key_env) set_key(p, "api_key", text_node("${" + var_name(*e.api_key_env) + "}"));
+  if (e.clear_api_key) remove_key(p, "api_key");
+
+  if (e.auth_type) {
+    set_key(p, "auth_type", text_node(*e.auth_type));
+    auto style = parse_auth_style(*e.auth_type);
+    std::string header = scalar(get_key(p, "auth_header"));
+    if (style && *style != AuthStyle::header && !e.auth_header && !header.empty() && !iequals(header, "Authorization"))
+      remove_key(p, "auth_header");
+  }
+  if (e.auth_header) {
+    set_key(p, "auth_header", text_node(*e.auth_header));
+    if (!e.auth_type && !iequals(*e.auth_header, "Authorization")) set_key(p, "auth_type", text_node("api-key"));
+  }
+
+  if (!e.headers.empty() || !e.remove_headers.empty()) {
+    YAML::Node headers = get_key(p, "headers");
+    if (!headers.IsMap()) headers = YAML::Node(YAML::NodeType::Map);
+    auto find_header = [&](const std::string& name) -> std::optional<std::string> {
+      for (auto it = headers.begin(); it != headers.end(); ++it)
+        if (it->first.IsScalar() && iequals(it->first.Scalar(), name)) return it->first.Scalar();
+      return std::nullopt;
+    };
+    for (const auto& name : e.remove_headers)
+      if (auto existing = find_header(name)) headers.remove(*existing);
+    for (const auto& arg : e.headers) {
+      auto h = parse_header_arg(arg);
+      if (!h) continue;  // check_edit reported it
+      auto existing = find_header(h->name);
+      headers[existing ? *existing : h->name] = text_node(h->value);
+    }
+    if (headers.size() == 0) remove_key(p, "headers");
+    else set_key(p, "headers", headers);
+  }
+
+  bool models_touched = e.clear_models || !e.remove_models.empty() || !e.add_models.empty() ||
+                        e.context_window || e.price_input || e.price_output;
+  if (models_touched) {
+    YAML::Node old = get_key(p, "models");
+    YAML::Node models(YAML::NodeType::Sequence);
+    if (old.IsSequence() && !e.clear_models)
+      for (const auto& m : old)
+        if (std::find(e.remove_models.begin(), e.remove_models.end(), model_id(m)) == e.remove_models.end())
+          models.push_back(m);
+    auto contains = [&](const std::string& id) {
+      for (const auto& m : models)
+        if (model_id(m) == id) return true;
+      return false;
+    };
+    for (const auto& id : e.add_models)
+      if (!contains(id)) models.push_back(text_node(id));
+    if (e.context_window || e.price_input || e.price_output) {
+      for (size_t i = 0; i < models.size(); ++i) {
+        std::string id = model_id(models[i]);
+        bool targeted = e.add_models.empty() ||
+                        std::find(e.add_models.begin(), e.add_models.end(), id) != e.add_models.end();
+        if (!targeted) continue;
+        YAML::Node m = models[i];
+        if (!m.IsMap()) {
+          m = YAML::Node(YAML::NodeType::Map);
+          m["id"] = text_node(id);
+        }
+        if (e.context_window) set_key(m, "context_window", YAML::Node(*e.context_window));
+        if (e.price_input || e.price_output) {
+          YAML::Node pricing = get_key(m, "pricing");
+          if (!pricing.IsMap()) pricing = YAML::Node(YAML::NodeType::Map);
+          if (e.price_input) {
+            pricing["input"] = number_node(*e.price_input);
+            remove_key(m, "input_price");
+          }
+          if (e.price_output) {
+            pricing["output"] = number_node(*e.price_output);
+            remove_key(m, "output_price");
+          }
+          set_key(m, "pricing", pricing);
+        }
+        models[i] = m;
+      }
+    }
+    // A default model that is no longer listed falls back to the first one left.
+    std::string def = scalar(get_key(p, "default_model"));
+    if (!def.empty() && models.size() > 0 && !contains(def) && !e.default_model)
+      set_key(p, "default_model", text_node(model_id(models[0])));
+    if (models.size() == 0) remove_key(p, "models");
+    else set_key(p, "models", models);
+    if (def.empty() && !e.default_model && models.size() > 0 && !e.add_models.empty())
+      set_key(p, "default_model", text_node(model_id(models[0])));
+  }
+  if (e.default_model) set_key(p, "default_model", text_node(*e.default_model));
+
+  if (e.enabled) {
+    if (!*e.enabled) set_key(p, "enabled", YAML::Node(false));
+    else if (find_key(p, "enabled")) set_key(p, "enabled", YAML::Node(true));
+  }
+  if (e.priority) set_key(p, "priority", YAML::Node(*e.priority));
+  if (e.timeout) set_key(p, "timeout", text_node(*e.timeout));
+  if (e.max_retries) set_key(p, "max_retries", YAML::Node(*e.max_retries));
+}
+
+}  // namespace llmux::store

@@ -1,0 +1,233 @@
+#include "store/yaml_util.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <set>
+#include <sstream>
+
+namespace llmux::store {
+
+namespace {
+
+std::string fold(std::string_view key) {
+  std::string out;
+  for (char c : key)
+    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// Other names the config loader accepts for a setting (see kProviderKeys in src/config/loader.cpp).
+std::vector<std::string_view> aliases_of(std::string_view canonical) {
+  static const std::vector<std::vector<std::string_view>> groups = {
+      {"base_url", "api_base"}, {"headers", "custom_headers"}, {"auth_type", "auth"},
+      {"upstream_id", "upstream"}, {"max_body_size", "max_body_bytes"}};
+  for (const auto& g : groups)
+    if (std::find(g.begin(), g.end(), canonical) != g.end()) return g;
+  return {canonical};
+}
+
+void emit(YAML::Emitter& out, const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      if (node.Style() == YAML::EmitterStyle::Flow) out << YAML::Flow;
+      out << YAML::BeginMap;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        out << YAML::Key;
+        emit(out, it->first);
+        out << YAML::Value;
+        emit(out, it->second);
+      }
+      out << YAML::EndMap;
+      break;
+    case YAML::NodeType::Sequence:
+      if (node.Style() == YAML::EmitterStyle::Flow) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const auto& item : node) emit(out, item);
+      out << YAML::EndSeq;
+      break;
+    case YAML::NodeType::Scalar:
+      // "!" is the tag of a quoted scalar (and of text_node strings that need quotes).
+      if (node.Tag() == "!") out << YAML::DoubleQuoted << node.Scalar();
+      else out << node.Scalar();
+      break;
+    default:
+      out << YAML::Null;
+  }
+}
+
+}  // namespace
+
+std::optional<std::string> find_key(const YAML::Node& map, std::string_view canonical) {
+  if (!map.IsMap()) return std::nullopt;
+  auto names = aliases_of(canonical);
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    if (!it->first.IsScalar()) continue;
+    std::string key = fold(it->first.Scalar());
+    for (auto name : names)
+      if (key == fold(name)) return it->first.Scalar();
+  }
+  return std::nullopt;
+}
+
+YAML::Node get_key(const YAML::Node& map, std::string_view canonical) {
+  auto key = find_key(map, canonical);
+  if (!key) return YAML::Node(YAML::NodeType::Undefined);
+  return map[*key];
+}
+
+std::string scalar(const YAML::Node& node, std::string_view fallback) {
+  if (!node.IsDefined() || !node.IsScalar()) return std::string(fallback);
+  return node.Scalar();
+}
+
+bool needs_quotes(std::string_view text) {
+  if (text.empty()) return true;
+  std::string lower;
+  for (char c : text) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const std::set<std::string, std::less<>> words = {
+      "true", "false", "null", "~", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf", ".nan"};
+  if (words.count(lower)) return true;
+  std::string_view digits = text;
+  if (digits.front() == '+' || digits.front() == '-') digits.remove_prefix(1);
+  if (!digits.empty() && (std::isdigit(static_cast<unsigned char>(digits.front())) ||
+                          (digits.front() == '.' && digits.size() > 1 &&
+                           std::isdigit(static_cast<unsigned char>(digits[1]))))) {
+    // Anything number-like (12, 0.5, 1e3, 0x1f, 1_000) is quoted: cheaper than being exact.
+    bool wordy = std::any_of(digits.begin(), digits.end(), [](char c) {
+      return !(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-');
+    });
+    if (!wordy) return true;
+  }
+  return false;
+}
+
+YAML::Node text_node(const std::string& text) {
+  YAML::Node node(text);
+  if (needs_quotes(text)) node.SetTag("!");
+  return node;
+}
+
+std::string emit_entry(const std::string& key, const YAML::Node& value, int indent) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  out << YAML::BeginMap << YAML::Key;
+  emit(out, text_node(key));
+  out << YAML::Value;
+  emit(out, value);
+  out << YAML::EndMap;
+  std::string pad(static_cast<size_t>(std::max(indent, 0)), ' ');
+  std::string result;
+  std::istringstream lines(out.c_str());
+  for (std::string line; std::getline(lines, line);) result += (line.empty() ? "" : pad) + line + "\n";
+  return result;
+}
+
+void scan_refs(std::string_view text, const std::function<void(std::string_view, bool)>& on_ref) {
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.substr(i, 3) == "$${") {
+      i += 3;
+      continue;
+    }
+    if (text.substr(i, 2) != "${") {
+      ++i;
+      continue;
+    }
+    size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) return;
+    std::string_view body = text.substr(i + 2, close - i - 2);
+    size_t sep = body.find(":-");
+    on_ref(body.substr(0, sep), sep != std::string_view::npos);
+    i = close + 1;
+  }
+}
+
+namespace {
+
+bool valid_var_name(std::string_view name) {
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name.front())) &&
+         std::all_of(name.begin(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+}
+
+bool is_unset(std::string_view name) {
+  return valid_var_name(name) && std::getenv(std::string(name).c_str()) == nullptr;
+}
+
+void collect_unset(const YAML::Node& node, std::vector<std::string>& out) {
+  if (node.IsScalar()) {
+    scan_refs(node.Scalar(), [&](std::string_view name, bool has_default) {
+      if (!has_default && is_unset(name) && std::find(out.begin(), out.end(), name) == out.end())
+        out.emplace_back(name);
+    });
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) collect_unset(it->second, out);
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) collect_unset(item, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> unset_refs(const YAML::Node& node) {
+  std::vector<std::string> out;
+  collect_unset(node, out);
+  return out;
+}
+
+std::string soften_unset_refs(std::string_view text) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    if (text.substr(i, 3) == "$${") {
+      out += "$${";
+      i += 3;
+      continue;
+    }
+    if (text.substr(i, 2) != "${") {
+      out += text[i++];
+      continue;
+    }
+    size_t close = text.find('}', i + 2);
+    if (close == std::string_view::npos) {
+      out.append(text.substr(i));
+      break;
+    }
+    std::string_view body = text.substr(i + 2, close - i - 2);
+    if (body.find(":-") == std::string_view::npos && is_unset(body)) {
+      out += "${";
+      out.append(body);
+      out += ":-}";
+    } else {
+      out.append(text.substr(i, close + 1 - i));
+    }
+    i = close + 1;
+  }
+  return out;
+}
+
+std::vector<RawProvider> raw_providers(const YAML::Node& root) {
+  std::vector<RawProvider> out;
+  auto from_list = [&](const YAML::Node& list) {
+    for (const auto& item : list)
+      out.push_back({scalar(get_key(item, "id")), item, item.Mark().is_null() ? 0 : item.Mark().line + 1});
+  };
+  if (root.IsSequence()) {
+    from_list(root);
+  } else if (root.IsMap()) {
+    YAML::Node providers = get_key(root, "providers");
+    if (providers.IsSequence()) {
+      from_list(providers);
+    } else if (providers.IsMap()) {
+      for (auto it = providers.begin(); it != providers.end(); ++it) {
+        if (!it->first.IsScalar()) continue;
+        out.push_back({it->first.Scalar(), it->second, it->first.Mark().is_null() ? 0 : it->first.Mark().line + 1});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace llmux::store
