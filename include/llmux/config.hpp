@@ -67,6 +67,9 @@ struct ServerConfig {
   int threads = 0;                            // 0 = one per core
   uint64_t max_body_bytes = 10ull << 20;      // 413 above this
   std::chrono::milliseconds shutdown_grace{10000};
+  // A client connection that has not delivered a complete request within this time is closed
+  // (idle keep-alive connections and slow senders alike).
+  std::chrono::milliseconds idle_timeout{60000};
 };
 
 struct GatewayConfig {

@@ -39,7 +39,7 @@ struct KeySpec {
 constexpr KeySpec kTopKeys[] = {
     {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}};
 constexpr KeySpec kServerKeys[] = {
-    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}};
+    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"}};
 constexpr KeySpec kProviderKeys[] = {
     {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
@@ -467,6 +467,8 @@ class Loader {
     }
     if (auto* i = get(f, "shutdown_grace"))
       if (auto v = duration(*i)) server.shutdown_grace = *v;
+    if (auto* i = get(f, "idle_timeout"))
+      if (auto v = duration(*i)) server.idle_timeout = *v;
   }
 
   void load_providers(const Item& item, GatewayConfig& config) {

@@ -167,6 +167,7 @@ struct Worker {
 
   void accept();
   void drain();
+  void sweep_idle();  // closes connections stalled past server.idle_timeout, once a second
   void abort_all();  // only after the worker's thread has stopped
   std::vector<std::shared_ptr<Session>> live_sessions();
 
@@ -186,6 +187,7 @@ struct Worker {
   std::shared_ptr<const GatewayState> state_ptr;
   uint64_t state_version = 0;
   std::list<std::weak_ptr<Session>> sessions;  // for draining; touched only on this thread
+  asio::steady_timer idle_timer{io};
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -223,6 +225,11 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     socket_.close(ec);
   }
 
+  // True when the connection has waited longer than `limit` for a complete request.
+  bool stalled(Clock::time_point now, std::chrono::milliseconds limit) const {
+    return idle_ && now - waiting_since_ > limit;
+  }
+
   // Called on drain: idle connections close now, busy ones after their response.
   void drain() {
     if (idle_) {
@@ -237,6 +244,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
 
   void read_request() {
     idle_ = true;
+    waiting_since_ = Clock::now();
     parser_.emplace();
     parser_->header_limit(64 * 1024);
     parser_->body_limit(worker_.state().config.server.max_body_bytes);
@@ -638,6 +646,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   std::shared_ptr<const GatewayState> state_;
   bool idle_ = false;
+  Clock::time_point waiting_since_;
   bool keep_alive_ = true;
   std::string request_id_;
 
@@ -694,7 +703,21 @@ void Worker::abort_all() {
   io.poll();  // completes the aborted operations, which releases the sessions
 }
 
+void Worker::sweep_idle() {
+  auto period = std::min<std::chrono::milliseconds>(std::chrono::seconds(1), state().config.server.idle_timeout / 2);
+  idle_timer.expires_after(std::max<std::chrono::milliseconds>(period, std::chrono::milliseconds(10)));
+  idle_timer.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    auto limit = state().config.server.idle_timeout;
+    auto now = Clock::now();
+    for (auto& s : live_sessions())
+      if (s->stalled(now, limit)) s->drain();
+    sweep_idle();
+  });
+}
+
 void Worker::drain() {
+  idle_timer.cancel();
   boost::system::error_code ec;
   acceptor.close(ec);
   for (auto& s : live_sessions()) s->drain();
@@ -748,6 +771,7 @@ void Server::run() {
   auto& impl = *impl_;
   for (auto& w : impl.workers) {
     w->accept();
+    w->sweep_idle();
     w->thread = std::thread([w = w.get()] {
       auto guard = asio::make_work_guard(w->io);  // keep running while idle between connections
       w->io.run();

@@ -249,3 +249,50 @@ TEST(Upstream, CurlEngineServesPlainStreamErrorsAndTimeouts) {
 
 }  // namespace
 }  // namespace llmux::test
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace llmux::test {
+namespace {
+
+// Connects, optionally sends `bytes`, then waits (bounded) for the server to close the connection.
+// Returns how long that took, or -1 ms if it stayed open past the deadline.
+std::chrono::milliseconds time_until_closed(int port, const std::string& bytes, std::chrono::milliseconds deadline) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::chrono::milliseconds(-2);
+  if (!bytes.empty()) (void)::write(fd, bytes.data(), bytes.size());
+  auto start = std::chrono::steady_clock::now();
+  pollfd p{fd, POLLIN, 0};
+  int ready = ::poll(&p, 1, static_cast<int>(deadline.count()));
+  char buf[256];
+  bool closed = ready > 0 && ::read(fd, buf, sizeof buf) == 0;
+  ::close(fd);
+  if (!closed) return std::chrono::milliseconds(-1);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+}
+
+TEST(Connections, IdleAndStalledClientsAreClosedAfterIdleTimeout) {
+  auto fake = start_fake();
+  auto gw = start_gateway("server:\n  idle_timeout: 300ms\nproviders:\n" + provider_block("fake", fake.base_url()));
+  auto idle = time_until_closed(gw.port, "", std::chrono::seconds(5));
+  EXPECT_GE(idle.count(), 250);
+  EXPECT_LT(idle.count(), 2000);
+  // Half a request (headers promise a body that never comes) is closed the same way.
+  auto stalled = time_until_closed(
+      gw.port, "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{", std::chrono::seconds(5));
+  EXPECT_GE(stalled.count(), 250);
+  EXPECT_LT(stalled.count(), 2000);
+  // A connection in use is not: the gateway still answers.
+  EXPECT_EQ(http_post(gw.url("/v1/chat/completions"), kChat).status, 200);
+}
+
+}  // namespace
+}  // namespace llmux::test
