@@ -38,5 +38,9 @@ asan-test: setup
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 
+# Benchmarks against nginx and Portkey on loopback (about 5 min; BENCH_ARGS=--smoke or --long).
+bench:
+	@bash bench/run.sh $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
