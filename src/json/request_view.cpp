@@ -207,7 +207,8 @@ void append_json_string(std::string& out, std::string_view text) {
 JsonMembers object_members(std::string_view object_json) {
   JsonMembers out;
   if (object_json.empty()) return out;
-  auto& parser = dom_parser();
+  // Its own parser: RequestFields of the last read_request point into dom_parser()'s buffers.
+  thread_local simdjson::dom::parser parser;
   simdjson::dom::object object;
   if (parser.parse(padded(object_json)).get_object().get(object)) return out;
   for (auto field : object) out.emplace_back(std::string(field.key), simdjson::minify(field.value));

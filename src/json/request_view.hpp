@@ -30,7 +30,9 @@ struct RequestFields {
   size_t input_count = 0;  // elements when input is an array
   std::optional<int64_t> max_tokens;  // max_tokens or max_completion_tokens
   const char* max_tokens_key = "max_tokens";
-  std::vector<std::string> top_level_keys;  // to merge default params under the request's own
+  // Top-level keys, to merge default params under the request's own. Views into the parser's
+  // per-thread string buffer: valid until the next read_request on this thread.
+  std::vector<std::string_view> top_level_keys;
 };
 
 // Parses and validates the whole body. Errors are 400 invalid_request_error values; a syntax

@@ -64,7 +64,7 @@ ModelCatalog::ModelCatalog(const std::vector<std::unique_ptr<providers::Provider
 }
 
 const providers::Provider* ModelCatalog::provider(std::string_view id) const {
-  auto it = by_id_.find(std::string(id));
+  auto it = by_id_.find(id);
   return it == by_id_.end() ? nullptr : it->second;
 }
 
@@ -72,7 +72,7 @@ const ListedModel* ModelCatalog::find_listed(std::string_view id) const {
   for (const auto& m : listed_)
     if (m.id == id) return &m;
   // A bare id or alias resolves to the listing of the provider that serves it.
-  auto it = by_model_.find(std::string(id));
+  auto it = by_model_.find(id);
   if (it == by_model_.end()) return nullptr;
   for (const auto& m : listed_)
     if (m.model == it->second.model) return &m;
@@ -128,7 +128,7 @@ Expected<Resolution, Error> ModelCatalog::resolve(std::string_view requested,
     if (const auto* p = provider(requested.substr(0, slash)))
       return resolve_in(*p, requested.substr(slash + 1));
   }
-  if (auto it = by_model_.find(std::string(requested)); it != by_model_.end()) return it->second;
+  if (auto it = by_model_.find(requested); it != by_model_.end()) return it->second;
   if (const auto* p = provider(requested)) return resolve_in(*p, {});
 
   std::string message = "model '" + std::string(requested) + "' not found";

@@ -49,8 +49,16 @@ class ModelCatalog {
  private:
   Expected<Resolution, Error> resolve_in(const providers::Provider& provider, std::string_view model) const;
 
-  std::unordered_map<std::string, const providers::Provider*> by_id_;       // all providers
-  std::unordered_map<std::string, Resolution> by_model_;  // bare id/alias -> best provider
+  // Transparent hashing: lookups by string_view allocate nothing.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using Map = std::unordered_map<std::string, V, Hash, std::equal_to<>>;
+
+  Map<const providers::Provider*> by_id_;  // all providers
+  Map<Resolution> by_model_;               // bare id/alias -> best provider
   std::vector<ListedModel> listed_;
   std::vector<std::string> names_;        // every addressable name, for suggestions
   std::vector<std::string> lower_names_;  // the same, lower-cased once
