@@ -2,58 +2,35 @@
 
 #include <sys/stat.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
+#include <boost/json.hpp>
+
+#include "cli/output.hpp"
 #include "discovery/defaults.hpp"
 #include "llmux/config.hpp"
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
+#include "store/prompts.hpp"
+#include "store/sources.hpp"
 
 namespace llmux::cli {
 
 namespace {
 
-struct Loaded {
-  GatewayConfig config;
-  std::string origin;  // where the config came from, for the summary
-};
-
-std::optional<Loaded> load(const std::string& explicit_file, bool discover) {
-  std::string file = explicit_file;
-  if (file.empty()) {
-    for (const char* name : {"config.yaml", "config.yml", "config.json"}) {
-      std::string candidate = discovery::config_dir() + "/" + name;
-      if (std::filesystem::exists(candidate)) {
-        file = candidate;
-        break;
-      }
-    }
-  }
-  if (!file.empty()) {
-    auto config = load_config_file(file);
-    if (!config) {
-      for (const auto& e : config.error()) std::cerr << format_config_error(e) << "\n";
-      std::cerr << config.error().size() << " error(s) in " << file << "\n";
-      return std::nullopt;
-    }
-    return Loaded{std::move(config.value()), file};
-  }
-  Loaded loaded{GatewayConfig{}, "embedded defaults"};
-  if (discover) {
-    loaded.config.providers = discovery::providers_from_environment();
-    for (auto& p : discovery::probe_local_servers(std::chrono::milliseconds(300)))
-      loaded.config.providers.push_back(std::move(p));
-  }
-  return loaded;
-}
+using StateResult = Expected<std::shared_ptr<const server::GatewayState>, std::vector<std::string>>;
 
 void print_summary(const server::GatewayState& state, const std::string& origin) {
   std::printf("config: %s\n", origin.c_str());
   if (state.providers.empty()) {
     std::printf("no providers configured: set OPENAI_API_KEY (or another provider key), start Ollama, "
-                "or pass --config FILE; `make demo` shows a full round trip with the bundled fake provider\n");
+                "add one with `llmux provider add NAME URL`, or pass --config FILE; `make demo` shows a full "
+                "round trip with the bundled fake provider\n");
   }
   for (const auto& p : state.providers) {
     const auto& c = p->config();
@@ -67,60 +44,211 @@ void print_summary(const server::GatewayState& state, const std::string& origin)
   std::fflush(stdout);
 }
 
+struct Loaded {
+  store::Assembled sources;
+  std::shared_ptr<const server::GatewayState> state;
+};
+
+// Loads everything serve serves; the errors are lines ready to print.
+Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options) {
+  store::SourceOptions so;
+  so.config_file = options.config_file;
+  so.strict_env = true;
+  so.discover = options.discover;
+  so.probe_local = options.discover;
+  auto sources = store::assemble(store::Paths::from_environment(), so);
+  if (!sources) return unexpected(sources.error().messages);
+  auto& config = sources->config;
+  if (options.host) config.server.host = *options.host;
+  if (options.port && *options.port >= 0 && *options.port <= 65535) config.server.port = static_cast<uint16_t>(*options.port);
+  if (options.threads) config.server.threads = *options.threads;
+  if (config.state_dir.empty()) config.state_dir = discovery::state_dir();
+  auto state = server::GatewayState::build(config);
+  if (!state) return unexpected(state.error());
+  return Loaded{std::move(*sources), std::move(*state)};
+}
+
+// Size, mtime and inode of each watched file (all zero when absent).
+struct Signature {
+  std::vector<std::tuple<bool, int64_t, int64_t, uint64_t, uint64_t>> files;
+  bool operator==(const Signature&) const = default;
+};
+
+Signature signature(const std::vector<std::string>& paths) {
+  Signature s;
+  for (const auto& path : paths) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+      s.files.emplace_back(false, 0, 0, 0, 0);
+      continue;
+    }
+    int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+    s.files.emplace_back(true, mtime, static_cast<int64_t>(st.st_size), static_cast<uint64_t>(st.st_ino),
+                         static_cast<uint64_t>(st.st_dev));
+  }
+  return s;
+}
+
+// Polls the watched files every 250 ms on its own thread and reloads on change.
+class Watcher {
+ public:
+  Watcher(const ServeOptions& options, server::Server& server, std::vector<std::string> files, Signature seen,
+          const ServerConfig& listening)
+      : options_(options), server_(server), files_(std::move(files)), seen_(std::move(seen)), listening_(listening) {
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~Watcher() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) {
+      Signature now = signature(files_);
+      if (now == seen_) continue;
+      seen_ = std::move(now);
+      lock.unlock();
+      reload();
+      lock.lock();
+    }
+  }
+
+  void reload() {
+    auto loaded = load(options_);
+    if (!loaded) {
+      std::fflush(stdout);
+      std::cerr << "llmux: config change not applied, still serving the last good config:\n";
+      for (const auto& e : loaded.error()) std::cerr << "  " << e << "\n";
+      std::cerr.flush();
+      return;
+    }
+    const auto& s = loaded->state->config.server;
+    if (s.host != listening_.host || s.port != listening_.port || s.threads != listening_.threads)
+      std::cerr << "llmux: server host/port/threads changes take effect after a restart\n";
+    // The watched set follows the config (e.g. a config.yaml created under the config dir).
+    files_ = loaded->sources.watch;
+    seen_ = signature(files_);
+    server_.update_state(loaded->state);
+    std::printf("reloaded: %zu provider(s) from %s\n", loaded->state->providers.size(),
+                loaded->sources.describe().c_str());
+    std::fflush(stdout);
+  }
+
+  const ServeOptions& options_;
+  server::Server& server_;
+  std::vector<std::string> files_;
+  Signature seen_;
+  ServerConfig listening_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 }  // namespace
 
-int run_validate(const std::string& config_file) {
-  auto loaded = load(config_file, false);
-  if (!loaded) return 1;
-  auto state = server::GatewayState::build(loaded->config);
-  if (!state) {
-    for (const auto& e : state.error()) std::cerr << e << "\n";
-    return 1;
+int run_validate(const std::string& config_file, bool json) {
+  store::SourceOptions so;
+  so.config_file = config_file;
+  so.strict_env = true;
+  so.discover = false;
+  auto paths = store::Paths::from_environment();
+  std::vector<std::string> errors;
+  std::string origin;
+  size_t provider_count = 0, model_count = 0;
+  auto sources = store::assemble(paths, so);
+  if (!sources) {
+    errors = sources.error().messages;
+  } else {
+    origin = sources->describe();
+    auto state = server::GatewayState::build(sources->config);
+    if (!state) {
+      errors = state.error();
+    } else {
+      provider_count = (*state)->providers.size();
+      for (const auto& p : (*state)->providers) model_count += p->config().models.size();
+    }
+    auto settings = store::Settings::load(paths.settings());
+    if (!settings) {
+      errors.insert(errors.end(), settings.error().messages.begin(), settings.error().messages.end());
+    } else if (!settings->default_provider.empty() && !sources->find(settings->default_provider)) {
+      errors.push_back(paths.settings() + ": default_provider: provider '" + settings->default_provider +
+                       "' does not exist (llmux provider default NAME)");
+    }
+    store::PromptStore prompts(paths.prompts());
+    if (auto ok = prompts.load(); !ok)
+      errors.insert(errors.end(), ok.error().messages.begin(), ok.error().messages.end());
   }
-  size_t models = 0;
-  for (const auto& p : (*state)->providers) models += p->config().models.size();
-  std::printf("%s: OK: %zu provider(s), %zu model(s)\n", loaded->origin.c_str(), (*state)->providers.size(), models);
-  return 0;
+  if (json) {
+    boost::json::array list;
+    for (const auto& e : errors) list.push_back(boost::json::value(e));
+    print_json(boost::json::object{{"ok", errors.empty()},
+                                   {"source", origin},
+                                   {"providers", provider_count},
+                                   {"models", model_count},
+                                   {"errors", std::move(list)}});
+    return errors.empty() ? kOk : kFailed;
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors) std::cerr << e << "\n";
+    std::cerr << errors.size() << " error(s)" << (origin.empty() ? "" : " in " + origin) << "\n";
+    return kFailed;
+  }
+  std::printf("%s: OK: %zu provider(s), %zu model(s)\n", origin.c_str(), provider_count, model_count);
+  return kOk;
 }
 
 int run_serve(const ServeOptions& options) {
   if (options.dry_run) return run_validate(options.config_file);
-  auto loaded = load(options.config_file, options.discover);
-  if (!loaded) return 1;
-  auto& config = loaded->config;
-  if (options.host) config.server.host = *options.host;
-  if (options.port) {
-    if (*options.port < 0 || *options.port > 65535) {
-      std::cerr << "--port must be between 0 and 65535\n";
-      return 2;
-    }
-    config.server.port = static_cast<uint16_t>(*options.port);
+  if (options.port && (*options.port < 0 || *options.port > 65535)) {
+    std::cerr << "--port must be between 0 and 65535\n";
+    return kUsage;
   }
-  if (options.threads) config.server.threads = *options.threads;
-  if (config.state_dir.empty()) config.state_dir = discovery::state_dir();
+  // Taken before loading, so a change made while loading is noticed by the first poll.
+  auto paths = store::Paths::from_environment();
+  std::vector<std::string> watched;
+  if (!options.config_file.empty()) watched.push_back(options.config_file);
+  else
+    for (const char* name : {"config.yaml", "config.yml", "config.json"}) watched.push_back(paths.config_dir + "/" + name);
+  watched.push_back(paths.providers());
+  watched.push_back(paths.vault());
+  Signature seen = signature(watched);
+
+  auto loaded = load(options);
+  if (!loaded) {
+    for (const auto& e : loaded.error()) std::cerr << e << "\n";
+    std::cerr << loaded.error().size() << " error(s)\n";
+    return kFailed;
+  }
+  const auto& config = loaded->state->config;
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
   if (!ec) ::chmod(config.state_dir.c_str(), 0700);
 
-  auto state = server::GatewayState::build(config);
-  if (!state) {
-    for (const auto& e : state.error()) std::cerr << e << "\n";
-    return 1;
-  }
-  server::Server server(*state);
+  server::Server server(loaded->state);
   auto port = server.listen();
   if (!port) {
     std::cerr << "llmux: " << port.error() << "\n";
-    return 1;
+    return kFailed;
   }
   std::string host = config.server.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>(*port));
-  print_summary(**state, loaded->origin);
-  server.run();
+  print_summary(*loaded->state, loaded->sources.describe());
+  {
+    std::optional<Watcher> watcher;
+    if (options.watch) watcher.emplace(options, server, watched, seen, config.server);
+    server.run();
+  }
   std::printf("llmux: stopped\n");
   std::fflush(stdout);
-  return 0;
+  return kOk;
 }
 
 }  // namespace llmux::cli

@@ -13,9 +13,15 @@ struct ServeOptions {
   std::optional<int> threads;
   bool dry_run = false;
   bool discover = true;  // look for API-key variables and local servers when there is no config
+  bool watch = true;     // reload when the config file, provider store or vault changes
 };
 
+// Serves the config file plus the provider store (and vault keys), reloading on change: an
+// invalid change is reported on stderr and the last good config keeps serving.
 int run_serve(const ServeOptions& options);
-int run_validate(const std::string& config_file);
+
+// What serve would load, checked: parsed, variables expanded, references resolved. Prints a
+// summary or every error (file:line:column); exit 1 on error.
+int run_validate(const std::string& config_file, bool json = false);
 
 }  // namespace llmux::cli

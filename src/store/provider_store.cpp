@@ -230,6 +230,7 @@ std::string ProviderStore::text_with(const std::string& id, const std::optional<
       value = *node;
     }
     if (auto key = find_key(value, "id"); key && value.IsMap()) value.remove(*key);
+    to_block_style(value);
     out += emit_entry(p.id, value, 2);
   }
   if (!replaced && node) out += block(2);

@@ -28,14 +28,14 @@ std::vector<std::string_view> aliases_of(std::string_view canonical) {
   return {canonical};
 }
 
-void emit(YAML::Emitter& out, const YAML::Node& node) {
+void emit(YAML::Emitter& out, const YAML::Node& node, bool key = false) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
       if (node.Style() == YAML::EmitterStyle::Flow) out << YAML::Flow;
       out << YAML::BeginMap;
       for (auto it = node.begin(); it != node.end(); ++it) {
         out << YAML::Key;
-        emit(out, it->first);
+        emit(out, it->first, true);
         out << YAML::Value;
         emit(out, it->second);
       }
@@ -49,7 +49,9 @@ void emit(YAML::Emitter& out, const YAML::Node& node) {
       break;
     case YAML::NodeType::Scalar:
       // "!" is the tag of a quoted scalar (and of text_node strings that need quotes).
-      if (node.Tag() == "!") out << YAML::DoubleQuoted << node.Scalar();
+      // Quoted only when plain text would read back as something else (a number, true, null):
+      // a key always, a value when it was written quoted (tag "!") or built by text_node.
+      if ((key || node.Tag() == "!") && needs_quotes(node.Scalar())) out << YAML::DoubleQuoted << node.Scalar();
       else out << node.Scalar();
       break;
     default:
@@ -89,24 +91,45 @@ bool needs_quotes(std::string_view text) {
   static const std::set<std::string, std::less<>> words = {
       "true", "false", "null", "~", "yes", "no", "on", "off", "y", "n", ".inf", "-.inf", "+.inf", ".nan"};
   if (words.count(lower)) return true;
-  std::string_view digits = text;
-  if (digits.front() == '+' || digits.front() == '-') digits.remove_prefix(1);
-  if (!digits.empty() && (std::isdigit(static_cast<unsigned char>(digits.front())) ||
-                          (digits.front() == '.' && digits.size() > 1 &&
-                           std::isdigit(static_cast<unsigned char>(digits[1]))))) {
-    // Anything number-like (12, 0.5, 1e3, 0x1f, 1_000) is quoted: cheaper than being exact.
-    bool wordy = std::any_of(digits.begin(), digits.end(), [](char c) {
-      return !(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-');
-    });
-    if (!wordy) return true;
+  // Numbers as YAML's core schema reads them: 12, -3, 0.5, .5, 1e3, 0x1f, 0o17.
+  std::string_view n = text;
+  if (n.front() == '+' || n.front() == '-') n.remove_prefix(1);
+  auto all = [](std::string_view s, auto pred) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [&](char c) { return pred(static_cast<unsigned char>(c)); });
+  };
+  if (n.size() > 2 && n[0] == '0' && (n[1] == 'x' || n[1] == 'o'))
+    return all(n.substr(2), [](unsigned char c) { return std::isxdigit(c) != 0; });
+  size_t i = 0, digits = 0;
+  while (i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]))) ++i, ++digits;
+  if (i < n.size() && n[i] == '.') {
+    ++i;
+    while (i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]))) ++i, ++digits;
   }
-  return false;
+  if (digits == 0) return false;
+  if (i < n.size() && (n[i] == 'e' || n[i] == 'E')) {
+    ++i;
+    if (i < n.size() && (n[i] == '+' || n[i] == '-')) ++i;
+    size_t exp = i;
+    while (i < n.size() && std::isdigit(static_cast<unsigned char>(n[i]))) ++i;
+    if (i == exp) return false;
+  }
+  return i == n.size();
 }
 
 YAML::Node text_node(const std::string& text) {
   YAML::Node node(text);
   if (needs_quotes(text)) node.SetTag("!");
   return node;
+}
+
+void to_block_style(YAML::Node node) {
+  if (node.IsMap()) {
+    node.SetStyle(YAML::EmitterStyle::Block);
+    for (auto it = node.begin(); it != node.end(); ++it) to_block_style(it->second);
+  } else if (node.IsSequence()) {
+    node.SetStyle(YAML::EmitterStyle::Block);
+    for (auto item : node) to_block_style(item);
+  }
 }
 
 std::string emit_entry(const std::string& key, const YAML::Node& value, int indent) {

@@ -27,6 +27,9 @@ bool needs_quotes(std::string_view text);
 // A string node that is written quoted when it needs to be.
 YAML::Node text_node(const std::string& text);
 
+// Makes every mapping and list under `node` block style (for files rewritten from JSON).
+void to_block_style(YAML::Node node);
+
 // Block-style YAML for `value` under `key`, every line indented by `indent` spaces, ending in a
 // newline. Quoted scalars stay quoted, flow collections stay flow.
 std::string emit_entry(const std::string& key, const YAML::Node& value, int indent);
