@@ -27,8 +27,16 @@ Process::Process(std::vector<std::string> argv, std::vector<std::string> extra_e
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  // extra_env overrides inherited variables of the same name (getenv returns the first match).
   std::vector<std::string> env_storage;
-  for (char** e = environ; *e; ++e) env_storage.emplace_back(*e);
+  auto overridden = [&](std::string_view entry) {
+    std::string_view name = entry.substr(0, entry.find('='));
+    for (const auto& e : extra_env)
+      if (std::string_view(e).substr(0, e.find('=')) == name) return true;
+    return false;
+  };
+  for (char** e = environ; *e; ++e)
+    if (!overridden(*e)) env_storage.emplace_back(*e);
   for (auto& e : extra_env) env_storage.push_back(e);
   std::vector<char*> env;
   for (auto& e : env_storage) env.push_back(e.data());
@@ -146,7 +154,12 @@ Gateway start_gateway(const std::string& config_yaml, std::vector<std::string> e
   g.config_path = temp_file(config_yaml);
   std::vector<std::string> argv = {LLMUX_BINARY, "serve", "--config", g.config_path, "--port", "0"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  extra_env.push_back("XDG_STATE_HOME=/tmp/llmux-test-state");
+  // Each gateway gets its own XDG directories: the provider store, vault and master key of the
+  // person running the tests, or of another test running in parallel, must not leak in.
+  char dir[] = "/tmp/llmux-test-home-XXXXXX";
+  if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
+  extra_env.push_back(std::string("XDG_STATE_HOME=") + dir + "/state");
+  extra_env.push_back(std::string("XDG_CONFIG_HOME=") + dir + "/config");
   g.process = Process(argv, extra_env);
   g.port = port_from_listening_line(g.process.wait_for_line("listening on "));
   if (g.port == 0) throw std::runtime_error("llmux did not start: " + g.process.output());
