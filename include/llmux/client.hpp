@@ -65,6 +65,9 @@ struct HealthStatus {
   std::string message;
 };
 
+// The OpenAI chat-completions body for a request (stream adds stream_options.include_usage).
+std::string chat_request_body(const ChatRequest& request, bool stream);
+
 class Client {
  public:
   Client();

@@ -133,18 +133,7 @@ int dry_run(const ChatArgs& args, const Picked& picked, const std::string& promp
   ChatRequest r = make_request(args, picked, system, user);
   auto resolved = catalog.resolve(r.model, r.provider);
   if (!resolved) return report_provider_error(resolved.error(), picked, nullptr);
-  bjson::object body;
-  bjson::array messages;
-  for (const auto& m : r.messages) messages.push_back(bjson::object{{"role", m.role}, {"content", m.content}});
-  body["model"] = r.model;
-  body["messages"] = std::move(messages);
-  if (r.temperature) body["temperature"] = *r.temperature;
-  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
-  if (args.stream) {
-    body["stream"] = true;
-    body["stream_options"] = bjson::object{{"include_usage", true}};
-  }
-  std::string text = bjson::serialize(body);
+  std::string text = chat_request_body(r, args.stream);
   auto fields = json::read_request(text);
   if (!fields) return report(Failure::of(FailKind::invalid, fields.error().message));
   providers::EncodeInput input{providers::Endpoint::chat_completions, text, &fields.value(),

@@ -60,21 +60,6 @@ Error invalid(std::string message, std::string param = {}) {
   return Error::make(ErrorKind::invalid_request, std::move(message), std::move(param));
 }
 
-std::string build_chat_body(const ChatRequest& r, bool stream) {
-  bjson::object body;
-  bjson::array messages;
-  for (const auto& m : r.messages) messages.push_back(bjson::object{{"role", m.role}, {"content", m.content}});
-  body["model"] = r.model;
-  body["messages"] = std::move(messages);
-  if (r.temperature) body["temperature"] = *r.temperature;
-  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
-  if (stream) {
-    body["stream"] = true;
-    body["stream_options"] = bjson::object{{"include_usage", true}};
-  }
-  return bjson::serialize(body);
-}
-
 std::string string_at(const bjson::value& v, std::initializer_list<std::string_view> path) {
   const bjson::value* cur = &v;
   for (auto key : path) {
@@ -106,6 +91,21 @@ TokenUsage usage_of(const bjson::value& v) {
 }
 
 }  // namespace
+
+std::string chat_request_body(const ChatRequest& r, bool stream) {
+  bjson::object body;
+  bjson::array messages;
+  for (const auto& m : r.messages) messages.push_back(bjson::object{{"role", m.role}, {"content", m.content}});
+  body["model"] = r.model;
+  body["messages"] = std::move(messages);
+  if (r.temperature) body["temperature"] = *r.temperature;
+  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
+  if (stream) {
+    body["stream"] = true;
+    body["stream_options"] = bjson::object{{"include_usage", true}};
+  }
+  return bjson::serialize(body);
+}
 
 struct Client::Impl {
   Impl() : upstream(io), guard(asio::make_work_guard(io)) {
@@ -236,7 +236,7 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   if (!resolved) return unexpected(resolved.error());
   const auto& provider = *resolved->provider;
 
-  std::string body = build_chat_body(request, on_delta != nullptr);
+  std::string body = chat_request_body(request, on_delta != nullptr);
   auto fields = json::read_request(body);
   if (!fields) return unexpected(fields.error());
   providers::EncodeInput input{providers::Endpoint::chat_completions, body, &fields.value(),

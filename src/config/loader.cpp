@@ -23,6 +23,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config_internal.hpp"
+#include "core/json_text.hpp"
 
 namespace llmux {
 
@@ -152,27 +153,6 @@ Item element(const Item& list, size_t index) {
   return {node, loc_of(node, list.loc), list.path + suffix, list.canon + suffix};
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
 
 // YAML 1.2 core schema number: [-+]? ( .digits | digits[.digits] ) ([eE][-+]?digits)?
 bool looks_like_number(std::string_view s) {

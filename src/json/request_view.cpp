@@ -180,30 +180,6 @@ Expected<RequestFields, Error> read_request(std::string_view body) {
   return f;
 }
 
-void append_json_string(std::string& out, std::string_view text) {
-  static const char* hex = "0123456789abcdef";
-  out.push_back('"');
-  for (char c : text) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out.push_back(hex[u >> 4]);
-          out.push_back(hex[u & 15]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 JsonMembers object_members(std::string_view object_json) {
   JsonMembers out;
   if (object_json.empty()) return out;

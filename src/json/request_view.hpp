@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/json_text.hpp"
 #include "llmux/error.hpp"
 #include "llmux/expected.hpp"
 
@@ -54,8 +55,7 @@ std::string rewrite_request(std::string_view body, const RequestFields& fields,
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
                             std::string_view model, std::string_view default_params_json);
 
-// Appends `text` as a JSON string literal (quotes included).
-void append_json_string(std::string& out, std::string_view text);
+using llmux::append_json_string;
 
 struct Usage {
   int64_t prompt_tokens = 0;

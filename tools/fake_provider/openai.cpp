@@ -1,5 +1,7 @@
 #include "openai.hpp"
 
+#include "core/json_text.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -26,30 +28,7 @@ void append_num(std::string& out, std::uint64_t n) {
   out.append(buf, r.ptr);
 }
 
-void append_str(std::string& out, std::string_view s) {
-  out += '"';
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default: {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\u%04x", c);
-        out += buf;
-      }
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out += '"';
-}
+void append_str(std::string& out, std::string_view s) { llmux::append_json_string(out, s); }
 
 std::string usage_json(std::uint64_t prompt, std::uint64_t completion) {
   std::string u = "{\"prompt_tokens\":";
