@@ -174,8 +174,11 @@ TEST_F(GatewayTest, StreamIsNotBuffered) {
   ASSERT_GE(content_arrivals.size(), 4u) << "events were coalesced into " << r.pieces.size() << " pieces";
   auto spread = content_arrivals.back() - content_arrivals.front();
   EXPECT_GE(spread.count(), 450) << "events arrived together";
+  // Most gaps reflect the upstream's pacing; one may shrink if this process was descheduled.
+  int paced_gaps = 0;
   for (size_t i = 1; i < content_arrivals.size(); ++i)
-    EXPECT_GE((content_arrivals[i] - content_arrivals[i - 1]).count(), 75) << "piece " << i;
+    if ((content_arrivals[i] - content_arrivals[i - 1]).count() >= 75) ++paced_gaps;
+  EXPECT_GE(paced_gaps, static_cast<int>(content_arrivals.size()) - 2);
 }
 
 TEST_F(GatewayTest, LegacyCompletionsAndEmbeddings) {
