@@ -460,11 +460,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       return true;
     }
     // Forward as received: no re-framing, no waiting for event boundaries.
-    char size_line[24];
-    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
-    pending_.append(size_line, static_cast<size_t>(n));
-    pending_.append(bytes);
-    pending_ += "\r\n";
+    queue_chunk(bytes);
     sse_.feed(bytes, [this](const http::SseEvent& e) {
       if (e.data == "[DONE]") {
         saw_done_ = true;
