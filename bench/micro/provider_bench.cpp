@@ -35,7 +35,7 @@ void Encode(benchmark::State& state, std::string Corpus::*which) {
                                .request_id = "req_01JC9X3M8W4T2F7Q5R6S0V1B9N",
                                .stream = fields->stream};
   auto check = provider.encode(input);
-  if (!check || check->url != "https://openrouter.ai/api/v1/chat/completions" || check->headers.size() != 7 ||
+  if (!check || check->url != "https://openrouter.ai/api/v1/chat/completions" || check->all_headers().size() != 7 ||
       check->body.find("\"model\":\"openai/gpt-4o-mini\"") == std::string::npos)
     return state.SkipWithError("encode produced an unexpected request");
 

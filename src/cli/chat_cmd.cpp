@@ -141,7 +141,7 @@ int dry_run(const ChatArgs& args, const Picked& picked, const std::string& promp
   auto encoded = resolved->provider->encode(input);
   if (!encoded) return report(Failure::of(FailKind::invalid, encoded.error().message));
   std::vector<std::string> headers;
-  for (const auto& h : encoded->headers) headers.push_back(redact_header_line(h, config.api_key));
+  for (const auto& h : encoded->all_headers()) headers.push_back(redact_header_line(h, config.api_key));
   boost::system::error_code ec;
   auto sent_body = bjson::parse(encoded->body, ec);
   if (args.json) {

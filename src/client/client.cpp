@@ -48,6 +48,7 @@ class Collector : public http::UpstreamHandler {
     done_.set_value();
   }
 
+  http::UpstreamRequest request_;
   int status_ = 0;
   std::string retry_after_;
   std::string body_;
@@ -140,10 +141,9 @@ struct Client::Impl {
   // Runs one transfer on the loop and waits for it.
   std::shared_ptr<Collector> run(http::UpstreamRequest request, std::function<void(std::string_view)> on_body = {}) {
     auto collector = std::make_shared<Collector>(std::move(on_body));
+    collector->request_ = std::move(request);  // must outlive the transfer: the collector does
     auto done = collector->done_.get_future();
-    asio::post(io, [this, collector, request = std::move(request)]() mutable {
-      upstream.start(std::move(request), collector.get());
-    });
+    asio::post(io, [this, collector] { upstream.start(collector->request_, collector.get()); });
     done.wait();
     return collector;
   }

@@ -56,7 +56,7 @@ struct SocketWatch {
 struct Transfer {
   TransferEngine::TransferId id = 0;
   CURL* easy = nullptr;
-  UpstreamRequest request;
+  const UpstreamRequest* request = nullptr;
   UpstreamHandler* handler = nullptr;
   curl_slist* header_list = nullptr;
   std::string content_type;
@@ -313,7 +313,7 @@ class CurlEngine final : public TransferEngine {
     auto now = Clock::now();
     std::vector<TransferId> expired;
     for (auto& [id, t] : transfers)
-      if (!t->cancelled && now - t->last_activity >= t->request.timeout) expired.push_back(id);
+      if (!t->cancelled && now - t->last_activity >= t->request->timeout) expired.push_back(id);
     // Handlers run inside finish() and may start or cancel transfers: look each one up again.
     for (TransferId id : expired) {
       auto it = transfers.find(id);
@@ -323,10 +323,10 @@ class CurlEngine final : public TransferEngine {
     }
   }
 
-  void start(TransferId id, UpstreamRequest request, UpstreamHandler* handler) override {
+  void start(TransferId id, const UpstreamRequest& request, UpstreamHandler* handler) override {
     auto t = std::make_unique<Transfer>();
     t->id = id;
-    t->request = std::move(request);
+    t->request = &request;
     t->handler = handler;
     if (!idle_easies.empty()) {
       t->easy = idle_easies.back();
@@ -335,8 +335,8 @@ class CurlEngine final : public TransferEngine {
       t->easy = curl_easy_init();
     }
     CURL* e = t->easy;
-    const UpstreamRequest& r = t->request;
-    for (const auto& h : r.headers) t->header_list = curl_slist_append(t->header_list, h.c_str());
+    const UpstreamRequest& r = *t->request;
+    r.for_each_header([&](const std::string& h) { t->header_list = curl_slist_append(t->header_list, h.c_str()); });
     t->header_list = curl_slist_append(t->header_list, "Expect:");  // no 100-continue round trip
     curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);

@@ -61,7 +61,7 @@ struct Connection {
 
 struct H1Transfer {
   TransferEngine::TransferId id = 0;
-  UpstreamRequest request;
+  const UpstreamRequest* request = nullptr;
   UpstreamHandler* handler = nullptr;
   std::string authority;  // host[:port] as written in the URL: the pool key and Host header
   std::string host, port, target;
@@ -131,15 +131,15 @@ class Http1Engine final : public TransferEngine {
     for (auto& [id, t] : transfers_) close(*t);
   }
 
-  void start(TransferId id, UpstreamRequest request, UpstreamHandler* handler) override {
+  void start(TransferId id, const UpstreamRequest& request, UpstreamHandler* handler) override {
     auto t = std::make_shared<H1Transfer>();
     t->id = id;
-    t->request = std::move(request);
+    t->request = &request;
     t->handler = handler;
     t->started = t->last_activity = Clock::now();
     transfers_.emplace(id, t);
     ensure_sweeping();
-    if (!split_url(t->request.url, *t)) {
+    if (!split_url(request.url, *t)) {
       // Report on the loop, never inside start(): callers do not expect re-entrant completion.
       asio::post(io_, [this, t] { fail(t, TransferFailure::other, "unsupported URL"); });
       return;
@@ -176,7 +176,7 @@ class Http1Engine final : public TransferEngine {
   using Ptr = std::shared_ptr<H1Transfer>;
 
   static void build_head(H1Transfer& t) {
-    const auto& r = t.request;
+    const auto& r = *t.request;
     auto& h = t.head;
     h.reserve(128 + r.url.size() + r.headers.size() * 48);
     h += r.method;
@@ -185,10 +185,10 @@ class Http1Engine final : public TransferEngine {
     h += " HTTP/1.1\r\nHost: ";
     h += t.authority;
     h += "\r\n";
-    for (const auto& line : r.headers) {
+    r.for_each_header([&](const std::string& line) {
       h += line;
       h += "\r\n";
-    }
+    });
     if (r.method != "GET") {
       h += "Content-Length: ";
       h += std::to_string(r.body.size());
@@ -242,7 +242,7 @@ class Http1Engine final : public TransferEngine {
   }
 
   void send(const Ptr& t) {
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(t->head), asio::buffer(t->request.body)};
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(t->head), asio::buffer(t->request->body)};
     asio::async_write(t->conn->socket, buffers, [this, t](beast::error_code ec, size_t) {
       if (t->finished) return;
       if (ec) return on_io_error(t, ec);
@@ -381,11 +381,11 @@ class Http1Engine final : public TransferEngine {
     auto now = Clock::now();
     std::vector<Ptr> expired;
     for (auto& [id, t] : transfers_) {
-      bool connect_slow = !t->connected && now - t->started >= t->request.connect_timeout;
-      if (connect_slow || now - t->last_activity >= t->request.timeout) expired.push_back(t);
+      bool connect_slow = !t->connected && now - t->started >= t->request->connect_timeout;
+      if (connect_slow || now - t->last_activity >= t->request->timeout) expired.push_back(t);
     }
     for (auto& t : expired) {
-      if (!t->connected && Clock::now() - t->started >= t->request.connect_timeout)
+      if (!t->connected && Clock::now() - t->started >= t->request->connect_timeout)
         fail(t, TransferFailure::connect, "connect to " + t->authority + " timed out");
       else
         fail(t, TransferFailure::timeout, "no data from " + t->authority);

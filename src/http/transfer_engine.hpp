@@ -16,7 +16,7 @@ class TransferEngine {
  public:
   using TransferId = UpstreamClient::TransferId;
   virtual ~TransferEngine() = default;
-  virtual void start(TransferId id, UpstreamRequest request, UpstreamHandler* handler) = 0;
+  virtual void start(TransferId id, const UpstreamRequest& request, UpstreamHandler* handler) = 0;
   virtual void cancel(TransferId id) = 0;
   virtual void resume(TransferId id) = 0;
   virtual size_t active() const noexcept = 0;

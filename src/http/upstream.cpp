@@ -38,14 +38,14 @@ struct UpstreamClient::Impl {
 UpstreamClient::UpstreamClient(boost::asio::io_context& io) : impl_(std::make_unique<Impl>(io)) {}
 UpstreamClient::~UpstreamClient() = default;
 
-UpstreamClient::TransferId UpstreamClient::start(UpstreamRequest request, UpstreamHandler* handler) {
+UpstreamClient::TransferId UpstreamClient::start(const UpstreamRequest& request, UpstreamHandler* handler) {
   bool cleartext = request.url.compare(0, 7, "http://") == 0;
   TransferId id = (++impl_->next) << 1;
   if (cleartext && impl_->http1) {
-    impl_->http1->start(id, std::move(request), handler);
+    impl_->http1->start(id, request, handler);
   } else {
     id |= 1;
-    impl_->curl->start(id, std::move(request), handler);
+    impl_->curl->start(id, request, handler);
   }
   return id;
 }

@@ -19,11 +19,26 @@ namespace llmux::http {
 struct UpstreamRequest {
   std::string method = "POST";
   std::string url;
-  std::vector<std::string> headers;  // "Name: value"
+  // "Name: value" lines. `common_headers` (credential and custom headers) belong to the provider,
+  // which outlives every request it builds; `headers` are this request's own.
+  const std::vector<std::string>* common_headers = nullptr;
+  std::vector<std::string> headers;
   std::string body;
   // Time allowed until the response headers arrive, and afterwards between two body reads.
   std::chrono::milliseconds timeout{60000};
   std::chrono::milliseconds connect_timeout{10000};
+
+  template <typename F>
+  void for_each_header(F&& f) const {
+    if (common_headers)
+      for (const auto& h : *common_headers) f(h);
+    for (const auto& h : headers) f(h);
+  }
+  std::vector<std::string> all_headers() const {
+    std::vector<std::string> out;
+    for_each_header([&](const std::string& h) { out.push_back(h); });
+    return out;
+  }
 };
 
 enum class TransferFailure { none, connect, timeout, reset, cancelled, other };
@@ -56,8 +71,9 @@ class UpstreamClient {
   UpstreamClient(const UpstreamClient&) = delete;
   UpstreamClient& operator=(const UpstreamClient&) = delete;
 
-  // Starts a transfer. The request is moved in and kept alive until completion.
-  TransferId start(UpstreamRequest request, UpstreamHandler* handler);
+  // Starts a transfer. The request is not copied: it must stay alive and unchanged until the
+  // transfer completes or is cancelled.
+  TransferId start(const UpstreamRequest& request, UpstreamHandler* handler);
   // Stops a transfer; its handler gets no further calls (not even on_complete).
   void cancel(TransferId id);
   // Restarts a transfer paused by on_body returning false.

@@ -99,8 +99,8 @@ Expected<http::UpstreamRequest, Error> OpenAICompatibleProvider::encode(const En
   http::UpstreamRequest request;
   request.url = urls_[static_cast<int>(in.endpoint)];
   request.timeout = config_.timeout;
-  request.headers.reserve(fixed_headers_.size() + 2);
-  request.headers = fixed_headers_;
+  request.common_headers = &fixed_headers_;
+  request.headers.reserve(2);
   request.headers.push_back(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
   if (!in.request_id.empty()) request.headers.push_back("x-request-id: " + std::string(in.request_id));
   static const json::JsonMembers no_defaults;
@@ -114,7 +114,7 @@ http::UpstreamRequest OpenAICompatibleProvider::list_models_request() const {
   request.method = "GET";
   request.url = urls_[static_cast<int>(Endpoint::models)];
   request.timeout = config_.timeout;
-  request.headers = fixed_headers_;
+  request.common_headers = &fixed_headers_;
   request.headers.push_back("Accept: application/json");
   return request;
 }

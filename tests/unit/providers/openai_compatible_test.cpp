@@ -60,9 +60,10 @@ TEST(OpenAICompatibleTest, EncodeBuildsUrlHeadersAndBody) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->url, "https://api.example.com/v1/chat/completions");
   EXPECT_EQ(r->timeout.count(), 1234);
-  EXPECT_TRUE(has(r->headers, "Authorization: Bearer k"));
-  EXPECT_TRUE(has(r->headers, "Accept: text/event-stream"));
-  EXPECT_TRUE(has(r->headers, "x-request-id: rid-1"));
+  auto headers = r->all_headers();
+  EXPECT_TRUE(has(headers, "Authorization: Bearer k"));
+  EXPECT_TRUE(has(headers, "Accept: text/event-stream"));
+  EXPECT_TRUE(has(headers, "x-request-id: rid-1"));
   EXPECT_EQ(r->body, R"({"temperature":0.2,"model":"real-id","messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(p.endpoint_url(Endpoint::embeddings), "https://api.example.com/v1/embeddings");
   EXPECT_EQ(p.list_models_request().url, "https://api.example.com/v1/models");
