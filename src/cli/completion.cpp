@@ -1,5 +1,5 @@
 // llmux completion bash|zsh, and the hidden `llmux __complete WHAT` the script calls for names.
-// The script is also checked in as scripts/completions/llmux.bash (a test keeps both equal).
+// The script lives only here: install it with `llmux completion bash > …/bash_completion.d/llmux`.
 #include <cstdio>
 #include <set>
 
