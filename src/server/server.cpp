@@ -248,6 +248,28 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     parser_.emplace();
     parser_->header_limit(64 * 1024);
     parser_->body_limit(worker_.state().config.server.max_body_bytes);
+    bhttp::async_read_header(socket_, buffer_, *parser_,
+                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+  }
+
+  // Clients such as curl send "Expect: 100-continue" before a large body and wait (curl: 1 s)
+  // for the interim response; answering it keeps that wait off the request's latency.
+  void on_header(beast::error_code ec) {
+    if (ec || parser_->is_done()) return on_read(ec);
+    std::string_view expect = parser_->get()[bhttp::field::expect];
+    if (expect.size() == 12 && iequals_prefix(expect, "100-continue")) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](beast::error_code ec, size_t) {
+                          if (ec) return self->close();
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
     bhttp::async_read(socket_, buffer_, *parser_,
                       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }

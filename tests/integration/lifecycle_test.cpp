@@ -296,3 +296,45 @@ TEST(Connections, IdleAndStalledClientsAreClosedAfterIdleTimeout) {
 
 }  // namespace
 }  // namespace llmux::test
+
+namespace llmux::test {
+namespace {
+
+// curl sends "Expect: 100-continue" for bodies over 1 KiB and waits for the interim response.
+TEST(Connections, AnswersExpect100ContinueBeforeTheBody) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url()));
+  std::string body = R"({"model":"fake-model","messages":[{"role":"user","content":")" + std::string(2000, 'a') + "\"}]}";
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(gw.port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+  ASSERT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  auto read_some = [&](std::chrono::milliseconds deadline) {
+    pollfd p{fd, POLLIN, 0};
+    std::string got;
+    if (::poll(&p, 1, static_cast<int>(deadline.count())) <= 0) return got;
+    char buf[65536];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) got.assign(buf, static_cast<size_t>(n));
+    return got;
+  };
+  std::string interim = read_some(std::chrono::seconds(5));
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_EQ(::write(fd, body.data(), body.size()), static_cast<ssize_t>(body.size()));
+  std::string response;
+  while (response.find("\r\n\r\n") == std::string::npos || response.find("chat.completion") == std::string::npos) {
+    std::string more = read_some(std::chrono::seconds(5));
+    if (more.empty()) break;
+    response += more;
+  }
+  ::close(fd);
+  EXPECT_EQ(response.rfind("HTTP/1.1 200 OK", 0), 0u) << response.substr(0, 200);
+}
+
+}  // namespace
+}  // namespace llmux::test
