@@ -491,7 +491,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       }
       return true;
     });
-    flush();
+    schedule_flush();
     if (pending_.size() > kPauseUpstreamAbove) {
       paused_ = true;
       return false;
@@ -517,7 +517,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       }
       queue("0\r\n\r\n");
       stream_finished_ = true;
-      flush();
+      schedule_flush();
       record_usage();
       return;
     }
@@ -613,6 +613,17 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     pending_ += "\r\n";
   }
 
+  // Stream bytes that arrive in one burst (one upstream read parses into many events, often the
+  // final chunk too) go out in one write: the flush runs after the current handler, not per event.
+  void schedule_flush() {
+    if (flush_scheduled_) return;
+    flush_scheduled_ = true;
+    asio::post(worker_.io, [self = shared_from_this()] {
+      self->flush_scheduled_ = false;
+      self->flush();
+    });
+  }
+
   void flush() {
     if (writing_ || pending_.empty()) {
       if (!writing_ && pending_.empty() && stream_finished_) response_done();
@@ -690,6 +701,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   std::string pending_;
   std::string inflight_;
   bool writing_ = false;
+  bool flush_scheduled_ = false;
   bool stream_finished_ = false;
 };
 
