@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/text.hpp"
 #include "llmux/config.hpp"
 
 namespace llmux::config_detail {
@@ -24,10 +25,8 @@ bool is_valid_provider_id(std::string_view id);
 bool is_header_token(std::string_view name);  // RFC 9110 token
 bool has_control_chars(std::string_view text);
 
-// Optimal string alignment distance: a transposition ("prot" -> "port") counts as one edit.
-size_t edit_distance(std::string_view a, std::string_view b);
-
-bool iequals(std::string_view a, std::string_view b);
-std::string to_lower(std::string_view text);
+using llmux::edit_distance;
+using llmux::iequals;
+using llmux::to_lower;
 
 }  // namespace llmux::config_detail

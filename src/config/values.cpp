@@ -8,22 +8,10 @@
 #include <vector>
 
 #include "config/config_internal.hpp"
+#include "core/env_refs.hpp"
 
 namespace llmux {
 namespace config_detail {
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string to_lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 namespace {
 
@@ -110,21 +98,6 @@ bool has_control_chars(std::string_view text) {
   });
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
 }  // namespace config_detail
 
 using namespace config_detail;
@@ -164,46 +137,42 @@ Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view
 Expected<std::string, std::string> expand_env(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text.substr(i, 3) == "$${") {
-      out += "${";
-      i += 3;
-      continue;
+  std::string error;
+  for_each_env_piece(text, [&](const EnvPiece& piece) {
+    switch (piece.kind) {
+      case EnvPiece::Kind::text: out += piece.raw; return true;
+      case EnvPiece::Kind::escape: out += "${"; return true;
+      case EnvPiece::Kind::unterminated:
+        error = "unterminated \"${\" (write \"$${\" for a literal \"${\")";
+        return false;
+      case EnvPiece::Kind::reference: break;
     }
-    if (text.substr(i, 2) != "${") {
-      out += text[i++];
-      continue;
-    }
-    size_t close = text.find('}', i + 2);
-    if (close == std::string_view::npos)
-      return unexpected(std::string("unterminated \"${\" (write \"$${\" for a literal \"${\")"));
-    std::string_view body = text.substr(i + 2, close - i - 2);
-    size_t sep = body.find(":-");
-    std::string_view name = body.substr(0, sep);
+    std::string_view name = piece.name;
     // The text may be a secret, so a malformed reference is described, never quoted.
     if (name.empty() || is_digit(name.front()) ||
-        !std::all_of(name.begin(), name.end(),
-                     [](char c) { return is_alpha(c) || is_digit(c) || c == '_'; }))
-      return unexpected(std::string(
-          "invalid variable reference in \"${...}\": names are letters, digits and _, not "
-          "starting with a digit (write \"$${\" for a literal \"${\")"));
+        !std::all_of(name.begin(), name.end(), [](char c) { return is_alpha(c) || is_digit(c) || c == '_'; })) {
+      error = "invalid variable reference in \"${...}\": names are letters, digits and _, not "
+              "starting with a digit (write \"$${\" for a literal \"${\")";
+      return false;
+    }
     std::string var(name);
     const char* value = std::getenv(var.c_str());
-    if (sep != std::string_view::npos) {
-      std::string_view fallback = body.substr(sep + 2);
-      if (fallback.find("${") != std::string_view::npos)
-        return unexpected("nested \"${\" in the default of ${" + var + ":-...} is not supported");
+    if (piece.fallback) {
+      if (piece.fallback->find("${") != std::string_view::npos) {
+        error = "nested \"${\" in the default of ${" + var + ":-...} is not supported";
+        return false;
+      }
       // Like the shell: ":-" also replaces a variable that is set but empty.
-      out += value && *value ? std::string_view(value) : fallback;
+      out += value && *value ? std::string_view(value) : *piece.fallback;
     } else if (value) {
       out += value;
     } else {
-      return unexpected("environment variable " + var + " is not set (use ${" + var +
-                        ":-default} to give a default)");
+      error = "environment variable " + var + " is not set (use ${" + var + ":-default} to give a default)";
+      return false;
     }
-    i = close + 1;
-  }
+    return true;
+  });
+  if (!error.empty()) return unexpected(std::move(error));
   return out;
 }
 

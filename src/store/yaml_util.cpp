@@ -1,5 +1,7 @@
 #include "store/yaml_util.hpp"
 
+#include "core/env_refs.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -148,23 +150,10 @@ std::string emit_entry(const std::string& key, const YAML::Node& value, int inde
 }
 
 void scan_refs(std::string_view text, const std::function<void(std::string_view, bool)>& on_ref) {
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text.substr(i, 3) == "$${") {
-      i += 3;
-      continue;
-    }
-    if (text.substr(i, 2) != "${") {
-      ++i;
-      continue;
-    }
-    size_t close = text.find('}', i + 2);
-    if (close == std::string_view::npos) return;
-    std::string_view body = text.substr(i + 2, close - i - 2);
-    size_t sep = body.find(":-");
-    on_ref(body.substr(0, sep), sep != std::string_view::npos);
-    i = close + 1;
-  }
+  for_each_env_piece(text, [&](const EnvPiece& piece) {
+    if (piece.kind == EnvPiece::Kind::reference) on_ref(piece.name, piece.fallback.has_value());
+    return true;
+  });
 }
 
 namespace {
@@ -202,32 +191,16 @@ std::vector<std::string> unset_refs(const YAML::Node& node) {
 
 std::string soften_unset_refs(std::string_view text) {
   std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    if (text.substr(i, 3) == "$${") {
-      out += "$${";
-      i += 3;
-      continue;
-    }
-    if (text.substr(i, 2) != "${") {
-      out += text[i++];
-      continue;
-    }
-    size_t close = text.find('}', i + 2);
-    if (close == std::string_view::npos) {
-      out.append(text.substr(i));
-      break;
-    }
-    std::string_view body = text.substr(i + 2, close - i - 2);
-    if (body.find(":-") == std::string_view::npos && is_unset(body)) {
+  for_each_env_piece(text, [&](const EnvPiece& piece) {
+    if (piece.kind == EnvPiece::Kind::reference && !piece.fallback && is_unset(piece.name)) {
       out += "${";
-      out.append(body);
+      out.append(piece.name);
       out += ":-}";
     } else {
-      out.append(text.substr(i, close + 1 - i));
+      out.append(piece.raw);
     }
-    i = close + 1;
-  }
+    return true;
+  });
   return out;
 }
 
