@@ -1,4 +1,5 @@
 #include "http/transfer_engine.hpp"
+#include "core/text.hpp"
 
 #include <curl/curl.h>
 #include <poll.h>
@@ -21,13 +22,6 @@ namespace {
 void global_init_once() {
   static std::once_flag flag;
   std::call_once(flag, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-bool starts_with_ci(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  return true;
 }
 
 std::string_view trim(std::string_view s) {
@@ -164,12 +158,12 @@ class CurlEngine final : public TransferEngine {
     if (t->cancelled) return 0;
     std::string_view line(data, n);
     t->last_activity = Clock::now();
-    if (starts_with_ci(line, "http/")) {
+    if (istarts_with(line, "http/")) {
       t->content_type.clear();
       t->retry_after.clear();
-    } else if (starts_with_ci(line, "content-type:")) {
+    } else if (istarts_with(line, "content-type:")) {
       t->content_type = trim(line.substr(13));
-    } else if (starts_with_ci(line, "retry-after:")) {
+    } else if (istarts_with(line, "retry-after:")) {
       t->retry_after = trim(line.substr(12));
     } else if (line == "\r\n" || line == "\n") {
       long status = 0;

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "http/sse.hpp"
+#include "core/text.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 
@@ -55,13 +56,6 @@ const char* reason_phrase(int status) {
     case 504: return "Gateway Timeout";
     default: return status < 300 ? "OK" : status < 500 ? "Client Error" : "Server Error";
   }
-}
-
-bool iequals_prefix(std::string_view s, std::string_view prefix) {
-  if (s.size() < prefix.size()) return false;
-  for (size_t i = 0; i < prefix.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
-  return true;
 }
 
 // Path parameters arrive percent-encoded ("fake%2Ffake-model" from the openai npm package).
@@ -257,7 +251,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   void on_header(beast::error_code ec) {
     if (ec || parser_->is_done()) return on_read(ec);
     std::string_view expect = parser_->get()[bhttp::field::expect];
-    if (expect.size() == 12 && iequals_prefix(expect, "100-continue")) {
+    if (iequals(expect, "100-continue")) {
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
       asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
                         [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -361,7 +355,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     if (!config.master_key && config.api_keys.empty()) return std::nullopt;
     std::string_view auth = parser_->get()[bhttp::field::authorization];
     std::string_view key;
-    if (iequals_prefix(auth, "bearer ")) key = auth.substr(7);
+    if (istarts_with(auth, "bearer ")) key = auth.substr(7);
     if (key.empty()) {
       return Error::make(ErrorKind::authentication,
                          "missing gateway key: send 'Authorization: Bearer <key>' (a key from "
@@ -379,7 +373,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   void handle_completion() {
     auto& req = parser_->get();
     std::string_view content_type = req[bhttp::field::content_type];
-    if (!iequals_prefix(content_type, "application/json"))
+    if (!istarts_with(content_type, "application/json"))
       return send_error(Error::make(ErrorKind::unsupported_media_type,
                                     "Content-Type must be application/json (got '" +
                                         std::string(content_type.empty() ? "none" : content_type) + "')",

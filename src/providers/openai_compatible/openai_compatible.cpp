@@ -3,21 +3,14 @@
 #include <openssl/evp.h>
 
 #include <boost/json.hpp>
+#include "core/text.hpp"
 
 namespace llmux::providers {
 
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
 bool has_scheme(std::string_view key) {
-  auto starts = [&](std::string_view p) { return key.size() > p.size() && iequals(key.substr(0, p.size()), p); };
+  auto starts = [&](std::string_view p) { return key.size() > p.size() && istarts_with(key, p); };
   return starts("Bearer ") || starts("Basic ");
 }
 
