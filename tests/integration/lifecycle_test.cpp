@@ -261,13 +261,23 @@ namespace {
 
 // Connects, optionally sends `bytes`, then waits (bounded) for the server to close the connection.
 // Returns how long that took, or -1 ms if it stayed open past the deadline.
-std::chrono::milliseconds time_until_closed(int port, const std::string& bytes, std::chrono::milliseconds deadline) {
+// A raw TCP connection to 127.0.0.1:port, or -1.
+int connect_loopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return std::chrono::milliseconds(-2);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+std::chrono::milliseconds time_until_closed(int port, const std::string& bytes, std::chrono::milliseconds deadline) {
+  int fd = connect_loopback(port);
+  if (fd < 0) return std::chrono::milliseconds(-2);
   if (!bytes.empty()) (void)::write(fd, bytes.data(), bytes.size());
   auto start = std::chrono::steady_clock::now();
   pollfd p{fd, POLLIN, 0};
@@ -305,12 +315,8 @@ TEST(Connections, AnswersExpect100ContinueBeforeTheBody) {
   auto fake = start_fake();
   auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url()));
   std::string body = R"({"model":"fake-model","messages":[{"role":"user","content":")" + std::string(2000, 'a') + "\"}]}";
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(gw.port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  int fd = connect_loopback(gw.port);
+  ASSERT_GE(fd, 0);
   std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                      "Expect: 100-continue\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   ASSERT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
