@@ -25,25 +25,7 @@ say() { echo "[run.sh] $*"; }
 
 # 1. Debian packages: the build dependencies (scripts/setup.sh), then what only the bench needs.
 if [ "${LLMUX_BENCH_SKIP_INSTALL:-0}" != 1 ]; then
-  bash "$root/scripts/setup.sh"
-  missing=()
-  for p in nginx wrk gnuplot-nox python3 nodejs npm; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-  done
-  # nodejs/npm may come from elsewhere than Debian: a working command is enough.
-  if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
-    missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
-  fi
-  command -v python3 >/dev/null 2>&1 && missing=("${missing[@]/python3}")
-  read -r -a missing <<<"${missing[*]}"
-  if ((${#missing[@]})); then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    say "installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
+  bash "$root/scripts/setup.sh" nginx gnuplot-nox python3
 
   # 2. The Portkey gateway, exactly as pinned in bench/portkey/package-lock.json.
   marker="$here/portkey/node_modules/.package-lock.json"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package llmux needs to build, test and benchmark.
+# Installs every Debian package llmux needs to build and test, plus any package names given as
+# arguments (bench/run.sh adds what only the benchmarks need).
 # Idempotent: packages already present are skipped quickly.
 set -euo pipefail
 
@@ -10,12 +11,17 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   wrk
+  "$@"
 )
 
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The openai npm compatibility test needs node and npm; any working installation will do.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]})); then
   SUDO=""
@@ -24,9 +30,4 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-if ! command -v node >/dev/null 2>&1; then
-  echo "setup: node is missing; installing Debian nodejs"
-  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 fi
