@@ -6,19 +6,21 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>
+#include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <list>
 #include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
-#include "http/sse.hpp"
 #include "core/text.hpp"
+#include "http/asio_types.hpp"
+#include "http/message_parsers.hpp"
+#include "http/sse.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 
@@ -34,6 +36,8 @@ namespace {
 
 constexpr size_t kPauseUpstreamAbove = 1 << 20;  // bytes queued for a slow client
 constexpr size_t kMaxErrorBody = 1 << 20;
+// A typical request (headers and a few KB of JSON) arrives in one read.
+constexpr size_t kReadBufferBytes = 16 * 1024;
 
 const char* reason_phrase(int status) {
   switch (status) {
@@ -86,14 +90,16 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
-std::string generate_request_id() {
+// Writes into `id`, reusing its storage (a connection keeps one id string for all its requests).
+void generate_request_id(std::string& id) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
   static const char* hex = "0123456789abcdef";
-  std::string id = "req_";
   uint64_t a = rng(), b = rng();
-  for (int i = 0; i < 16; ++i) id.push_back(hex[(a >> (i * 4)) & 15]);
-  for (int i = 0; i < 8; ++i) id.push_back(hex[(b >> (i * 4)) & 15]);
-  return id;
+  id.resize(4 + 24);
+  char* out = id.data();
+  std::memcpy(out, "req_", 4);
+  for (int i = 0; i < 16; ++i) out[4 + i] = hex[(a >> (i * 4)) & 15];
+  for (int i = 0; i < 8; ++i) out[20 + i] = hex[(b >> (i * 4)) & 15];
 }
 
 }  // namespace
@@ -148,7 +154,7 @@ struct Server::Impl {
 class Session;
 
 struct Worker {
-  Worker(Server::Impl& server) : server(server), acceptor(io), upstream(io) {}
+  Worker(Server::Impl& server) : server(server), acceptor(io.get_executor()), upstream(io) {}
 
   const GatewayState& state() {
     uint64_t v = server.state_version.load(std::memory_order_acquire);
@@ -174,8 +180,10 @@ struct Worker {
   std::unordered_map<std::string, UsageTotals*> usage_cache;
 
   Server::Impl& server;
-  asio::io_context io{1};
-  tcp::acceptor acceptor;
+  // One thread runs this context and owns every socket on it, so the reactor needs no locks;
+  // other threads only post to it (drain, stop), which stays locked.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  http::TcpAcceptor acceptor;
   http::UpstreamClient upstream;
   std::thread thread;
   std::shared_ptr<const GatewayState> state_ptr;
@@ -189,7 +197,7 @@ struct Worker {
 
 class Session : public std::enable_shared_from_this<Session>, public http::UpstreamHandler {
  public:
-  Session(Worker& worker, tcp::socket socket) : worker_(worker), socket_(std::move(socket)) {
+  Session(Worker& worker, http::TcpSocket socket) : worker_(worker), socket_(std::move(socket)) {
     worker_.server.live_sessions.fetch_add(1, std::memory_order_relaxed);
   }
   ~Session() override {
@@ -201,6 +209,9 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   }
 
   void start() {
+    buffer_.reserve(kReadBufferBytes);
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);  // flush() writes directly and must never block
     worker_.sessions.push_front(weak_from_this());
     self_entry_ = worker_.sessions.begin();
     read_request();
@@ -239,40 +250,59 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   void read_request() {
     idle_ = true;
     waiting_since_ = Clock::now();
-    parser_.emplace();
+    head_.clear();
+    parser_.emplace(head_);
     parser_->header_limit(64 * 1024);
     parser_->body_limit(worker_.state().config.server.max_body_bytes);
-    bhttp::async_read_header(socket_, buffer_, *parser_,
-                             [self = shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
+    parse_request();
+  }
+
+  // Feeds what is buffered to the parser; reads more from the socket only when it needs more.
+  // The head is parsed on its own first (eager off) so "Expect: 100-continue" can be answered
+  // before the client sends the body.
+  void parse_request() {
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      beast::error_code ec;
+      size_t used = parser_->put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec == bhttp::error::need_more) break;
+      if (ec) return on_read(ec);
+      if (parser_->is_header_done() && !parser_->eager()) {
+        parser_->eager(true);
+        if (!parser_->is_done() && iequals(head_.expect, "100-continue")) return send_continue();
+      }
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) return on_read({});
+    read_more();
   }
 
   // Clients such as curl send "Expect: 100-continue" before a large body and wait (curl: 1 s)
   // for the interim response; answering it keeps that wait off the request's latency.
-  void on_header(beast::error_code ec) {
-    if (ec || parser_->is_done()) return on_read(ec);
-    std::string_view expect = parser_->get()[bhttp::field::expect];
-    if (iequals(expect, "100-continue")) {
-      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](beast::error_code ec, size_t) {
-                          if (ec) return self->close();
-                          self->read_body();
-                        });
-      return;
-    }
-    read_body();
+  void send_continue() {
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->close();
+                        self->parse_request();
+                      });
   }
 
-  void read_body() {
-    bhttp::async_read(socket_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+  void read_more() {
+    size_t room = buffer_.capacity() - buffer_.size();
+    auto space = buffer_.prepare(room >= 2048 ? room : kReadBufferBytes);
+    socket_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->on_read(ec);
+      self->buffer_.commit(n);
+      self->parse_request();
+    });
   }
 
   void on_read(beast::error_code ec) {
     idle_ = false;
     if (ec == bhttp::error::body_limit) {
       keep_alive_ = false;
-      request_id_ = generate_request_id();
+      generate_request_id(request_id_);
       auto limit = worker_.state().config.server.max_body_bytes;
       return send_error(Error::make(ErrorKind::payload_too_large,
                                     "request body exceeds the limit of " + std::to_string(limit) +
@@ -282,9 +312,16 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
         ec == asio::error::connection_reset || ec == asio::error::bad_descriptor)
       return close();
+    if (ec == bhttp::error::header_limit) {
+      keep_alive_ = false;
+      generate_request_id(request_id_);
+      Error e = Error::make(ErrorKind::invalid_request, "request header exceeds 64 KiB", {}, "request_header_too_large");
+      e.http_status = 431;
+      return send_error(e);
+    }
     if (ec) {
       keep_alive_ = false;
-      request_id_ = generate_request_id();
+      generate_request_id(request_id_);
       return send_error(Error::make(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
     }
     state_ = worker_.state_ptr;  // keep this snapshot for the whole request
@@ -294,14 +331,13 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   // --- routing ---------------------------------------------------------------------------------
 
   void handle_request() {
-    auto& req = parser_->get();
-    keep_alive_ = req.keep_alive() && !worker_.server.draining.load(std::memory_order_relaxed);
-    std::string_view incoming_id = req["x-request-id"];
-    request_id_ = valid_request_id(incoming_id) ? std::string(incoming_id) : generate_request_id();
+    keep_alive_ = parser_->keep_alive() && !worker_.server.draining.load(std::memory_order_relaxed);
+    if (valid_request_id(head_.request_id)) request_id_ = head_.request_id;
+    else generate_request_id(request_id_);
 
-    std::string_view target = req.target();
+    std::string_view target = head_.target;
     if (size_t q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
-    auto method = req.method();
+    auto method = head_.method;
 
     if (target == "/healthz") return send_json(200, R"({"status":"ok"})");
     if (target == "/readyz") {
@@ -353,7 +389,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   std::optional<Error> check_gateway_key() {
     const auto& config = state_->config;
     if (!config.master_key && config.api_keys.empty()) return std::nullopt;
-    std::string_view auth = parser_->get()[bhttp::field::authorization];
+    std::string_view auth = head_.authorization;
     std::string_view key;
     if (istarts_with(auth, "bearer ")) key = auth.substr(7);
     if (key.empty()) {
@@ -371,21 +407,20 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   // --- completions -----------------------------------------------------------------------------
 
   void handle_completion() {
-    auto& req = parser_->get();
-    std::string_view content_type = req[bhttp::field::content_type];
+    std::string_view content_type = head_.content_type;
     if (!istarts_with(content_type, "application/json"))
       return send_error(Error::make(ErrorKind::unsupported_media_type,
                                     "Content-Type must be application/json (got '" +
                                         std::string(content_type.empty() ? "none" : content_type) + "')",
                                     {}, "unsupported_media_type"));
-    std::string_view body = req.body();
+    std::string_view body = head_.body;
     auto fields = json::read_request(body);
     if (!fields) return send_error(fields.error());
     fields_ = std::move(fields.value());
 
     if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
 
-    std::string_view provider_header = req["x-llmux-provider"];
+    std::string_view provider_header = head_.provider;
     auto resolved = state_->catalog->resolve(fields_.model, provider_header);
     if (!resolved) return send_error(resolved.error());
     resolution_ = std::move(resolved.value());
@@ -458,11 +493,10 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     upstream_content_type_ = content_type;
     if (status >= 200 && status < 300 && stream_) {
       streaming_ = true;
-      std::string head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-                         "Transfer-Encoding: chunked\r\nx-request-id: ";
-      head += request_id_;
-      head += keep_alive_ ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
-      queue(std::move(head));
+      queue("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            "Transfer-Encoding: chunked\r\nx-request-id: ");
+      queue(request_id_);
+      queue(keep_alive_ ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
     }
   }
 
@@ -497,7 +531,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     transfer_ = 0;
     auto self = std::move(holder_);  // keep alive through this function
     const auto& provider = *resolution_.provider;
-    std::string url = upstream_request_.url;
+    const std::string& url = upstream_request_.url;
     if (streaming_) {
       if (result.failure != http::TransferFailure::none || !saw_done_) {
         std::string why = result.failure == http::TransferFailure::timeout
@@ -532,9 +566,9 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       return send_error(e);
     }
     if (usage) usage_ = *usage;
+    record_usage();  // before the send: a finished response resets the per-request state
     send_response(200, upstream_content_type_.empty() ? "application/json" : upstream_content_type_,
-                  std::move(upstream_body_));
-    record_usage();
+                  upstream_body_);
   }
 
   static bool valid_json(std::string_view body) { return !json::locate_syntax_error(body); }
@@ -563,7 +597,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
 
   // --- writing ---------------------------------------------------------------------------------
 
-  void send_json(int status, std::string body) { send_response(status, "application/json", std::move(body)); }
+  void send_json(int status, std::string_view body) { send_response(status, "application/json", body); }
 
   void send_error(const Error& e) {
     std::string extra;
@@ -571,33 +605,31 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     send_response(e.http_status, "application/json", to_openai_json(e), extra);
   }
 
-  void send_response(int status, std::string_view content_type, std::string body, std::string_view extra = {}) {
-    std::string head;
-    head.reserve(160 + extra.size());
-    head += "HTTP/1.1 ";
-    head += std::to_string(status);
-    head += ' ';
-    head += reason_phrase(status);
-    head += "\r\nContent-Type: ";
-    head += content_type;
-    head += "\r\nContent-Length: ";
-    head += std::to_string(body.size());
-    head += "\r\nx-request-id: ";
-    head += request_id_;
-    head += "\r\n";
-    head += extra;
-    if (!keep_alive_) head += "Connection: close\r\n";
-    head += "\r\n";
-    queue(std::move(head));
-    queue(std::move(body));
+  // The head and body are appended to the connection's output buffer (which keeps its capacity
+  // across requests) and leave in one write.
+  void send_response(int status, std::string_view content_type, std::string_view body, std::string_view extra = {}) {
+    auto& out = pending_;
+    char number[24];
+    out += "HTTP/1.1 ";
+    out.append(number, static_cast<size_t>(std::to_chars(number, number + sizeof number, status).ptr - number));
+    out += ' ';
+    out += reason_phrase(status);
+    out += "\r\nContent-Type: ";
+    out += content_type;
+    out += "\r\nContent-Length: ";
+    out.append(number, static_cast<size_t>(std::to_chars(number, number + sizeof number, body.size()).ptr - number));
+    out += "\r\nx-request-id: ";
+    out += request_id_;
+    out += "\r\n";
+    out += extra;
+    if (!keep_alive_) out += "Connection: close\r\n";
+    out += "\r\n";
+    out += body;
     stream_finished_ = true;
     flush();
   }
 
-  void queue(std::string bytes) {
-    if (pending_.empty()) pending_ = std::move(bytes);
-    else pending_ += bytes;
-  }
+  void queue(std::string_view bytes) { pending_ += bytes; }
 
   void queue_chunk(std::string_view data) {
     char size_line[24];
@@ -623,10 +655,23 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       if (!writing_ && pending_.empty() && stream_finished_) response_done();
       return;
     }
+    // Almost every response fits the socket's send buffer: write it now (the socket is
+    // non-blocking) and involve the reactor only for what the kernel did not take.
+    boost::system::error_code ec;
+    size_t n = socket_.write_some(asio::buffer(pending_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      n = 0;
+    }
+    if (ec) return on_written(ec);
+    if (n == pending_.size()) {
+      pending_.clear();
+      return on_written({});
+    }
     writing_ = true;
     std::swap(inflight_, pending_);
     pending_.clear();
-    asio::async_write(socket_, asio::buffer(inflight_),
+    asio::async_write(socket_, asio::buffer(inflight_.data() + n, inflight_.size() - n),
                       [self = shared_from_this()](beast::error_code ec, size_t) { self->on_written(ec); });
   }
 
@@ -653,6 +698,10 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     streaming_ = false;
     usage_ = {};
     if (!keep_alive_ || worker_.server.draining.load(std::memory_order_relaxed)) return close();
+    if (buffer_.size() > 0) {  // a pipelined request: start it from the loop, not this call stack
+      asio::post(worker_.io, [self = shared_from_this()] { self->read_request(); });
+      return;
+    }
     read_request();
   }
 
@@ -663,10 +712,11 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   }
 
   Worker& worker_;
-  tcp::socket socket_;
+  http::TcpSocket socket_;
   std::list<std::weak_ptr<Session>>::iterator self_entry_;
   beast::flat_buffer buffer_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
+  http::RequestHead head_;
+  std::optional<http::RequestParser> parser_;
   std::shared_ptr<const GatewayState> state_;
   bool idle_ = false;
   Clock::time_point waiting_since_;
@@ -702,7 +752,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
 // ------------------------------------------------------------------------------------------------
 
 void Worker::accept() {
-  acceptor.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+  acceptor.async_accept([this](boost::system::error_code ec, http::TcpSocket socket) {
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
       return accept();  // e.g. EMFILE: keep serving the connections we have

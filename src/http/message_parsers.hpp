@@ -1,0 +1,135 @@
+// HTTP/1.1 message parsers that keep only what llmux reads. Beast's `http::parser` stores every
+// header in an allocated field list, per message; these derive from Beast's `basic_parser` (the
+// same tokenizer, limits and chunked decoding) and copy a handful of values into strings owned by
+// the connection, which keep their capacity from one message to the next.
+//
+// A parser is constructed per message (construction is trivial; basic_parser has no reset) and is
+// not thread-safe; it lives on its connection's thread.
+#pragma once
+
+#include <boost/beast/http/basic_parser.hpp>
+#include <algorithm>
+#include <string>
+#include <string_view>
+
+#include "core/text.hpp"
+
+namespace llmux::http {
+
+// What the gateway reads from a client request.
+struct RequestHead {
+  boost::beast::http::verb method = boost::beast::http::verb::unknown;
+  std::string target;
+  std::string content_type;
+  std::string authorization;
+  std::string expect;
+  std::string request_id;  // x-request-id
+  std::string provider;    // x-llmux-provider
+  std::string body;
+
+  void clear() {
+    method = boost::beast::http::verb::unknown;
+    for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &body}) s->clear();
+  }
+};
+
+class RequestParser final : public boost::beast::http::basic_parser<true> {
+ public:
+  using error_code = boost::beast::error_code;
+  using string_view = boost::beast::string_view;
+
+  explicit RequestParser(RequestHead& head) : head_(head) {}
+
+ private:
+  void on_request_impl(boost::beast::http::verb method, string_view, string_view target, int,
+                       error_code&) override {
+    head_.method = method;
+    head_.target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, string_view, int, error_code&) override {}
+  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
+                     error_code&) override {
+    using boost::beast::http::field;
+    std::string* into = nullptr;
+    switch (name) {
+      case field::content_type: into = &head_.content_type; break;
+      case field::authorization: into = &head_.authorization; break;
+      case field::expect: into = &head_.expect; break;
+      default: {
+        std::string_view n(name_string.data(), name_string.size());
+        if (iequals(n, "x-request-id")) into = &head_.request_id;
+        else if (iequals(n, "x-llmux-provider")) into = &head_.provider;
+      }
+    }
+    if (into && into->empty()) into->assign(value.data(), value.size());  // the first one counts
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    // The limit has been checked against Content-Length already; cap the guess anyway.
+    if (length) head_.body.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, 1 << 20)));
+  }
+  std::size_t on_body_impl(string_view body, error_code&) override {
+    head_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+    head_.body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  RequestHead& head_;
+};
+
+// What the upstream engine reads from a response head; the body goes to `on_body` as parsed
+// (de-chunked), never stored.
+struct ResponseHead {
+  int status = 0;
+  std::string content_type;
+  std::string retry_after;
+
+  void clear() {
+    status = 0;
+    content_type.clear();
+    retry_after.clear();
+  }
+};
+
+class ResponseParser final : public boost::beast::http::basic_parser<false> {
+ public:
+  using error_code = boost::beast::error_code;
+  using string_view = boost::beast::string_view;
+  // Receives body bytes; the pointer stays valid only during the call.
+  using BodySink = void (*)(void* context, std::string_view bytes);
+
+  ResponseParser(ResponseHead& head, BodySink sink, void* context) : head_(head), sink_(sink), context_(context) {}
+
+ private:
+  void on_request_impl(boost::beast::http::verb, string_view, string_view, int, error_code&) override {}
+  void on_response_impl(int code, string_view, int, error_code&) override { head_.status = code; }
+  void on_field_impl(boost::beast::http::field name, string_view, string_view value, error_code&) override {
+    if (name == boost::beast::http::field::content_type && head_.content_type.empty())
+      head_.content_type.assign(value.data(), value.size());
+    else if (name == boost::beast::http::field::retry_after && head_.retry_after.empty())
+      head_.retry_after.assign(value.data(), value.size());
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
+  std::size_t on_body_impl(string_view body, error_code&) override {
+    sink_(context_, std::string_view(body.data(), body.size()));
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, string_view body, error_code&) override {
+    sink_(context_, std::string_view(body.data(), body.size()));
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  ResponseHead& head_;
+  BodySink sink_;
+  void* context_;
+};
+
+}  // namespace llmux::http
