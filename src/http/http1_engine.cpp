@@ -6,13 +6,16 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
+#include <charconv>
 #include <deque>
+#include <optional>
 #include <unordered_map>
 
+#include "http/asio_types.hpp"
+#include "http/message_parsers.hpp"
 #include "http/transfer_engine.hpp"
 
 namespace llmux::http {
@@ -28,37 +31,18 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMaxIdlePerHost = 256;
 constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
-
-struct H1Transfer;
-
-// A Beast body that hands every parsed piece of the response body straight to the transfer:
-// no copy into a body container, no waiting for the whole body.
-struct ForwardBody {
-  struct value_type {
-    H1Transfer* sink = nullptr;
-  };
-
-  class reader {
-   public:
-    template <bool isRequest, class Fields>
-    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
-    void init(const boost::optional<std::uint64_t>&, beast::error_code& ec) { ec = {}; }
-    template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence& buffers, beast::error_code& ec);
-    void finish(beast::error_code& ec) { ec = {}; }
-
-   private:
-    value_type& body_;
-  };
-};
+constexpr size_t kReadBufferBytes = 16 * 1024;  // a typical response head and body in one read
+constexpr size_t kMaxSpareTransfers = 64;
 
 struct Connection {
-  explicit Connection(asio::io_context& io) : socket(io) {}
-  tcp::socket socket;
+  explicit Connection(asio::io_context& io) : socket(io.get_executor()) { buffer.reserve(kReadBufferBytes); }
+  TcpSocket socket;
   beast::flat_buffer buffer;
   Clock::time_point idle_since;
 };
 
+// One request/response exchange. Finished transfers are kept for reuse, so their strings keep
+// their capacity and a proxied request allocates nothing here once the engine is warm.
 struct H1Transfer {
   TransferEngine::TransferId id = 0;
   const UpstreamRequest* request = nullptr;
@@ -66,7 +50,8 @@ struct H1Transfer {
   std::string authority;  // host[:port] as written in the URL: the pool key and Host header
   std::string host, port, target;
   std::unique_ptr<Connection> conn;
-  std::optional<bhttp::response_parser<ForwardBody>> parser;
+  ResponseHead response;
+  std::optional<ResponseParser> parser;
   std::string head;
   bool finished = false;  // completed, failed or cancelled: pending completions do nothing
   bool reused = false;
@@ -78,23 +63,26 @@ struct H1Transfer {
   int stale_retries = 0;
   Clock::time_point started, last_activity;
 
+  void reset(TransferEngine::TransferId new_id, const UpstreamRequest& r, UpstreamHandler* h, Clock::time_point now) {
+    id = new_id;
+    request = &r;
+    handler = h;
+    conn.reset();
+    response.clear();
+    parser.reset();
+    head.clear();
+    finished = reused = connected = headers_done = reading = paused = false;
+    keep_going = true;
+    stale_retries = 0;
+    started = last_activity = now;
+  }
+
   void deliver(std::string_view bytes) {
     if (finished || bytes.empty()) return;
-    last_activity = Clock::now();
     keep_going = handler->on_body(bytes) && keep_going;
   }
+  static void deliver_to(void* transfer, std::string_view bytes) { static_cast<H1Transfer*>(transfer)->deliver(bytes); }
 };
-
-template <class ConstBufferSequence>
-std::size_t ForwardBody::reader::put(const ConstBufferSequence& buffers, beast::error_code& ec) {
-  std::size_t n = 0;
-  for (auto b : beast::buffers_range_ref(buffers)) {
-    body_.sink->deliver(std::string_view(static_cast<const char*>(b.data()), b.size()));
-    n += b.size();
-  }
-  ec = {};
-  return n;
-}
 
 // "http://host[:port][/path]" -> parts; false when it is not such a URL.
 bool split_url(std::string_view url, H1Transfer& t) {
@@ -102,18 +90,19 @@ bool split_url(std::string_view url, H1Transfer& t) {
   url.remove_prefix(7);
   size_t slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
-  t.target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
+  t.target.assign(slash == std::string_view::npos ? std::string_view("/") : url.substr(slash));
   if (authority.empty()) return false;
-  t.authority = std::string(authority);
+  t.authority.assign(authority);
   if (authority.front() == '[') {
     size_t close = authority.find(']');
     if (close == std::string_view::npos) return false;
-    t.host = std::string(authority.substr(1, close - 1));
-    t.port = close + 1 < authority.size() && authority[close + 1] == ':' ? std::string(authority.substr(close + 2)) : "80";
+    t.host.assign(authority.substr(1, close - 1));
+    t.port.assign(close + 1 < authority.size() && authority[close + 1] == ':' ? authority.substr(close + 2)
+                                                                             : std::string_view("80"));
   } else {
     size_t colon = authority.rfind(':');
-    t.host = std::string(authority.substr(0, colon));
-    t.port = colon == std::string_view::npos ? "80" : std::string(authority.substr(colon + 1));
+    t.host.assign(authority.substr(0, colon));
+    t.port.assign(colon == std::string_view::npos ? std::string_view("80") : authority.substr(colon + 1));
   }
   return !t.host.empty() && !t.port.empty();
 }
@@ -132,11 +121,8 @@ class Http1Engine final : public TransferEngine {
   }
 
   void start(TransferId id, const UpstreamRequest& request, UpstreamHandler* handler) override {
-    auto t = std::make_shared<H1Transfer>();
-    t->id = id;
-    t->request = &request;
-    t->handler = handler;
-    t->started = t->last_activity = Clock::now();
+    Ptr t = take_spare();
+    t->reset(id, request, handler, Clock::now());
     transfers_.emplace(id, t);
     ensure_sweeping();
     if (!split_url(request.url, *t)) {
@@ -166,7 +152,7 @@ class Http1Engine final : public TransferEngine {
     t->keep_going = true;
     if (t->paused) {
       t->paused = false;
-      if (!t->reading) read_body(t);
+      if (!t->reading) read_response(t);
     }
   }
 
@@ -175,10 +161,23 @@ class Http1Engine final : public TransferEngine {
  private:
   using Ptr = std::shared_ptr<H1Transfer>;
 
+  // A transfer nobody else refers to any more (no pending operation holds it) is reused.
+  Ptr take_spare() {
+    while (!spare_.empty()) {
+      Ptr t = std::move(spare_.back());
+      spare_.pop_back();
+      if (t.use_count() == 1) return t;
+    }
+    return std::make_shared<H1Transfer>();
+  }
+
+  void retire(const Ptr& t) {
+    if (spare_.size() < kMaxSpareTransfers) spare_.push_back(t);
+  }
+
   static void build_head(H1Transfer& t) {
     const auto& r = *t.request;
     auto& h = t.head;
-    h.reserve(128 + r.url.size() + r.headers.size() * 48);
     h += r.method;
     h += ' ';
     h += t.target;
@@ -190,8 +189,9 @@ class Http1Engine final : public TransferEngine {
       h += "\r\n";
     });
     if (r.method != "GET") {
+      char number[24];
       h += "Content-Length: ";
-      h += std::to_string(r.body.size());
+      h.append(number, static_cast<size_t>(std::to_chars(number, number + sizeof number, r.body.size()).ptr - number));
       h += "\r\n";
     }
     h += "\r\n";
@@ -201,8 +201,9 @@ class Http1Engine final : public TransferEngine {
     auto it = idle_.find(t->authority);
     if (it != idle_.end()) {
       auto& pool = it->second;
-      auto now = Clock::now();
-      while (!pool.empty() && now - pool.front()->idle_since > kMaxIdleAge) pool.pop_front();
+      if (!pool.empty() && t->started - pool.front()->idle_since > kMaxIdleAge) {
+        while (!pool.empty() && t->started - pool.front()->idle_since > kMaxIdleAge) pool.pop_front();
+      }
       if (!pool.empty()) {
         t->conn = std::move(pool.back());
         pool.pop_back();
@@ -238,78 +239,96 @@ class Http1Engine final : public TransferEngine {
     if (ec) return fail(t, TransferFailure::connect, "connect to " + t->authority + " failed: " + ec.message());
     t->connected = true;
     t->conn->socket.set_option(tcp::no_delay(true), ec);
+    t->conn->socket.non_blocking(true, ec);  // send() writes directly and must never block
     send(t);
   }
 
+  // The request almost always fits the socket's send buffer: it is written right away, and only
+  // a remainder goes through the reactor.
   void send(const Ptr& t) {
     std::array<asio::const_buffer, 2> buffers{asio::buffer(t->head), asio::buffer(t->request->body)};
+    boost::system::error_code ec;
+    size_t n = t->conn->socket.write_some(buffers, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      n = 0;
+    }
+    if (ec) return on_io_error(t, ec);
+    size_t total = t->head.size() + t->request->body.size();
+    if (n == total) return start_response(t);
+    if (n < t->head.size()) {
+      buffers[0] = asio::buffer(t->head.data() + n, t->head.size() - n);
+    } else {
+      buffers[0] = asio::buffer(t->request->body.data() + (n - t->head.size()), total - n);
+      buffers[1] = asio::const_buffer();
+    }
     asio::async_write(t->conn->socket, buffers, [this, t](beast::error_code ec, size_t) {
       if (t->finished) return;
       if (ec) return on_io_error(t, ec);
-      read_header(t);
+      start_response(t);
     });
   }
 
-  void read_header(const Ptr& t) {
-    t->parser.emplace();
+  void start_response(const Ptr& t) {
+    t->response.clear();
+    t->parser.emplace(t->response, &H1Transfer::deliver_to, t.get());
     t->parser->header_limit(64 * 1024);
     t->parser->body_limit(boost::none);
-    t->parser->get().body().sink = t.get();
-    t->reading = true;
-    bhttp::async_read_header(t->conn->socket, t->conn->buffer, *t->parser, [this, t](beast::error_code ec, size_t) {
-      t->reading = false;
-      if (t->finished) return;
-      if (ec) return on_io_error(t, ec);
-      t->last_activity = Clock::now();
-      t->headers_done = true;
-      const auto& res = t->parser->get();
-      t->handler->on_headers(static_cast<int>(res.result_int()), res[bhttp::field::content_type],
-                             res[bhttp::field::retry_after]);
-      if (t->finished) return;
-      if (t->parser->is_done()) return complete(t);
-      read_body(t);
-    });
+    read_response(t);
   }
 
   // Parses whatever is buffered in one go (a burst of stream events reaches the handler in one
-  // turn of the loop), then reads more from the socket only when the parser needs it.
-  void read_body(const Ptr& t) {
+  // turn of the loop), then reads more from the socket only when the parser needs it. The head
+  // is parsed on its own (eager off) so the handler sees the status before any body byte.
+  void read_response(const Ptr& t) {
     if (!parse_buffered(t)) return;
     if (t->parser->is_done()) return complete(t);
     if (!t->keep_going) {
       t->paused = true;
       return;
     }
+    auto& buffer = t->conn->buffer;
+    size_t room = buffer.capacity() - buffer.size();
     t->reading = true;
-    t->conn->socket.async_read_some(t->conn->buffer.prepare(64 * 1024), [this, t](beast::error_code ec, size_t n) {
-      t->reading = false;
-      if (t->finished) return;
-      if (ec == asio::error::eof) {
-        beast::error_code eof_ec;
-        t->parser->put_eof(eof_ec);
-        if (!eof_ec && t->parser->is_done()) return complete(t);
-        return on_io_error(t, ec);
-      }
-      if (ec) return on_io_error(t, ec);
-      t->last_activity = Clock::now();
-      t->conn->buffer.commit(n);
-      read_body(t);
-    });
+    t->conn->socket.async_read_some(buffer.prepare(room >= 2048 ? room : kReadBufferBytes),
+                                    [this, t](beast::error_code ec, size_t n) {
+                                      t->reading = false;
+                                      if (t->finished) return;
+                                      // A body delimited by the connection's end is complete at
+                                      // EOF; an EOF before the head (put_eof would call an empty
+                                      // parser complete) is a dead pooled connection.
+                                      if (ec == asio::error::eof && t->headers_done) {
+                                        beast::error_code eof_ec;
+                                        t->parser->put_eof(eof_ec);
+                                        if (!eof_ec && t->parser->is_done()) return complete(t);
+                                        return on_io_error(t, ec);
+                                      }
+                                      if (ec) return on_io_error(t, ec);
+                                      t->last_activity = Clock::now();
+                                      t->conn->buffer.commit(n);
+                                      read_response(t);
+                                    });
   }
 
   // False when the transfer ended (failed, or cancelled by its handler) while parsing.
   bool parse_buffered(const Ptr& t) {
     auto& buffer = t->conn->buffer;
-    t->parser->eager(true);
-    while (buffer.size() > 0 && !t->parser->is_done() && t->keep_going) {
+    auto& parser = *t->parser;
+    while (buffer.size() > 0 && !parser.is_done() && t->keep_going) {
       beast::error_code ec;
-      size_t used = t->parser->put(buffer.data(), ec);
+      size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);
       if (t->finished) return false;
       if (ec == bhttp::error::need_more) break;
       if (ec) {
         fail(t, TransferFailure::reset, "malformed response from " + t->authority + ": " + ec.message());
         return false;
+      }
+      if (parser.is_header_done() && !t->headers_done) {
+        t->headers_done = true;
+        parser.eager(true);
+        t->handler->on_headers(t->response.status, t->response.content_type, t->response.retry_after);
+        if (t->finished) return false;
       }
       if (used == 0) break;
     }
@@ -345,6 +364,7 @@ class Http1Engine final : public TransferEngine {
     close(*t);
     UpstreamHandler* handler = t->handler;
     transfers_.erase(t->id);
+    retire(t);
     handler->on_complete(TransferResult{});
   }
 
@@ -396,8 +416,9 @@ class Http1Engine final : public TransferEngine {
   tcp::resolver resolver_;
   asio::steady_timer sweep_timer_;
   bool sweeping_ = false;
-  std::unordered_map<TransferId, Ptr> transfers_;
+  boost::unordered_flat_map<TransferId, Ptr> transfers_;
   std::unordered_map<std::string, std::deque<std::unique_ptr<Connection>>> idle_;
+  std::vector<Ptr> spare_;
 };
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "json/request_view.hpp"
 
 #include <boost/json/stream_parser.hpp>
+#include <algorithm>
+#include <functional>
 #include <cstring>
 #include <simdjson.h>
 
@@ -230,6 +232,24 @@ std::string rewrite_request(std::string_view body, const RequestFields& fields,
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
                             std::string_view model, std::string_view default_params_json) {
   return rewrite_request(body, fields, model, object_members(default_params_json));
+}
+
+bool has_usage_object(std::string_view text) {
+  // Horspool skips most bytes; a per-quote memchr scan costs a call for every key in the event.
+  static constexpr std::string_view kKey = "\"usage\"";
+  static const std::boyer_moore_horspool_searcher searcher(kKey.begin(), kKey.end());
+  auto from = text.begin();
+  while (true) {
+    auto hit = std::search(from, text.end(), searcher);
+    if (hit == text.end()) return false;
+    auto rest = text.substr(static_cast<size_t>(hit - text.begin()) + kKey.size());
+    size_t i = rest.find_first_not_of(" \t\r\n");
+    if (i != std::string_view::npos && rest[i] == ':') {
+      size_t v = rest.find_first_not_of(" \t\r\n", i + 1);
+      if (v != std::string_view::npos && rest[v] == '{') return true;
+    }
+    from = hit + 1;
+  }
 }
 
 std::optional<Usage> read_usage(std::string_view body) {

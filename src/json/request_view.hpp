@@ -64,6 +64,10 @@ struct Usage {
 };
 
 // Usage from a response body or a stream chunk ({"usage":{...}}); nullopt when absent or null.
+// Cheap pre-check for stream events: true when the text has a "usage" member whose value is an
+// object (OpenAI sends "usage":null on every chunk but the last when usage is requested).
+bool has_usage_object(std::string_view json_text);
+
 std::optional<Usage> read_usage(std::string_view body);
 
 }  // namespace llmux::json

@@ -514,7 +514,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     sse_.feed(bytes, [this](const http::SseEvent& e) {
       if (e.data == "[DONE]") {
         saw_done_ = true;
-      } else if (e.data.find("\"usage\"") != std::string_view::npos) {
+      } else if (json::has_usage_object(e.data)) {
         if (auto u = json::read_usage(e.data)) usage_ = *u;
       }
       return true;
@@ -633,8 +633,10 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
 
   void queue_chunk(std::string_view data) {
     char size_line[24];
-    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
-    pending_.append(size_line, static_cast<size_t>(n));
+    char* end = std::to_chars(size_line, size_line + 20, data.size(), 16).ptr;
+    *end++ = '\r';
+    *end++ = '\n';
+    pending_.append(size_line, static_cast<size_t>(end - size_line));
     pending_.append(data);
     pending_ += "\r\n";
   }

@@ -308,6 +308,22 @@ TEST_F(GatewayTest, MalformedUpstreamJsonIs502) {
   EXPECT_NE(std::string(error_of(r).at("message").as_string()).find("malformed"), std::string::npos);
 }
 
+// The provider resets (RST) or closes (FIN) the connection before any byte of a response: a 502
+// naming the provider, never an empty or status-0 answer (an EOF before the head is not a
+// complete message).
+TEST_F(GatewayTest, ConnectionClosedBeforeAnyResponseIs502) {
+  for (const char* knob : {"reset_after_chunks", "truncate_after_chunks"}) {
+    for (int i = 0; i < 3; ++i) {  // the first on a fresh connection, the others on pooled ones
+      if (i > 0) ASSERT_EQ(http_post(gateway_->url("/v1/chat/completions"), kChat).status, 200);
+      auto r = http_post(gateway_->url("/v1/chat/completions"),
+                         std::string(R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{")") +
+                             knob + R"(":0}})");
+      EXPECT_EQ(r.status, 502) << knob << ' ' << r.body;
+      EXPECT_NE(r.body.find("'fake'"), std::string::npos) << knob << ' ' << r.body;
+    }
+  }
+}
+
 TEST_F(GatewayTest, StreamResetMidwayEndsWithErrorEvent) {
   auto r = http_post(gateway_->url("/v1/chat/completions"),
                      R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"x"}],"fake":{"chunks":5,"reset_after_chunks":2}})");

@@ -212,7 +212,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send_head() {
-    if (reply_.end == Reply::End::reset && !reply_.stream) return abort(true);
+    // Without a stream there is nothing to cut: reset sends RST, truncate closes (FIN) before any byte.
+    if (reply_.end != Reply::End::normal && !reply_.stream) return abort(reply_.end == Reply::End::reset);
     out_.clear();
     append_head();
     if (!reply_.stream) {

@@ -579,7 +579,7 @@ Reply Provider::handle(const Request& req) const {
   }
   r.latency_ms = s.latency_ms;
   r.interval_ms = s.chunk_interval_ms;
-  if (s.reset_after_chunks >= 0 || (r.stream && s.truncate_after_chunks >= 0)) {
+  if (s.reset_after_chunks >= 0 || s.truncate_after_chunks >= 0) {
     r.end = s.reset_after_chunks >= 0 ? Reply::End::reset : Reply::End::truncate;
     int n = s.reset_after_chunks >= 0 ? s.reset_after_chunks : s.truncate_after_chunks;
     r.cut = std::min(r.events.size(), r.first_content + std::size_t(n));

@@ -93,6 +93,16 @@ namespace {
 
 // A string ending in an escaped backslash ("...\\") closes at the next quote; one ending in an
 // escaped quote (\") does not.
+TEST(RequestViewTest, UsagePreCheckWantsAnObjectValue) {
+  EXPECT_TRUE(has_usage_object(R"({"choices":[],"usage":{"prompt_tokens":3}})"));
+  EXPECT_TRUE(has_usage_object(R"({"usage" :  {"prompt_tokens":3}})"));
+  EXPECT_FALSE(has_usage_object(R"({"choices":[{"delta":{"content":"x"}}],"usage":null})"));
+  EXPECT_FALSE(has_usage_object(R"({"choices":[{"delta":{"content":"usage"}}]})"));
+  EXPECT_FALSE(has_usage_object(""));
+  // A first mention that is not a member with an object value does not hide a later one.
+  EXPECT_TRUE(has_usage_object(R"({"note":"usage","x":"\"usage\"","usage":{"total_tokens":1}})"));
+}
+
 TEST(RequestViewTest, FindsModelAfterStringsWithBackslashRuns) {
   std::string body = R"({"messages":[{"role":"user","content":"path C:\\dir\\"},{"content":"say \"model\": \"x\""}],"model":"m"})";
   auto out = rewrite(body, "upstream");
