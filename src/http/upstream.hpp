@@ -26,7 +26,8 @@ struct UpstreamRequest {
   std::string body;
   // Time allowed until the response headers arrive, and afterwards between two body reads.
   std::chrono::milliseconds timeout{60000};
-  std::chrono::milliseconds connect_timeout{10000};
+  static constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};
+  std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
 
   template <typename F>
   void for_each_header(F&& f) const {

@@ -126,6 +126,21 @@ std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body) {
 }
 
 Expected<RequestFields, Error> read_request(std::string_view body) {
+  RequestFields fields;
+  if (auto done = read_request(body, fields); !done) return unexpected(std::move(done).error());
+  return fields;
+}
+
+Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
+  f.top_level_keys.clear();
+  f.model.clear();
+  {
+    auto keys = std::move(f.top_level_keys);
+    auto model = std::move(f.model);
+    f = RequestFields{};
+    f.top_level_keys = std::move(keys);
+    f.model = std::move(model);
+  }
   auto& parser = dom_parser();
   simdjson::dom::element root;
   if (auto err = parser.parse(padded(body)).get(root); err) {
@@ -141,7 +156,6 @@ Expected<RequestFields, Error> read_request(std::string_view body) {
   if (root.get_object().get(object))
     return unexpected(bad_request("request body must be a JSON object"));
 
-  RequestFields f;
   f.top_level_keys.reserve(object.size());
   for (auto field : object) {
     std::string_view key = field.key;
@@ -149,7 +163,7 @@ Expected<RequestFields, Error> read_request(std::string_view body) {
     simdjson::dom::element v = field.value;
     if (key == "model") {
       f.model_type = type_of(v);
-      if (f.model_type == JsonType::string) f.model = std::string(v.get_string().value_unsafe());
+      if (f.model_type == JsonType::string) f.model.assign(v.get_string().value_unsafe());
     } else if (key == "stream") {
       if (v.is_bool()) f.stream = v.get_bool().value_unsafe();
       else if (!v.is_null()) return unexpected(bad_request("'stream' must be a boolean", "stream"));
@@ -179,7 +193,7 @@ Expected<RequestFields, Error> read_request(std::string_view body) {
     f.model_begin = begin;
     f.model_end = end;
   }
-  return f;
+  return {};
 }
 
 JsonMembers object_members(std::string_view object_json) {
@@ -196,9 +210,15 @@ JsonMembers object_members(std::string_view object_json) {
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
                             std::string_view model, const JsonMembers& default_params) {
   std::string out;
+  rewrite_request_into(out, body, fields, model, default_params);
+  return out;
+}
+
+void rewrite_request_into(std::string& out, std::string_view body, const RequestFields& fields,
+                          std::string_view model, const JsonMembers& default_params) {
   size_t extra = model.size() + 16;
   for (const auto& [key, value] : default_params) extra += key.size() + value.size() + 4;
-  out.reserve(body.size() + extra);
+  out.reserve(out.size() + body.size() + extra);
   size_t open = body.find('{');
   out.append(body.substr(0, open + 1));
   // Members added right after the opening brace: the model when absent, then defaults.
@@ -226,7 +246,6 @@ std::string rewrite_request(std::string_view body, const RequestFields& fields,
   } else {
     out.append(body.substr(open + 1));
   }
-  return out;
 }
 
 std::string rewrite_request(std::string_view body, const RequestFields& fields,

@@ -39,6 +39,8 @@ struct RequestFields {
 // Parses and validates the whole body. Errors are 400 invalid_request_error values; a syntax
 // error names its line and column.
 Expected<RequestFields, Error> read_request(std::string_view body);
+// The same into `out` (reset first), keeping its storage: the form for a connection's hot path.
+Expected<void, Error> read_request(std::string_view body, RequestFields& out);
 
 // Finds the 1-based line/column of the first JSON syntax error, or nullopt if the text parses.
 std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body);
@@ -51,6 +53,9 @@ JsonMembers object_members(std::string_view object_json);
 // default param the request does not set added.
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
                             std::string_view model, const JsonMembers& default_params);
+// The same appended to `out`.
+void rewrite_request_into(std::string& out, std::string_view body, const RequestFields& fields,
+                          std::string_view model, const JsonMembers& default_params);
 // Convenience form taking the defaults as JSON object text (parsed on every call).
 std::string rewrite_request(std::string_view body, const RequestFields& fields,
                             std::string_view model, std::string_view default_params_json);

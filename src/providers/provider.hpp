@@ -36,9 +36,15 @@ class Provider {
   const ProviderConfig& config() const noexcept { return config_; }
   const std::string& id() const noexcept { return config_.id; }
 
-  // The upstream request for a client request. An endpoint the provider cannot serve gives
+  // The upstream request for a client request, written into `out` so a connection can reuse one
+  // request's storage for all its requests. An endpoint the provider cannot serve gives
   // ErrorKind::unsupported.
-  virtual Expected<http::UpstreamRequest, Error> encode(const EncodeInput& input) const = 0;
+  virtual Expected<void, Error> encode_into(const EncodeInput& input, http::UpstreamRequest& out) const = 0;
+  Expected<http::UpstreamRequest, Error> encode(const EncodeInput& input) const {
+    http::UpstreamRequest request;
+    if (auto done = encode_into(input, request); !done) return unexpected(std::move(done).error());
+    return request;
+  }
   // GET request listing the provider's models.
   virtual http::UpstreamRequest list_models_request() const = 0;
   // Where an endpoint lives; safe for messages (credentials are never in URLs).

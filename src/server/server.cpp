@@ -414,9 +414,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
                                         std::string(content_type.empty() ? "none" : content_type) + "')",
                                     {}, "unsupported_media_type"));
     std::string_view body = head_.body;
-    auto fields = json::read_request(body);
-    if (!fields) return send_error(fields.error());
-    fields_ = std::move(fields.value());
+    if (auto read = json::read_request(body, fields_); !read) return send_error(read.error());
 
     if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
 
@@ -437,9 +435,8 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
 
     stream_ = fields_.stream && endpoint_ != providers::Endpoint::embeddings;
     providers::EncodeInput input{endpoint_, body, &fields_, resolution_.upstream_model, request_id_, stream_};
-    auto encoded = resolution_.provider->encode(input);
-    if (!encoded) return send_error(encoded.error());
-    upstream_request_ = std::move(encoded.value());
+    if (auto encoded = resolution_.provider->encode_into(input, upstream_request_); !encoded)
+      return send_error(encoded.error());
     attempt_ = 0;
     start_upstream();
   }
@@ -567,7 +564,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     }
     if (usage) usage_ = *usage;
     record_usage();  // before the send: a finished response resets the per-request state
-    send_response(200, upstream_content_type_.empty() ? "application/json" : upstream_content_type_,
+    send_response(200, upstream_content_type_.empty() ? std::string_view("application/json") : upstream_content_type_,
                   upstream_body_);
   }
 

@@ -11,7 +11,7 @@ class OpenAICompatibleProvider final : public Provider {
  public:
   explicit OpenAICompatibleProvider(ProviderConfig config);
 
-  Expected<http::UpstreamRequest, Error> encode(const EncodeInput& input) const override;
+  Expected<void, Error> encode_into(const EncodeInput& input, http::UpstreamRequest& out) const override;
   http::UpstreamRequest list_models_request() const override;
   std::string endpoint_url(Endpoint endpoint) const override;
   Error decode_error(int status, std::string_view body, std::string_view retry_after) const override;

@@ -93,6 +93,30 @@ namespace {
 
 // A string ending in an escaped backslash ("...\\") closes at the next quote; one ending in an
 // escaped quote (\") does not.
+TEST(RequestViewTest, ReadingIntoReusedFieldsResetsEverything) {
+  RequestFields f;
+  ASSERT_TRUE(read_request(R"({"model":"first-model","stream":true,"stream_options":{"include_usage":true},)"
+                           R"("messages":[{"role":"user","content":"a"}],"max_completion_tokens":9,"input":[1]})",
+                           f));
+  ASSERT_TRUE(read_request(R"({"prompt":"p"})", f));
+  auto fresh = read_request(R"({"prompt":"p"})");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(f.model_type, JsonType::absent);
+  EXPECT_EQ(f.model, "");
+  EXPECT_EQ(f.model_begin, fresh->model_begin);
+  EXPECT_EQ(f.model_end, fresh->model_end);
+  EXPECT_FALSE(f.stream);
+  EXPECT_FALSE(f.include_usage);
+  EXPECT_EQ(f.messages_type, JsonType::absent);
+  EXPECT_EQ(f.message_count, 0u);
+  EXPECT_EQ(f.input_type, JsonType::absent);
+  EXPECT_EQ(f.input_count, 0u);
+  EXPECT_EQ(f.prompt_type, JsonType::string);
+  EXPECT_FALSE(f.max_tokens);
+  EXPECT_STREQ(f.max_tokens_key, "max_tokens");
+  EXPECT_EQ(f.top_level_keys, fresh->top_level_keys);
+}
+
 TEST(RequestViewTest, UsagePreCheckWantsAnObjectValue) {
   EXPECT_TRUE(has_usage_object(R"({"choices":[],"usage":{"prompt_tokens":3}})"));
   EXPECT_TRUE(has_usage_object(R"({"usage" :  {"prompt_tokens":3}})"));

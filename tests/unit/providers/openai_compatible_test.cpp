@@ -69,6 +69,33 @@ TEST(OpenAICompatibleTest, EncodeBuildsUrlHeadersAndBody) {
   EXPECT_EQ(p.list_models_request().url, "https://api.example.com/v1/models");
 }
 
+// A connection encodes every request into the same UpstreamRequest: nothing of the previous
+// request may survive (headers, body, endpoint, timeouts).
+TEST(OpenAICompatibleTest, EncodeIntoAReusedRequestLeavesNothingBehind) {
+  auto c = base();
+  c.timeout = std::chrono::milliseconds(777);
+  OpenAICompatibleProvider p(c);
+  std::string first = R"({"model":"a","stream":true,"messages":[{"role":"user","content":"a long first message"}]})";
+  std::string second = R"({"input":"x"})";
+  auto f1 = json::read_request(first);
+  auto f2 = json::read_request(second);
+  ASSERT_TRUE(f1 && f2);
+  http::UpstreamRequest reused;
+  reused.method = "GET";
+  reused.connect_timeout = std::chrono::milliseconds(1);
+  ASSERT_TRUE(p.encode_into({Endpoint::chat_completions, first, &f1.value(), "m1", "rid-1", true}, reused));
+  ASSERT_TRUE(p.encode_into({Endpoint::embeddings, second, &f2.value(), "m2", "", false}, reused));
+  auto fresh = p.encode({Endpoint::embeddings, second, &f2.value(), "m2", "", false});
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(reused.method, "POST");
+  EXPECT_EQ(reused.url, fresh->url);
+  EXPECT_EQ(reused.all_headers(), fresh->all_headers());
+  EXPECT_EQ(reused.body, fresh->body);
+  EXPECT_EQ(reused.body, R"({"model":"m2","input":"x"})");
+  EXPECT_EQ(reused.timeout, fresh->timeout);
+  EXPECT_EQ(reused.connect_timeout, fresh->connect_timeout);
+}
+
 TEST(OpenAICompatibleTest, DecodesErrorShapesOfDifferentServers) {
   OpenAICompatibleProvider p(base());
   auto openai = p.decode_error(401, R"({"error":{"message":"Incorrect API key","type":"invalid_request_error","param":null,"code":"invalid_api_key"}})", "");
