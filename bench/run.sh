@@ -50,8 +50,8 @@ if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^CMAKE_BUILD_TYPE:STRING=Relea
   quiet cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DLLMUX_BUILD_TESTS=OFF \
     -DLLMUX_BUILD_BENCH=OFF --no-warn-unused-cli
 fi
-say "building llmux and llmux-fake-provider in $build"
-quiet cmake --build "$build" --target llmux llmux-fake-provider -- -j "$(nproc)"
+say "building llmux, llmux-fake-provider and llmux-loadgen in $build"
+quiet cmake --build "$build" --target llmux llmux-fake-provider llmux-loadgen -- -j "$(nproc)"
 
 # 4. Enough file descriptors for 10,000 open streams (llmux holds two sockets per stream).
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -2,7 +2,6 @@
 
 #include <boost/json/stream_parser.hpp>
 #include <algorithm>
-#include <functional>
 #include <cstring>
 #include <simdjson.h>
 
@@ -254,20 +253,19 @@ std::string rewrite_request(std::string_view body, const RequestFields& fields,
 }
 
 bool has_usage_object(std::string_view text) {
-  // Horspool skips most bytes; a per-quote memchr scan costs a call for every key in the event.
+  // glibc's memmem shifts by whole needles; a find() that stops at every quote costs a call for
+  // every key in the event.
   static constexpr std::string_view kKey = "\"usage\"";
-  static const std::boyer_moore_horspool_searcher searcher(kKey.begin(), kKey.end());
-  auto from = text.begin();
   while (true) {
-    auto hit = std::search(from, text.end(), searcher);
-    if (hit == text.end()) return false;
-    auto rest = text.substr(static_cast<size_t>(hit - text.begin()) + kKey.size());
-    size_t i = rest.find_first_not_of(" \t\r\n");
-    if (i != std::string_view::npos && rest[i] == ':') {
-      size_t v = rest.find_first_not_of(" \t\r\n", i + 1);
-      if (v != std::string_view::npos && rest[v] == '{') return true;
+    const void* hit = memmem(text.data(), text.size(), kKey.data(), kKey.size());
+    if (!hit) return false;
+    size_t at = static_cast<size_t>(static_cast<const char*>(hit) - text.data()) + kKey.size();
+    text.remove_prefix(at);
+    size_t i = text.find_first_not_of(" \t\r\n");
+    if (i != std::string_view::npos && text[i] == ':') {
+      size_t v = text.find_first_not_of(" \t\r\n", i + 1);
+      if (v != std::string_view::npos && text[v] == '{') return true;
     }
-    from = hit + 1;
   }
 }
 
