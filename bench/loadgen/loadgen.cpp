@@ -1,8 +1,10 @@
 // llmux-loadgen: open-loop HTTP/1.1 load at a fixed request rate, for latency figures that do not
 // depend on how fast the target is (wrk's closed loop measures latency at saturation, where it is
-// queueing). Request i is due at start + i / rate and goes out on connection i mod N; its latency
-// runs from that due time (not from when it was sent), so a stall is charged to every request it
-// delays (no coordinated omission).
+// queueing). Request i is due at start + i / rate and goes out on connection i mod N. When the
+// connection is still waiting for its previous answer at that time, the request's latency runs
+// from its due time, so a stall of the target is charged to every request it delays (no
+// coordinated omission); otherwise it runs from when the request was written, so the load
+// generator's own timer wake-up delay is not charged to the target.
 //
 //   llmux-loadgen --url http://127.0.0.1:PORT/v1/chat/completions --body FILE --rate 10000
 //                 [--connections 32] [--duration 10] [--warmup 2] [--header "Name: value"]...
@@ -130,32 +132,34 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void schedule() {
     auto when = due(sent_);
     if (when >= stop_) return stats_.finished();
-    if (when <= Clock::now()) return send(when);
+    if (when <= Clock::now()) return send(when, when);  // overdue: the target kept us waiting
     timer_.expires_at(when);
     timer_.async_wait([self = shared_from_this(), when](beast::error_code ec) {
-      if (!ec) self->send(when);
+      if (!ec) self->send(when, Clock::now());
     });
   }
 
-  void send(Clock::time_point due_at) {
+  void send(Clock::time_point due_at, Clock::time_point latency_from) {
     ++sent_;
-    asio::async_write(socket_, asio::buffer(request_), [self = shared_from_this(), due_at](beast::error_code ec, size_t) {
-      if (ec) return self->fail();
-      self->read(due_at);
-    });
+    asio::async_write(socket_, asio::buffer(request_),
+                      [self = shared_from_this(), due_at, latency_from](beast::error_code ec, size_t) {
+                        if (ec) return self->fail();
+                        self->read(due_at, latency_from);
+                      });
   }
 
-  void read(Clock::time_point due_at) {
+  void read(Clock::time_point due_at, Clock::time_point latency_from) {
     parser_.emplace();
     parser_->body_limit(boost::none);
-    bhttp::async_read(socket_, buffer_, *parser_, [self = shared_from_this(), due_at](beast::error_code ec, size_t) {
+    bhttp::async_read(socket_, buffer_, *parser_,
+                      [self = shared_from_this(), due_at, latency_from](beast::error_code ec, size_t) {
       auto done = Clock::now();
       if (ec) return self->fail();
       if (due_at >= self->measure_from_) {
         ++self->stats_.requests;
         int status = self->parser_->get().result_int();
         if (status < 200 || status >= 300) ++self->stats_.non_2xx;
-        self->stats_.latencies_us.push_back(std::chrono::duration<double, std::micro>(done - due_at).count());
+        self->stats_.latencies_us.push_back(std::chrono::duration<double, std::micro>(done - latency_from).count());
       }
       self->schedule();
     });

@@ -696,7 +696,8 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     stream_finished_ = false;
     streaming_ = false;
     usage_ = {};
-    if (!keep_alive_ || worker_.server.draining.load(std::memory_order_relaxed)) return close();
+    if (worker_.server.draining.load(std::memory_order_relaxed)) return close();
+    if (!keep_alive_) return linger();
     if (buffer_.size() > 0) {  // a pipelined request: start it from the loop, not this call stack
       asio::post(worker_.io, [self = shared_from_this()] { self->read_request(); });
       return;
@@ -708,6 +709,27 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     socket_.close(ec);
+  }
+
+  // After a last response (Connection: close, or an error such as 413/431 that leaves input
+  // unread): stop sending, then read and drop what the client still sends until it closes.
+  // Closing with unread input makes the kernel answer with RST, which can destroy the response
+  // before the client has read it. The idle sweep bounds the wait.
+  void linger() {
+    boost::system::error_code ec;
+    socket_.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    idle_ = true;
+    waiting_since_ = Clock::now();
+    buffer_.clear();
+    discard_input();
+  }
+
+  void discard_input() {
+    socket_.async_read_some(buffer_.prepare(kReadBufferBytes), [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->discard_input();
+    });
   }
 
   Worker& worker_;

@@ -1,5 +1,6 @@
 // Gateway keys, auth styles, unreachable providers, retries and graceful shutdown: each test
 // starts its own gateway with the config it needs.
+#include <functional>
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -340,6 +341,70 @@ TEST(Connections, AnswersExpect100ContinueBeforeTheBody) {
   }
   ::close(fd);
   EXPECT_EQ(response.rfind("HTTP/1.1 200 OK", 0), 0u) << response.substr(0, 200);
+}
+
+// Reads from `fd` until `done` says the text is complete or nothing more comes for 5 s.
+std::string read_until(int fd, const std::function<bool(const std::string&)>& done) {
+  std::string got;
+  char buf[65536];
+  while (!done(got)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) break;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  return got;
+}
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// Several requests in one write (HTTP/1.1 pipelining): every one is answered, in order, on the
+// same connection, local routes and proxied completions alike.
+TEST(Connections, PipelinedRequestsAreAnsweredInOrder) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url()));
+  std::string chat = R"({"model":"fake-model","messages":[{"role":"user","content":"x"}]})";
+  std::string post = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     "x-request-id: pipelined-chat\r\nContent-Length: " + std::to_string(chat.size()) + "\r\n\r\n" + chat;
+  std::string healthz = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::string batch = healthz + post + healthz + post + "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n";
+  int fd = connect_loopback(gw.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, batch.data(), batch.size()), static_cast<ssize_t>(batch.size()));
+  std::string got = read_until(fd, [](const std::string& t) { return t.find("unknown_url") != std::string::npos; });
+  ::close(fd);
+  EXPECT_EQ(count_of(got, "HTTP/1.1 200 OK"), 4u) << got;
+  EXPECT_EQ(count_of(got, "x-request-id: pipelined-chat"), 2u) << got;
+  size_t first_health = got.find("\"status\":\"ok\"");
+  size_t first_chat = got.find("chat.completion");
+  size_t not_found = got.find("HTTP/1.1 404");
+  EXPECT_LT(first_health, first_chat);
+  EXPECT_LT(got.find("\"status\":\"ok\"", first_chat), got.rfind("chat.completion"));
+  EXPECT_LT(got.rfind("chat.completion"), not_found);
+}
+
+// A request head over 64 KiB gets a 431 in the OpenAI error shape, and the connection closes.
+TEST(Connections, OversizedRequestHeadIs431) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url()));
+  std::string head = "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nX-Filler: " + std::string(70 * 1024, 'a') +
+                     "\r\nContent-Length: 2\r\n\r\n{}";
+  int fd = connect_loopback(gw.port);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, head.data(), head.size()), static_cast<ssize_t>(head.size()));
+  std::string got = read_until(fd, [](const std::string&) { return false; });  // until closed
+  ::close(fd);
+  ASSERT_EQ(got.rfind("HTTP/1.1 431", 0), 0u) << got.substr(0, 300);
+  std::string body = got.substr(got.find("\r\n\r\n") + 4);
+  auto error = json::parse(body).as_object().at("error").as_object();
+  EXPECT_EQ(error.at("type").as_string(), "invalid_request_error");
+  EXPECT_EQ(error.at("code").as_string(), "request_header_too_large");
+  EXPECT_NE(got.find("Connection: close"), std::string::npos);
 }
 
 }  // namespace
