@@ -253,7 +253,11 @@ class Http1Engine final : public TransferEngine {
       ec = {};
       n = 0;
     }
-    if (ec) return on_io_error(t, ec);
+    // Reported from the loop: send() runs inside start() for a pooled connection, and a handler
+    // must never see its transfer complete before start() has returned.
+    if (ec) return asio::post(io_, [this, t, ec] {
+      if (!t->finished) on_io_error(t, ec);
+    });
     size_t total = t->head.size() + t->request->body.size();
     if (n == total) return start_response(t);
     if (n < t->head.size()) {
@@ -313,21 +317,39 @@ class Http1Engine final : public TransferEngine {
   // False when the transfer ended (failed, or cancelled by its handler) while parsing.
   bool parse_buffered(const Ptr& t) {
     auto& buffer = t->conn->buffer;
-    auto& parser = *t->parser;
-    while (buffer.size() > 0 && !parser.is_done() && t->keep_going) {
+    while (buffer.size() > 0 && !t->parser->is_done() && t->keep_going) {
+      auto& parser = *t->parser;  // replaced after an interim response
       beast::error_code ec;
       size_t used = parser.put(buffer.data(), ec);
       buffer.consume(used);
       if (t->finished) return false;
       if (ec == bhttp::error::need_more) break;
       if (ec) {
+        // Garbage before any status line on a pooled connection: bytes the server sent after the
+        // previous response ended. Nothing of this request was processed yet; go again fresh.
+        if (t->reused && !t->headers_done && t->response.status == 0 && t->stale_retries == 0) {
+          ++t->stale_retries;
+          close(*t);
+          connect(t);
+          return false;
+        }
         fail(t, TransferFailure::reset, "malformed response from " + t->authority + ": " + ec.message());
         return false;
       }
       if (parser.is_header_done() && !t->headers_done) {
+        int status = t->response.status;
+        if (status >= 100 && status < 200 && status != 101) {
+          // An interim response (100 Continue, 103 Early Hints): the real one follows on the
+          // same connection. Skip it and parse the next head with a fresh parser.
+          t->response.clear();
+          t->parser.emplace(t->response, &H1Transfer::deliver_to, t.get());
+          t->parser->header_limit(64 * 1024);
+          t->parser->body_limit(boost::none);
+          continue;
+        }
         t->headers_done = true;
         parser.eager(true);
-        t->handler->on_headers(t->response.status, t->response.content_type, t->response.retry_after);
+        t->handler->on_headers(status, t->response.content_type, t->response.retry_after);
         if (t->finished) return false;
       }
       if (used == 0) break;
@@ -353,7 +375,8 @@ class Http1Engine final : public TransferEngine {
   void complete(const Ptr& t) {
     t->finished = true;
     auto& conn = t->conn;
-    bool reusable = t->parser->keep_alive() && !t->parser->need_eof() && conn->buffer.size() == 0;
+    bool reusable = t->response.status >= 200 && t->parser->keep_alive() && !t->parser->need_eof() &&
+                    conn->buffer.size() == 0;
     if (reusable) {
       auto& pool = idle_[t->authority];
       if (pool.size() < kMaxIdlePerHost) {

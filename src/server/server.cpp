@@ -696,13 +696,34 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     stream_finished_ = false;
     streaming_ = false;
     usage_ = {};
+    release_large_buffers();
     if (worker_.server.draining.load(std::memory_order_relaxed)) return close();
     if (!keep_alive_) return linger();
     if (buffer_.size() > 0) {  // a pipelined request: start it from the loop, not this call stack
-      asio::post(worker_.io, [self = shared_from_this()] { self->read_request(); });
+      asio::post(worker_.io, [self = shared_from_this()] {
+        // A drain that ran meanwhile skipped this busy connection; it is not waited for.
+        if (self->worker_.server.draining.load(std::memory_order_relaxed)) return self->close();
+        self->read_request();
+      });
       return;
     }
     read_request();
+  }
+
+  // Buffers keep their capacity from one request to the next (no allocation per request), but
+  // one 10 MB request must not pin 10 MB for as long as its connection stays open.
+  void release_large_buffers() {
+    constexpr size_t kKeep = 64 * 1024;
+    // None of these is needed any more once the response has left.
+    for (std::string* s : {&head_.body, &upstream_body_, &upstream_request_.body, &pending_, &inflight_})
+      if (s->capacity() > kKeep) std::string().swap(*s);
+    if (buffer_.capacity() > kKeep && buffer_.size() < kReadBufferBytes) {
+      beast::flat_buffer smaller;
+      smaller.reserve(kReadBufferBytes);
+      auto bytes = buffer_.data();
+      smaller.commit(asio::buffer_copy(smaller.prepare(bytes.size()), bytes));
+      buffer_ = std::move(smaller);
+    }
   }
 
   void close() {

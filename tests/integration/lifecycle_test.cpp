@@ -409,3 +409,101 @@ TEST(Connections, OversizedRequestHeadIs431) {
 
 }  // namespace
 }  // namespace llmux::test
+
+namespace llmux::test {
+namespace {
+
+// An interim 103 before the real answer is skipped, and the connection it came on is reused
+// correctly afterwards: every request gets its own answer, never the previous one's.
+TEST(Upstream, InterimResponsesAreSkipped) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url(), "    max_retries: 0\n"));
+  for (const char* text : {"first", "second", "third"}) {
+    std::string body = std::string(R"({"model":"fake-model","messages":[{"role":"user","content":")") + text +
+                       R"("}],"fake":{"early_hints":true}})";
+    auto r = http_post(gw.url("/v1/chat/completions"), body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find(std::string("You said: ") + text), std::string::npos) << text << ": " << r.body;
+    auto plain = http_post(gw.url("/v1/chat/completions"), kChat);
+    EXPECT_EQ(plain.status, 200) << plain.body;
+    EXPECT_NE(plain.body.find("You said: hi\""), std::string::npos) << text << ": " << plain.body.substr(0, 400);
+  }
+  auto stream = http_post(gw.url("/v1/chat/completions"),
+                          R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"x"}],"fake":{"early_hints":true}})");
+  ASSERT_EQ(stream.status, 200);
+  EXPECT_EQ(sse_data(stream.body).back(), "[DONE]");
+}
+
+// A test-owned upstream: accepts one connection and answers one request on it.
+struct RawUpstream {
+  RawUpstream() {
+    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listener, 16);
+    socklen_t len = sizeof addr;
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~RawUpstream() { ::close(listener); }
+
+  // Accepts a connection, reads one request (head and Content-Length body), answers `reply`.
+  // -1 when no connection comes within 5 s.
+  int answer_one(const std::string& reply) {
+    pollfd p{listener, POLLIN, 0};
+    if (::poll(&p, 1, 5000) <= 0) return -1;
+    int fd = ::accept(listener, nullptr, nullptr);
+    std::string got;
+    char buf[4096];
+    size_t need = std::string::npos;
+    while (got.size() < need) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+      size_t end = got.find("\r\n\r\n");
+      if (need == std::string::npos && end != std::string::npos) {
+        size_t at = got.find("Content-Length: ");
+        need = end + 4 + (at < end ? std::stoul(got.substr(at + 16)) : 0);
+      }
+    }
+    std::string response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " +
+                           std::to_string(reply.size()) + "\r\n\r\n" + reply;
+    (void)::write(fd, response.data(), response.size());
+    return fd;
+  }
+
+  int listener = -1;
+  int port = 0;
+};
+
+// Bytes a server sends on a kept-alive connection after its response ended are not taken for
+// the next response: the next request goes out again on a fresh connection.
+TEST(Upstream, StrayBytesOnAPooledConnectionAreNotTheNextResponse) {
+  RawUpstream up;
+  auto gw = start_gateway("providers:\n" + provider_block("raw", "http://127.0.0.1:" + std::to_string(up.port) + "/v1",
+                                                          "    max_retries: 0\n"));
+  std::string first = R"({"id":"first","object":"chat.completion","choices":[]})";
+  std::string second = R"({"id":"second","object":"chat.completion","choices":[]})";
+  int pooled = -1;
+  std::thread server([&] { pooled = up.answer_one(first); });
+  auto r1 = http_post(gw.url("/v1/chat/completions"), R"({"model":"raw/fake-model","messages":[{"role":"user","content":"x"}]})");
+  server.join();
+  ASSERT_EQ(r1.status, 200) << r1.body;
+  ASSERT_GE(pooled, 0);
+  EXPECT_NE(r1.body.find("\"first\""), std::string::npos);
+  std::string junk = "stray bytes\r\n";
+  ASSERT_EQ(::write(pooled, junk.data(), junk.size()), static_cast<ssize_t>(junk.size()));
+  int fresh = -1;
+  std::thread server2([&] { fresh = up.answer_one(second); });
+  auto r2 = http_post(gw.url("/v1/chat/completions"), R"({"model":"raw/fake-model","messages":[{"role":"user","content":"x"}]})");
+  server2.join();
+  EXPECT_EQ(r2.status, 200) << r2.body;
+  EXPECT_NE(r2.body.find("\"second\""), std::string::npos) << r2.body;
+  ::close(pooled);
+  ::close(fresh);
+}
+
+}  // namespace
+}  // namespace llmux::test

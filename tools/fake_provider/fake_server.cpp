@@ -206,10 +206,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void begin() {
     next_event_ = 0;
     if (reply_.hang) return drain();
+    if (reply_.early_hints) {
+      // An interim response in its own write, and a pause, so it reaches the client on its own.
+      reply_.early_hints = false;
+      out_ = "HTTP/1.1 103 Early Hints\r\nLink: </fake.css>; rel=preload\r\n\r\n";
+      return write(&Session::pause_then_begin);
+    }
     if (reply_.latency_ms > 0 || (reply_.stream && reply_.interval_ms > 0)) watch();
     if (reply_.latency_ms > 0) return wait(reply_.latency_ms, &Session::send_head);
     send_head();
   }
+
+  void pause_then_begin() { wait(20, &Session::begin); }
 
   void send_head() {
     // Without a stream there is nothing to cut: reset sends RST, truncate closes (FIN) before any byte.

@@ -14,7 +14,8 @@ constexpr const char* kUsage =
     "usage: llmux-fake-provider [--host 127.0.0.1] [--port N] [--threads N] [--latency-ms N]\n"
     "         [--chunks N] [--chunk-interval-ms N] [--status N] [--retry-after S]\n"
     "         [--models a,b,c] [--require-key KEY] [--content TEXT]\n"
-    "Any per-request knob (reset-after-chunks, truncate-after-chunks, hang, malformed, usage)\n"
+    "Any per-request knob (reset-after-chunks, truncate-after-chunks, hang, malformed, usage,\n"
+    "early-hints) "
     "is also accepted as a flag. Requests override them with x-fake-<knob> headers or a\n"
     "\"fake\": {\"<knob_name>\": value} body field.\n";
 

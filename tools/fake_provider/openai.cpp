@@ -578,6 +578,7 @@ Reply Provider::handle(const Request& req) const {
     r.headers += "\r\n";
   }
   r.latency_ms = s.latency_ms;
+  r.early_hints = s.early_hints;
   r.interval_ms = s.chunk_interval_ms;
   if (s.reset_after_chunks >= 0 || s.truncate_after_chunks >= 0) {
     r.end = s.reset_after_chunks >= 0 ? Reply::End::reset : Reply::End::truncate;

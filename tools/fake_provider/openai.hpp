@@ -33,6 +33,7 @@ struct Reply {
   int latency_ms = 0;
   int interval_ms = 0;
   bool hang = false;
+  bool early_hints = false;
   End end = End::normal;
   std::size_t cut = 0;  // events sent before a truncate/reset
 };

@@ -22,6 +22,7 @@ struct Script {
   int truncate_after_chunks = -1;  // negative: off
   bool hang = false;
   bool malformed = false;
+  bool early_hints = false;  // a 103 interim response, written on its own, before the answer
   std::optional<std::string> content;
   std::optional<bool> usage;
 
