@@ -972,7 +972,8 @@ def markdown(res: dict) -> str:
 
     if res.get("fixed_rate"):
         lines += ["", f"### Fixed rate: {st['fixed_rate']:,} req/s offered, {st['connections']} connections, open loop "
-                  f"(bench/loadgen: latency from each request's due time; {st['fixed_rate_duration_s']} s, median of "
+                  f"(bench/loadgen: latency from the due time when the connection was still busy, else from the write; "
+                  f"{st['fixed_rate_duration_s']} s, median of "
                   f"{st['rounds']} interleaved rounds; Portkey cannot sustain this rate)", "",
                   "| upstream | target | p50 µs | p90 µs | p99 µs | p99.9 µs | added p50 µs | added p99 µs "
                   "| added p99.9 µs | CPU µs/req | errors |",
