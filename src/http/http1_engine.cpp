@@ -274,11 +274,16 @@ class Http1Engine final : public TransferEngine {
   }
 
   void start_response(const Ptr& t) {
-    t->response.clear();
-    t->parser.emplace(t->response, &H1Transfer::deliver_to, t.get());
-    t->parser->header_limit(64 * 1024);
-    t->parser->body_limit(boost::none);
+    expect_head(*t);
     read_response(t);
+  }
+
+  // A fresh parser for the next response head (the first, or the one after an interim 1xx).
+  static void expect_head(H1Transfer& t) {
+    t.response.clear();
+    t.parser.emplace(t.response, &H1Transfer::deliver_to, &t);
+    t.parser->header_limit(64 * 1024);
+    t.parser->body_limit(boost::none);
   }
 
   // Parses whatever is buffered in one go (a burst of stream events reaches the handler in one
@@ -341,10 +346,7 @@ class Http1Engine final : public TransferEngine {
         if (status >= 100 && status < 200 && status != 101) {
           // An interim response (100 Continue, 103 Early Hints): the real one follows on the
           // same connection. Skip it and parse the next head with a fresh parser.
-          t->response.clear();
-          t->parser.emplace(t->response, &H1Transfer::deliver_to, t.get());
-          t->parser->header_limit(64 * 1024);
-          t->parser->body_limit(boost::none);
+          expect_head(*t);
           continue;
         }
         t->headers_done = true;

@@ -9,7 +9,6 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/json.hpp>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <list>
 #include <map>
