@@ -21,57 +21,65 @@ ProviderConfig openrouter_config() {
   return config;
 }
 
+// One chat request ready to encode: the provider, the fields read_request found (read once, before
+// any timed loop) and the encode input built from them.
+struct EncodeCase {
+  explicit EncodeCase(const std::string& body)
+      : provider(openrouter_config()), fields(json::read_request(body)) {
+    if (!fields) return;
+    input = {.endpoint = providers::Endpoint::chat_completions,
+             .body = body,
+             .fields = &fields.value(),
+             .upstream_model = "openai/gpt-4o-mini",
+             .request_id = "req_01JC9X3M8W4T2F7Q5R6S0V1B9N",
+             .stream = fields->stream};
+  }
+  providers::OpenAICompatibleProvider provider;
+  Expected<json::RequestFields, Error> fields;
+  providers::EncodeInput input{};
+};
+
+void SetEncodeCounters(benchmark::State& state, size_t body_bytes) {
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body_bytes));
+  state.SetLabel(std::to_string(body_bytes) + " B body");
+}
+
 // URL, fixed headers (credential, custom, content type), Accept, x-request-id, and the body
-// rewrite with the upstream model id. read_request runs once, before the loop.
+// rewrite with the upstream model id.
 void Encode(benchmark::State& state, std::string Corpus::*which) {
   const std::string& body = corpus().*which;
-  providers::OpenAICompatibleProvider provider(openrouter_config());
-  auto fields = json::read_request(body);
-  if (!fields) return state.SkipWithError(fields.error().message.c_str());
-  providers::EncodeInput input{.endpoint = providers::Endpoint::chat_completions,
-                               .body = body,
-                               .fields = &fields.value(),
-                               .upstream_model = "openai/gpt-4o-mini",
-                               .request_id = "req_01JC9X3M8W4T2F7Q5R6S0V1B9N",
-                               .stream = fields->stream};
-  auto check = provider.encode(input);
+  EncodeCase c(body);
+  if (!c.fields) return state.SkipWithError(c.fields.error().message.c_str());
+  auto check = c.provider.encode(c.input);
   if (!check || check->url != "https://openrouter.ai/api/v1/chat/completions" || check->all_headers().size() != 7 ||
       check->body.find("\"model\":\"openai/gpt-4o-mini\"") == std::string::npos)
     return state.SkipWithError("encode produced an unexpected request");
 
   for (auto _ : state) {
-    auto request = provider.encode(input);
+    auto request = c.provider.encode(c.input);
     benchmark::DoNotOptimize(request);
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
-  state.SetLabel(std::to_string(body.size()) + " B body");
+  SetEncodeCounters(state, body.size());
 }
+
 // What a connection does: encode into the same UpstreamRequest for every request, so once its
 // strings have grown nothing is allocated.
 void EncodeIntoReused(benchmark::State& state, std::string Corpus::*which) {
   const std::string& body = corpus().*which;
-  providers::OpenAICompatibleProvider provider(openrouter_config());
-  auto fields = json::read_request(body);
-  if (!fields) return state.SkipWithError(fields.error().message.c_str());
-  providers::EncodeInput input{.endpoint = providers::Endpoint::chat_completions,
-                               .body = body,
-                               .fields = &fields.value(),
-                               .upstream_model = "openai/gpt-4o-mini",
-                               .request_id = "req_01JC9X3M8W4T2F7Q5R6S0V1B9N",
-                               .stream = fields->stream};
+  EncodeCase c(body);
+  if (!c.fields) return state.SkipWithError(c.fields.error().message.c_str());
   http::UpstreamRequest request;
-  auto fresh = provider.encode(input);
-  if (!provider.encode_into(input, request) || !fresh || request.body != fresh->body ||
+  auto fresh = c.provider.encode(c.input);
+  if (!c.provider.encode_into(c.input, request) || !fresh || request.body != fresh->body ||
       request.all_headers() != fresh->all_headers())
     return state.SkipWithError("encode_into differs from encode");
 
   for (auto _ : state) {
-    benchmark::DoNotOptimize(provider.encode_into(input, request));
+    benchmark::DoNotOptimize(c.provider.encode_into(c.input, request));
     benchmark::ClobberMemory();
   }
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(body.size()));
-  state.SetLabel(std::to_string(body.size()) + " B body");
+  SetEncodeCounters(state, body.size());
 }
 BENCHMARK_CAPTURE(EncodeIntoReused, chat_400B, &Corpus::chat_small);
 BENCHMARK_CAPTURE(EncodeIntoReused, chat_64KB, &Corpus::chat_large);
