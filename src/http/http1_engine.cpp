@@ -332,12 +332,7 @@ class Http1Engine final : public TransferEngine {
       if (ec) {
         // Garbage before any status line on a pooled connection: bytes the server sent after the
         // previous response ended. Nothing of this request was processed yet; go again fresh.
-        if (t->reused && !t->headers_done && t->response.status == 0 && t->stale_retries == 0) {
-          ++t->stale_retries;
-          close(*t);
-          connect(t);
-          return false;
-        }
+        if (t->response.status == 0 && retry_if_stale(t)) return false;
         fail(t, TransferFailure::reset, "malformed response from " + t->authority + ": " + ec.message());
         return false;
       }
@@ -359,14 +354,20 @@ class Http1Engine final : public TransferEngine {
     return true;
   }
 
+  // A pooled connection that fails before any of the response arrived never processed this
+  // request: send it once more on a fresh connection. False when that does not apply.
+  bool retry_if_stale(const Ptr& t) {
+    if (!t->reused || t->headers_done || t->stale_retries > 0) return false;
+    ++t->stale_retries;
+    close(*t);
+    connect(t);
+    return true;
+  }
+
   void on_io_error(const Ptr& t, const beast::error_code& ec) {
     // A kept-alive connection the server has since closed fails on first use; nothing was
     // processed, so the request goes out again on a fresh connection.
-    if (t->reused && !t->headers_done && t->stale_retries == 0 && is_stale_connection_error(ec)) {
-      ++t->stale_retries;
-      close(*t);
-      return connect(t);
-    }
+    if (is_stale_connection_error(ec) && retry_if_stale(t)) return;
     if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit)
       return fail(t, TransferFailure::other, "response from " + t->authority + " too large: " + ec.message());
     TransferFailure kind = t->connected ? TransferFailure::reset : TransferFailure::connect;
