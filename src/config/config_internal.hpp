@@ -11,6 +11,9 @@
 namespace llmux::config_detail {
 
 inline constexpr std::string_view kOpenAICompatible = "openai-compatible";
+inline constexpr std::string_view kAnthropic = "anthropic";
+inline constexpr std::string_view kAnthropicBaseUrl = "https://api.anthropic.com/v1";
+inline constexpr std::string_view kAnthropicKeyHeader = "x-api-key";
 
 // Number of bytes, or "10MiB", "512KiB", "1MB", "1GB", "100B" (KB/MB/GB are powers of 1000).
 Expected<uint64_t, std::string> parse_byte_size(std::string_view text);

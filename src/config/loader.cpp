@@ -535,6 +535,7 @@ class Loader {
       if (auto v = duration(*i)) p.timeout = *v;
     if (auto* i = get(f, "max_retries"))
       if (auto v = int32(*i)) p.max_retries = *v;
+    if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;
@@ -558,7 +559,10 @@ class Loader {
       else if (!authorization)
         fail(*header_item, "auth_header is only used with auth_type: api-key (or header)");
     } else if (style == AuthStyle::header) {
-      p.auth_header = "api-key";
+      p.auth_header = p.type == kAnthropic ? kAnthropicKeyHeader : "api-key";
+    } else if (!style && p.type == kAnthropic) {
+      style = AuthStyle::header;  // Anthropic's own credential header
+      p.auth_header = kAnthropicKeyHeader;
     }
     p.auth = style.value_or(AuthStyle::bearer);
     if (p.api_key.empty()) p.auth = AuthStyle::none;

@@ -18,9 +18,9 @@ std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\
 
 void validate_provider(const ProviderConfig& p, const std::string& prefix,
                        const std::function<void(const std::string&, std::string)>& fail) {
-  if (p.type != kOpenAICompatible) {
+  if (p.type != kOpenAICompatible && p.type != kAnthropic) {
     auto type = normalize_provider_type(p.type);
-    fail("type", type ? "type must be written as " + quoted(kOpenAICompatible) : type.error());
+    fail("type", type ? "type must be written as " + quoted(*type) : type.error());
   }
   if (p.base_url.empty()) {
     fail("base_url", "base_url is required");

@@ -58,12 +58,14 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
       "groq", "openrouter", "mistral", "deepseek", "fireworks"};
   std::string lower = to_lower(type);
   std::replace(lower.begin(), lower.end(), '_', '-');
+  if (lower == kAnthropic || lower == "claude") return std::string(kAnthropic);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
     return std::string(kOpenAICompatible);
   std::string known(kOpenAICompatible);
   known += " (also written as";
   for (auto alias : kAliases) known += " " + std::string(alias);
+  known += "), " + std::string(kAnthropic) + " (also written as claude";
   return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known +
                     ")");
 }

@@ -5,17 +5,15 @@
 #include <cstring>
 #include <simdjson.h>
 
+#include "json/simdjson_support.hpp"
+
 namespace llmux::json {
 
 namespace {
 
-// simdjson reads up to SIMDJSON_PADDING bytes past the end; copy into a reused padded buffer.
 simdjson::padded_string_view padded(std::string_view body) {
   thread_local std::string buffer;
-  if (buffer.size() < body.size() + simdjson::SIMDJSON_PADDING)
-    buffer.resize(body.size() + simdjson::SIMDJSON_PADDING);
-  std::memcpy(buffer.data(), body.data(), body.size());
-  return simdjson::padded_string_view(buffer.data(), body.size(), buffer.size());
+  return padded_copy(body, buffer);
 }
 
 simdjson::dom::parser& dom_parser() {

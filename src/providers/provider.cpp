@@ -2,6 +2,9 @@
 #include <functional>
 #include <map>
 
+#include <boost/json.hpp>
+
+#include "providers/anthropic/anthropic.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 #include "providers/provider.hpp"
 
@@ -14,6 +17,7 @@ using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&)>;
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
       {"openai-compatible", [](const ProviderConfig& c) { return std::make_unique<OpenAICompatibleProvider>(c); }},
+      {"anthropic", [](const ProviderConfig& c) { return std::make_unique<AnthropicProvider>(c); }},
   };
   return table;
 }
@@ -50,6 +54,69 @@ Error transfer_error(const Provider& provider, std::string_view url, const http:
                     {}, "upstream_unreachable");
     e.retryable = true;
   }
+  e.provider = provider.id();
+  return e;
+}
+
+Error decode_json_error(const Provider& provider, int status, std::string_view body,
+                        std::string_view retry_after) {
+  Error e;
+  e.kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::upstream_error;
+  e.http_status = status;
+  e.provider = provider.id();
+  e.upstream_status = status;
+  e.retryable = status == 429 || status >= 500;
+  if (!retry_after.empty()) e.retry_after = std::string(retry_after);
+  std::string upstream_message;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    const auto& o = v.as_object();
+    auto text = [](const boost::json::value* x) -> std::string {
+      if (!x) return {};
+      if (x->is_string()) return std::string(x->as_string());
+      if (x->is_null()) return {};
+      return boost::json::serialize(*x);
+    };
+    if (const auto* err = o.if_contains("error")) {
+      if (err->is_object()) {
+        const auto& eo = err->as_object();
+        upstream_message = text(eo.if_contains("message"));
+        e.type = text(eo.if_contains("type"));
+        e.code = text(eo.if_contains("code"));
+        e.param = text(eo.if_contains("param"));
+      } else {
+        upstream_message = text(err);
+      }
+    } else if (const auto* m = o.if_contains("message")) {
+      upstream_message = text(m);
+    } else if (const auto* d = o.if_contains("detail")) {
+      upstream_message = text(d);
+    }
+  }
+  if (upstream_message.empty()) {
+    upstream_message = std::string(body.substr(0, 200));
+    if (upstream_message.empty()) upstream_message = "HTTP " + std::to_string(status);
+  }
+  if (e.type.empty()) {
+    switch (status) {
+      case 400: e.type = "invalid_request_error"; break;
+      case 401: e.type = "authentication_error"; break;
+      case 403: e.type = "permission_error"; break;
+      case 404: e.type = "not_found_error"; break;
+      case 429: e.type = "rate_limit_error"; break;
+      default: e.type = status >= 500 ? "upstream_error" : "invalid_request_error";
+    }
+  }
+  e.message = "provider '" + provider.id() + "' returned HTTP " + std::to_string(status) + ": " + upstream_message;
+  return e;
+}
+
+Error unsupported_endpoint(const Provider& provider, Endpoint endpoint) {
+  Error e = Error::make(ErrorKind::unsupported,
+                        "provider '" + provider.id() + "' (type " + provider.config().type + ") does not serve /v1" +
+                            endpoint_path(endpoint),
+                        {}, "unsupported_endpoint");
   e.provider = provider.id();
   return e;
 }

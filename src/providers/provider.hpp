@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "http/upstream.hpp"
+#include "providers/chat_events.hpp"
 #include "json/request_view.hpp"
 #include "llmux/config.hpp"
 #include "llmux/error.hpp"
@@ -51,6 +52,9 @@ class Provider {
   virtual std::string endpoint_url(Endpoint endpoint) const = 0;
   // The client-facing error for an upstream error response; status and Retry-After pass through.
   virtual Error decode_error(int status, std::string_view body, std::string_view retry_after) const = 0;
+  // A decoder for responses in a wire format other than OpenAI's; nullptr when responses pass
+  // through as bytes.
+  virtual std::unique_ptr<ResponseDecoder> make_response_decoder() const { return nullptr; }
 
  protected:
   ProviderConfig config_;
@@ -60,6 +64,14 @@ class Provider {
 // timed out (504). Names the provider and URL, never a credential.
 Error transfer_error(const Provider& provider, std::string_view url, const http::TransferResult& result,
                      std::chrono::milliseconds timeout);
+
+// The client-facing error for an upstream error response whose body is JSON in one of the shapes
+// servers use: {"error":{"message","type",…}} (OpenAI, Anthropic), {"error":"…"} (Ollama),
+// {"message":…}, {"detail":…}. Status and Retry-After pass through.
+Error decode_json_error(const Provider& provider, int status, std::string_view body, std::string_view retry_after);
+
+// The error for an endpoint a provider type does not serve (501).
+Error unsupported_endpoint(const Provider& provider, Endpoint endpoint);
 
 // "60s" or "1500ms".
 std::string format_duration(std::chrono::milliseconds duration);

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 #include <list>
 #include <map>
 #include <mutex>
@@ -22,6 +23,7 @@
 #include "http/sse.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
+#include "providers/openai_output.hpp"
 
 namespace llmux::server {
 
@@ -433,6 +435,8 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     }
 
     stream_ = fields_.stream && endpoint_ != providers::Endpoint::embeddings;
+    decoder_ = decoder_for(*resolution_.provider);
+    created_ = static_cast<int64_t>(std::time(nullptr));
     providers::EncodeInput input{endpoint_, body, &fields_, resolution_.upstream_model, request_id_, stream_};
     if (auto encoded = resolution_.provider->encode_into(input, upstream_request_); !encoded)
       return send_error(encoded.error());
@@ -472,11 +476,26 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     return std::nullopt;
   }
 
+  // The connection keeps the decoder of the last provider type it used: a decoder holds parse
+  // buffers that are reused from one response to the next.
+  providers::ResponseDecoder* decoder_for(const providers::Provider& provider) {
+    const std::string& type = provider.config().type;
+    if (!decoder_storage_ || decoder_type_ != type) {
+      decoder_storage_ = provider.make_response_decoder();
+      decoder_type_ = type;
+    }
+    return decoder_storage_.get();
+  }
+
   void start_upstream() {
     status_ = 0;
     upstream_body_.clear();
     saw_done_ = false;
     sse_.reset();
+    if (decoder_) {
+      decoder_->reset();
+      chunk_writer_.begin(&translated_, created_, fields_.include_usage);
+    }
     transfer_ = worker_.upstream.start(upstream_request_, this);
     holder_ = shared_from_this();  // alive while the transfer runs
   }
@@ -505,16 +524,20 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       }
       return true;
     }
-    // Forward as received: no re-framing, no waiting for event boundaries.
-    queue_chunk(bytes);
-    sse_.feed(bytes, [this](const http::SseEvent& e) {
-      if (e.data == "[DONE]") {
-        saw_done_ = true;
-      } else if (json::has_usage_object(e.data)) {
-        if (auto u = json::read_usage(e.data)) usage_ = *u;
-      }
-      return true;
-    });
+    if (decoder_) {
+      translate_stream(bytes);
+    } else {
+      // Forward as received: no re-framing, no waiting for event boundaries.
+      queue_chunk(bytes);
+      sse_.feed(bytes, [this](const http::SseEvent& e) {
+        if (e.data == "[DONE]") {
+          saw_done_ = true;
+        } else if (json::has_usage_object(e.data)) {
+          if (auto u = json::read_usage(e.data)) usage_ = *u;
+        }
+        return true;
+      });
+    }
     schedule_flush();
     if (pending_.size() > kPauseUpstreamAbove) {
       paused_ = true;
@@ -523,13 +546,32 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     return true;
   }
 
+  // Events of one upstream read leave as one chunk of OpenAI events.
+  void translate_stream(std::string_view bytes) {
+    sse_.feed(bytes, [this](const http::SseEvent& e) {
+      if (chunk_writer_.ended()) return false;
+      if (auto decoded = decoder_->decode_event(e, chunk_writer_); !decoded) {
+        Error error = std::move(decoded).error();
+        error.message = "provider '" + resolution_.provider->id() + "': " + error.message;
+        chunk_writer_.fail(error);
+      }
+      return true;
+    });
+    if (!translated_.empty()) {
+      queue_chunk(translated_);
+      translated_.clear();
+    }
+    saw_done_ = chunk_writer_.done();
+  }
+
   void on_complete(const http::TransferResult& result) override {
     transfer_ = 0;
     auto self = std::move(holder_);  // keep alive through this function
     const auto& provider = *resolution_.provider;
     const std::string& url = upstream_request_.url;
     if (streaming_) {
-      if (result.failure != http::TransferFailure::none || !saw_done_) {
+      bool ended = decoder_ ? chunk_writer_.ended() : saw_done_ && result.failure == http::TransferFailure::none;
+      if (!ended) {
         std::string why = result.failure == http::TransferFailure::timeout
                               ? "stopped sending for " + providers::format_duration(upstream_request_.timeout)
                           : result.failure != http::TransferFailure::none
@@ -539,6 +581,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
                               "stream from provider '" + provider.id() + "' (" + url + ") " + why);
         queue_chunk("data: " + to_openai_json(e) + "\n\n");
       }
+      if (decoder_) usage_ = chunk_writer_.usage();
       queue("0\r\n\r\n");
       stream_finished_ = true;
       schedule_flush();
@@ -553,6 +596,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       if (should_retry(status_)) return retry();
       return send_error(provider.decode_error(status_, upstream_body_, retry_after_));
     }
+    if (decoder_) return send_translated_body();
     auto usage = json::read_usage(upstream_body_);
     if (!usage && !valid_json(upstream_body_)) {
       Error e = Error::make(ErrorKind::upstream_error,
@@ -565,6 +609,20 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     record_usage();  // before the send: a finished response resets the per-request state
     send_response(200, upstream_content_type_.empty() ? std::string_view("application/json") : upstream_content_type_,
                   upstream_body_);
+  }
+
+  void send_translated_body() {
+    if (auto decoded = decoder_->decode_body(upstream_body_, chat_response_); !decoded) {
+      Error e = std::move(decoded).error();
+      e.message = "provider '" + resolution_.provider->id() + "' (" + upstream_request_.url + "): " + e.message;
+      e.provider = resolution_.provider->id();
+      return send_error(e);
+    }
+    translated_.clear();
+    providers::write_chat_completion(chat_response_, created_, translated_);
+    usage_ = chat_response_.usage;
+    record_usage();
+    send_response(200, "application/json", translated_);
   }
 
   static bool valid_json(std::string_view body) { return !json::locate_syntax_error(body); }
@@ -714,7 +772,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   void release_large_buffers() {
     constexpr size_t kKeep = 64 * 1024;
     // None of these is needed any more once the response has left.
-    for (std::string* s : {&head_.body, &upstream_body_, &upstream_request_.body, &pending_, &inflight_})
+    for (std::string* s : {&head_.body, &upstream_body_, &upstream_request_.body, &pending_, &inflight_, &translated_})
       if (s->capacity() > kKeep) std::string().swap(*s);
     if (buffer_.capacity() > kKeep && buffer_.size() < kReadBufferBytes) {
       beast::flat_buffer smaller;
@@ -782,6 +840,15 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   std::string upstream_body_;
   http::SseParser sse_;
   json::Usage usage_;
+
+  // Responses in a provider format other than OpenAI's (decoder_ is null when they pass through).
+  providers::ResponseDecoder* decoder_ = nullptr;
+  std::unique_ptr<providers::ResponseDecoder> decoder_storage_;
+  std::string decoder_type_;
+  providers::OpenAIChunkWriter chunk_writer_;
+  providers::ChatResponse chat_response_;
+  std::string translated_;
+  int64_t created_ = 0;
 
   std::string pending_;
   std::string inflight_;

@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <boost/json.hpp>
 #include "core/text.hpp"
 
 namespace llmux::providers {
@@ -65,20 +64,26 @@ std::string auth_header_line(const ProviderConfig& config) {
   return {};
 }
 
+std::vector<std::string> credential_and_custom_headers(const ProviderConfig& config) {
+  std::vector<std::string> lines;
+  // A custom header that sets the credential's own header replaces the default credential.
+  std::string auth = auth_header_line(config);
+  std::string_view auth_name = std::string_view(auth).substr(0, auth.find(':'));
+  bool auth_overridden = false;
+  for (const auto& h : config.headers) {
+    if (!auth.empty() && iequals(h.name, auth_name)) auth_overridden = true;
+    lines.push_back(h.name + ": " + substitute_api_key(h.value, config.api_key.reveal()));
+  }
+  if (!auth.empty() && !auth_overridden) lines.insert(lines.begin(), std::move(auth));
+  return lines;
+}
+
 OpenAICompatibleProvider::OpenAICompatibleProvider(ProviderConfig config)
     : Provider(std::move(config)) {
   for (auto e : {Endpoint::chat_completions, Endpoint::completions, Endpoint::embeddings, Endpoint::models})
     urls_[static_cast<int>(e)] = config_.base_url + endpoint_path(e);
 
-  // A custom header that sets the credential's own header replaces the default credential.
-  std::string auth = auth_header_line(config_);
-  std::string_view auth_name = std::string_view(auth).substr(0, auth.find(':'));
-  bool auth_overridden = false;
-  for (const auto& h : config_.headers) {
-    if (!auth.empty() && iequals(h.name, auth_name)) auth_overridden = true;
-    fixed_headers_.push_back(h.name + ": " + substitute_api_key(h.value, config_.api_key.reveal()));
-  }
-  if (!auth.empty() && !auth_overridden) fixed_headers_.insert(fixed_headers_.begin(), std::move(auth));
+  fixed_headers_ = credential_and_custom_headers(config_);
   default_params_ = json::object_members(config_.default_params_json);
   fixed_headers_.push_back("Content-Type: application/json");
   fixed_headers_.push_back("User-Agent: llmux/0.1");
@@ -118,60 +123,9 @@ http::UpstreamRequest OpenAICompatibleProvider::list_models_request() const {
   return request;
 }
 
-// Message and fields from an upstream error body in any of the shapes servers use:
-// {"error":{"message",…}} (OpenAI), {"error":"…"} (Ollama), {"message":…}, {"detail":…}.
 Error OpenAICompatibleProvider::decode_error(int status, std::string_view body,
                                              std::string_view retry_after) const {
-  Error e;
-  e.kind = status == 429 ? ErrorKind::rate_limited : ErrorKind::upstream_error;
-  e.http_status = status;
-  e.provider = id();
-  e.upstream_status = status;
-  e.retryable = status == 429 || status >= 500;
-  if (!retry_after.empty()) e.retry_after = std::string(retry_after);
-  std::string upstream_message;
-  boost::system::error_code ec;
-  auto v = boost::json::parse(body, ec);
-  if (!ec && v.is_object()) {
-    const auto& o = v.as_object();
-    auto text = [](const boost::json::value* x) -> std::string {
-      if (!x) return {};
-      if (x->is_string()) return std::string(x->as_string());
-      if (x->is_null()) return {};
-      return boost::json::serialize(*x);
-    };
-    if (const auto* err = o.if_contains("error")) {
-      if (err->is_object()) {
-        const auto& eo = err->as_object();
-        upstream_message = text(eo.if_contains("message"));
-        e.type = text(eo.if_contains("type"));
-        e.code = text(eo.if_contains("code"));
-        e.param = text(eo.if_contains("param"));
-      } else {
-        upstream_message = text(err);
-      }
-    } else if (const auto* m = o.if_contains("message")) {
-      upstream_message = text(m);
-    } else if (const auto* d = o.if_contains("detail")) {
-      upstream_message = text(d);
-    }
-  }
-  if (upstream_message.empty()) {
-    upstream_message = std::string(body.substr(0, 200));
-    if (upstream_message.empty()) upstream_message = "HTTP " + std::to_string(status);
-  }
-  if (e.type.empty()) {
-    switch (status) {
-      case 400: e.type = "invalid_request_error"; break;
-      case 401: e.type = "authentication_error"; break;
-      case 403: e.type = "permission_error"; break;
-      case 404: e.type = "not_found_error"; break;
-      case 429: e.type = "rate_limit_error"; break;
-      default: e.type = status >= 500 ? "upstream_error" : "invalid_request_error";
-    }
-  }
-  e.message = "provider '" + id() + "' returned HTTP " + std::to_string(status) + ": " + upstream_message;
-  return e;
+  return decode_json_error(*this, status, body, retry_after);
 }
 
 }  // namespace llmux::providers

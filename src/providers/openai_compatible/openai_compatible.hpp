@@ -27,5 +27,8 @@ class OpenAICompatibleProvider final : public Provider {
 
 // The credential header for a provider, or "" when it sends none.
 std::string auth_header_line(const ProviderConfig& config);
+// The credential header (unless a custom header replaces it) and the custom headers, with
+// {api_key} substituted: the header lines every request of the provider carries.
+std::vector<std::string> credential_and_custom_headers(const ProviderConfig& config);
 
 }  // namespace llmux::providers

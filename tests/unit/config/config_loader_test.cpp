@@ -271,6 +271,22 @@ TEST_F(ConfigLoaderTest, ProviderTypeAliasesAndFlags) {
   EXPECT_EQ(config.providers[1].priority, 7);
 }
 
+TEST_F(ConfigLoaderTest, AnthropicDefaultsToItsApiAndKeyHeader) {
+  auto config = load_ok(R"(providers:
+  claude: {type: anthropic, api_key: sk-ant-1}
+  proxy: {type: claude, base_url: "http://127.0.0.1:9/v1", api_key: k, auth_type: bearer}
+)");
+  const ProviderConfig& claude = config.providers.at(0);
+  EXPECT_EQ(claude.type, "anthropic");
+  EXPECT_EQ(claude.base_url, "https://api.anthropic.com/v1");
+  EXPECT_EQ(claude.auth, AuthStyle::header);
+  EXPECT_EQ(claude.auth_header, "x-api-key");
+  const ProviderConfig& proxy = config.providers.at(1);
+  EXPECT_EQ(proxy.type, "anthropic");
+  EXPECT_EQ(proxy.base_url, "http://127.0.0.1:9/v1");
+  EXPECT_EQ(proxy.auth, AuthStyle::bearer);  // an explicit auth_type wins
+}
+
 TEST_F(ConfigLoaderTest, DurationsInProviderAndServer) {
   auto config = load_ok(R"(server: {shutdown_grace: 500ms}
 providers:
@@ -503,7 +519,7 @@ providers:
     timeout: 60 seconds
     max_retries: -1
     enabled: yes
-    type: anthropic
+    type: bedrock
     models: {a: 1}
 )"),
             (Strings{
@@ -519,9 +535,10 @@ providers:
                 "e.g. 500ms, 60s, 2m, 1h, or a number of milliseconds)",
                 "cfg.yaml:10:18: providers.together.max_retries: must not be negative",
                 "cfg.yaml:11:14: providers.together.enabled: expected true or false, got \"yes\"",
-                "cfg.yaml:12:11: providers.together.type: unknown provider type \"anthropic\"; "
+                "cfg.yaml:12:11: providers.together.type: unknown provider type \"bedrock\"; "
                 "known types: openai-compatible (also written as openai custom ollama vllm "
-                "lmstudio together groq openrouter mistral deepseek fireworks)",
+                "lmstudio together groq openrouter mistral deepseek fireworks), anthropic (also "
+                "written as claude)",
                 "cfg.yaml:13:13: providers.together.models: expected a list of models, got a "
                 "mapping",
             }));

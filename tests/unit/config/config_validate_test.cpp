@@ -46,7 +46,7 @@ TEST(ConfigValidateTest, ReportsEveryProblemWithIndexPaths) {
   config.api_keys = {Secret("ok"), Secret("")};
 
   auto a = provider("a");
-  a.type = "anthropic";
+  a.type = "bedrock";
   a.base_url = "https://api.example.com/v1?x=1";
   a.timeout = std::chrono::milliseconds(-5);
   a.max_retries = -1;
@@ -70,9 +70,9 @@ TEST(ConfigValidateTest, ReportsEveryProblemWithIndexPaths) {
                 "built-in: server.shutdown_grace: must not be negative",
                 "built-in: master_key: must not be empty",
                 "built-in: api_keys[1]: must not be empty",
-                "built-in: providers[0].type: unknown provider type \"anthropic\"; known types: "
+                "built-in: providers[0].type: unknown provider type \"bedrock\"; known types: "
                 "openai-compatible (also written as openai custom ollama vllm lmstudio together "
-                "groq openrouter mistral deepseek fireworks)",
+                "groq openrouter mistral deepseek fireworks), anthropic (also written as claude)",
                 "built-in: providers[0].base_url: URL must not contain a query string (\"?...\")",
                 "built-in: providers[0].default_params: must be a JSON object",
                 "built-in: providers[0].timeout: must not be negative",

@@ -172,17 +172,19 @@ TEST(ConfigErrorFormatTest, FormatsFileLineColumnPathAndMessage) {
             "<config>: providers[0].id: a provider needs an id");
 }
 
-TEST(ConfigProviderTypeTest, AliasesNormaliseToOpenAICompatible) {
+TEST(ConfigProviderTypeTest, AliasesNormaliseToTheirType) {
   using config_detail::normalize_provider_type;
   for (const char* type : {"openai-compatible", "openai_compatible", "OpenAI", "custom", "ollama",
                            "vllm", "lmstudio", "together", "groq", "openrouter", "mistral",
                            "deepseek", "fireworks"})
     EXPECT_EQ(*normalize_provider_type(type), "openai-compatible") << type;
-  auto bad = normalize_provider_type("anthropic");
+  for (const char* type : {"anthropic", "Claude"}) EXPECT_EQ(*normalize_provider_type(type), "anthropic") << type;
+  auto bad = normalize_provider_type("bedrock");
   ASSERT_FALSE(bad);
-  EXPECT_EQ(bad.error().rfind("unknown provider type \"anthropic\"; known types: openai-", 0), 0u)
+  EXPECT_EQ(bad.error().rfind("unknown provider type \"bedrock\"; known types: openai-", 0), 0u)
       << bad.error();
   EXPECT_NE(bad.error().find("fireworks"), std::string::npos);
+  EXPECT_NE(bad.error().find("anthropic"), std::string::npos);
 }
 
 TEST(ConfigEditDistanceTest, CountsTranspositionsAsOneEdit) {

@@ -1,0 +1,502 @@
+#include "providers/anthropic/anthropic.hpp"
+
+#include <simdjson.h>
+
+#include "core/json_text.hpp"
+#include "core/text.hpp"
+#include "json/simdjson_support.hpp"
+#include "providers/openai_compatible/openai_compatible.hpp"
+
+namespace llmux::providers {
+
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::object;
+
+Unexpected<Error> invalid(std::string message, std::string param, std::string code = "unsupported_parameter") {
+  return unexpected(Error::make(ErrorKind::invalid_request, std::move(message), std::move(param), std::move(code)));
+}
+
+std::string at(std::string_view base, size_t index) { return std::string(base) + "[" + std::to_string(index) + "]"; }
+
+// Any JSON value, minified.
+void append_value(std::string& out, element value) {
+  std::string_view text;
+  if (!value.get_string().get(text)) return append_json_string(out, text);
+  out += simdjson::to_string(value);
+}
+
+// Writes the request in Anthropic's shape while reading OpenAI's. One instance per call.
+class RequestTranslator {
+ public:
+  RequestTranslator(object request, std::string& out) : request_(request), out_(out) {}
+
+  Expected<void, Error> run(std::string_view model, bool stream, const json::JsonMembers& defaults) {
+    if (auto checked = reject_inexpressible(); !checked) return checked;
+    out_ += "{\"model\":";
+    append_json_string(out_, model);
+    written("model");
+    write_max_tokens(defaults);
+
+    array messages;
+    if (request_["messages"].get_array().get(messages))
+      return invalid("'messages' must be an array", "messages", "invalid_type");
+    if (auto done = write_system(messages); !done) return done;
+    if (auto done = write_messages(messages); !done) return done;
+
+    for (const char* key : {"temperature", "top_p", "top_k"}) {
+      element value;
+      if (!request_[key].get(value) && !value.is_null()) {
+        out_ += ",\"";
+        out_ += key;
+        out_ += "\":";
+        append_value(out_, value);
+        written(key);
+      }
+    }
+    if (auto done = write_stop(); !done) return done;
+    if (auto done = write_tools(); !done) return done;
+    std::string_view user;
+    if (!request_["user"].get_string().get(user)) {
+      out_ += ",\"metadata\":{\"user_id\":";
+      append_json_string(out_, user);
+      out_ += '}';
+      written("metadata");
+    }
+    if (stream) {
+      out_ += ",\"stream\":true";
+      written("stream");
+    }
+    // Default params are written in Anthropic's terms (thinking, top_k, metadata, …).
+    for (const auto& [key, value] : defaults) {
+      if (is_written(key)) continue;
+      out_ += ',';
+      append_json_string(out_, key);
+      out_ += ':';
+      out_ += value;
+    }
+    out_ += '}';
+    return {};
+  }
+
+ private:
+  Expected<void, Error> reject_inexpressible() {
+    int64_t n;
+    if (!request_["n"].get_int64().get(n) && n != 1)
+      return invalid("'n' must be 1: Anthropic returns one choice per request", "n");
+    object format;
+    std::string_view type;
+    if (!request_["response_format"].get_object().get(format) && !format["type"].get_string().get(type) &&
+        type != "text")
+      return invalid("response_format '" + std::string(type) + "' is not supported by Anthropic models; "
+                     "describe the JSON in the prompt or use a tool",
+                     "response_format");
+    return {};
+  }
+
+  void write_max_tokens(const json::JsonMembers& defaults) {
+    out_ += ",\"max_tokens\":";
+    int64_t max_tokens;
+    if (!request_["max_completion_tokens"].get_int64().get(max_tokens) ||
+        !request_["max_tokens"].get_int64().get(max_tokens)) {
+      out_ += std::to_string(max_tokens);
+    } else {
+      std::string_view fallback;
+      for (const auto& [key, value] : defaults)
+        if (key == "max_tokens") fallback = value;
+      out_ += fallback.empty() ? std::to_string(AnthropicProvider::kDefaultMaxTokens) : std::string(fallback);
+    }
+    written("max_tokens");
+  }
+
+  // System and developer messages, wherever they stand, become the top-level system prompt.
+  Expected<void, Error> write_system(array messages) {
+    bool any = false;
+    size_t i = 0;
+    for (element message : messages) {
+      std::string_view role;
+      if (!message["role"].get_string().get(role) && (role == "system" || role == "developer")) {
+        out_ += any ? "," : ",\"system\":[";
+        any = true;
+        element content;
+        if (message["content"].get(content))
+          return invalid(at("messages", i) + ".content is required", at("messages", i) + ".content", "missing_required_parameter");
+        if (auto done = write_text_blocks(content, at("messages", i) + ".content"); !done) return done;
+      }
+      ++i;
+    }
+    if (any) {
+      out_ += ']';
+      written("system");
+    }
+    return {};
+  }
+
+  // Text content (a string, or an array of text parts) as comma-separated text blocks.
+  Expected<void, Error> write_text_blocks(element content, const std::string& param) {
+    std::string_view text;
+    if (!content.get_string().get(text)) {
+      text_block(text);
+      return {};
+    }
+    array parts;
+    if (content.get_array().get(parts)) return invalid(param + " must be a string or an array of text parts", param, "invalid_type");
+    size_t j = 0;
+    bool first = true;
+    for (element part : parts) {
+      std::string_view type;
+      if (part["type"].get_string().get(type) || type != "text" || part["text"].get_string().get(text))
+        return invalid(at(param, j) + " must be a text part here", at(param, j) + ".type");
+      if (!first) out_ += ',';
+      first = false;
+      text_block(text);
+      ++j;
+    }
+    return {};
+  }
+
+  void text_block(std::string_view text) {
+    out_ += "{\"type\":\"text\",\"text\":";
+    append_json_string(out_, text);
+    out_ += '}';
+  }
+
+  Expected<void, Error> write_messages(array messages) {
+    out_ += ",\"messages\":[";
+    written("messages");
+    bool first = true;
+    bool tool_results_open = false;  // consecutive tool messages share one user turn
+    size_t i = 0;
+    for (element message : messages) {
+      std::string param = at("messages", i++);
+      std::string_view role;
+      if (message["role"].get_string().get(role)) return invalid(param + ".role is required", param + ".role", "missing_required_parameter");
+      if (role == "system" || role == "developer") continue;
+      if (role == "tool") {
+        if (!tool_results_open) {
+          out_ += first ? "" : ",";
+          out_ += "{\"role\":\"user\",\"content\":[";
+          tool_results_open = true;
+        } else {
+          out_ += ',';
+        }
+        first = false;
+        if (auto done = write_tool_result(message, param); !done) return done;
+        continue;
+      }
+      if (tool_results_open) {
+        out_ += "]}";
+        tool_results_open = false;
+      }
+      if (role == "user") {
+        out_ += first ? "" : ",";
+        first = false;
+        out_ += "{\"role\":\"user\",\"content\":";
+        if (auto done = write_user_content(message["content"], param + ".content"); !done) return done;
+        out_ += '}';
+      } else if (role == "assistant") {
+        size_t mark = out_.size();
+        out_ += first ? "" : ",";
+        out_ += "{\"role\":\"assistant\",\"content\":[";
+        auto blocks = write_assistant_blocks(message, param);
+        if (!blocks) return unexpected(std::move(blocks).error());
+        if (*blocks == 0) {
+          out_.resize(mark);  // Anthropic rejects an assistant turn without content
+          continue;
+        }
+        first = false;
+        out_ += "]}";
+      } else {
+        return invalid(param + ".role '" + std::string(role) + "' is not supported (use system, user, assistant or tool)",
+                       param + ".role", "invalid_value");
+      }
+    }
+    if (tool_results_open) out_ += "]}";
+    out_ += ']';
+    if (first) return invalid("'messages' must contain a user or assistant message", "messages", "invalid_value");
+    return {};
+  }
+
+  Expected<void, Error> write_user_content(simdjson::simdjson_result<element> content, const std::string& param) {
+    std::string_view text;
+    if (!content.get_string().get(text)) {
+      append_json_string(out_, text);
+      return {};
+    }
+    array parts;
+    if (content.get_array().get(parts)) return invalid(param + " must be a string or an array of parts", param, "invalid_type");
+    out_ += '[';
+    size_t j = 0;
+    for (element part : parts) {
+      std::string part_param = at(param, j);
+      if (j++) out_ += ',';
+      std::string_view type;
+      json::read_optional(part["type"].get_string(), type);
+      if (type == "text") {
+        if (part["text"].get_string().get(text)) return invalid(part_param + ".text must be a string", part_param + ".text", "invalid_type");
+        text_block(text);
+      } else if (type == "image_url") {
+        std::string_view url;
+        if (part["image_url"]["url"].get_string().get(url) && part["image_url"].get_string().get(url))
+          return invalid(part_param + ".image_url.url is required", part_param + ".image_url.url", "missing_required_parameter");
+        write_image(url);
+      } else {
+        return invalid(part_param + ".type '" + std::string(type) + "' is not supported by Anthropic models (text and image_url are)",
+                       part_param + ".type");
+      }
+    }
+    out_ += ']';
+    return {};
+  }
+
+  // data:image/png;base64,… becomes a base64 source; any other URL a url source.
+  void write_image(std::string_view url) {
+    out_ += "{\"type\":\"image\",\"source\":";
+    size_t comma = url.find(',');
+    std::string_view meta = url.substr(0, comma);
+    if (url.starts_with("data:") && comma != std::string_view::npos && meta.size() > 12 &&
+        meta.substr(meta.size() - 7) == ";base64") {
+      out_ += "{\"type\":\"base64\",\"media_type\":";
+      append_json_string(out_, meta.substr(5, meta.size() - 12));
+      out_ += ",\"data\":";
+      append_json_string(out_, url.substr(comma + 1));
+    } else {
+      out_ += "{\"type\":\"url\",\"url\":";
+      append_json_string(out_, url);
+    }
+    out_ += "}}";
+  }
+
+  // Text, then one tool_use block per tool call. Returns how many blocks were written.
+  Expected<int, Error> write_assistant_blocks(element message, const std::string& param) {
+    int blocks = 0;
+    element content;
+    std::string_view text;
+    if (!message["content"].get(content) && !content.is_null()) {
+      if (!content.get_string().get(text)) {
+        if (!text.empty()) {
+          text_block(text);
+          ++blocks;
+        }
+      } else {
+        size_t mark = out_.size();
+        if (auto done = write_text_blocks(content, param + ".content"); !done) return unexpected(std::move(done).error());
+        if (out_.size() > mark) ++blocks;
+      }
+    }
+    array calls;
+    if (message["tool_calls"].get_array().get(calls)) return blocks;
+    size_t k = 0;
+    for (element call : calls) {
+      std::string call_param = at(param + ".tool_calls", k++);
+      std::string_view id, name, arguments;
+      if (call["id"].get_string().get(id)) return invalid(call_param + ".id is required", call_param + ".id", "missing_required_parameter");
+      if (call["function"]["name"].get_string().get(name))
+        return invalid(call_param + ".function.name is required", call_param + ".function.name", "missing_required_parameter");
+      json::read_optional(call["function"]["arguments"].get_string(), arguments);
+      if (blocks++) out_ += ',';
+      out_ += "{\"type\":\"tool_use\",\"id\":";
+      append_json_string(out_, id);
+      out_ += ",\"name\":";
+      append_json_string(out_, name);
+      out_ += ",\"input\":";
+      if (auto done = append_arguments(arguments, call_param + ".function.arguments"); !done) return unexpected(std::move(done).error());
+      out_ += '}';
+    }
+    return blocks;
+  }
+
+  // OpenAI carries arguments as a string of JSON; Anthropic wants the object itself.
+  Expected<void, Error> append_arguments(std::string_view arguments, const std::string& param) {
+    if (arguments.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+      out_ += "{}";
+      return {};
+    }
+    thread_local simdjson::dom::parser parser;
+    thread_local std::string buffer;
+    object parsed;
+    if (parser.parse(json::padded_copy(arguments, buffer)).get_object().get(parsed))
+      return invalid(param + " must be a JSON object in a string", param, "invalid_value");
+    out_ += simdjson::to_string(parsed);
+    return {};
+  }
+
+  Expected<void, Error> write_tool_result(element message, const std::string& param) {
+    std::string_view id;
+    if (message["tool_call_id"].get_string().get(id))
+      return invalid(param + ".tool_call_id is required", param + ".tool_call_id", "missing_required_parameter");
+    out_ += "{\"type\":\"tool_result\",\"tool_use_id\":";
+    append_json_string(out_, id);
+    out_ += ",\"content\":";
+    std::string_view text;
+    element content;
+    if (message["content"].get(content))
+      return invalid(param + ".content is required", param + ".content", "missing_required_parameter");
+    if (!content.get_string().get(text)) {
+      append_json_string(out_, text);
+    } else {
+      out_ += '[';
+      if (auto done = write_text_blocks(content, param + ".content"); !done) return done;
+      out_ += ']';
+    }
+    out_ += '}';
+    return {};
+  }
+
+  Expected<void, Error> write_stop() {
+    element stop;
+    if (request_["stop"].get(stop) || stop.is_null()) return {};
+    std::string_view one;
+    if (!stop.get_string().get(one)) {
+      out_ += ",\"stop_sequences\":[";
+      append_json_string(out_, one);
+      out_ += ']';
+    } else if (stop.is_array()) {
+      out_ += ",\"stop_sequences\":";
+      append_value(out_, stop);
+    } else {
+      return invalid("'stop' must be a string or an array of strings", "stop", "invalid_type");
+    }
+    written("stop_sequences");
+    return {};
+  }
+
+  Expected<void, Error> write_tools() {
+    array tools;
+    if (request_["tools"].get_array().get(tools) || tools.size() == 0) return {};
+    out_ += ",\"tools\":[";
+    size_t k = 0;
+    for (element tool : tools) {
+      std::string param = at("tools", k);
+      std::string_view type = "function", name, description;
+      json::read_optional(tool["type"].get_string(), type);
+      if (type != "function") return invalid(param + ".type '" + std::string(type) + "' is not supported (use function)", param + ".type");
+      element function;
+      if (tool["function"].get(function) || function["name"].get_string().get(name))
+        return invalid(param + ".function.name is required", param + ".function.name", "missing_required_parameter");
+      if (k++) out_ += ',';
+      out_ += "{\"name\":";
+      append_json_string(out_, name);
+      if (!function["description"].get_string().get(description)) {
+        out_ += ",\"description\":";
+        append_json_string(out_, description);
+      }
+      out_ += ",\"input_schema\":";
+      element schema;
+      if (!function["parameters"].get(schema) && schema.is_object())
+        append_value(out_, schema);
+      else
+        out_ += "{\"type\":\"object\",\"properties\":{}}";
+      out_ += '}';
+    }
+    out_ += ']';
+    written("tools");
+    return write_tool_choice();
+  }
+
+  Expected<void, Error> write_tool_choice() {
+    bool parallel = true;
+    json::read_optional(request_["parallel_tool_calls"].get_bool(), parallel);
+    element choice;
+    std::string_view mode = "auto", name;
+    if (!request_["tool_choice"].get(choice) && !choice.is_null()) {
+      if (choice.get_string().get(mode)) {
+        if (choice["function"]["name"].get_string().get(name))
+          return invalid("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":…}}",
+                         "tool_choice", "invalid_value");
+        mode = "function";
+      }
+    }
+    std::string_view type = mode == "none" ? "none" : mode == "required" ? "any" : mode == "function" ? "tool" : "auto";
+    if (mode != "none" && mode != "auto" && mode != "required" && mode != "function")
+      return invalid("'tool_choice' must be none, auto, required or a function", "tool_choice", "invalid_value");
+    out_ += ",\"tool_choice\":{\"type\":\"";
+    out_ += type;
+    out_ += '"';
+    if (!name.empty()) {
+      out_ += ",\"name\":";
+      append_json_string(out_, name);
+    }
+    if (!parallel && type != "none") out_ += ",\"disable_parallel_tool_use\":true";
+    out_ += '}';
+    written("tool_choice");
+    return {};
+  }
+
+  void written(std::string_view key) { written_[written_count_++] = key; }
+  bool is_written(std::string_view key) const {
+    for (size_t i = 0; i < written_count_; ++i)
+      if (written_[i] == key) return true;
+    return false;
+  }
+
+  object request_;
+  std::string& out_;
+  std::string_view written_[16];
+  size_t written_count_ = 0;
+};
+
+}  // namespace
+
+Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
+                                             const json::JsonMembers& default_params, std::string& out) {
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string buffer;
+  object request;
+  if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
+    return invalid("the request body must be a JSON object", {}, "invalid_json");
+  return RequestTranslator(request, out).run(model, stream, default_params);
+}
+
+AnthropicProvider::AnthropicProvider(ProviderConfig config) : Provider(std::move(config)) {
+  messages_url_ = config_.base_url + "/messages";
+  models_url_ = config_.base_url + "/models";
+  fixed_headers_ = credential_and_custom_headers(config_);
+  bool version_given = false;
+  for (const auto& h : config_.headers) version_given = version_given || iequals(h.name, "anthropic-version");
+  if (!version_given) fixed_headers_.push_back("anthropic-version: " + std::string(kApiVersion));
+  default_params_ = json::object_members(config_.default_params_json);
+  fixed_headers_.push_back("Content-Type: application/json");
+  fixed_headers_.push_back("User-Agent: llmux/0.1");
+}
+
+std::string AnthropicProvider::endpoint_url(Endpoint endpoint) const {
+  return endpoint == Endpoint::models ? models_url_ : messages_url_;
+}
+
+Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
+  if (in.endpoint != Endpoint::chat_completions) return unexpected(unsupported_endpoint(*this, in.endpoint));
+  out.method.assign("POST");
+  out.url.assign(messages_url_);
+  out.timeout = config_.timeout;
+  out.connect_timeout = http::UpstreamRequest::kDefaultConnectTimeout;
+  out.common_headers = &fixed_headers_;
+  out.headers.resize(in.request_id.empty() ? 1 : 2);
+  out.headers[0].assign(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  if (!in.request_id.empty()) {
+    out.headers[1].assign("x-request-id: ");
+    out.headers[1].append(in.request_id);
+  }
+  out.body.clear();
+  return translate_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
+}
+
+http::UpstreamRequest AnthropicProvider::list_models_request() const {
+  http::UpstreamRequest request;
+  request.method = "GET";
+  request.url = models_url_;
+  request.timeout = config_.timeout;
+  request.common_headers = &fixed_headers_;
+  request.headers.push_back("Accept: application/json");
+  return request;
+}
+
+Error AnthropicProvider::decode_error(int status, std::string_view body, std::string_view retry_after) const {
+  return decode_json_error(*this, status, body, retry_after);
+}
+
+std::unique_ptr<ResponseDecoder> AnthropicProvider::make_response_decoder() const { return make_anthropic_decoder(); }
+
+}  // namespace llmux::providers

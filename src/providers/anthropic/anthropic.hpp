@@ -1,0 +1,43 @@
+// Anthropic's Messages API (POST {base_url}/messages) behind the OpenAI chat completions API:
+// requests are translated from OpenAI's shape, responses and streams back into it. Only chat
+// completions and model listing exist there; completions and embeddings are "unsupported".
+// Immutable; safe to share between threads.
+#pragma once
+
+#include <memory>
+
+#include "providers/provider.hpp"
+
+namespace llmux::providers {
+
+class AnthropicProvider final : public Provider {
+ public:
+  static constexpr std::string_view kApiVersion = "2023-06-01";
+  // Anthropic requires max_tokens; OpenAI clients often leave it out.
+  static constexpr int64_t kDefaultMaxTokens = 4096;
+
+  explicit AnthropicProvider(ProviderConfig config);
+
+  Expected<void, Error> encode_into(const EncodeInput& input, http::UpstreamRequest& out) const override;
+  http::UpstreamRequest list_models_request() const override;
+  std::string endpoint_url(Endpoint endpoint) const override;
+  Error decode_error(int status, std::string_view body, std::string_view retry_after) const override;
+  std::unique_ptr<ResponseDecoder> make_response_decoder() const override;
+
+ private:
+  std::vector<std::string> fixed_headers_;
+  json::JsonMembers default_params_;
+  std::string messages_url_;
+  std::string models_url_;
+};
+
+// OpenAI chat completions request body → Anthropic Messages request body, appended to `out`.
+// Fails with a 400 naming the offending field for what Anthropic cannot express (n > 1, an
+// audio part, a JSON response format, arguments that are not a JSON object).
+Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
+                                             const json::JsonMembers& default_params, std::string& out);
+
+// Decodes Anthropic message bodies and message streams (message_start … message_stop).
+std::unique_ptr<ResponseDecoder> make_anthropic_decoder();
+
+}  // namespace llmux::providers

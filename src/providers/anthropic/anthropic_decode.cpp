@@ -1,0 +1,351 @@
+// Anthropic message bodies and message streams into canonical form (chat_events.hpp).
+// simdjson's On-Demand API reads each event in place: string values are taken as raw tokens, so
+// text reaches the client still escaped, exactly as Anthropic wrote it.
+#include <simdjson.h>
+
+#include "json/simdjson_support.hpp"
+#include "providers/anthropic/anthropic.hpp"
+
+namespace llmux::providers {
+
+namespace {
+
+namespace od = simdjson::ondemand;
+
+Error malformed(std::string_view what) {
+  Error e = Error::make(ErrorKind::upstream_error, "Anthropic sent a malformed " + std::string(what), {},
+                        "upstream_malformed_response");
+  e.http_status = 502;
+  return e;
+}
+
+// The contents of a string value between its quotes, still escaped.
+bool escaped_string(od::value value, std::string_view& out) {
+  od::json_type type;
+  if (value.type().get(type) || type != od::json_type::string) return false;
+  std::string_view raw = value.raw_json_token();
+  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
+    raw.remove_suffix(1);
+  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return false;
+  out = raw.substr(1, raw.size() - 2);
+  return true;
+}
+
+int64_t integer(od::value value) {
+  int64_t n = 0;
+  return value.get_int64().get(n) ? 0 : n;
+}
+
+FinishReason finish_reason(std::string_view stop_reason) {
+  if (stop_reason == "max_tokens" || stop_reason == "model_context_window_exceeded") return FinishReason::length;
+  if (stop_reason == "tool_use") return FinishReason::tool_calls;
+  if (stop_reason == "refusal") return FinishReason::content_filter;
+  return FinishReason::stop;  // end_turn, stop_sequence, pause_turn and any newer reason
+}
+
+// Anthropic counts cached input apart from input_tokens; OpenAI's prompt_tokens include it.
+struct AnthropicUsage {
+  int64_t input = 0, cache_creation = 0, cache_read = 0, output = 0;
+  bool has_input = false, has_output = false;
+
+  simdjson::error_code read(od::object usage) {
+    for (auto field : usage) {
+      std::string_view key;
+      if (auto ec = field.unescaped_key().get(key)) return ec;
+      od::value value;
+      if (auto ec = field.value().get(value)) return ec;
+      if (key == "input_tokens") {
+        input = integer(value);
+        has_input = true;
+      } else if (key == "output_tokens") {
+        output = integer(value);
+        has_output = true;
+      } else if (key == "cache_creation_input_tokens") {
+        cache_creation = integer(value);
+      } else if (key == "cache_read_input_tokens") {
+        cache_read = integer(value);
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+  json::Usage canonical() const {
+    json::Usage u;
+    u.prompt_tokens = input + cache_creation + cache_read;
+    u.completion_tokens = output;
+    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    return u;
+  }
+};
+
+// What one stream event says, gathered before acting on it (members can come in any order).
+struct EventFields {
+  std::string_view type;
+  int64_t index = -1;
+  std::string_view id, model;              // message_start: message.id, message.model
+  std::string_view block_type, block_id, block_name, block_text;  // content_block_start
+  std::string_view delta_type, delta_text, stop_reason;           // content_block_delta, message_delta
+  std::string_view error_type, error_message;                     // error
+  AnthropicUsage usage;
+  bool has_usage = false;
+};
+
+class AnthropicDecoder final : public ResponseDecoder {
+ public:
+  void reset() override {
+    block_tool_index_.clear();
+    tool_count_ = 0;
+    usage_ = {};
+  }
+
+  Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) override {
+    EventFields f;
+    if (read_event(event.data, f)) return unexpected(malformed("stream event"));
+    StreamEvent out;
+    using Kind = StreamEvent::Kind;
+    if (f.type == "content_block_delta") {
+      int tool = tool_index_of(f.index);
+      if (f.delta_type == "text_delta") {
+        out.kind = Kind::text;
+      } else if (f.delta_type == "thinking_delta") {
+        out.kind = Kind::reasoning;
+      } else if (f.delta_type == "input_json_delta" && tool >= 0) {
+        out.kind = Kind::tool_arguments;
+        out.tool_index = tool;
+      } else {
+        return {};  // signatures, citations, server tools' input
+      }
+      out.text = f.delta_text;
+      sink.on_event(out);
+    } else if (f.type == "content_block_start") {
+      start_block(f, sink);
+    } else if (f.type == "message_start") {
+      reset();
+      if (f.has_usage) usage_ = f.usage;
+      out.kind = Kind::start;
+      out.id = f.id;
+      out.model = f.model;
+      sink.on_event(out);
+    } else if (f.type == "message_delta") {
+      if (f.has_usage) {
+        // Output tokens are cumulative; input counts are repeated only by newer API versions.
+        if (f.usage.has_output) usage_.output = f.usage.output;
+        if (f.usage.has_input) {
+          usage_.input = f.usage.input;
+          usage_.cache_creation = f.usage.cache_creation;
+          usage_.cache_read = f.usage.cache_read;
+        }
+      }
+      if (!f.stop_reason.empty()) {
+        out.kind = Kind::finish;
+        out.finish = finish_reason(f.stop_reason);
+        sink.on_event(out);
+      }
+    } else if (f.type == "message_stop") {
+      out.kind = Kind::usage;
+      out.usage = usage_.canonical();
+      sink.on_event(out);
+      out.kind = Kind::done;
+      sink.on_event(out);
+    } else if (f.type == "error") {
+      out.kind = Kind::error;
+      out.error_type = f.error_type;
+      out.text = f.error_message.empty() ? std::string_view("the provider reported an error") : f.error_message;
+      sink.on_event(out);
+    }
+    // ping, content_block_stop and event types newer than this code carry nothing to pass on.
+    return {};
+  }
+
+  Expected<void, Error> decode_body(std::string_view body, ChatResponse& out) override {
+    out.clear();
+    od::document doc;
+    od::object message;
+    if (parser_.iterate(json::padded_copy(body, buffer_)).get(doc) || doc.get_object().get(message))
+      return unexpected(malformed("response (not a JSON object)"));
+    size_t tools = 0;
+    AnthropicUsage usage;
+    auto read = [&]() -> simdjson::error_code {
+      for (auto field : message) {
+        std::string_view key;
+        if (auto ec = field.unescaped_key().get(key)) return ec;
+        od::value value;
+        if (auto ec = field.value().get(value)) return ec;
+        if (key == "id") {
+          escaped_string(value, out.id);
+        } else if (key == "model") {
+          escaped_string(value, out.model);
+        } else if (key == "stop_reason") {
+          std::string_view reason;
+          if (!value.get_string().get(reason)) out.finish = finish_reason(reason);
+        } else if (key == "usage") {
+          od::object u;
+          if (auto ec = value.get_object().get(u)) return ec;
+          if (auto ec = usage.read(u)) return ec;
+        } else if (key == "content") {
+          od::array blocks;
+          if (auto ec = value.get_array().get(blocks)) return ec;
+          for (auto item : blocks) {
+            od::object block;
+            if (auto ec = item.get_object().get(block)) return ec;
+            if (auto ec = read_block(block, out, tools)) return ec;
+          }
+        }
+      }
+      return simdjson::SUCCESS;
+    };
+    if (read()) return unexpected(malformed("response"));
+    out.usage = usage.canonical();
+    return {};
+  }
+
+ private:
+  simdjson::error_code read_event(std::string_view data, EventFields& f) {
+    od::document doc;
+    od::object event;
+    if (auto ec = parser_.iterate(json::padded_copy(data, buffer_)).get(doc)) return ec;
+    if (auto ec = doc.get_object().get(event)) return ec;
+    for (auto field : event) {
+      std::string_view key;
+      if (auto ec = field.unescaped_key().get(key)) return ec;
+      od::value value;
+      if (auto ec = field.value().get(value)) return ec;
+      if (key == "type") {
+        if (auto ec = value.get_string().get(f.type)) return ec;
+      } else if (key == "index") {
+        f.index = integer(value);
+      } else if (key == "delta") {
+        od::object delta;
+        if (auto ec = value.get_object().get(delta)) return ec;
+        for (auto d : delta) {
+          std::string_view k;
+          if (auto ec = d.unescaped_key().get(k)) return ec;
+          od::value v;
+          if (auto ec = d.value().get(v)) return ec;
+          if (k == "type") json::read_optional(v.get_string(), f.delta_type);
+          else if (k == "text" || k == "partial_json" || k == "thinking") escaped_string(v, f.delta_text);
+          else if (k == "stop_reason") json::read_optional(v.get_string(), f.stop_reason);
+        }
+      } else if (key == "content_block") {
+        od::object block;
+        if (auto ec = value.get_object().get(block)) return ec;
+        for (auto b : block) {
+          std::string_view k;
+          if (auto ec = b.unescaped_key().get(k)) return ec;
+          od::value v;
+          if (auto ec = b.value().get(v)) return ec;
+          if (k == "type") json::read_optional(v.get_string(), f.block_type);
+          else if (k == "id") escaped_string(v, f.block_id);
+          else if (k == "name") escaped_string(v, f.block_name);
+          else if (k == "text" || k == "thinking") escaped_string(v, f.block_text);
+        }
+      } else if (key == "message") {
+        od::object message;
+        if (auto ec = value.get_object().get(message)) return ec;
+        for (auto m : message) {
+          std::string_view k;
+          if (auto ec = m.unescaped_key().get(k)) return ec;
+          od::value v;
+          if (auto ec = m.value().get(v)) return ec;
+          if (k == "id") escaped_string(v, f.id);
+          else if (k == "model") escaped_string(v, f.model);
+          else if (k == "usage") {
+            od::object u;
+            if (!v.get_object().get(u) && !f.usage.read(u)) f.has_usage = true;
+          }
+        }
+      } else if (key == "usage") {
+        od::object u;
+        if (!value.get_object().get(u) && !f.usage.read(u)) f.has_usage = true;
+      } else if (key == "error") {
+        od::object error;
+        if (auto ec = value.get_object().get(error)) return ec;
+        for (auto e : error) {
+          std::string_view k;
+          if (auto ec = e.unescaped_key().get(k)) return ec;
+          od::value v;
+          if (auto ec = e.value().get(v)) return ec;
+          if (k == "type") escaped_string(v, f.error_type);
+          else if (k == "message") escaped_string(v, f.error_message);
+        }
+      }
+    }
+    return simdjson::SUCCESS;
+  }
+
+  void start_block(const EventFields& f, StreamSink& sink) {
+    if (f.index < 0 || f.index > 4096) return;
+    auto index = static_cast<size_t>(f.index);
+    if (block_tool_index_.size() <= index) block_tool_index_.resize(index + 1, -1);
+    StreamEvent out;
+    if (f.block_type == "tool_use") {
+      block_tool_index_[index] = tool_count_;
+      out.kind = StreamEvent::Kind::tool_call;
+      out.tool_index = tool_count_++;
+      out.id = f.block_id;
+      out.name = f.block_name;
+      sink.on_event(out);
+    } else if (f.block_type == "text" || f.block_type == "thinking") {
+      // A block may start with text of its own (it normally starts empty).
+      out.kind = f.block_type == "text" ? StreamEvent::Kind::text : StreamEvent::Kind::reasoning;
+      out.text = f.block_text;
+      if (!out.text.empty()) sink.on_event(out);
+    }
+    // server_tool_use and the server tools' result blocks run at Anthropic; the client has
+    // nothing to execute, so they are not tool calls for it.
+  }
+
+  int tool_index_of(int64_t block) const {
+    if (block < 0 || static_cast<size_t>(block) >= block_tool_index_.size()) return -1;
+    return block_tool_index_[static_cast<size_t>(block)];
+  }
+
+  simdjson::error_code read_block(od::object block, ChatResponse& out, size_t& tools) {
+    std::string_view type, text, id, name, input;
+    for (auto field : block) {
+      std::string_view key;
+      if (auto ec = field.unescaped_key().get(key)) return ec;
+      od::value value;
+      if (auto ec = field.value().get(value)) return ec;
+      if (key == "type") {
+        if (auto ec = value.get_string().get(type)) return ec;
+      } else if (key == "text" || key == "thinking") {
+        escaped_string(value, text);
+      } else if (key == "id") {
+        escaped_string(value, id);
+      } else if (key == "name") {
+        escaped_string(value, name);
+      } else if (key == "input") {
+        od::object object;
+        if (auto ec = value.get_object().get(object)) return ec;
+        if (auto ec = object.raw_json().get(input)) return ec;
+      }
+    }
+    if (type == "text") {
+      out.text.push_back(text);
+    } else if (type == "thinking") {
+      out.reasoning.push_back(text);
+    } else if (type == "tool_use") {
+      if (arguments_.size() <= tools) arguments_.resize(tools + 1);
+      std::string& args = arguments_[tools++];
+      args.resize(input.size());
+      size_t length = 0;
+      if (simdjson::minify(input.data(), input.size(), args.data(), length)) return simdjson::TAPE_ERROR;
+      args.resize(length);
+      out.tool_calls.push_back(ToolCall{id, name, args});
+    }
+    return simdjson::SUCCESS;
+  }
+
+  od::parser parser_;
+  std::string buffer_;                   // the padded copy of the text being read
+  std::vector<int> block_tool_index_;    // content block index -> tool call index, or -1
+  int tool_count_ = 0;
+  AnthropicUsage usage_;
+  std::vector<std::string> arguments_;  // minified tool inputs of the last body
+};
+
+}  // namespace
+
+std::unique_ptr<ResponseDecoder> make_anthropic_decoder() { return std::make_unique<AnthropicDecoder>(); }
+
+}  // namespace llmux::providers

@@ -1,0 +1,47 @@
+// Writes canonical chat responses (chat_events.hpp) in OpenAI's wire format: a chat.completion
+// body, or chat.completion.chunk SSE events ending in "data: [DONE]".
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "providers/chat_events.hpp"
+
+namespace llmux::providers {
+
+// Appends the chat.completion body for `response` to `out`.
+void write_chat_completion(const ChatResponse& response, int64_t created, std::string& out);
+
+// A StreamSink that appends OpenAI SSE events to a string the caller drains between calls. Keeps
+// its storage across streams. Not thread-safe; one per connection.
+class OpenAIChunkWriter final : public StreamSink {
+ public:
+  // Starts a stream whose events are appended to `*out`. `include_usage` is the client's
+  // stream_options.include_usage: a last chunk with the usage and no choices.
+  void begin(std::string* out, int64_t created, bool include_usage);
+
+  void on_event(const StreamEvent& event) override;
+  // Ends the stream with an error event (no [DONE]), unless it has already ended.
+  void fail(const Error& error);
+
+  bool done() const noexcept { return done_; }      // [DONE] written
+  bool failed() const noexcept { return failed_; }  // an error event written
+  bool ended() const noexcept { return done_ || failed_; }
+  const json::Usage& usage() const noexcept { return usage_; }
+
+ private:
+  void open_chunk();                          // `data: {"id":…,"choices":[`
+  void open_delta();                          // open_chunk + `{"index":0,"delta":{`
+  void close_delta(FinishReason finish = FinishReason::none);
+
+  std::string* out_ = nullptr;
+  std::string id_;     // escaped, from the start event
+  std::string model_;  // escaped, from the start event
+  int64_t created_ = 0;
+  bool include_usage_ = false;
+  bool done_ = false;
+  bool failed_ = false;
+  json::Usage usage_;
+};
+
+}  // namespace llmux::providers

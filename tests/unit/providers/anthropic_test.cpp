@@ -1,0 +1,500 @@
+// The Anthropic adapter: OpenAI requests into Messages requests, and Messages responses and
+// recorded streams (shared/fixtures/providers/anthropic) back into OpenAI's format. Expected values
+// are computed from the fixtures with Boost.JSON, independently of the adapter's simdjson code.
+#include "providers/anthropic/anthropic.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "http/sse.hpp"
+#include "providers/openai_output.hpp"
+
+namespace llmux::providers {
+namespace {
+
+namespace bj = boost::json;
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(LLMUX_FIXTURES_DIR) + "/anthropic/" + name, std::ios::binary);
+  EXPECT_TRUE(in) << name;
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+bj::object translate(const std::string& openai_body, bool stream = false, const json::JsonMembers& defaults = {}) {
+  std::string out;
+  auto done = translate_chat_request(openai_body, "claude-x", stream, defaults, out);
+  EXPECT_TRUE(done) << (done ? "" : done.error().message);
+  boost::system::error_code ec;
+  auto v = bj::parse(out, ec);
+  EXPECT_FALSE(ec) << out;
+  return ec || !v.is_object() ? bj::object{} : v.as_object();
+}
+
+Error translate_error(const std::string& openai_body) {
+  std::string out;
+  auto done = translate_chat_request(openai_body, "claude-x", false, {}, out);
+  EXPECT_FALSE(done) << out;
+  return done ? Error{} : done.error();
+}
+
+// --- requests --------------------------------------------------------------------------------
+
+TEST(AnthropicRequest, SystemMessagesMoveToTheTopAndMaxTokensGetsADefault) {
+  auto r = translate(R"({"model":"m","messages":[
+    {"role":"system","content":"Be brief."},
+    {"role":"user","content":"Hi \"there\"\n"},
+    {"role":"developer","content":[{"type":"text","text":"Use metric units."}]}]})");
+  EXPECT_EQ(r["model"], "claude-x");
+  EXPECT_EQ(r["max_tokens"], AnthropicProvider::kDefaultMaxTokens);
+  EXPECT_EQ(r["system"], bj::parse(R"([{"type":"text","text":"Be brief."},{"type":"text","text":"Use metric units."}])"));
+  EXPECT_EQ(r["messages"], bj::parse(R"([{"role":"user","content":"Hi \"there\"\n"}])"));
+  EXPECT_FALSE(r.contains("stream"));
+}
+
+TEST(AnthropicRequest, SamplingStopUserAndStream) {
+  auto r = translate(R"({"model":"m","max_completion_tokens":77,"temperature":0.5,"top_p":0.9,"stop":"END",
+    "user":"u-1","frequency_penalty":1,"messages":[{"role":"user","content":"x"}]})", true);
+  EXPECT_EQ(r["max_tokens"], 77);
+  EXPECT_EQ(r["temperature"], 0.5);
+  EXPECT_EQ(r["top_p"], 0.9);
+  EXPECT_EQ(r["stop_sequences"], bj::parse(R"(["END"])"));
+  EXPECT_EQ(r["metadata"], bj::parse(R"({"user_id":"u-1"})"));
+  EXPECT_EQ(r["stream"], true);
+  EXPECT_FALSE(r.contains("frequency_penalty"));  // no Anthropic equivalent
+  EXPECT_EQ(translate(R"({"max_tokens":5,"stop":["a","b"],"messages":[{"role":"user","content":"x"}]})")["stop_sequences"],
+            bj::parse(R"(["a","b"])"));
+}
+
+TEST(AnthropicRequest, DefaultParamsFillWhatTheRequestLeavesOut) {
+  json::JsonMembers defaults = {{"max_tokens", "1024"}, {"top_k", "5"}, {"temperature", "0.1"}};
+  auto r = translate(R"({"temperature":0.7,"messages":[{"role":"user","content":"x"}]})", false, defaults);
+  EXPECT_EQ(r["max_tokens"], 1024);
+  EXPECT_EQ(r["top_k"], 5);
+  EXPECT_EQ(r["temperature"], 0.7);
+}
+
+TEST(AnthropicRequest, ToolCallsAndResultsBecomeToolUseAndToolResultBlocks) {
+  auto r = translate(R"({"messages":[
+    {"role":"user","content":"Weather in Paris and Rome?"},
+    {"role":"assistant","content":null,"tool_calls":[
+      {"id":"call_1","type":"function","function":{"name":"weather","arguments":"{\"city\": \"Paris\"}"}},
+      {"id":"call_2","type":"function","function":{"name":"weather","arguments":""}}]},
+    {"role":"tool","tool_call_id":"call_1","content":"18C"},
+    {"role":"tool","tool_call_id":"call_2","content":[{"type":"text","text":"21C"}]},
+    {"role":"user","content":"Thanks"}],
+    "tools":[{"type":"function","function":{"name":"weather","description":"Weather now",
+      "parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}],
+    "tool_choice":{"type":"function","function":{"name":"weather"}},"parallel_tool_calls":false})");
+  EXPECT_EQ(r["messages"], bj::parse(R"([
+    {"role":"user","content":"Weather in Paris and Rome?"},
+    {"role":"assistant","content":[
+      {"type":"tool_use","id":"call_1","name":"weather","input":{"city":"Paris"}},
+      {"type":"tool_use","id":"call_2","name":"weather","input":{}}]},
+    {"role":"user","content":[
+      {"type":"tool_result","tool_use_id":"call_1","content":"18C"},
+      {"type":"tool_result","tool_use_id":"call_2","content":[{"type":"text","text":"21C"}]}]},
+    {"role":"user","content":"Thanks"}])"));
+  EXPECT_EQ(r["tools"], bj::parse(R"([{"name":"weather","description":"Weather now",
+    "input_schema":{"type":"object","properties":{"city":{"type":"string"}}}}])"));
+  EXPECT_EQ(r["tool_choice"], bj::parse(R"({"type":"tool","name":"weather","disable_parallel_tool_use":true})"));
+}
+
+TEST(AnthropicRequest, ToolChoiceNames) {
+  auto choice = [](const char* value) {
+    return translate(std::string(R"({"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":)") +
+                     value + "}")["tool_choice"];
+  };
+  EXPECT_EQ(choice("\"auto\""), bj::parse(R"({"type":"auto"})"));
+  EXPECT_EQ(choice("\"required\""), bj::parse(R"({"type":"any"})"));
+  EXPECT_EQ(choice("\"none\""), bj::parse(R"({"type":"none"})"));
+  auto r = translate(R"({"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}]})");
+  EXPECT_EQ(r["tools"], bj::parse(R"([{"name":"f","input_schema":{"type":"object","properties":{}}}])"));
+}
+
+TEST(AnthropicRequest, ImagePartsBecomeImageBlocks) {
+  auto r = translate(R"({"messages":[{"role":"user","content":[
+    {"type":"text","text":"What is this?"},
+    {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo="}},
+    {"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}]}]})");
+  EXPECT_EQ(r["messages"].as_array()[0].as_object()["content"], bj::parse(R"([
+    {"type":"text","text":"What is this?"},
+    {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBORw0KGgo="}},
+    {"type":"image","source":{"type":"url","url":"https://example.com/cat.jpg"}}])"));
+}
+
+TEST(AnthropicRequest, WhatAnthropicCannotExpressIsA400NamingTheField) {
+  auto e = translate_error(R"({"n":2,"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(e.http_status, 400);
+  EXPECT_EQ(e.param, "n");
+  e = translate_error(R"({"response_format":{"type":"json_schema"},"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(e.param, "response_format");
+  e = translate_error(R"({"messages":[{"role":"user","content":[{"type":"input_audio","input_audio":{}}]}]})");
+  EXPECT_EQ(e.param, "messages[0].content[0].type");
+  e = translate_error(R"({"messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f","arguments":"[1"}}]}]})");
+  EXPECT_EQ(e.param, "messages[0].tool_calls[0].function.arguments");
+  e = translate_error(R"({"messages":[{"role":"function","content":"x"}]})");
+  EXPECT_EQ(e.param, "messages[0].role");
+  e = translate_error(R"({"messages":[{"role":"tool","content":"x"}]})");
+  EXPECT_EQ(e.param, "messages[0].tool_call_id");
+  e = translate_error(R"({"messages":[{"role":"system","content":"only a system prompt"}]})");
+  EXPECT_EQ(e.param, "messages");
+  e = translate_error(R"({"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"sometimes"})");
+  EXPECT_EQ(e.param, "tool_choice");
+}
+
+// --- streams ---------------------------------------------------------------------------------
+
+// What a client reassembles from a stream, in either format.
+struct Assembled {
+  std::string id, model, text, reasoning, finish;
+  struct Call {
+    std::string id, name, arguments;
+  };
+  std::vector<Call> calls;
+  int64_t prompt_tokens = -1, completion_tokens = -1;
+  bool done = false;
+  std::string error_type, error_message;
+};
+
+// The reference: Anthropic events read with Boost.JSON.
+Assembled expected_from_anthropic(const std::vector<std::string>& events) {
+  Assembled a;
+  std::map<int64_t, size_t> call_of_block;
+  int64_t input = 0, cache = 0, output = 0;
+  for (const auto& data : events) {
+    auto e = bj::parse(data).as_object();
+    std::string type(e["type"].as_string());
+    if (type == "message_start") {
+      auto& m = e["message"].as_object();
+      a.id = m["id"].as_string();
+      a.model = m["model"].as_string();
+      auto& u = m["usage"].as_object();
+      input = u["input_tokens"].to_number<int64_t>();
+      if (auto* c = u.if_contains("cache_creation_input_tokens")) cache += c->to_number<int64_t>();
+      if (auto* c = u.if_contains("cache_read_input_tokens")) cache += c->to_number<int64_t>();
+    } else if (type == "content_block_start") {
+      auto& b = e["content_block"].as_object();
+      if (b["type"] == "tool_use") {
+        call_of_block[e["index"].to_number<int64_t>()] = a.calls.size();
+        a.calls.push_back({std::string(b["id"].as_string()), std::string(b["name"].as_string()), ""});
+      }
+    } else if (type == "content_block_delta") {
+      auto& d = e["delta"].as_object();
+      if (d["type"] == "text_delta") a.text += d["text"].as_string();
+      if (d["type"] == "thinking_delta") a.reasoning += d["thinking"].as_string();
+      if (d["type"] == "input_json_delta") {
+        auto it = call_of_block.find(e["index"].to_number<int64_t>());
+        if (it != call_of_block.end()) a.calls[it->second].arguments += d["partial_json"].as_string();
+      }
+    } else if (type == "message_delta") {
+      std::string reason(e["delta"].as_object()["stop_reason"].as_string());
+      a.finish = reason == "tool_use" ? "tool_calls" : reason == "max_tokens" ? "length"
+                 : reason == "refusal" ? "content_filter" : "stop";
+      auto& u = e["usage"].as_object();
+      output = u["output_tokens"].to_number<int64_t>();
+      // Newer API versions repeat the input counts here, final for the turn (server tools add to them).
+      if (auto* in = u.if_contains("input_tokens")) {
+        input = in->to_number<int64_t>();
+        cache = 0;
+        if (auto* c = u.if_contains("cache_creation_input_tokens")) cache += c->to_number<int64_t>();
+        if (auto* c = u.if_contains("cache_read_input_tokens")) cache += c->to_number<int64_t>();
+      }
+    } else if (type == "message_stop") {
+      a.done = true;
+      a.prompt_tokens = input + cache;
+      a.completion_tokens = output;
+    } else if (type == "error") {
+      a.error_type = e["error"].as_object()["type"].as_string();
+      a.error_message = e["error"].as_object()["message"].as_string();
+    }
+  }
+  return a;
+}
+
+// What an OpenAI client makes of the translated stream; every event must be valid JSON.
+Assembled assemble_openai(const std::string& sse) {
+  Assembled a;
+  http::SseParser parser;
+  parser.feed(sse, [&](const http::SseEvent& event) {
+    EXPECT_FALSE(a.done) << "event after [DONE]";
+    if (event.data == "[DONE]") {
+      a.done = true;
+      return true;
+    }
+    boost::system::error_code ec;
+    auto v = bj::parse(event.data, ec);
+    EXPECT_FALSE(ec) << event.data;
+    if (ec) return true;
+    auto& o = v.as_object();
+    if (auto* err = o.if_contains("error")) {
+      a.error_type = err->as_object().at("type").as_string();
+      a.error_message = err->as_object().at("message").as_string();
+      return true;
+    }
+    EXPECT_EQ(o["object"], "chat.completion.chunk");
+    a.id = o["id"].as_string();
+    a.model = o["model"].as_string();
+    if (auto* u = o.if_contains("usage"); u && u->is_object()) {
+      a.prompt_tokens = u->as_object().at("prompt_tokens").to_number<int64_t>();
+      a.completion_tokens = u->as_object().at("completion_tokens").to_number<int64_t>();
+      EXPECT_EQ(u->as_object().at("total_tokens").to_number<int64_t>(), a.prompt_tokens + a.completion_tokens);
+    }
+    for (auto& c : o["choices"].as_array()) {
+      auto& choice = c.as_object();
+      auto& delta = choice["delta"].as_object();
+      if (auto* t = delta.if_contains("content")) a.text += t->as_string();
+      if (auto* t = delta.if_contains("reasoning_content")) a.reasoning += t->as_string();
+      if (auto* calls = delta.if_contains("tool_calls")) {
+        for (auto& call : calls->as_array()) {
+          auto& co = call.as_object();
+          auto index = co["index"].to_number<size_t>();
+          if (index == a.calls.size()) a.calls.push_back({});
+          EXPECT_LT(index, a.calls.size());
+          if (index >= a.calls.size()) continue;
+          if (auto* id = co.if_contains("id")) a.calls[index].id = id->as_string();
+          auto& fn = co["function"].as_object();
+          if (auto* name = fn.if_contains("name")) a.calls[index].name = name->as_string();
+          if (auto* args = fn.if_contains("arguments")) a.calls[index].arguments += args->as_string();
+        }
+      }
+      if (!choice["finish_reason"].is_null()) a.finish = choice["finish_reason"].as_string();
+    }
+    return true;
+  });
+  return a;
+}
+
+std::vector<std::string> sse_data(const std::string& body) {
+  std::vector<std::string> out;
+  http::SseParser parser;
+  parser.feed(body, [&](const http::SseEvent& e) {
+    out.emplace_back(e.data);
+    return true;
+  });
+  return out;
+}
+
+std::vector<std::string> jsonl(const std::string& body) {
+  std::vector<std::string> out;
+  std::istringstream in(body);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
+  return out;
+}
+
+// Decodes events the way the server does: each event through the decoder into the writer.
+std::string translate_stream(const std::vector<std::string>& events, bool include_usage = true) {
+  auto decoder = make_anthropic_decoder();
+  OpenAIChunkWriter writer;
+  std::string out;
+  decoder->reset();
+  writer.begin(&out, 1700000000, include_usage);
+  for (const auto& data : events) {
+    if (writer.ended()) break;
+    auto decoded = decoder->decode_event(http::SseEvent{"", data}, writer);
+    EXPECT_TRUE(decoded) << data;
+  }
+  return out;
+}
+
+void expect_same(const Assembled& want, const Assembled& got) {
+  EXPECT_EQ(got.id, want.id);
+  EXPECT_EQ(got.model, want.model);
+  EXPECT_EQ(got.text, want.text);
+  EXPECT_EQ(got.reasoning, want.reasoning);
+  EXPECT_EQ(got.finish, want.finish);
+  ASSERT_EQ(got.calls.size(), want.calls.size());
+  for (size_t i = 0; i < want.calls.size(); ++i) {
+    EXPECT_EQ(got.calls[i].id, want.calls[i].id);
+    EXPECT_EQ(got.calls[i].name, want.calls[i].name);
+    EXPECT_EQ(got.calls[i].arguments, want.calls[i].arguments);
+  }
+  EXPECT_EQ(got.done, want.done);
+  EXPECT_EQ(got.prompt_tokens, want.prompt_tokens);
+  EXPECT_EQ(got.completion_tokens, want.completion_tokens);
+  EXPECT_EQ(got.error_type, want.error_type);
+  EXPECT_EQ(got.error_message, want.error_message);
+}
+
+class RecordedStream : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(RecordedStream, TranslatesToTheSameAnswerInOpenAIChunks) {
+  std::string name = GetParam();
+  auto events = name.ends_with(".jsonl") ? jsonl(fixture(name)) : sse_data(fixture(name));
+  ASSERT_FALSE(events.empty());
+  Assembled want = expected_from_anthropic(events);
+  Assembled got = assemble_openai(translate_stream(events));
+  expect_same(want, got);
+}
+
+INSTANTIATE_TEST_SUITE_P(Anthropic, RecordedStream,
+                         ::testing::Values("stream-text.sse.txt", "stream-tool-use-two-calls.sse.txt",
+                                           "stream-after-tool-result.sse.txt", "stream-thinking-redacted.sse.txt",
+                                           "stream-server-tool-input-json-delta.sse.txt", "stream-refusal.chunks.jsonl",
+                                           "stream-tool-no-args.chunks.jsonl", "stream-tool-use.chunks.jsonl"));
+
+TEST(AnthropicStream, ServerToolsAreNotClientToolCalls) {
+  auto events = sse_data(fixture("stream-server-tool-input-json-delta.sse.txt"));
+  Assembled got = assemble_openai(translate_stream(events));
+  EXPECT_TRUE(got.calls.empty());
+  EXPECT_FALSE(got.reasoning.empty());  // the thinking block is visible reasoning
+  EXPECT_FALSE(got.text.empty());
+}
+
+TEST(AnthropicStream, AMidStreamErrorEndsTheStreamWithAnOpenAIErrorAndNoDone) {
+  auto events = sse_data(fixture("stream-text.sse.txt"));
+  events.resize(4);  // message_start, block start, ping, one delta
+  events.push_back(jsonl(fixture("stream-error-overloaded.observed-data.jsonl")).at(0));
+  std::string out = translate_stream(events);
+  Assembled got = assemble_openai(out);
+  EXPECT_EQ(got.error_type, "overloaded_error");
+  EXPECT_EQ(got.error_message, "Overloaded");
+  EXPECT_FALSE(got.done);
+  EXPECT_EQ(got.text, "Hello");
+}
+
+TEST(AnthropicStream, UsageChunkOnlyWhenAskedFor) {
+  auto events = sse_data(fixture("stream-text.sse.txt"));
+  EXPECT_NE(translate_stream(events, true).find("\"choices\":[],\"usage\":{"), std::string::npos);
+  std::string without = translate_stream(events, false);
+  EXPECT_EQ(without.find("\"usage\""), std::string::npos);
+  EXPECT_TRUE(assemble_openai(without).done);
+}
+
+TEST(AnthropicStream, EscapesPassThroughUnchanged) {
+  std::vector<std::string> events = {
+      R"({"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1,"output_tokens":0}}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a \"quote\", a \\ and\n\u00e9\ud83d\ude00"}})",
+      R"({"type":"message_delta","delta":{"stop_reason":"max_tokens"},"usage":{"output_tokens":3}})",
+      R"({"type":"message_stop"})"};
+  Assembled got = assemble_openai(translate_stream(events));
+  EXPECT_EQ(got.text, "a \"quote\", a \\ and\n\xC3\xA9\xF0\x9F\x98\x80");
+  EXPECT_EQ(got.finish, "length");
+}
+
+TEST(AnthropicStream, AnEventThatIsNotJsonIsAnError) {
+  auto decoder = make_anthropic_decoder();
+  OpenAIChunkWriter writer;
+  std::string out;
+  writer.begin(&out, 0, false);
+  auto decoded = decoder->decode_event(http::SseEvent{"", "{\"type\":\"content_block_delta\",\"index\":"}, writer);
+  ASSERT_FALSE(decoded);
+  EXPECT_EQ(decoded.error().code, "upstream_malformed_response");
+  EXPECT_TRUE(out.empty());
+}
+
+TEST(AnthropicStream, UnknownEventTypesAreIgnored) {
+  auto events = sse_data(fixture("stream-text.sse.txt"));
+  events.insert(events.begin() + 2, R"({"type":"some_future_event","index":0,"delta":{"type":"x"}})");
+  events.insert(events.begin() + 4, R"({"type":"content_block_delta","index":0,"delta":{"type":"citations_delta","citation":{}}})");
+  expect_same(expected_from_anthropic(events), assemble_openai(translate_stream(events)));
+}
+
+// --- whole responses -------------------------------------------------------------------------
+
+bj::object translate_body(const std::string& body) {
+  auto decoder = make_anthropic_decoder();
+  ChatResponse response;
+  auto decoded = decoder->decode_body(body, response);
+  EXPECT_TRUE(decoded) << body;
+  std::string out;
+  write_chat_completion(response, 1700000000, out);
+  return bj::parse(out).as_object();
+}
+
+TEST(AnthropicBody, TextResponse) {
+  std::string body = fixture("messages-nonstream.json");
+  auto in = bj::parse(body).as_object();
+  auto out = translate_body(body);
+  EXPECT_EQ(out["object"], "chat.completion");
+  EXPECT_EQ(out["id"], in["id"]);
+  EXPECT_EQ(out["model"], in["model"]);
+  std::string text;
+  for (auto& block : in["content"].as_array())
+    if (block.as_object()["type"] == "text") text += block.as_object()["text"].as_string();
+  auto& choice = out["choices"].as_array()[0].as_object();
+  EXPECT_EQ(choice["message"].as_object()["content"], text.c_str());
+  EXPECT_EQ(choice["finish_reason"], "stop");
+  auto& u = in["usage"].as_object();
+  int64_t prompt = u["input_tokens"].to_number<int64_t>() + u["cache_creation_input_tokens"].to_number<int64_t>() +
+                   u["cache_read_input_tokens"].to_number<int64_t>();
+  EXPECT_EQ(out["usage"].as_object()["prompt_tokens"], prompt);
+  EXPECT_EQ(out["usage"].as_object()["completion_tokens"], u["output_tokens"]);
+}
+
+TEST(AnthropicBody, ToolUseResponse) {
+  std::string body = fixture("messages-nonstream-tool-use.json");
+  auto in = bj::parse(body).as_object();
+  auto out = translate_body(body);
+  auto& choice = out["choices"].as_array()[0].as_object();
+  EXPECT_EQ(choice["finish_reason"], "tool_calls");
+  auto& message = choice["message"].as_object();
+  EXPECT_TRUE(message["content"].is_null());
+  auto& block = in["content"].as_array()[0].as_object();
+  auto& call = message["tool_calls"].as_array().at(0).as_object();
+  EXPECT_EQ(call["id"], block["id"]);
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["function"].as_object()["name"], block["name"]);
+  // Arguments are a string of JSON, as OpenAI sends them; they hold the same object.
+  EXPECT_EQ(bj::parse(call["function"].as_object()["arguments"].as_string()), block["input"]);
+}
+
+TEST(AnthropicBody, MalformedBodyIsAnError) {
+  auto decoder = make_anthropic_decoder();
+  ChatResponse response;
+  EXPECT_FALSE(decoder->decode_body("<html>oops</html>", response));
+  EXPECT_FALSE(decoder->decode_body(R"({"content":[{"type":"text","text":"x"}],"usage":{"input_tokens":)", response));
+}
+
+// --- provider --------------------------------------------------------------------------------
+
+TEST(AnthropicProviderTest, EncodesMessagesRequestWithVersionAndKeyHeaders) {
+  ProviderConfig c;
+  c.id = "claude";
+  c.type = "anthropic";
+  c.base_url = "https://api.anthropic.com/v1";
+  c.api_key = Secret("sk-ant-test");
+  c.auth = AuthStyle::header;
+  c.auth_header = "x-api-key";
+  AnthropicProvider provider(c);
+  std::string body = R"({"model":"claude","messages":[{"role":"user","content":"hi"}],"stream":true})";
+  auto fields = json::read_request(body);
+  ASSERT_TRUE(fields);
+  auto request = provider.encode(EncodeInput{Endpoint::chat_completions, body, &*fields, "claude-sonnet-4-5", "req-1", true});
+  ASSERT_TRUE(request);
+  EXPECT_EQ(request->url, "https://api.anthropic.com/v1/messages");
+  const auto& headers = *request->common_headers;
+  EXPECT_NE(std::find(headers.begin(), headers.end(), "x-api-key: sk-ant-test"), headers.end());
+  EXPECT_NE(std::find(headers.begin(), headers.end(), "anthropic-version: 2023-06-01"), headers.end());
+  EXPECT_EQ(bj::parse(request->body).as_object()["model"], "claude-sonnet-4-5");
+  EXPECT_EQ(provider.list_models_request().url, "https://api.anthropic.com/v1/models");
+
+  auto embeddings = provider.encode(EncodeInput{Endpoint::embeddings, R"({"input":"x"})", &*fields, "m", "", false});
+  ASSERT_FALSE(embeddings);
+  EXPECT_EQ(embeddings.error().http_status, 501);
+}
+
+TEST(AnthropicProviderTest, ErrorBodiesKeepAnthropicsTypeAndMessage) {
+  ProviderConfig c;
+  c.id = "claude";
+  c.type = "anthropic";
+  c.base_url = "https://api.anthropic.com/v1";
+  AnthropicProvider provider(c);
+  std::string body = fixture("error-404-not-found.json");
+  auto in = bj::parse(body).as_object()["error"].as_object();
+  Error e = provider.decode_error(404, body, "");
+  EXPECT_EQ(e.http_status, 404);
+  EXPECT_EQ(e.type, in["type"].as_string().c_str());
+  EXPECT_NE(e.message.find(std::string(in["message"].as_string())), std::string::npos);
+  Error overloaded = provider.decode_error(529, R"({"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}})", "");
+  EXPECT_TRUE(overloaded.retryable);
+}
+
+}  // namespace
+}  // namespace llmux::providers
