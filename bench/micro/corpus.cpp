@@ -193,6 +193,7 @@ void load_corpus() {
   c.anthropic_sse_events = count_data_lines(c.anthropic_sse);
   c.openai_final_chunk = usage_chunk(c.openai_sse);
   c.openai_error_404 = read_fixture("openai/error-404-model-not-found.json");
+  c.anthropic_response = read_fixture("anthropic/messages-nonstream.json");
 
   build_catalog(c);
 }

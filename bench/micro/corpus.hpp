@@ -26,6 +26,7 @@ struct Corpus {
   std::string openai_final_chunk;  // the data payload carrying "usage" in openai_sse
   std::string openai_response;     // openai/chat-nonstream.json
   std::string openai_error_404;    // openai/error-404-model-not-found.json
+  std::string anthropic_response;  // anthropic/messages-nonstream.json
 
   // 10 providers (openai-compatible), 161 models with a few aliases and upstream ids.
   std::vector<std::unique_ptr<providers::Provider>> providers;
