@@ -24,6 +24,7 @@
 #include <boost/json.hpp>
 
 #include "openai.hpp"
+#include "provider.hpp"
 
 namespace llmux::fake {
 namespace asio = boost::asio;

@@ -1,7 +1,5 @@
 #include "openai.hpp"
 
-#include "core/json_text.hpp"
-
 #include <algorithm>
 #include <bit>
 #include <charconv>
@@ -10,25 +8,13 @@
 #include <cstdio>
 #include <optional>
 
-#include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 
 namespace llmux::fake {
 namespace json = boost::json;
 namespace http = boost::beast::http;
-using boost::beast::iequals;
 
 namespace {
-
-// Responses are built by appending to strings: a JSON DOM per response would cost more than the
-// rest of the request together.
-void append_num(std::string& out, std::uint64_t n) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, n);
-  out.append(buf, r.ptr);
-}
-
-void append_str(std::string& out, std::string_view s) { llmux::append_json_string(out, s); }
 
 std::string usage_json(std::uint64_t prompt, std::uint64_t completion) {
   std::string u = "{\"prompt_tokens\":";
@@ -46,131 +32,17 @@ std::uint64_t unix_now() {
   return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
 }
 
-// ---- text measures -------------------------------------------------------------------------
-
-bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-bool is_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
-
-std::size_t code_points(std::string_view s) {
-  return std::count_if(s.begin(), s.end(), [](char c) { return !is_continuation(c); });
-}
-
-// Cut at a code point boundary so that the prefix stays valid UTF-8.
-std::string_view prefix_code_points(std::string_view s, std::size_t n) {
-  std::size_t seen = 0;
-  for (std::size_t i = 0; i < s.size(); ++i)
-    if (!is_continuation(s[i]) && seen++ == n) return s.substr(0, i);
-  return s;
-}
-
-// Offsets just past the end of each whitespace-separated word.
-std::vector<std::size_t> word_ends(std::string_view s) {
-  std::vector<std::size_t> ends;
-  for (std::size_t i = 0; i < s.size();) {
-    while (i < s.size() && is_space(s[i])) ++i;
-    if (i == s.size()) break;
-    while (i < s.size() && !is_space(s[i])) ++i;
-    ends.push_back(i);
-  }
-  return ends;
-}
-
-// `n` consecutive pieces covering `text`, split after words when there are enough of them, else
-// between code points (pieces may then be empty). Streams always carry exactly `n` content events.
-std::vector<std::string_view> split_pieces(std::string_view text, int n) {
-  std::vector<std::string_view> pieces;
-  if (n <= 0) return pieces;
-  std::vector<std::size_t> cuts(n + 1, text.size());
-  cuts[0] = 0;
-  auto ends = word_ends(text);
-  if (ends.size() >= std::size_t(n)) {
-    for (int k = 1; k < n; ++k) cuts[k] = ends[k * ends.size() / n - 1];
-  } else {
-    std::vector<std::size_t> starts;
-    for (std::size_t i = 0; i < text.size(); ++i)
-      if (!is_continuation(text[i])) starts.push_back(i);
-    for (int k = 1; k < n; ++k) {
-      std::size_t idx = k * starts.size() / n;
-      cuts[k] = idx < starts.size() ? starts[idx] : text.size();
-    }
-  }
-  for (int k = 0; k < n; ++k) pieces.push_back(text.substr(cuts[k], cuts[k + 1] - cuts[k]));
-  return pieces;
-}
-
 // ---- request fields ------------------------------------------------------------------------
 
-std::string_view str_field(const json::object& o, std::string_view key) {
-  if (auto* v = o.if_contains(key); v && v->is_string()) return v->get_string();
-  return {};
-}
-
-bool bool_field(const json::object& o, std::string_view key) {
-  auto* v = o.if_contains(key);
-  return v && v->is_bool() && v->get_bool();
-}
-
 std::optional<std::uint64_t> max_tokens(const json::object& req) {
-  for (auto key : {"max_completion_tokens", "max_tokens"}) {
-    auto* v = req.if_contains(key);
-    if (!v) continue;
-    if (auto* i = v->if_int64(); i && *i > 0) return std::uint64_t(*i);
-    if (auto* u = v->if_uint64(); u && *u > 0) return *u;
-  }
+  for (auto key : {"max_completion_tokens", "max_tokens"})
+    if (auto n = positive_int(req.if_contains(key))) return n;
   return std::nullopt;
-}
-
-// Calls f for each text of a chat message content: a string, or the "text" of each part.
-template <typename F>
-void for_each_text(const json::value& content, F&& f) {
-  if (auto* s = content.if_string()) {
-    f(std::string_view(*s));
-  } else if (auto* parts = content.if_array()) {
-    for (auto& part : *parts)
-      if (auto* o = part.if_object())
-        if (auto* t = o->if_contains("text"); t && t->is_string()) f(std::string_view(t->get_string()));
-  }
-}
-
-std::string joined_text(const json::value& content) {
-  std::string out;
-  for_each_text(content, [&](std::string_view t) {
-    if (!out.empty()) out += ' ';
-    out += t;
-  });
-  return out;
 }
 
 // ---- completions ---------------------------------------------------------------------------
 
-struct Answer {
-  std::string text;
-  std::uint64_t prompt_tokens = 0;
-  std::uint64_t completion_tokens = 0;
-  bool length = false;  // cut short by max_tokens
-  std::string_view finish() const { return length ? "\"length\"" : "\"stop\""; }
-};
-
-Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
-              const json::object& req) {
-  Answer a;
-  if (s.content) {
-    a.text = *s.content;
-  } else {
-    a.text = "Hello from llmux-fake-provider. You said: ";
-    a.text += prefix_code_points(said, 200);
-  }
-  a.prompt_tokens = (prompt_chars + 3) / 4;
-  auto ends = word_ends(a.text);
-  std::uint64_t words = ends.size();
-  if (auto max = max_tokens(req); max && *max < words) {
-    a.text.resize(ends[*max - 1]);
-    words = *max;
-    a.length = true;
-  }
-  a.completion_tokens = std::max<std::uint64_t>(words, 1);
-  return a;
-}
+std::string_view finish_reason(const Answer& a) { return a.length ? "\"length\"" : "\"stop\""; }
 
 constexpr std::string_view kMalformedBody = R"({"id": "chatcmpl-x", "choices": [)";
 constexpr std::string_view kMalformedEvent = "data: {\"id\": \"chatcmpl-x\", \"choices\": [{\"delta\": \n\n";
@@ -180,13 +52,6 @@ bool include_usage(const json::object& req, const Script& s) {
   if (s.usage) return *s.usage;
   auto* so = req.if_contains("stream_options");
   return so && so->is_object() && bool_field(so->get_object(), "include_usage");
-}
-
-Reply stream_reply() {
-  Reply r;
-  r.stream = true;
-  r.content_type = "text/event-stream";
-  return r;
 }
 
 Reply chat_completion(const json::object& req, const Script& s, std::string_view model,
@@ -202,7 +67,8 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
       if (str_field(*o, "role") == "user") last_user = content;
     }
   }
-  Answer a = answer(s, last_user ? joined_text(*last_user) : std::string(), prompt_chars, req);
+  Answer a = answer(s, last_user ? joined_text(*last_user) : std::string(), prompt_chars,
+                    max_tokens(req));
   const std::uint64_t created = unix_now();
 
   if (!bool_field(req, "stream")) {
@@ -217,7 +83,7 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
     r.body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
     append_str(r.body, a.text);
     r.body += ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":";
-    r.body += a.finish();
+    r.body += finish_reason(a);
     r.body += "}]";
     if (s.usage.value_or(true)) {
       r.body += ",\"usage\":";
@@ -247,7 +113,7 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
     return e;
   };
 
-  Reply r = stream_reply();
+  Reply r = stream_reply("text/event-stream");
   r.events.push_back(event(R"({"role":"assistant","content":""})", "null"));
   r.first_content = 1;
   if (s.malformed) r.events.emplace_back(kMalformedEvent);
@@ -257,7 +123,7 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
     delta += '}';
     r.events.push_back(event(delta, "null"));
   }
-  r.events.push_back(event("{}", a.finish()));
+  r.events.push_back(event("{}", finish_reason(a)));
   if (with_usage) r.events.push_back(head + "],\"usage\":" + usage_json(a.prompt_tokens, a.completion_tokens) + "}\n\n");
   r.events.emplace_back(kDone);
   return r;
@@ -277,7 +143,7 @@ Reply text_completion(const json::object& req, const Script& s, std::string_view
       }
     }
   }
-  Answer a = answer(s, prompt, code_points(prompt), req);
+  Answer a = answer(s, prompt, code_points(prompt), max_tokens(req));
   const std::uint64_t created = unix_now();
 
   std::string head = "{\"id\":\"cmpl-";
@@ -298,7 +164,7 @@ Reply text_completion(const json::object& req, const Script& s, std::string_view
   if (!bool_field(req, "stream")) {
     Reply r;
     r.body = head;
-    choice(r.body, a.text, a.finish());
+    choice(r.body, a.text, finish_reason(a));
     r.body += ']';
     if (s.usage.value_or(true)) {
       r.body += ",\"usage\":";
@@ -317,10 +183,10 @@ Reply text_completion(const json::object& req, const Script& s, std::string_view
     e += tail;
     return e;
   };
-  Reply r = stream_reply();
+  Reply r = stream_reply("text/event-stream");
   if (s.malformed) r.events.emplace_back(kMalformedEvent);
   for (auto piece : split_pieces(a.text, s.chunks)) r.events.push_back(event(piece, "null"));
-  r.events.push_back(event("", a.finish()));
+  r.events.push_back(event("", finish_reason(a)));
   if (with_usage)
     r.events.push_back("data: " + head + "],\"usage\":" +
                        usage_json(a.prompt_tokens, a.completion_tokens) + "}\n\n");
@@ -364,7 +230,7 @@ bool token_input(const json::array& tokens, std::vector<EmbeddingInput>& out) {
 
 bool collect_inputs(const json::value* input, std::vector<EmbeddingInput>& out) {
   auto add_text = [&](std::string_view t) {
-    out.push_back({fnv1a(kFnvBasis, t.data(), t.size()), (code_points(t) + 3) / 4});
+    out.push_back({fnv1a(kFnvBasis, t.data(), t.size()), token_estimate(code_points(t))});
   };
   if (!input) return false;
   if (auto* s = input->if_string()) {
@@ -467,27 +333,6 @@ std::string model_object(std::string_view id) {
   return m;
 }
 
-// Everything but /v1 (or an Azure deployment prefix) is dropped; "" when the path is not an API path.
-std::string_view api_path(std::string_view path, std::string_view& deployment) {
-  if (path.starts_with("/v1/")) return path.substr(3);
-  constexpr std::string_view azure = "/openai/deployments/";
-  if (path.starts_with(azure)) {
-    path.remove_prefix(azure.size());
-    auto slash = path.find('/');
-    if (slash == std::string_view::npos) return {};
-    deployment = path.substr(0, slash);
-    return path.substr(slash);
-  }
-  return path;
-}
-
-bool bearer_matches(std::string_view value, std::string_view key) {
-  if (value.size() < 7 || !iequals(value.substr(0, 7), "bearer ")) return false;
-  value.remove_prefix(7);
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  return value == key;
-}
-
 }  // namespace
 
 Reply error_reply(unsigned status, std::string_view message, std::string_view code) {
@@ -513,9 +358,9 @@ Reply error_reply(unsigned status, std::string_view message, std::string_view co
   return r;
 }
 
-Provider::Provider(Options opt) : opt_(std::move(opt)) {
+OpenAiApi::OpenAiApi(const std::vector<std::string>& models) {
   models_body_ = "{\"object\":\"list\",\"data\":[";
-  for (auto& id : opt_.models) {
+  for (auto& id : models) {
     model_bodies_.emplace_back(id, model_object(id));
     if (model_bodies_.size() > 1) models_body_ += ',';
     models_body_ += model_bodies_.back().second;
@@ -523,73 +368,21 @@ Provider::Provider(Options opt) : opt_(std::move(opt)) {
   models_body_ += "]}";
 }
 
-Reply Provider::handle(const Request& req) const {
-  Script s = opt_.defaults;
-  bool authorized = opt_.require_key.empty();
-  std::string_view request_id;
-  for (auto& f : req) {
-    auto name = f.name_string();
-    if (name.size() > 7 && iequals(name.substr(0, 7), "x-fake-")) {
-      s.set(name.substr(7), f.value());
-    } else if (!authorized) {
-      if (f.name() == http::field::authorization) authorized = bearer_matches(f.value(), opt_.require_key);
-      else if (iequals(name, "api-key") || iequals(name, "x-api-key")) authorized = f.value() == opt_.require_key;
-    }
-    if (iequals(name, "x-request-id")) request_id = f.value();
-  }
-
-  std::string_view target = req.target();
-  std::string_view deployment;
-  std::string_view path = api_path(target.substr(0, target.find('?')), deployment);
-
-  // A stack buffer holds the whole DOM of a typical request: no heap allocation to parse it.
-  unsigned char scratch[8192];
-  json::monotonic_resource mr(scratch, sizeof scratch);
-  json::error_code ec;
-  const bool post = req.method() == http::verb::post;
-  json::value body = post ? json::parse(req.body(), ec, &mr) : json::value(&mr);
-  const bool bad_json = post && (ec || !body.is_object());
-  if (!bad_json && body.is_object())
-    if (auto* f = body.get_object().if_contains("fake"); f && f->is_object()) s.apply(f->get_object());
-
-  Reply r;
-  if (s.hang) {
-    r.hang = true;
+Reply OpenAiApi::answer(const Request& req, std::string_view path, std::string_view deployment,
+                        const json::value& body, bool bad_json, const Script& s) const {
+  if (bad_json)
+    return error_reply(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)", "invalid_json");
+  const bool stream = body.is_object() && bool_field(body.get_object(), "stream");
+  if (s.malformed && !stream) {
+    Reply r;
+    r.body = kMalformedBody;
     return r;
   }
-  const bool stream = !bad_json && body.is_object() && bool_field(body.get_object(), "stream");
-  if (!authorized) {
-    r = error_reply(401, "Incorrect API key provided.");
-  } else if (s.status >= 400) {
-    r = error_reply(s.status, "fake provider scripted status " + std::to_string(s.status));
-  } else if (bad_json) {
-    r = error_reply(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)", "invalid_json");
-  } else if (s.malformed && !stream) {
-    r.body = kMalformedBody;
-  } else {
-    r = route(req, path, deployment, body, s);
-    if (s.status && r.status == 200) r.status = s.status;
-  }
-
-  if (!s.retry_after.empty()) r.headers += "Retry-After: " + s.retry_after + "\r\n";
-  if (!request_id.empty()) {
-    r.headers += "x-request-id: ";
-    r.headers += request_id;
-    r.headers += "\r\n";
-  }
-  r.latency_ms = s.latency_ms;
-  r.early_hints = s.early_hints;
-  r.interval_ms = s.chunk_interval_ms;
-  if (s.reset_after_chunks >= 0 || s.truncate_after_chunks >= 0) {
-    r.end = s.reset_after_chunks >= 0 ? Reply::End::reset : Reply::End::truncate;
-    int n = s.reset_after_chunks >= 0 ? s.reset_after_chunks : s.truncate_after_chunks;
-    r.cut = std::min(r.events.size(), r.first_content + std::size_t(n));
-  }
-  return r;
+  return route(req, path, deployment, body, s);
 }
 
-Reply Provider::route(const Request& req, std::string_view path, std::string_view deployment,
-                      const json::value& body, const Script& s) const {
+Reply OpenAiApi::route(const Request& req, std::string_view path, std::string_view deployment,
+                       const json::value& body, const Script& s) const {
   const auto method = req.method();
   if (method == http::verb::post && body.is_object()) {
     const auto& o = body.get_object();

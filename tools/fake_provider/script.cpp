@@ -12,10 +12,10 @@ namespace {
 
 enum class Knob {
   latency_ms, status, retry_after, chunks, chunk_interval_ms, reset_after_chunks,
-  truncate_after_chunks, hang, malformed, content, usage, early_hints, unknown
+  truncate_after_chunks, hang, malformed, content, usage, early_hints, stream_error, unknown
 };
 
-constexpr std::array<std::pair<std::string_view, Knob>, 12> kKnobs{{
+constexpr std::array<std::pair<std::string_view, Knob>, 13> kKnobs{{
     {"latency_ms", Knob::latency_ms},
     {"status", Knob::status},
     {"retry_after", Knob::retry_after},
@@ -28,6 +28,7 @@ constexpr std::array<std::pair<std::string_view, Knob>, 12> kKnobs{{
     {"content", Knob::content},
     {"usage", Knob::usage},
     {"early_hints", Knob::early_hints},
+    {"stream_error", Knob::stream_error},
 }};
 
 Knob knob_of(std::string_view name) {
@@ -103,6 +104,7 @@ bool Script::set(std::string_view name, std::string_view value) {
     case Knob::hang: return set_bool(hang, value);
     case Knob::malformed: return set_bool(malformed, value);
     case Knob::early_hints: return set_bool(early_hints, value);
+    case Knob::stream_error: return set_bool(stream_error, value);
     case Knob::content: content = std::string(value); return true;
     case Knob::usage: {
       auto b = to_bool(value);

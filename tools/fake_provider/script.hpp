@@ -14,7 +14,7 @@ namespace llmux::fake {
 // headers override them, and the body's "fake" object overrides the headers.
 struct Script {
   int latency_ms = 0;         // before the response headers
-  int status = 0;             // 0: answer normally; >= 400: OpenAI error body
+  int status = 0;             // 0: answer normally; >= 400: an error body in the API's own shape
   std::string retry_after;    // empty: no Retry-After header
   int chunks = 5;             // content events in a stream
   int chunk_interval_ms = 0;  // between stream events
@@ -23,6 +23,7 @@ struct Script {
   bool hang = false;
   bool malformed = false;
   bool early_hints = false;  // a 103 interim response, written on its own, before the answer
+  bool stream_error = false;  // Anthropic: an error event instead of the stream's end
   std::optional<std::string> content;
   std::optional<bool> usage;
 
