@@ -1,0 +1,298 @@
+// End-to-end: OpenAI clients through the real llmux to the real fake provider speaking Anthropic's
+// Messages API. What the gateway answers is compared with what the same fake answers on its OpenAI
+// endpoint for the same conversation (the fake gives both the same text and token counts).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "harness.hpp"
+
+namespace llmux::test {
+namespace {
+
+namespace json = boost::json;
+
+constexpr const char* kUpstreamKey = "sk-ant-upstream-secret-5678";
+
+const char* kTools = R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now",
+  "parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},
+  "required":["city"]}}}])";
+
+struct StreamResult {
+  std::string text, finish, role;
+  struct Call {
+    std::string id, name, arguments;
+  };
+  std::vector<Call> calls;
+  json::object usage;
+  bool done = false;
+  json::object error;
+};
+
+// Reassembles an OpenAI stream the way the openai SDKs do; every event must be JSON.
+StreamResult read_stream(const std::string& body) {
+  StreamResult s;
+  for (const auto& data : sse_data(body)) {
+    EXPECT_FALSE(s.done) << "event after [DONE]: " << data;
+    if (data == "[DONE]") {
+      s.done = true;
+      continue;
+    }
+    auto chunk = json::parse(data).as_object();
+    if (auto* e = chunk.if_contains("error")) {
+      s.error = e->as_object();
+      continue;
+    }
+    EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk");
+    if (auto* u = chunk.if_contains("usage"); u && u->is_object()) s.usage = u->as_object();
+    for (const auto& c : chunk.at("choices").as_array()) {
+      const auto& delta = c.at("delta").as_object();
+      if (auto* r = delta.if_contains("role")) s.role = r->as_string();
+      if (auto* t = delta.if_contains("content"); t && t->is_string()) s.text += t->as_string();
+      if (auto* calls = delta.if_contains("tool_calls")) {
+        for (const auto& call : calls->as_array()) {
+          auto index = call.at("index").to_number<size_t>();
+          if (index >= s.calls.size()) s.calls.resize(index + 1);
+          if (auto* id = call.as_object().if_contains("id")) s.calls[index].id = id->as_string();
+          const auto& fn = call.at("function").as_object();
+          if (auto* n = fn.if_contains("name")) s.calls[index].name = n->as_string();
+          if (auto* a = fn.if_contains("arguments")) s.calls[index].arguments += a->as_string();
+        }
+      }
+      if (!c.at("finish_reason").is_null()) s.finish = c.at("finish_reason").as_string();
+    }
+  }
+  return s;
+}
+
+// The translated request carries only what Anthropic accepts, so the fake's per-request knobs (a
+// "fake" object) come from each provider's default_params: one provider per misbehaviour, all on
+// the same fake.
+std::string misbehaving_providers(const std::string& base_url) {
+  const std::pair<const char*, const char*> knobs[] = {
+      {"claude-limited", R"({status: 429, retry_after: "7"})"},
+      {"claude-overloaded", "{status: 529}"},
+      {"claude-stream-error", "{chunks: 3, stream_error: true}"},
+      {"claude-truncated", "{chunks: 5, truncate_after_chunks: 2}"},
+      {"claude-reset", "{chunks: 5, reset_after_chunks: 2}"},
+      {"claude-malformed", "{malformed: true}"},
+  };
+  std::string yaml;
+  for (const auto& [id, fake] : knobs) {
+    yaml += std::string("  ") + id + ":\n    type: anthropic\n    base_url: " + base_url +
+            "\n    api_key: " + kUpstreamKey + "\n    max_retries: 0\n    models: [fake-model]\n" +
+            "    default_params: {fake: " + fake + "}\n";
+  }
+  return yaml;
+}
+
+class AnthropicGatewayTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    fake_ = new FakeProvider(start_fake({"--require-key", kUpstreamKey}));
+    gateway_ = new Gateway(start_gateway(R"(
+providers:
+  claude:
+    type: anthropic
+    base_url: )" + fake_->base_url() + R"(
+    api_key: )" + kUpstreamKey + R"(
+    timeout: 2s
+    max_retries: 0
+    models:
+      - id: fake-model
+        aliases: [sonnet]
+)" + misbehaving_providers(fake_->base_url())));
+  }
+  static void TearDownTestSuite() {
+    delete gateway_;
+    delete fake_;
+  }
+
+  static HttpResponse chat(const std::string& body) { return http_post(gateway_->url("/v1/chat/completions"), body); }
+  // The same conversation straight to the fake's OpenAI endpoint.
+  static json::object openai_answer(const std::string& body) {
+    auto r = http_post(fake_->base_url() + "/chat/completions", body,
+                       {"Content-Type: application/json", std::string("Authorization: Bearer ") + kUpstreamKey});
+    EXPECT_EQ(r.status, 200) << r.body;
+    return json::parse(r.body).as_object();
+  }
+  // The newest request the fake got on its Anthropic endpoint.
+  static json::object last_upstream_request() {
+    auto log = json::parse(http_get("http://127.0.0.1:" + std::to_string(fake_->port) + "/_fake/requests").body).as_array();
+    for (auto it = log.rbegin(); it != log.rend(); ++it)
+      if (it->at("target") == "/v1/messages") return it->as_object();
+    ADD_FAILURE() << "no request reached /v1/messages";
+    return {};
+  }
+
+  static FakeProvider* fake_;
+  static Gateway* gateway_;
+};
+FakeProvider* AnthropicGatewayTest::fake_ = nullptr;
+Gateway* AnthropicGatewayTest::gateway_ = nullptr;
+
+const char* kConversation = R"("messages":[{"role":"system","content":"Answer briefly."},{"role":"user","content":"hello claude \"quoted\" \u00e9"}])";
+
+TEST_F(AnthropicGatewayTest, ChatCompletionIsTranslatedBothWays) {
+  std::string body = std::string(R"({"model":"sonnet",)") + kConversation + "}";
+  auto r = chat(body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  auto v = json::parse(r.body).as_object();
+  EXPECT_EQ(v.at("object").as_string(), "chat.completion");
+  EXPECT_EQ(v.at("model").as_string(), "fake-model");
+  EXPECT_TRUE(std::string(v.at("id").as_string()).starts_with("msg_"));
+  const auto& choice = v.at("choices").at(0).as_object();
+  EXPECT_EQ(choice.at("finish_reason").as_string(), "stop");
+  EXPECT_EQ(choice.at("message").at("role").as_string(), "assistant");
+
+  auto want = openai_answer(std::string(R"({"model":"fake-model",)") + kConversation + "}");
+  EXPECT_EQ(choice.at("message").at("content"), want.at("choices").at(0).at("message").at("content"));
+  EXPECT_EQ(v.at("usage").at("prompt_tokens"), want.at("usage").at("prompt_tokens"));
+  EXPECT_EQ(v.at("usage").at("completion_tokens"), want.at("usage").at("completion_tokens"));
+
+  // What went upstream: Anthropic's endpoint, headers and request shape.
+  auto sent = last_upstream_request();
+  EXPECT_EQ(sent.at("target").as_string(), "/v1/messages");
+  const auto& headers = sent.at("headers").as_object();
+  EXPECT_EQ(headers.at("x-api-key").as_string(), kUpstreamKey);
+  EXPECT_EQ(headers.at("anthropic-version").as_string(), "2023-06-01");
+  EXPECT_FALSE(headers.contains("authorization"));
+  auto upstream_body = json::parse(sent.at("body").as_string()).as_object();
+  EXPECT_EQ(upstream_body.at("model").as_string(), "fake-model");
+  EXPECT_EQ(upstream_body.at("system").at(0).at("text").as_string(), "Answer briefly.");
+  EXPECT_EQ(upstream_body.at("messages").as_array().size(), 1u);
+  EXPECT_GT(upstream_body.at("max_tokens").as_int64(), 0);
+}
+
+TEST_F(AnthropicGatewayTest, StreamIsTranslatedToOpenAIChunks) {
+  auto r = chat(std::string(R"({"model":"fake-model","stream":true,"stream_options":{"include_usage":true},)") +
+                kConversation + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("content-type"), "text/event-stream");
+  auto s = read_stream(r.body);
+  EXPECT_TRUE(s.done);
+  EXPECT_TRUE(s.error.empty());
+  EXPECT_EQ(s.role, "assistant");
+  EXPECT_EQ(s.finish, "stop");
+  auto want = openai_answer(std::string(R"({"model":"fake-model",)") + kConversation + "}");
+  EXPECT_EQ(s.text, want.at("choices").at(0).at("message").at("content").as_string());
+  ASSERT_FALSE(s.usage.empty());
+  EXPECT_EQ(s.usage.at("prompt_tokens"), want.at("usage").at("prompt_tokens"));
+  EXPECT_EQ(s.usage.at("completion_tokens"), want.at("usage").at("completion_tokens"));
+  EXPECT_EQ(json::parse(last_upstream_request().at("body").as_string()).at("stream"), true);
+}
+
+TEST_F(AnthropicGatewayTest, ToolCallsAndToolResultsRoundTrip) {
+  std::string ask = std::string(R"({"model":"fake-model","messages":[{"role":"user","content":"Weather in Oslo?"}],)") + kTools;
+  auto r = chat(ask + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json::parse(r.body).as_object();
+  const auto& choice = v.at("choices").at(0).as_object();
+  EXPECT_EQ(choice.at("finish_reason").as_string(), "tool_calls");
+  const auto& call = choice.at("message").at("tool_calls").at(0).as_object();
+  EXPECT_EQ(call.at("type").as_string(), "function");
+  EXPECT_EQ(call.at("function").at("name").as_string(), "get_weather");
+  auto arguments = json::parse(call.at("function").at("arguments").as_string());
+  EXPECT_TRUE(arguments.at("city").is_string());
+  EXPECT_EQ(arguments.at("unit").as_string(), "celsius");
+
+  // The same as a stream: the call's pieces join into the same arguments.
+  auto streamed = read_stream(chat(ask + R"(,"stream":true})").body);
+  EXPECT_TRUE(streamed.done);
+  EXPECT_EQ(streamed.finish, "tool_calls");
+  ASSERT_EQ(streamed.calls.size(), 1u);
+  EXPECT_EQ(streamed.calls[0].name, "get_weather");
+  EXPECT_EQ(json::parse(streamed.calls[0].arguments), arguments);
+  EXPECT_TRUE(std::string(streamed.calls[0].id).starts_with("toolu_"));
+
+  // The follow-up turn carries the call and its result back; the answer is text again.
+  std::string id(call.at("id").as_string());
+  auto follow_up = chat(std::string(R"({"model":"fake-model","messages":[{"role":"user","content":"Weather in Oslo?"},)") +
+                        R"({"role":"assistant","content":null,"tool_calls":[{"id":")" + id +
+                        R"(","type":"function","function":{"name":"get_weather","arguments":)" +
+                        json::serialize(json::string(call.at("function").at("arguments").as_string())) + R"(}}]},)" +
+                        R"({"role":"tool","tool_call_id":")" + id + R"(","content":"-3C, snow"}],)" + kTools + "}");
+  ASSERT_EQ(follow_up.status, 200) << follow_up.body;
+  EXPECT_EQ(json::parse(follow_up.body).at("choices").at(0).at("finish_reason").as_string(), "stop");
+  auto upstream = json::parse(last_upstream_request().at("body").as_string()).as_object();
+  const auto& messages = upstream.at("messages").as_array();
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[1].at("content").at(0).at("type").as_string(), "tool_use");
+  EXPECT_EQ(messages[1].at("content").at(0).at("input"), arguments);
+  EXPECT_EQ(messages[2].at("content").at(0).at("type").as_string(), "tool_result");
+  EXPECT_EQ(messages[2].at("content").at(0).at("tool_use_id").as_string(), id);
+}
+
+TEST_F(AnthropicGatewayTest, UpstreamErrorsArriveInOpenAIShapeWithTheirStatus) {
+  auto limited = chat(R"({"model":"claude-limited/fake-model","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.header("retry-after"), "7");
+  auto e = json::parse(limited.body).at("error").as_object();
+  EXPECT_EQ(e.at("type").as_string(), "rate_limit_error");
+  EXPECT_NE(std::string(e.at("message").as_string()).find("provider 'claude-limited'"), std::string::npos);
+
+  auto overloaded = chat(R"({"model":"claude-overloaded/fake-model","stream":true,"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(overloaded.status, 529);
+  EXPECT_EQ(json::parse(overloaded.body).at("error").at("type").as_string(), "overloaded_error");
+  EXPECT_EQ(overloaded.body.find(kUpstreamKey), std::string::npos);
+}
+
+TEST_F(AnthropicGatewayTest, MidStreamErrorEventBecomesAnOpenAIErrorEvent) {
+  auto r = chat(R"({"model":"claude-stream-error/fake-model","stream":true,"messages":[{"role":"user","content":"x"}]})");
+  ASSERT_EQ(r.status, 200);
+  auto s = read_stream(r.body);
+  EXPECT_FALSE(s.done);
+  ASSERT_FALSE(s.error.empty()) << r.body;
+  EXPECT_EQ(s.error.at("type").as_string(), "overloaded_error");
+  EXPECT_EQ(s.error.at("message").as_string(), "Overloaded");
+  EXPECT_FALSE(s.text.empty());
+}
+
+TEST_F(AnthropicGatewayTest, StreamCutShortEndsWithAnErrorEvent) {
+  for (std::string provider : {"claude-truncated", "claude-reset"}) {
+    auto r = chat(R"({"model":")" + provider + R"(/fake-model","stream":true,"messages":[{"role":"user","content":"x"}]})");
+    ASSERT_EQ(r.status, 200) << provider;
+    auto s = read_stream(r.body);
+    EXPECT_FALSE(s.done) << provider;
+    EXPECT_FALSE(s.text.empty()) << provider;  // what arrived before the cut was passed on
+    ASSERT_FALSE(s.error.empty()) << provider << ": " << r.body;
+    EXPECT_NE(std::string(s.error.at("message").as_string()).find("'" + provider + "'"), std::string::npos);
+  }
+}
+
+TEST_F(AnthropicGatewayTest, MalformedUpstreamBodyIs502) {
+  auto r = chat(R"({"model":"claude-malformed/fake-model","messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(r.status, 502);
+  EXPECT_EQ(json::parse(r.body).at("error").at("code").as_string(), "upstream_malformed_response");
+}
+
+TEST_F(AnthropicGatewayTest, WhatAnthropicCannotDoIsRefusedBeforeAnyUpstreamCall) {
+  auto embeddings = http_post(gateway_->url("/v1/embeddings"), R"({"model":"fake-model","input":"x"})");
+  EXPECT_EQ(embeddings.status, 501);
+  EXPECT_EQ(json::parse(embeddings.body).at("error").at("code").as_string(), "unsupported_endpoint");
+  auto n = chat(R"({"model":"fake-model","n":3,"messages":[{"role":"user","content":"x"}]})");
+  EXPECT_EQ(n.status, 400);
+  EXPECT_EQ(json::parse(n.body).at("error").at("param").as_string(), "n");
+}
+
+TEST_F(AnthropicGatewayTest, UsageIsRecordedForTheProvider) {
+  auto tokens = [] {
+    auto usage = json::parse(http_get(gateway_->url("/api/usage")).body);
+    auto* p = usage.at("providers").as_object().if_contains("claude");
+    return p ? p->at("completion_tokens").to_number<int64_t>() : 0;
+  };
+  int64_t before = tokens();
+  auto plain = chat(R"({"model":"fake-model","messages":[{"role":"user","content":"count me"}]})");
+  auto stream = read_stream(chat(R"({"model":"fake-model","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"count me"}]})").body);
+  ASSERT_EQ(plain.status, 200);
+  int64_t expected = json::parse(plain.body).at("usage").at("completion_tokens").as_int64() +
+                     stream.usage.at("completion_tokens").as_int64();
+  // Recorded after the response is written: poll until it shows up.
+  int64_t seen = 0;
+  for (int i = 0; i < 200 && seen < expected; ++i) seen = tokens() - before;
+  EXPECT_EQ(seen, expected);
+}
+
+}  // namespace
+}  // namespace llmux::test
