@@ -23,7 +23,7 @@ Colour only on a terminal; NO_COLOR=1 turns it off. Completion: source <(llmux c
 
 void add_edit_options(CLI::App* cmd, ProviderArgs& a, bool update) {
   auto& e = a.edit;
-  cmd->add_option("--type", e.type, "openai-compatible (also written openai, ollama, vllm, lmstudio, …)");
+  cmd->add_option("--type", e.type, "openai-compatible (also written openai, ollama, vllm, lmstudio, …) or anthropic");
   cmd->add_option("-m,--model", e.add_models, "A model the provider serves (repeat or comma-separate)")
       ->delimiter(',')
       ->type_name("M");

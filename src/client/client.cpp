@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "http/sse.hpp"
+#include "providers/openai_output.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 #include "providers/provider.hpp"
@@ -251,30 +252,47 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   std::optional<Error> stream_error;
   http::SseParser sse;
   std::function<void(std::string_view)> on_bytes;
+  // A provider with its own wire format is read through its decoder, as OpenAI text.
+  auto decoder = provider.make_response_decoder();
+  providers::OpenAIChunkWriter openai_chunks;
+  std::string translated;
+  http::SseParser translated_sse;
+  if (decoder) openai_chunks.begin(&translated, 0, true);
+  // Reads one OpenAI stream event (as sent, or as translated from the provider's format).
+  auto on_openai_event = [&](const http::SseEvent& e) {
+    if (e.data == "[DONE]") return true;
+    boost::system::error_code ec;
+    auto v = bjson::parse(e.data, ec);
+    if (ec) return true;
+    if (v.is_object() && v.as_object().contains("error")) {
+      stream_error = provider.decode_error(502, e.data, {});
+      return true;
+    }
+    if (out.id.empty()) out.id = string_at(v, {"id"});
+    if (out.model.empty()) out.model = string_at(v, {"model"});
+    std::string piece = string_at(v, {"choices", "0", "delta", "content"});
+    if (!piece.empty()) {
+      out.content += piece;
+      (*on_delta)(piece);
+    }
+    std::string finish = string_at(v, {"choices", "0", "finish_reason"});
+    if (!finish.empty()) out.finish_reason = finish;
+    auto usage = usage_of(v);
+    if (usage.total_tokens) out.usage = usage;
+    return true;
+  };
   if (on_delta) {
     on_bytes = [&](std::string_view bytes) {
+      if (!decoder) {
+        sse.feed(bytes, on_openai_event);
+        return;
+      }
       sse.feed(bytes, [&](const http::SseEvent& e) {
-        if (e.data == "[DONE]") return true;
-        boost::system::error_code ec;
-        auto v = bjson::parse(e.data, ec);
-        if (ec) return true;
-        if (v.is_object() && v.as_object().contains("error")) {
-          stream_error = provider.decode_error(502, e.data, {});
-          return true;
-        }
-        if (out.id.empty()) out.id = string_at(v, {"id"});
-        if (out.model.empty()) out.model = string_at(v, {"model"});
-        std::string piece = string_at(v, {"choices", "0", "delta", "content"});
-        if (!piece.empty()) {
-          out.content += piece;
-          (*on_delta)(piece);
-        }
-        std::string finish = string_at(v, {"choices", "0", "finish_reason"});
-        if (!finish.empty()) out.finish_reason = finish;
-        auto usage = usage_of(v);
-        if (usage.total_tokens) out.usage = usage;
+        if (auto decoded = decoder->decode_event(e, openai_chunks); !decoded) openai_chunks.fail(decoded.error());
         return true;
       });
+      translated_sse.feed(translated, on_openai_event);
+      translated.clear();
     };
   }
   auto c = run(std::move(encoded.value()), on_bytes);
@@ -285,6 +303,17 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   if (stream_error) return unexpected(*stream_error);
   if (on_delta) return out;
 
+  if (decoder) {
+    providers::ChatResponse decoded;
+    if (auto done = decoder->decode_body(c->body_, decoded); !done) {
+      Error e = std::move(done).error();
+      e.message = "provider '" + provider.id() + "' (" + url + "): " + e.message;
+      return unexpected(e);
+    }
+    translated.clear();
+    providers::write_chat_completion(decoded, 0, translated);
+    c->body_.swap(translated);
+  }
   boost::system::error_code ec;
   auto v = bjson::parse(c->body_, ec);
   if (ec || !v.is_object()) {

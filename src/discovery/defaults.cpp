@@ -18,8 +18,25 @@ const std::vector<KnownService>& known_services() {
       {"fireworks", "FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1", "accounts/fireworks/models/llama-v3p1-8b-instruct"},
       {"xai", "XAI_API_KEY", "https://api.x.ai/v1", "grok-2-latest"},
       {"perplexity", "PERPLEXITY_API_KEY", "https://api.perplexity.ai", "sonar"},
+      {"anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com/v1", "claude-haiku-4-5", "anthropic"},
   };
   return services;
+}
+
+ProviderConfig service_provider(const KnownService& s, Secret key) {
+  ProviderConfig p;
+  p.id = s.id;
+  p.name = s.id;
+  auto url = normalize_base_url(s.base_url);
+  p.base_url = url ? *url : s.base_url;
+  p.api_key = std::move(key);
+  p.type = s.type;
+  if (p.type == "anthropic") {  // Anthropic takes its key in its own header
+    p.auth = AuthStyle::header;
+    p.auth_header = "x-api-key";
+  }
+  p.default_model = s.default_model;
+  return p;
 }
 
 std::vector<ProviderConfig> providers_from_environment() {
@@ -27,13 +44,7 @@ std::vector<ProviderConfig> providers_from_environment() {
   for (const auto& s : known_services()) {
     const char* key = std::getenv(s.env_var);
     if (!key || !*key) continue;
-    ProviderConfig p;
-    p.id = s.id;
-    p.name = s.id;
-    auto url = normalize_base_url(s.base_url);
-    p.base_url = url ? *url : s.base_url;
-    p.api_key = Secret(key);
-    p.default_model = s.default_model;
+    ProviderConfig p = service_provider(s, Secret(key));
     p.source.file = std::string("$") + s.env_var;
     out.push_back(std::move(p));
   }

@@ -14,10 +14,13 @@ struct KnownService {
   const char* env_var;
   const char* base_url;
   const char* default_model;
+  const char* type = "openai-compatible";
 };
 
-// OpenAI-compatible hosted services recognised by their API-key variable.
+// Hosted services recognised by their API-key variable.
 const std::vector<KnownService>& known_services();
+// The provider for a known service with its key: URL, type, how the key is sent, default model.
+ProviderConfig service_provider(const KnownService& service, Secret key);
 
 // Providers for every known API-key variable that is set (the key stays a ${VAR} reference in
 // spirit: it is read from the environment, never written anywhere).

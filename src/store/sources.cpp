@@ -181,12 +181,7 @@ Result<Assembled> assemble(const Paths& paths, const SourceOptions& options) {
         if (out.find(s.id) || !vault.contains(s.id)) continue;
         auto key = vault.get(s.id);
         if (!key) return unexpected(key.error());
-        ProviderConfig p;
-        p.id = p.name = s.id;
-        auto url = normalize_base_url(s.base_url);
-        p.base_url = url ? *url : s.base_url;
-        p.api_key = std::move(*key);
-        p.default_model = s.default_model;
+        ProviderConfig p = discovery::service_provider(s, std::move(*key));
         p.source.file = "vault";
         out.origins[p.id] = {"vault", "", 0, "vault", {}, {}};
         out.config.providers.push_back(std::move(p));

@@ -62,6 +62,45 @@ TEST(Client, ChatsPlainAndStreamingListsModelsChecksHealth) {
   client.close();  // idempotent
 }
 
+// The same calls against the fake's Anthropic API: the library reads Anthropic bodies and streams
+// through the provider's decoder.
+TEST(Client, ChatsWithAnAnthropicProvider) {
+  auto fake = start_fake({"--require-key", "sk-ant-lib"});
+  Client client;
+  ProviderConfig p = fake_provider_config(fake, "claude");
+  p.type = "anthropic";
+  p.api_key = Secret("sk-ant-lib");
+  p.auth = AuthStyle::header;
+  p.auth_header = "x-api-key";
+  ASSERT_TRUE(client.add_provider(p));
+
+  ChatRequest request;
+  request.model = "claude/fake-model";
+  request.messages = {{"system", "be brief"}, {"user", "library call to claude"}};
+  auto reply = client.chat(request);
+  ASSERT_TRUE(reply) << reply.error().message;
+  EXPECT_EQ(reply->provider, "claude");
+  EXPECT_EQ(reply->model, "fake-model");
+  EXPECT_NE(reply->content.find("library call to claude"), std::string::npos) << reply->content;
+  EXPECT_EQ(reply->finish_reason, "stop");
+  EXPECT_GT(reply->usage.total_tokens, 0);
+
+  std::string joined;
+  size_t pieces = 0;
+  auto streamed = client.chat_stream(request, [&](std::string_view piece) {
+    joined += piece;
+    ++pieces;
+  });
+  ASSERT_TRUE(streamed) << streamed.error().message;
+  EXPECT_GE(pieces, 3u);
+  EXPECT_EQ(joined, reply->content);
+  EXPECT_EQ(streamed->content, reply->content);
+  EXPECT_EQ(streamed->usage.total_tokens, reply->usage.total_tokens);
+
+  auto health = client.check_health("claude");
+  EXPECT_TRUE(health.healthy) << health.message;
+}
+
 TEST(Client, ErrorsAreValues) {
   auto fake = start_fake({"--require-key", "right-key"});
   Client client;

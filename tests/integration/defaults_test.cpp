@@ -26,12 +26,16 @@ TEST(EmbeddedDefaults, RegistersProvidersFromKeyVariablesAndKeepsStateUnderXdg) 
   std::string dir = temp_dir();
   auto env = isolated_env(dir);
   env.push_back("GROQ_API_KEY=gsk-test-000000000000");
+  env.push_back("ANTHROPIC_API_KEY=sk-ant-test-0000000000");
   Process p({LLMUX_BINARY, "serve", "--port", "0"}, env);
   int port = port_from_listening_line(p.wait_for_line("listening on "));
   ASSERT_GT(port, 0) << p.output();
   std::string line = p.wait_for_line("provider groq");
   EXPECT_NE(line.find("https://api.groq.com/openai/v1"), std::string::npos) << line;
+  line = p.wait_for_line("provider anthropic");
+  EXPECT_NE(line.find("(anthropic) https://api.anthropic.com/v1"), std::string::npos) << line;
   EXPECT_EQ(p.output().find("gsk-test"), std::string::npos) << "key printed";
+  EXPECT_EQ(p.output().find("sk-ant-test"), std::string::npos) << "key printed";
   auto models = http_get("http://127.0.0.1:" + std::to_string(port) + "/v1/models");
   EXPECT_EQ(models.status, 200);
   EXPECT_TRUE(std::filesystem::is_directory(dir + "/state/llmux"));
