@@ -19,7 +19,30 @@ Unexpected<Error> invalid(std::string message, std::string param, std::string co
   return unexpected(Error::make(ErrorKind::invalid_request, std::move(message), std::move(param), std::move(code)));
 }
 
-std::string at(std::string_view base, size_t index) { return std::string(base) + "[" + std::to_string(index) + "]"; }
+// Where a field sits in the request ("messages[3].content[1]"), for error messages: links on the
+// stack, turned into text only when an error is reported.
+struct FieldPath {
+  const FieldPath* parent = nullptr;
+  std::string_view name;  // "messages", ".content"
+  size_t index = SIZE_MAX;  // "[index]" instead of a name
+
+  FieldPath operator/(std::string_view child) const { return {this, child}; }
+  FieldPath operator[](size_t i) const { return {this, {}, i}; }
+  std::string str() const {
+    std::string text = parent ? parent->str() : std::string();
+    if (index != SIZE_MAX) return text + "[" + std::to_string(index) + "]";
+    return text + std::string(name);
+  }
+};
+
+const FieldPath kMessages{nullptr, "messages"};
+const FieldPath kTools{nullptr, "tools"};
+
+// "<path><what>", with the path as the error's param.
+Unexpected<Error> invalid_at(const FieldPath& path, std::string_view what, std::string code = "unsupported_parameter") {
+  std::string param = path.str();
+  return invalid(param + std::string(what), param, std::move(code));
+}
 
 // Any JSON value, minified.
 void append_value(std::string& out, element value) {
@@ -120,10 +143,10 @@ class RequestTranslator {
       if (!message["role"].get_string().get(role) && (role == "system" || role == "developer")) {
         out_ += any ? "," : ",\"system\":[";
         any = true;
+        FieldPath item = kMessages[i], path = item / ".content";
         element content;
-        if (message["content"].get(content))
-          return invalid(at("messages", i) + ".content is required", at("messages", i) + ".content", "missing_required_parameter");
-        if (auto done = write_text_blocks(content, at("messages", i) + ".content"); !done) return done;
+        if (message["content"].get(content)) return invalid_at(path, " is required", "missing_required_parameter");
+        if (auto done = write_text_blocks(content, path); !done) return done;
       }
       ++i;
     }
@@ -135,20 +158,20 @@ class RequestTranslator {
   }
 
   // Text content (a string, or an array of text parts) as comma-separated text blocks.
-  Expected<void, Error> write_text_blocks(element content, const std::string& param) {
+  Expected<void, Error> write_text_blocks(element content, const FieldPath& path) {
     std::string_view text;
     if (!content.get_string().get(text)) {
       text_block(text);
       return {};
     }
     array parts;
-    if (content.get_array().get(parts)) return invalid(param + " must be a string or an array of text parts", param, "invalid_type");
+    if (content.get_array().get(parts)) return invalid_at(path, " must be a string or an array of text parts", "invalid_type");
     size_t j = 0;
     bool first = true;
     for (element part : parts) {
       std::string_view type;
       if (part["type"].get_string().get(type) || type != "text" || part["text"].get_string().get(text))
-        return invalid(at(param, j) + " must be a text part here", at(param, j) + ".type");
+        return invalid_at(path[j] / ".type", " must be \"text\" here");
       if (!first) out_ += ',';
       first = false;
       text_block(text);
@@ -170,9 +193,9 @@ class RequestTranslator {
     bool tool_results_open = false;  // consecutive tool messages share one user turn
     size_t i = 0;
     for (element message : messages) {
-      std::string param = at("messages", i++);
+      FieldPath path = kMessages[i++];
       std::string_view role;
-      if (message["role"].get_string().get(role)) return invalid(param + ".role is required", param + ".role", "missing_required_parameter");
+      if (message["role"].get_string().get(role)) return invalid_at(path / ".role", " is required", "missing_required_parameter");
       if (role == "system" || role == "developer") continue;
       if (role == "tool") {
         if (!tool_results_open) {
@@ -183,7 +206,7 @@ class RequestTranslator {
           out_ += ',';
         }
         first = false;
-        if (auto done = write_tool_result(message, param); !done) return done;
+        if (auto done = write_tool_result(message, path); !done) return done;
         continue;
       }
       if (tool_results_open) {
@@ -194,13 +217,13 @@ class RequestTranslator {
         out_ += first ? "" : ",";
         first = false;
         out_ += "{\"role\":\"user\",\"content\":";
-        if (auto done = write_user_content(message["content"], param + ".content"); !done) return done;
+        if (auto done = write_user_content(message["content"], path / ".content"); !done) return done;
         out_ += '}';
       } else if (role == "assistant") {
         size_t mark = out_.size();
         out_ += first ? "" : ",";
         out_ += "{\"role\":\"assistant\",\"content\":[";
-        auto blocks = write_assistant_blocks(message, param);
+        auto blocks = write_assistant_blocks(message, path);
         if (!blocks) return unexpected(std::move(blocks).error());
         if (*blocks == 0) {
           out_.resize(mark);  // Anthropic rejects an assistant turn without content
@@ -209,8 +232,8 @@ class RequestTranslator {
         first = false;
         out_ += "]}";
       } else {
-        return invalid(param + ".role '" + std::string(role) + "' is not supported (use system, user, assistant or tool)",
-                       param + ".role", "invalid_value");
+        return invalid_at(path / ".role", " '" + std::string(role) + "' is not supported (use system, user, assistant or tool)",
+                          "invalid_value");
       }
     }
     if (tool_results_open) out_ += "]}";
@@ -219,32 +242,31 @@ class RequestTranslator {
     return {};
   }
 
-  Expected<void, Error> write_user_content(simdjson::simdjson_result<element> content, const std::string& param) {
+  Expected<void, Error> write_user_content(simdjson::simdjson_result<element> content, const FieldPath& path) {
     std::string_view text;
     if (!content.get_string().get(text)) {
       append_json_string(out_, text);
       return {};
     }
     array parts;
-    if (content.get_array().get(parts)) return invalid(param + " must be a string or an array of parts", param, "invalid_type");
+    if (content.get_array().get(parts)) return invalid_at(path, " must be a string or an array of parts", "invalid_type");
     out_ += '[';
     size_t j = 0;
     for (element part : parts) {
-      std::string part_param = at(param, j);
+      FieldPath part_path = path[j];
       if (j++) out_ += ',';
       std::string_view type;
       json::read_optional(part["type"].get_string(), type);
       if (type == "text") {
-        if (part["text"].get_string().get(text)) return invalid(part_param + ".text must be a string", part_param + ".text", "invalid_type");
+        if (part["text"].get_string().get(text)) return invalid_at(part_path / ".text", " must be a string", "invalid_type");
         text_block(text);
       } else if (type == "image_url") {
         std::string_view url;
         if (part["image_url"]["url"].get_string().get(url) && part["image_url"].get_string().get(url))
-          return invalid(part_param + ".image_url.url is required", part_param + ".image_url.url", "missing_required_parameter");
+          return invalid_at(part_path / ".image_url.url", " is required", "missing_required_parameter");
         write_image(url);
       } else {
-        return invalid(part_param + ".type '" + std::string(type) + "' is not supported by Anthropic models (text and image_url are)",
-                       part_param + ".type");
+        return invalid_at(part_path / ".type", " '" + std::string(type) + "' is not supported by Anthropic models (text and image_url are)");
       }
     }
     out_ += ']';
@@ -270,7 +292,7 @@ class RequestTranslator {
   }
 
   // Text, then one tool_use block per tool call. Returns how many blocks were written.
-  Expected<int, Error> write_assistant_blocks(element message, const std::string& param) {
+  Expected<int, Error> write_assistant_blocks(element message, const FieldPath& path) {
     int blocks = 0;
     element content;
     std::string_view text;
@@ -282,7 +304,7 @@ class RequestTranslator {
         }
       } else {
         size_t mark = out_.size();
-        if (auto done = write_text_blocks(content, param + ".content"); !done) return unexpected(std::move(done).error());
+        if (auto done = write_text_blocks(content, path / ".content"); !done) return unexpected(std::move(done).error());
         if (out_.size() > mark) ++blocks;
       }
     }
@@ -290,11 +312,12 @@ class RequestTranslator {
     if (message["tool_calls"].get_array().get(calls)) return blocks;
     size_t k = 0;
     for (element call : calls) {
-      std::string call_param = at(param + ".tool_calls", k++);
+      FieldPath calls_path = path / ".tool_calls";
+      FieldPath call_path = calls_path[k++];
       std::string_view id, name, arguments;
-      if (call["id"].get_string().get(id)) return invalid(call_param + ".id is required", call_param + ".id", "missing_required_parameter");
+      if (call["id"].get_string().get(id)) return invalid_at(call_path / ".id", " is required", "missing_required_parameter");
       if (call["function"]["name"].get_string().get(name))
-        return invalid(call_param + ".function.name is required", call_param + ".function.name", "missing_required_parameter");
+        return invalid_at(call_path / ".function.name", " is required", "missing_required_parameter");
       json::read_optional(call["function"]["arguments"].get_string(), arguments);
       if (blocks++) out_ += ',';
       out_ += "{\"type\":\"tool_use\",\"id\":";
@@ -302,14 +325,14 @@ class RequestTranslator {
       out_ += ",\"name\":";
       append_json_string(out_, name);
       out_ += ",\"input\":";
-      if (auto done = append_arguments(arguments, call_param + ".function.arguments"); !done) return unexpected(std::move(done).error());
+      if (auto done = append_arguments(arguments, call_path / ".function.arguments"); !done) return unexpected(std::move(done).error());
       out_ += '}';
     }
     return blocks;
   }
 
   // OpenAI carries arguments as a string of JSON; Anthropic wants the object itself.
-  Expected<void, Error> append_arguments(std::string_view arguments, const std::string& param) {
+  Expected<void, Error> append_arguments(std::string_view arguments, const FieldPath& path) {
     if (arguments.find_first_not_of(" \t\r\n") == std::string_view::npos) {
       out_ += "{}";
       return {};
@@ -318,27 +341,27 @@ class RequestTranslator {
     thread_local std::string buffer;
     object parsed;
     if (parser.parse(json::padded_copy(arguments, buffer)).get_object().get(parsed))
-      return invalid(param + " must be a JSON object in a string", param, "invalid_value");
+      return invalid_at(path, " must be a JSON object in a string", "invalid_value");
     out_ += simdjson::to_string(parsed);
     return {};
   }
 
-  Expected<void, Error> write_tool_result(element message, const std::string& param) {
+  Expected<void, Error> write_tool_result(element message, const FieldPath& path) {
     std::string_view id;
     if (message["tool_call_id"].get_string().get(id))
-      return invalid(param + ".tool_call_id is required", param + ".tool_call_id", "missing_required_parameter");
+      return invalid_at(path / ".tool_call_id", " is required", "missing_required_parameter");
     out_ += "{\"type\":\"tool_result\",\"tool_use_id\":";
     append_json_string(out_, id);
     out_ += ",\"content\":";
     std::string_view text;
     element content;
     if (message["content"].get(content))
-      return invalid(param + ".content is required", param + ".content", "missing_required_parameter");
+      return invalid_at(path / ".content", " is required", "missing_required_parameter");
     if (!content.get_string().get(text)) {
       append_json_string(out_, text);
     } else {
       out_ += '[';
-      if (auto done = write_text_blocks(content, param + ".content"); !done) return done;
+      if (auto done = write_text_blocks(content, path / ".content"); !done) return done;
       out_ += ']';
     }
     out_ += '}';
@@ -369,13 +392,13 @@ class RequestTranslator {
     out_ += ",\"tools\":[";
     size_t k = 0;
     for (element tool : tools) {
-      std::string param = at("tools", k);
+      FieldPath path = kTools[k];
       std::string_view type = "function", name, description;
       json::read_optional(tool["type"].get_string(), type);
-      if (type != "function") return invalid(param + ".type '" + std::string(type) + "' is not supported (use function)", param + ".type");
+      if (type != "function") return invalid_at(path / ".type", " '" + std::string(type) + "' is not supported (use function)");
       element function;
       if (tool["function"].get(function) || function["name"].get_string().get(name))
-        return invalid(param + ".function.name is required", param + ".function.name", "missing_required_parameter");
+        return invalid_at(path / ".function.name", " is required", "missing_required_parameter");
       if (k++) out_ += ',';
       out_ += "{\"name\":";
       append_json_string(out_, name);
