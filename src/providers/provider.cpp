@@ -34,6 +34,22 @@ Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderCon
   return it->second(config);
 }
 
+void Provider::begin_post(const EncodeInput& in, const std::string& url, const std::vector<std::string>& fixed_headers,
+                          http::UpstreamRequest& out) const {
+  out.method.assign("POST");
+  out.url.assign(url);
+  out.timeout = config_.timeout;
+  out.connect_timeout = http::UpstreamRequest::kDefaultConnectTimeout;
+  out.common_headers = &fixed_headers;
+  out.headers.resize(in.request_id.empty() ? 1 : 2);
+  out.headers[0].assign(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  if (!in.request_id.empty()) {
+    out.headers[1].assign("x-request-id: ");
+    out.headers[1].append(in.request_id);
+  }
+  out.body.clear();
+}
+
 std::string format_duration(std::chrono::milliseconds d) {
   auto ms = d.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

@@ -57,6 +57,12 @@ class Provider {
   virtual std::unique_ptr<ResponseDecoder> make_response_decoder() const { return nullptr; }
 
  protected:
+  // Method, URL, timeouts, the fixed headers and the per-request Accept and x-request-id headers of
+  // a POST, assigned into `out`'s existing strings (no allocation once a connection's request has
+  // grown). The body is left to the provider.
+  void begin_post(const EncodeInput& input, const std::string& url, const std::vector<std::string>& fixed_headers,
+                  http::UpstreamRequest& out) const;
+
   ProviderConfig config_;
 };
 

@@ -491,18 +491,7 @@ std::string AnthropicProvider::endpoint_url(Endpoint endpoint) const {
 
 Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
   if (in.endpoint != Endpoint::chat_completions) return unexpected(unsupported_endpoint(*this, in.endpoint));
-  out.method.assign("POST");
-  out.url.assign(messages_url_);
-  out.timeout = config_.timeout;
-  out.connect_timeout = http::UpstreamRequest::kDefaultConnectTimeout;
-  out.common_headers = &fixed_headers_;
-  out.headers.resize(in.request_id.empty() ? 1 : 2);
-  out.headers[0].assign(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
-  if (!in.request_id.empty()) {
-    out.headers[1].assign("x-request-id: ");
-    out.headers[1].append(in.request_id);
-  }
-  out.body.clear();
+  begin_post(in, messages_url_, fixed_headers_, out);
   return translate_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
 }
 

@@ -31,6 +31,22 @@ bool escaped_string(od::value value, std::string_view& out) {
   return true;
 }
 
+// Calls on_member(key, value) for each member of an object value, in order; stops at the first
+// error, from the JSON or from on_member.
+template <typename OnMember>
+simdjson::error_code for_each_member(od::value object_value, OnMember&& on_member) {
+  od::object object;
+  if (auto ec = object_value.get_object().get(object)) return ec;
+  for (auto field : object) {
+    std::string_view key;
+    if (auto ec = field.unescaped_key().get(key)) return ec;
+    od::value value;
+    if (auto ec = field.value().get(value)) return ec;
+    if (auto ec = on_member(key, value)) return ec;
+  }
+  return simdjson::SUCCESS;
+}
+
 int64_t integer(od::value value) {
   int64_t n = 0;
   return value.get_int64().get(n) ? 0 : n;
@@ -48,12 +64,8 @@ struct AnthropicUsage {
   int64_t input = 0, cache_creation = 0, cache_read = 0, output = 0;
   bool has_input = false, has_output = false;
 
-  simdjson::error_code read(od::object usage) {
-    for (auto field : usage) {
-      std::string_view key;
-      if (auto ec = field.unescaped_key().get(key)) return ec;
-      od::value value;
-      if (auto ec = field.value().get(value)) return ec;
+  simdjson::error_code read(od::value usage) {
+    return for_each_member(usage, [this](std::string_view key, od::value value) {
       if (key == "input_tokens") {
         input = integer(value);
         has_input = true;
@@ -65,8 +77,8 @@ struct AnthropicUsage {
       } else if (key == "cache_read_input_tokens") {
         cache_read = integer(value);
       }
-    }
-    return simdjson::SUCCESS;
+      return simdjson::SUCCESS;
+    });
   }
   json::Usage canonical() const {
     json::Usage u;
@@ -159,17 +171,13 @@ class AnthropicDecoder final : public ResponseDecoder {
   Expected<void, Error> decode_body(std::string_view body, ChatResponse& out) override {
     out.clear();
     od::document doc;
-    od::object message;
-    if (parser_.iterate(json::padded_copy(body, buffer_)).get(doc) || doc.get_object().get(message))
-      return unexpected(malformed("response (not a JSON object)"));
+    od::value message;
+    if (parser_.iterate(json::padded_copy(body, buffer_)).get(doc) || doc.get_value().get(message))
+      return unexpected(malformed("response (not JSON)"));
     size_t tools = 0;
     AnthropicUsage usage;
     auto read = [&]() -> simdjson::error_code {
-      for (auto field : message) {
-        std::string_view key;
-        if (auto ec = field.unescaped_key().get(key)) return ec;
-        od::value value;
-        if (auto ec = field.value().get(value)) return ec;
+      return for_each_member(message, [&](std::string_view key, od::value value) -> simdjson::error_code {
         if (key == "id") {
           escaped_string(value, out.id);
         } else if (key == "model") {
@@ -178,20 +186,18 @@ class AnthropicDecoder final : public ResponseDecoder {
           std::string_view reason;
           if (!value.get_string().get(reason)) out.finish = finish_reason(reason);
         } else if (key == "usage") {
-          od::object u;
-          if (auto ec = value.get_object().get(u)) return ec;
-          if (auto ec = usage.read(u)) return ec;
+          return usage.read(value);
         } else if (key == "content") {
           od::array blocks;
           if (auto ec = value.get_array().get(blocks)) return ec;
           for (auto item : blocks) {
-            od::object block;
-            if (auto ec = item.get_object().get(block)) return ec;
+            od::value block;
+            if (auto ec = item.get(block)) return ec;
             if (auto ec = read_block(block, out, tools)) return ec;
           }
         }
-      }
-      return simdjson::SUCCESS;
+        return simdjson::SUCCESS;
+      });
     };
     if (read()) return unexpected(malformed("response"));
     out.usage = usage.canonical();
@@ -201,75 +207,46 @@ class AnthropicDecoder final : public ResponseDecoder {
  private:
   simdjson::error_code read_event(std::string_view data, EventFields& f) {
     od::document doc;
-    od::object event;
+    od::value event;
     if (auto ec = parser_.iterate(json::padded_copy(data, buffer_)).get(doc)) return ec;
-    if (auto ec = doc.get_object().get(event)) return ec;
-    for (auto field : event) {
-      std::string_view key;
-      if (auto ec = field.unescaped_key().get(key)) return ec;
-      od::value value;
-      if (auto ec = field.value().get(value)) return ec;
-      if (key == "type") {
-        if (auto ec = value.get_string().get(f.type)) return ec;
-      } else if (key == "index") {
+    if (auto ec = doc.get_value().get(event)) return ec;
+    return for_each_member(event, [&f](std::string_view key, od::value value) -> simdjson::error_code {
+      if (key == "type") return value.get_string().get(f.type);
+      if (key == "index") {
         f.index = integer(value);
       } else if (key == "delta") {
-        od::object delta;
-        if (auto ec = value.get_object().get(delta)) return ec;
-        for (auto d : delta) {
-          std::string_view k;
-          if (auto ec = d.unescaped_key().get(k)) return ec;
-          od::value v;
-          if (auto ec = d.value().get(v)) return ec;
+        return for_each_member(value, [&f](std::string_view k, od::value v) {
           if (k == "type") json::read_optional(v.get_string(), f.delta_type);
           else if (k == "text" || k == "partial_json" || k == "thinking") escaped_string(v, f.delta_text);
           else if (k == "stop_reason") json::read_optional(v.get_string(), f.stop_reason);
-        }
+          return simdjson::SUCCESS;
+        });
       } else if (key == "content_block") {
-        od::object block;
-        if (auto ec = value.get_object().get(block)) return ec;
-        for (auto b : block) {
-          std::string_view k;
-          if (auto ec = b.unescaped_key().get(k)) return ec;
-          od::value v;
-          if (auto ec = b.value().get(v)) return ec;
+        return for_each_member(value, [&f](std::string_view k, od::value v) {
           if (k == "type") json::read_optional(v.get_string(), f.block_type);
           else if (k == "id") escaped_string(v, f.block_id);
           else if (k == "name") escaped_string(v, f.block_name);
           else if (k == "text" || k == "thinking") escaped_string(v, f.block_text);
-        }
+          return simdjson::SUCCESS;
+        });
       } else if (key == "message") {
-        od::object message;
-        if (auto ec = value.get_object().get(message)) return ec;
-        for (auto m : message) {
-          std::string_view k;
-          if (auto ec = m.unescaped_key().get(k)) return ec;
-          od::value v;
-          if (auto ec = m.value().get(v)) return ec;
+        return for_each_member(value, [&f](std::string_view k, od::value v) {
           if (k == "id") escaped_string(v, f.id);
           else if (k == "model") escaped_string(v, f.model);
-          else if (k == "usage") {
-            od::object u;
-            if (!v.get_object().get(u) && !f.usage.read(u)) f.has_usage = true;
-          }
-        }
+          else if (k == "usage" && !f.usage.read(v)) f.has_usage = true;
+          return simdjson::SUCCESS;
+        });
       } else if (key == "usage") {
-        od::object u;
-        if (!value.get_object().get(u) && !f.usage.read(u)) f.has_usage = true;
+        if (!f.usage.read(value)) f.has_usage = true;
       } else if (key == "error") {
-        od::object error;
-        if (auto ec = value.get_object().get(error)) return ec;
-        for (auto e : error) {
-          std::string_view k;
-          if (auto ec = e.unescaped_key().get(k)) return ec;
-          od::value v;
-          if (auto ec = e.value().get(v)) return ec;
+        return for_each_member(value, [&f](std::string_view k, od::value v) {
           if (k == "type") escaped_string(v, f.error_type);
           else if (k == "message") escaped_string(v, f.error_message);
-        }
+          return simdjson::SUCCESS;
+        });
       }
-    }
-    return simdjson::SUCCESS;
+      return simdjson::SUCCESS;
+    });
   }
 
   void start_block(const EventFields& f, StreamSink& sink) {
@@ -299,13 +276,9 @@ class AnthropicDecoder final : public ResponseDecoder {
     return block_tool_index_[static_cast<size_t>(block)];
   }
 
-  simdjson::error_code read_block(od::object block, ChatResponse& out, size_t& tools) {
+  simdjson::error_code read_block(od::value block, ChatResponse& out, size_t& tools) {
     std::string_view type, text, id, name, input;
-    for (auto field : block) {
-      std::string_view key;
-      if (auto ec = field.unescaped_key().get(key)) return ec;
-      od::value value;
-      if (auto ec = field.value().get(value)) return ec;
+    auto read = for_each_member(block, [&](std::string_view key, od::value value) -> simdjson::error_code {
       if (key == "type") {
         if (auto ec = value.get_string().get(type)) return ec;
       } else if (key == "text" || key == "thinking") {
@@ -317,9 +290,11 @@ class AnthropicDecoder final : public ResponseDecoder {
       } else if (key == "input") {
         od::object object;
         if (auto ec = value.get_object().get(object)) return ec;
-        if (auto ec = object.raw_json().get(input)) return ec;
+        return object.raw_json().get(input);
       }
-    }
+      return simdjson::SUCCESS;
+    });
+    if (read) return read;
     if (type == "text") {
       out.text.push_back(text);
     } else if (type == "thinking") {

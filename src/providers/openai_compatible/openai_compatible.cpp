@@ -93,21 +93,9 @@ std::string OpenAICompatibleProvider::endpoint_url(Endpoint endpoint) const {
   return urls_[static_cast<int>(endpoint)];
 }
 
-// Assigns into the existing strings (no allocation once a connection's request has grown).
 Expected<void, Error> OpenAICompatibleProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
-  out.method.assign("POST");
-  out.url.assign(urls_[static_cast<int>(in.endpoint)]);
-  out.timeout = config_.timeout;
-  out.connect_timeout = http::UpstreamRequest::kDefaultConnectTimeout;
-  out.common_headers = &fixed_headers_;
-  out.headers.resize(in.request_id.empty() ? 1 : 2);
-  out.headers[0].assign(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
-  if (!in.request_id.empty()) {
-    out.headers[1].assign("x-request-id: ");
-    out.headers[1].append(in.request_id);
-  }
+  begin_post(in, urls_[static_cast<int>(in.endpoint)], fixed_headers_, out);
   static const json::JsonMembers no_defaults;
-  out.body.clear();
   json::rewrite_request_into(out.body, in.body, *in.fields, in.upstream_model,
                              in.endpoint == Endpoint::embeddings ? no_defaults : default_params_);
   return {};
