@@ -23,6 +23,7 @@
 #include "http/sse.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
+#include "observability/metrics.hpp"
 #include "providers/openai_output.hpp"
 
 namespace llmux::server {
@@ -129,6 +130,7 @@ struct Server::Impl {
   std::atomic<int64_t> live_sessions{0};
   std::atomic<bool> finished{false};
   std::unique_ptr<asio::steady_timer> grace_timer;
+  observability::Metrics metrics;
   std::map<std::string, UsageTotals> usage;  // entries are never removed: pointers stay valid
   std::mutex usage_mutex;                    // guards the map's shape, not the counters
 
@@ -155,7 +157,8 @@ struct Server::Impl {
 class Session;
 
 struct Worker {
-  Worker(Server::Impl& server) : server(server), acceptor(io.get_executor()), upstream(io) {}
+  Worker(Server::Impl& server)
+      : server(server), metrics(server.metrics.add_shard()), acceptor(io.get_executor()), upstream(io) {}
 
   const GatewayState& state() {
     uint64_t v = server.state_version.load(std::memory_order_acquire);
@@ -181,6 +184,7 @@ struct Worker {
   std::unordered_map<std::string, UsageTotals*> usage_cache;
 
   Server::Impl& server;
+  observability::MetricsShard& metrics;  // this worker's; recorded into from its thread only
   // One thread runs this context and owns every socket on it, so the reactor needs no locks;
   // other threads only post to it (drain, stop), which stays locked.
   asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
@@ -341,6 +345,8 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     auto method = head_.method;
 
     if (target == "/healthz") return send_json(200, R"({"status":"ok"})");
+    if (target == "/metrics" && method == bhttp::verb::get)
+      return send_response(200, "text/plain; version=0.0.4; charset=utf-8", worker_.server.metrics.render());
     if (target == "/readyz") {
       if (worker_.server.draining.load()) return send_json(503, R"({"status":"draining"})");
       return send_json(200, R"({"status":"ready"})");
@@ -408,6 +414,10 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   // --- completions -----------------------------------------------------------------------------
 
   void handle_completion() {
+    metered_ = true;
+    request_start_ = Clock::now();
+    resolution_.provider = nullptr;
+    resolution_.model = nullptr;
     std::string_view content_type = head_.content_type;
     if (!istarts_with(content_type, "application/json"))
       return send_error(Error::make(ErrorKind::unsupported_media_type,
@@ -508,6 +518,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     upstream_content_type_ = content_type;
     if (status >= 200 && status < 300 && stream_) {
       streaming_ = true;
+      response_status_ = 200;
       queue("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
             "Transfer-Encoding: chunked\r\nx-request-id: ");
       queue(request_id_);
@@ -642,6 +653,18 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     });
   }
 
+  void record_metrics() {
+    metered_ = false;
+    observability::RequestRecord r;
+    if (resolution_.provider) r.provider = resolution_.provider->id();
+    if (resolution_.model) r.model = resolution_.model->id;
+    r.status = response_status_;
+    r.duration = Clock::now() - request_start_;
+    r.prompt_tokens = usage_.prompt_tokens;
+    r.completion_tokens = usage_.completion_tokens;
+    worker_.metrics.record(r);
+  }
+
   void record_usage() {
     auto& totals = worker_.usage_for(resolution_.provider->id());
     totals.requests.fetch_add(1, std::memory_order_relaxed);
@@ -662,6 +685,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   // The head and body are appended to the connection's output buffer (which keeps its capacity
   // across requests) and leave in one write.
   void send_response(int status, std::string_view content_type, std::string_view body, std::string_view extra = {}) {
+    response_status_ = status;
     auto& out = pending_;
     char number[24];
     out += "HTTP/1.1 ";
@@ -750,6 +774,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   }
 
   void response_done() {
+    if (metered_) record_metrics();
     stream_finished_ = false;
     streaming_ = false;
     usage_ = {};
@@ -784,6 +809,10 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   }
 
   void close() {
+    if (metered_) {  // the client went away before its response was complete (nginx's 499)
+      response_status_ = 499;
+      record_metrics();
+    }
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_send, ec);
     socket_.close(ec);
@@ -846,6 +875,9 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
   std::unique_ptr<providers::ResponseDecoder> decoder_storage_;
   std::string decoder_type_;
   providers::OpenAIChunkWriter chunk_writer_;
+  bool metered_ = false;  // a completion request: recorded in the metrics when its response is done
+  Clock::time_point request_start_;
+  int response_status_ = 0;
   providers::ChatResponse chat_response_;
   std::string translated_;
   int64_t created_ = 0;

@@ -314,7 +314,9 @@ TEST_F(GatewayTest, MalformedUpstreamJsonIs502) {
 TEST_F(GatewayTest, ConnectionClosedBeforeAnyResponseIs502) {
   for (const char* knob : {"reset_after_chunks", "truncate_after_chunks"}) {
     for (int i = 0; i < 3; ++i) {  // the first on a fresh connection, the others on pooled ones
-      if (i > 0) ASSERT_EQ(http_post(gateway_->url("/v1/chat/completions"), kChat).status, 200);
+      if (i > 0) {
+        ASSERT_EQ(http_post(gateway_->url("/v1/chat/completions"), kChat).status, 200);
+      }
       auto r = http_post(gateway_->url("/v1/chat/completions"),
                          std::string(R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{")") +
                              knob + R"(":0}})");
@@ -366,6 +368,50 @@ TEST_F(GatewayTest, UsageIsCapturedForMetering) {
     seen = after.at("providers").at("fake").at("completion_tokens").to_number<int64_t>() - prior("completion_tokens");
   }
   EXPECT_EQ(seen, expected);
+}
+
+// The value of a Prometheus series line (name and labels as written), or 0 when absent.
+double metric(const Gateway& gateway, const std::string& series) {
+  auto r = http_get(gateway.url("/metrics"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type").rfind("text/plain; version=0.0.4", 0), 0u);
+  size_t at = r.body.find("\n" + series + " ");
+  return at == std::string::npos ? 0 : std::stod(r.body.substr(at + series.size() + 2));
+}
+
+TEST_F(GatewayTest, MetricsCountRequestsByProviderModelAndStatus) {
+  const std::string ok = R"(llmux_requests_total{provider="fake",model="fake-model",status="200"})";
+  const std::string limited = R"(llmux_requests_total{provider="fake",model="fake-model",status="429"})";
+  const std::string unrouted = R"(llmux_requests_total{provider="",model="",status="404"})";
+  const std::string tokens = R"(llmux_tokens_total{provider="fake",model="fake-model",kind="completion"})";
+  double ok_before = metric(*gateway_, ok), limited_before = metric(*gateway_, limited);
+  double unrouted_before = metric(*gateway_, unrouted), tokens_before = metric(*gateway_, tokens);
+
+  auto plain = http_post(gateway_->url("/v1/chat/completions"), kChat);
+  auto stream = http_post(gateway_->url("/v1/chat/completions"),
+                          R"({"model":"fake-model","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"m"}]})");
+  http_post(gateway_->url("/v1/chat/completions"),
+            R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":429}})");
+  http_post(gateway_->url("/v1/chat/completions"), R"({"model":"nope/nothing","messages":[{"role":"user","content":"x"}]})");
+  ASSERT_EQ(plain.status, 200);
+  ASSERT_EQ(stream.status, 200);
+  auto events = sse_data(stream.body);
+  double completion = json::parse(plain.body).at("usage").at("completion_tokens").to_number<double>() +
+                      json::parse(events[events.size() - 2]).at("usage").at("completion_tokens").to_number<double>();
+
+  // A response is recorded once it has been written; poll until all four show up.
+  auto all_recorded = [&] {
+    return metric(*gateway_, ok) >= ok_before + 2 && metric(*gateway_, limited) >= limited_before + 1 &&
+           metric(*gateway_, unrouted) >= unrouted_before + 1;
+  };
+  for (int i = 0; i < 200 && !all_recorded(); ++i) {
+  }
+  EXPECT_EQ(metric(*gateway_, ok), ok_before + 2);
+  EXPECT_EQ(metric(*gateway_, limited), limited_before + 1);
+  EXPECT_EQ(metric(*gateway_, unrouted), unrouted_before + 1);
+  EXPECT_EQ(metric(*gateway_, tokens), tokens_before + completion);
+  EXPECT_GE(metric(*gateway_, R"(llmux_request_duration_seconds_count{provider="fake",model="fake-model",status="200"})"),
+            ok_before + 2);
 }
 
 TEST_F(GatewayTest, BodyOverLimitIs413) {

@@ -1,0 +1,157 @@
+#include "observability/metrics.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <tuple>
+
+namespace llmux::observability {
+
+namespace {
+
+void append_label_value(std::string& out, std::string_view value) {
+  for (char c : value) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+}
+
+void append_number(std::string& out, uint64_t n) {
+  char digits[24];
+  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits));
+}
+
+void append_seconds(std::string& out, double seconds) {
+  char digits[32];
+  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, seconds).ptr - digits));
+}
+
+struct Totals {
+  uint64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, duration_ns = 0;
+  std::array<uint64_t, kDurationBuckets.size()> buckets{};
+};
+
+}  // namespace
+
+void MetricsShard::record(const RequestRecord& r) {
+  key_.assign(r.provider);
+  key_ += '\0';
+  key_ += r.model;
+  key_ += '\0';
+  char digits[12];
+  key_.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, r.status).ptr - digits));
+  auto it = series_.find(key_);
+  if (it == series_.end()) {
+    auto series = std::make_unique<Series>();
+    series->provider = r.provider;
+    series->model = r.model;
+    series->status = r.status;
+    std::lock_guard lock(shape_mutex_);
+    it = series_.emplace(key_, std::move(series)).first;
+  }
+  Series& s = *it->second;
+  s.requests.add(1);
+  if (r.prompt_tokens > 0) s.prompt_tokens.add(static_cast<uint64_t>(r.prompt_tokens));
+  if (r.completion_tokens > 0) s.completion_tokens.add(static_cast<uint64_t>(r.completion_tokens));
+  auto ns = r.duration.count() > 0 ? static_cast<uint64_t>(r.duration.count()) : 0;
+  s.duration_ns.add(ns);
+  double seconds = static_cast<double>(ns) * 1e-9;
+  auto bucket = std::lower_bound(kDurationBuckets.begin(), kDurationBuckets.end(), seconds);
+  if (bucket != kDurationBuckets.end()) s.buckets[static_cast<size_t>(bucket - kDurationBuckets.begin())].add(1);
+}
+
+MetricsShard& Metrics::add_shard() {
+  std::lock_guard lock(shards_mutex_);
+  shards_.push_back(std::make_unique<MetricsShard>());
+  return *shards_.back();
+}
+
+std::string Metrics::render() const {
+  // (provider, model, status) -> totals, sorted for a stable exposition.
+  std::map<std::tuple<std::string, std::string, int>, Totals> series;
+  {
+    std::lock_guard lock(shards_mutex_);
+    for (const auto& shard : shards_) {
+      std::lock_guard shape(shard->shape_mutex_);
+      for (const auto& [key, s] : shard->series_) {
+        Totals& t = series[{s->provider, s->model, s->status}];
+        t.requests += s->requests.get();
+        t.prompt_tokens += s->prompt_tokens.get();
+        t.completion_tokens += s->completion_tokens.get();
+        t.duration_ns += s->duration_ns.get();
+        for (size_t i = 0; i < t.buckets.size(); ++i) t.buckets[i] += s->buckets[i].get();
+      }
+    }
+  }
+  std::string out;
+  auto labels = [&out](const std::tuple<std::string, std::string, int>& key, bool with_status) {
+    out += "provider=\"";
+    append_label_value(out, std::get<0>(key));
+    out += "\",model=\"";
+    append_label_value(out, std::get<1>(key));
+    out += '"';
+    if (with_status) {
+      out += ",status=\"";
+      append_number(out, static_cast<uint64_t>(std::get<2>(key)));
+      out += '"';
+    }
+  };
+
+  out += "# HELP llmux_requests_total Completion, chat and embedding requests answered, by provider, model and HTTP status.\n"
+         "# TYPE llmux_requests_total counter\n";
+  for (const auto& [key, t] : series) {
+    out += "llmux_requests_total{";
+    labels(key, true);
+    out += "} ";
+    append_number(out, t.requests);
+    out += '\n';
+  }
+  out += "# HELP llmux_tokens_total Tokens reported by providers, by provider, model and kind.\n"
+         "# TYPE llmux_tokens_total counter\n";
+  // Tokens do not depend on the status: summed over it.
+  std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> tokens;
+  for (const auto& [key, t] : series) {
+    auto& sum = tokens[{std::get<0>(key), std::get<1>(key)}];
+    sum.first += t.prompt_tokens;
+    sum.second += t.completion_tokens;
+  }
+  for (const auto& [key, sum] : tokens) {
+    for (int kind = 0; kind < 2; ++kind) {
+      out += "llmux_tokens_total{";
+      labels({key.first, key.second, 0}, false);
+      out += kind == 0 ? ",kind=\"prompt\"} " : ",kind=\"completion\"} ";
+      append_number(out, kind == 0 ? sum.first : sum.second);
+      out += '\n';
+    }
+  }
+  out += "# HELP llmux_request_duration_seconds Time from a request's arrival to the end of its response.\n"
+         "# TYPE llmux_request_duration_seconds histogram\n";
+  for (const auto& [key, t] : series) {
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i <= kDurationBuckets.size(); ++i) {
+      cumulative = i < kDurationBuckets.size() ? cumulative + t.buckets[i] : t.requests;
+      out += "llmux_request_duration_seconds_bucket{";
+      labels(key, true);
+      out += ",le=\"";
+      if (i < kDurationBuckets.size()) append_seconds(out, kDurationBuckets[i]);
+      else out += "+Inf";
+      out += "\"} ";
+      append_number(out, cumulative);
+      out += '\n';
+    }
+    out += "llmux_request_duration_seconds_sum{";
+    labels(key, true);
+    out += "} ";
+    append_seconds(out, static_cast<double>(t.duration_ns) * 1e-9);
+    out += "\nllmux_request_duration_seconds_count{";
+    labels(key, true);
+    out += "} ";
+    append_number(out, t.requests);
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace llmux::observability

@@ -1,0 +1,74 @@
+// Request metrics in Prometheus' text format. Each worker thread records into its own shard: no
+// lock and no contended atomic on the request path. A scrape sums the shards.
+//
+// Thread-safety: MetricsShard::record is called only by the shard's owning thread; Metrics::render
+// may run on any thread at the same time (counters are atomics the owner updates with plain
+// load/store, and the shard's series map is locked only when the owner adds a series or a scrape
+// walks it).
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+namespace llmux::observability {
+
+// Upper bounds of the request duration histogram, in seconds (LLM calls: milliseconds to minutes).
+inline constexpr std::array<double, 13> kDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                              1, 2.5, 5, 10, 30, 60};
+
+struct RequestRecord {
+  std::string_view provider;  // "" when the request failed before routing
+  std::string_view model;     // configured model id; "" for unlisted or unresolved models
+  int status = 0;             // HTTP status sent to the client
+  std::chrono::nanoseconds duration{0};  // request read to response written
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+};
+
+class MetricsShard {
+ public:
+  // Owner thread only.
+  void record(const RequestRecord& r);
+
+ private:
+  friend class Metrics;
+  // Written by one thread only, so an increment is a load and a store, not a locked add.
+  struct Counter {
+    std::atomic<uint64_t> value{0};
+    void add(uint64_t n) { value.store(value.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    uint64_t get() const { return value.load(std::memory_order_relaxed); }
+  };
+  struct Series {
+    std::string provider, model;
+    int status = 0;
+    Counter requests, prompt_tokens, completion_tokens, duration_ns;
+    std::array<Counter, kDurationBuckets.size()> buckets;  // non-cumulative; +Inf is `requests`
+  };
+
+  std::string key_;  // reused lookup key: provider '\0' model '\0' status
+  boost::unordered_flat_map<std::string, std::unique_ptr<Series>> series_;
+  mutable std::mutex shape_mutex_;  // held to insert into series_, or to walk it from a scrape
+};
+
+// The set of shards, one per worker; shards live as long as this object.
+class Metrics {
+ public:
+  MetricsShard& add_shard();
+  // Prometheus text exposition format 0.0.4, series summed over all shards.
+  std::string render() const;
+
+ private:
+  mutable std::mutex shards_mutex_;
+  std::vector<std::unique_ptr<MetricsShard>> shards_;
+};
+
+}  // namespace llmux::observability
