@@ -3,7 +3,7 @@
 # Portkey gateway from npm), builds llmux in Release, then runs bench/bench.py, which starts the
 # upstreams and gateways on 127.0.0.1 and writes bench/results/bench-*.{md,json,png}.
 #
-#   bench/run.sh            default run: 4 targets x 2 upstreams x 2 cases x 3 rounds, open streams (~5 min)
+#   bench/run.sh            default run: 4 targets x 2 upstreams x 3 cases x 3 rounds, open streams (~12 min)
 #   bench/run.sh --smoke    one 1 s round of everything (for CI)
 #   bench/run.sh --long     also 1,000,000 requests through llmux checking that RSS does not grow
 #   bench/run.sh --help     every option
