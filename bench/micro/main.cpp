@@ -5,17 +5,9 @@
 //   routing_bench.cpp   ModelCatalog::resolve: provider/model, bare id, alias, unknown (404)
 //   sse_bench.cpp       SseParser over recorded OpenAI and Anthropic streams, whole and 7-byte pieces
 //   provider_bench.cpp  OpenAICompatibleProvider::encode and decode_error, to_openai_json
-//
-// Still to add, when the code exists (issue 3, item 4):
-//   - each adapter's chunk translation: once a translating adapter lands (Anthropic Messages first,
-//     then Gemini, Bedrock, Cohere), one benchmark per adapter translating every event of its
-//     recorded stream (anthropic/*.sse.txt, gemini/, bedrock/*.eventstream.bin, cohere/*.chunks.jsonl)
-//     into OpenAI chat.completion.chunk bodies, fed whole and in 7-byte pieces like SseParse, plus its
-//     non-streamed response translation. The OpenAI-compatible adapter passes chunks through
-//     unchanged, so today SseParse + ReadUsage are its whole per-chunk cost.
-//   - metrics update: once the metrics registry lands, the per-request record (counter increments
-//     and a latency histogram observation keyed by provider/model/status), single-threaded and
-//     contended from 2 threads (->Threads(2)), and the /metrics text rendering.
+//   http_bench.cpp      client request and upstream response head parsing, stream usage pre-check
+//   translate_bench.cpp Anthropic stream/response/request translation vs. an OpenAI pass-through
+//   metrics_bench.cpp   the per-request metrics record and the /metrics rendering
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
