@@ -8,6 +8,8 @@
 // - TranslateBody: anthropic/messages-nonstream.json into an OpenAI chat.completion.
 #include <benchmark/benchmark.h>
 
+#include <vector>
+
 #include "corpus.hpp"
 #include "http/sse.hpp"
 #include "json/request_view.hpp"
@@ -23,8 +25,13 @@ size_t count(std::string_view text, std::string_view needle) {
   return n;
 }
 
-void StreamChunksAnthropic(benchmark::State& state) {
+// piece_size 0: the stream in one read; otherwise in reads of that many bytes (worst-case
+// fragmentation: most events straddle reads, so the SSE parser carries partial lines).
+void StreamChunksAnthropic(benchmark::State& state, size_t piece_size) {
   const std::string& stream = corpus().anthropic_sse;
+  std::vector<std::string_view> pieces;
+  for (size_t pos = 0; pos < stream.size(); pos += piece_size ? piece_size : stream.size())
+    pieces.push_back(std::string_view(stream).substr(pos, piece_size ? piece_size : stream.size()));
   auto decoder = providers::make_anthropic_decoder();
   providers::OpenAIChunkWriter writer;
   http::SseParser parser;
@@ -34,10 +41,12 @@ void StreamChunksAnthropic(benchmark::State& state) {
     parser.reset();
     decoder->reset();
     writer.begin(&out, 1700000000, true);
-    parser.feed(stream, [&](const http::SseEvent& e) {
-      if (!decoder->decode_event(e, writer)) writer.fail(Error::make(ErrorKind::upstream_error, "bad event"));
-      return true;
-    });
+    for (std::string_view piece : pieces) {
+      parser.feed(piece, [&](const http::SseEvent& e) {
+        if (!decoder->decode_event(e, writer)) writer.fail(Error::make(ErrorKind::upstream_error, "bad event"));
+        return true;
+      });
+    }
   };
   translate();
   // Once, untimed: a complete stream, every text delta became a chunk, nothing failed.
@@ -53,7 +62,8 @@ void StreamChunksAnthropic(benchmark::State& state) {
   state.SetLabel(std::to_string(corpus().anthropic_sse_events) + " events in, " +
                  std::to_string(count(out, "data: ")) + " out");
 }
-BENCHMARK(StreamChunksAnthropic)->Name("StreamChunks/anthropic");
+BENCHMARK_CAPTURE(StreamChunksAnthropic, whole, 0)->Name("StreamChunks/anthropic");
+BENCHMARK_CAPTURE(StreamChunksAnthropic, pieces, 7)->Name("StreamChunks/anthropic_7B_pieces");
 
 void StreamChunksOpenAIPassthrough(benchmark::State& state) {
   const std::string& stream = corpus().openai_sse;
