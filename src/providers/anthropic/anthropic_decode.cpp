@@ -1,6 +1,8 @@
 // Anthropic message bodies and message streams into canonical form (chat_events.hpp).
 // simdjson's On-Demand API reads each event in place: string values are taken as raw tokens, so
 // text reaches the client still escaped, exactly as Anthropic wrote it.
+#include <deque>
+
 #include <simdjson.h>
 
 #include "json/simdjson_support.hpp"
@@ -316,7 +318,9 @@ class AnthropicDecoder final : public ResponseDecoder {
   std::vector<int> block_tool_index_;    // content block index -> tool call index, or -1
   int tool_count_ = 0;
   AnthropicUsage usage_;
-  std::vector<std::string> arguments_;  // minified tool inputs of the last body
+  // Minified tool inputs of the last body. A deque: growing it must not move the strings that
+  // earlier tool calls of the same body already point into (short ones hold their text inline).
+  std::deque<std::string> arguments_;
 };
 
 }  // namespace

@@ -445,6 +445,21 @@ TEST(AnthropicBody, ToolUseResponse) {
   EXPECT_EQ(bj::parse(call["function"].as_object()["arguments"].as_string()), block["input"]);
 }
 
+TEST(AnthropicBody, EveryToolCallKeepsItsArguments) {
+  // Small inputs live inside their std::string; the decoder's argument strings must not move while
+  // earlier calls still point at them.
+  auto out = translate_body(R"({"id":"msg_1","type":"message","role":"assistant","model":"m","content":[
+    {"type":"tool_use","id":"t1","name":"a","input":{"x":1}},
+    {"type":"tool_use","id":"t2","name":"b","input":{"y":2}},
+    {"type":"tool_use","id":"t3","name":"c","input":{}}],
+    "stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}})");
+  auto& calls = out["choices"].as_array()[0].as_object()["message"].as_object()["tool_calls"].as_array();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].as_object()["function"].as_object()["arguments"], R"({"x":1})");
+  EXPECT_EQ(calls[1].as_object()["function"].as_object()["arguments"], R"({"y":2})");
+  EXPECT_EQ(calls[2].as_object()["function"].as_object()["arguments"], "{}");
+}
+
 TEST(AnthropicBody, MalformedBodyIsAnError) {
   auto decoder = make_anthropic_decoder();
   ChatResponse response;
