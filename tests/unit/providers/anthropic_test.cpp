@@ -116,6 +116,12 @@ TEST(AnthropicRequest, ToolChoiceNames) {
   EXPECT_EQ(r["tools"], bj::parse(R"([{"name":"f","input_schema":{"type":"object","properties":{}}}])"));
 }
 
+TEST(AnthropicRequest, SystemMessageWithoutPartsLeavesValidJson) {
+  auto r = translate(R"({"messages":[{"role":"system","content":[]},{"role":"system","content":"Be brief."},
+    {"role":"user","content":"x"}]})");
+  EXPECT_EQ(r["system"], bj::parse(R"([{"type":"text","text":"Be brief."}])"));
+}
+
 TEST(AnthropicRequest, ImagePartsBecomeImageBlocks) {
   auto r = translate(R"({"messages":[{"role":"user","content":[
     {"type":"text","text":"What is this?"},
