@@ -395,6 +395,31 @@ TEST(AnthropicStream, AnEventThatIsNotJsonIsAnError) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(AnthropicStream, AStringThatIsNotValidJsonIsAnError) {
+  // Text is passed on as raw tokens, which simdjson does not check: an invalid escape or a raw
+  // control character must not reach the client as an invalid chunk.
+  for (const char* data : {R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\x"}})",
+                           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\u12"}})",
+                           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\"})" "\x01\"}}",
+                           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\"})" "\t\"}}",
+                           R"({"type":"message_start","message":{"id":"msg\q","model":"m"}})",
+                           R"({"type":"error","error":{"type":"overloaded\error","message":"x"}})"}) {
+    auto decoder = make_anthropic_decoder();
+    OpenAIChunkWriter writer;
+    std::string out;
+    writer.begin(&out, 0, false);
+    auto decoded = decoder->decode_event(http::SseEvent{"", data}, writer);
+    EXPECT_FALSE(decoded) << data << " -> " << out;
+    EXPECT_TRUE(out.empty()) << out;
+  }
+  // Every valid escape still passes through.
+  std::vector<std::string> events = {
+      R"({"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1,"output_tokens":0}}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\"\\\/\b\f\n\r\t\u00E9"}})",
+      R"({"type":"message_stop"})"};
+  EXPECT_EQ(assemble_openai(translate_stream(events)).text, "\"\\/\b\f\n\r\t\xC3\xA9");
+}
+
 TEST(AnthropicStream, UnknownEventTypesAreIgnored) {
   auto events = sse_data(fixture("stream-text.sse.txt"));
   events.insert(events.begin() + 2, R"({"type":"some_future_event","index":0,"delta":{"type":"x"}})");
@@ -471,6 +496,10 @@ TEST(AnthropicBody, MalformedBodyIsAnError) {
   ChatResponse response;
   EXPECT_FALSE(decoder->decode_body("<html>oops</html>", response));
   EXPECT_FALSE(decoder->decode_body(R"({"content":[{"type":"text","text":"x"}],"usage":{"input_tokens":)", response));
+  // Raw tokens: strings are checked for valid escapes by the decoder itself.
+  EXPECT_FALSE(decoder->decode_body(R"({"id":"msg\x","model":"m","content":[{"type":"text","text":"x"}]})", response));
+  EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"text","text":"\u00"}]})", response));
+  EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"tool_use","id":"t\z","name":"f","input":{}}]})", response));
 }
 
 // --- provider --------------------------------------------------------------------------------
