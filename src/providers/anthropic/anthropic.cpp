@@ -141,12 +141,16 @@ class RequestTranslator {
     for (element message : messages) {
       std::string_view role;
       if (!message["role"].get_string().get(role) && (role == "system" || role == "developer")) {
+        size_t mark = out_.size();
         out_ += any ? "," : ",\"system\":[";
-        any = true;
+        size_t blocks_start = out_.size();
         FieldPath item = kMessages[i], path = item / ".content";
         element content;
         if (message["content"].get(content)) return invalid_at(path, " is required", "missing_required_parameter");
         if (auto done = write_text_blocks(content, path); !done) return done;
+        // An empty parts array writes no block: its separator would leave "[," behind.
+        if (out_.size() == blocks_start) out_.resize(mark);
+        else any = true;
       }
       ++i;
     }

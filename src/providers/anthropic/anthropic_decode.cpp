@@ -1,6 +1,9 @@
 // Anthropic message bodies and message streams into canonical form (chat_events.hpp).
 // simdjson's On-Demand API reads each event in place: string values are taken as raw tokens, so
 // text reaches the client still escaped, exactly as Anthropic wrote it.
+#include <cctype>
+#include <deque>
+
 #include <simdjson.h>
 
 #include "json/simdjson_support.hpp"
@@ -19,16 +22,41 @@ Error malformed(std::string_view what) {
   return e;
 }
 
-// The contents of a string value between its quotes, still escaped.
-bool escaped_string(od::value value, std::string_view& out) {
+// True when every backslash in escaped string contents starts a valid JSON escape. simdjson
+// checks escapes only when it unescapes a string; raw tokens skip that (raw control characters
+// and bad UTF-8 are caught when the document is indexed), and an invalid escape passed on would
+// make the client's JSON invalid.
+bool valid_escapes(std::string_view text) {
+  for (size_t i = text.find('\\'); i != std::string_view::npos; i = text.find('\\', i)) {
+    if (++i == text.size()) return false;
+    switch (text[i++]) {
+      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
+        break;
+      case 'u':
+        if (text.size() - i < 4) return false;
+        for (size_t end = i + 4; i < end; ++i)
+          if (!std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
+        break;
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+// The contents of a string value between its quotes, still escaped. A value of another type
+// leaves `out` as it is; a string with an invalid escape is an error.
+simdjson::error_code escaped_string(od::value value, std::string_view& out) {
   od::json_type type;
-  if (value.type().get(type) || type != od::json_type::string) return false;
+  if (value.type().get(type) || type != od::json_type::string) return simdjson::SUCCESS;
   std::string_view raw = value.raw_json_token();
   while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
     raw.remove_suffix(1);
-  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return false;
-  out = raw.substr(1, raw.size() - 2);
-  return true;
+  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return simdjson::STRING_ERROR;
+  std::string_view contents = raw.substr(1, raw.size() - 2);
+  if (!valid_escapes(contents)) return simdjson::STRING_ERROR;
+  out = contents;
+  return simdjson::SUCCESS;
 }
 
 // Calls on_member(key, value) for each member of an object value, in order; stops at the first
@@ -179,9 +207,9 @@ class AnthropicDecoder final : public ResponseDecoder {
     auto read = [&]() -> simdjson::error_code {
       return for_each_member(message, [&](std::string_view key, od::value value) -> simdjson::error_code {
         if (key == "id") {
-          escaped_string(value, out.id);
+          return escaped_string(value, out.id);
         } else if (key == "model") {
-          escaped_string(value, out.model);
+          return escaped_string(value, out.model);
         } else if (key == "stop_reason") {
           std::string_view reason;
           if (!value.get_string().get(reason)) out.finish = finish_reason(reason);
@@ -217,22 +245,22 @@ class AnthropicDecoder final : public ResponseDecoder {
       } else if (key == "delta") {
         return for_each_member(value, [&f](std::string_view k, od::value v) {
           if (k == "type") json::read_optional(v.get_string(), f.delta_type);
-          else if (k == "text" || k == "partial_json" || k == "thinking") escaped_string(v, f.delta_text);
+          else if (k == "text" || k == "partial_json" || k == "thinking") return escaped_string(v, f.delta_text);
           else if (k == "stop_reason") json::read_optional(v.get_string(), f.stop_reason);
           return simdjson::SUCCESS;
         });
       } else if (key == "content_block") {
         return for_each_member(value, [&f](std::string_view k, od::value v) {
           if (k == "type") json::read_optional(v.get_string(), f.block_type);
-          else if (k == "id") escaped_string(v, f.block_id);
-          else if (k == "name") escaped_string(v, f.block_name);
-          else if (k == "text" || k == "thinking") escaped_string(v, f.block_text);
+          else if (k == "id") return escaped_string(v, f.block_id);
+          else if (k == "name") return escaped_string(v, f.block_name);
+          else if (k == "text" || k == "thinking") return escaped_string(v, f.block_text);
           return simdjson::SUCCESS;
         });
       } else if (key == "message") {
         return for_each_member(value, [&f](std::string_view k, od::value v) {
-          if (k == "id") escaped_string(v, f.id);
-          else if (k == "model") escaped_string(v, f.model);
+          if (k == "id") return escaped_string(v, f.id);
+          else if (k == "model") return escaped_string(v, f.model);
           else if (k == "usage" && !f.usage.read(v)) f.has_usage = true;
           return simdjson::SUCCESS;
         });
@@ -240,8 +268,8 @@ class AnthropicDecoder final : public ResponseDecoder {
         if (!f.usage.read(value)) f.has_usage = true;
       } else if (key == "error") {
         return for_each_member(value, [&f](std::string_view k, od::value v) {
-          if (k == "type") escaped_string(v, f.error_type);
-          else if (k == "message") escaped_string(v, f.error_message);
+          if (k == "type") return escaped_string(v, f.error_type);
+          else if (k == "message") return escaped_string(v, f.error_message);
           return simdjson::SUCCESS;
         });
       }
@@ -282,11 +310,11 @@ class AnthropicDecoder final : public ResponseDecoder {
       if (key == "type") {
         if (auto ec = value.get_string().get(type)) return ec;
       } else if (key == "text" || key == "thinking") {
-        escaped_string(value, text);
+        return escaped_string(value, text);
       } else if (key == "id") {
-        escaped_string(value, id);
+        return escaped_string(value, id);
       } else if (key == "name") {
-        escaped_string(value, name);
+        return escaped_string(value, name);
       } else if (key == "input") {
         od::object object;
         if (auto ec = value.get_object().get(object)) return ec;
@@ -316,7 +344,9 @@ class AnthropicDecoder final : public ResponseDecoder {
   std::vector<int> block_tool_index_;    // content block index -> tool call index, or -1
   int tool_count_ = 0;
   AnthropicUsage usage_;
-  std::vector<std::string> arguments_;  // minified tool inputs of the last body
+  // Minified tool inputs of the last body. A deque: growing it must not move the strings that
+  // earlier tool calls of the same body already point into (short ones hold their text inline).
+  std::deque<std::string> arguments_;
 };
 
 }  // namespace

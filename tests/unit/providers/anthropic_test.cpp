@@ -116,6 +116,12 @@ TEST(AnthropicRequest, ToolChoiceNames) {
   EXPECT_EQ(r["tools"], bj::parse(R"([{"name":"f","input_schema":{"type":"object","properties":{}}}])"));
 }
 
+TEST(AnthropicRequest, SystemMessageWithoutPartsLeavesValidJson) {
+  auto r = translate(R"({"messages":[{"role":"system","content":[]},{"role":"system","content":"Be brief."},
+    {"role":"user","content":"x"}]})");
+  EXPECT_EQ(r["system"], bj::parse(R"([{"type":"text","text":"Be brief."}])"));
+}
+
 TEST(AnthropicRequest, ImagePartsBecomeImageBlocks) {
   auto r = translate(R"({"messages":[{"role":"user","content":[
     {"type":"text","text":"What is this?"},
@@ -389,6 +395,31 @@ TEST(AnthropicStream, AnEventThatIsNotJsonIsAnError) {
   EXPECT_TRUE(out.empty());
 }
 
+TEST(AnthropicStream, AStringThatIsNotValidJsonIsAnError) {
+  // Text is passed on as raw tokens, which simdjson does not check: an invalid escape or a raw
+  // control character must not reach the client as an invalid chunk.
+  for (const char* data : {R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\x"}})",
+                           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\u12"}})",
+                           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\"})" "\x01\"}}",
+                           R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a\"})" "\t\"}}",
+                           R"({"type":"message_start","message":{"id":"msg\q","model":"m"}})",
+                           R"({"type":"error","error":{"type":"overloaded\error","message":"x"}})"}) {
+    auto decoder = make_anthropic_decoder();
+    OpenAIChunkWriter writer;
+    std::string out;
+    writer.begin(&out, 0, false);
+    auto decoded = decoder->decode_event(http::SseEvent{"", data}, writer);
+    EXPECT_FALSE(decoded) << data << " -> " << out;
+    EXPECT_TRUE(out.empty()) << out;
+  }
+  // Every valid escape still passes through.
+  std::vector<std::string> events = {
+      R"({"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1,"output_tokens":0}}})",
+      R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\"\\\/\b\f\n\r\t\u00E9"}})",
+      R"({"type":"message_stop"})"};
+  EXPECT_EQ(assemble_openai(translate_stream(events)).text, "\"\\/\b\f\n\r\t\xC3\xA9");
+}
+
 TEST(AnthropicStream, UnknownEventTypesAreIgnored) {
   auto events = sse_data(fixture("stream-text.sse.txt"));
   events.insert(events.begin() + 2, R"({"type":"some_future_event","index":0,"delta":{"type":"x"}})");
@@ -445,11 +476,30 @@ TEST(AnthropicBody, ToolUseResponse) {
   EXPECT_EQ(bj::parse(call["function"].as_object()["arguments"].as_string()), block["input"]);
 }
 
+TEST(AnthropicBody, EveryToolCallKeepsItsArguments) {
+  // Small inputs live inside their std::string; the decoder's argument strings must not move while
+  // earlier calls still point at them.
+  auto out = translate_body(R"({"id":"msg_1","type":"message","role":"assistant","model":"m","content":[
+    {"type":"tool_use","id":"t1","name":"a","input":{"x":1}},
+    {"type":"tool_use","id":"t2","name":"b","input":{"y":2}},
+    {"type":"tool_use","id":"t3","name":"c","input":{}}],
+    "stop_reason":"tool_use","usage":{"input_tokens":1,"output_tokens":1}})");
+  auto& calls = out["choices"].as_array()[0].as_object()["message"].as_object()["tool_calls"].as_array();
+  ASSERT_EQ(calls.size(), 3u);
+  EXPECT_EQ(calls[0].as_object()["function"].as_object()["arguments"], R"({"x":1})");
+  EXPECT_EQ(calls[1].as_object()["function"].as_object()["arguments"], R"({"y":2})");
+  EXPECT_EQ(calls[2].as_object()["function"].as_object()["arguments"], "{}");
+}
+
 TEST(AnthropicBody, MalformedBodyIsAnError) {
   auto decoder = make_anthropic_decoder();
   ChatResponse response;
   EXPECT_FALSE(decoder->decode_body("<html>oops</html>", response));
   EXPECT_FALSE(decoder->decode_body(R"({"content":[{"type":"text","text":"x"}],"usage":{"input_tokens":)", response));
+  // Raw tokens: strings are checked for valid escapes by the decoder itself.
+  EXPECT_FALSE(decoder->decode_body(R"({"id":"msg\x","model":"m","content":[{"type":"text","text":"x"}]})", response));
+  EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"text","text":"\u00"}]})", response));
+  EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"tool_use","id":"t\z","name":"f","input":{}}]})", response));
 }
 
 // --- provider --------------------------------------------------------------------------------
