@@ -267,7 +267,8 @@ class Tester {
       return;
     }
     auto listing = (*provider)->list_models_request();
-    auto probe = http_get(listing.url + "/" + kBogusModel, listing.all_headers(), picked_.config.timeout);
+    auto probe = http_get((*provider)->endpoint_url(providers::Endpoint::models) + "/" + kBogusModel,
+                          listing.all_headers(), picked_.config.timeout);
     if (probe.status >= 400 && probe.status < 500 && clean_error_body(probe.body)) {
       c.pass = true;
       c.detail = "chat accepts any model name; GET /models/" + std::string(kBogusModel) + " -> HTTP " +

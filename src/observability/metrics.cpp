@@ -30,7 +30,7 @@ void append_seconds(std::string& out, double seconds) {
 
 struct Totals {
   uint64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, duration_ns = 0;
-  std::array<uint64_t, kDurationBuckets.size()> buckets{};
+  std::array<uint64_t, kDurationBuckets.size() + 1> buckets{};
 };
 
 }  // namespace
@@ -59,7 +59,7 @@ void MetricsShard::record(const RequestRecord& r) {
   s.duration_ns.add(ns);
   double seconds = static_cast<double>(ns) * 1e-9;
   auto bucket = std::lower_bound(kDurationBuckets.begin(), kDurationBuckets.end(), seconds);
-  if (bucket != kDurationBuckets.end()) s.buckets[static_cast<size_t>(bucket - kDurationBuckets.begin())].add(1);
+  s.buckets[static_cast<size_t>(bucket - kDurationBuckets.begin())].add(1);
 }
 
 MetricsShard& Metrics::add_shard() {
@@ -131,7 +131,7 @@ std::string Metrics::render() const {
   for (const auto& [key, t] : series) {
     uint64_t cumulative = 0;
     for (size_t i = 0; i <= kDurationBuckets.size(); ++i) {
-      cumulative = i < kDurationBuckets.size() ? cumulative + t.buckets[i] : t.requests;
+      cumulative += t.buckets[i];
       out += "llmux_request_duration_seconds_bucket{";
       labels(key, true);
       out += ",le=\"";
@@ -148,7 +148,7 @@ std::string Metrics::render() const {
     out += "\nllmux_request_duration_seconds_count{";
     labels(key, true);
     out += "} ";
-    append_number(out, t.requests);
+    append_number(out, cumulative);
     out += '\n';
   }
   return out;

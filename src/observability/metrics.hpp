@@ -51,7 +51,9 @@ class MetricsShard {
     std::string provider, model;
     int status = 0;
     Counter requests, prompt_tokens, completion_tokens, duration_ns;
-    std::array<Counter, kDurationBuckets.size()> buckets;  // non-cumulative; +Inf is `requests`
+    // Non-cumulative; the last one counts durations above every bound. The histogram's count is
+    // their sum, so a scrape during a record never shows a bucket above +Inf.
+    std::array<Counter, kDurationBuckets.size() + 1> buckets;
   };
 
   std::string key_;  // reused lookup key: provider '\0' model '\0' status

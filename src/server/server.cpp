@@ -538,8 +538,9 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
     if (decoder_) {
       translate_stream(bytes);
     } else {
-      // Forward as received: no re-framing, no waiting for event boundaries.
-      queue_chunk(bytes);
+      // Forward as received: no re-framing, no waiting for event boundaries. An empty piece would
+      // be the chunked encoding's last chunk.
+      if (!bytes.empty()) queue_chunk(bytes);
       sse_.feed(bytes, [this](const http::SseEvent& e) {
         if (e.data == "[DONE]") {
           saw_done_ = true;

@@ -502,7 +502,7 @@ Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http
 http::UpstreamRequest AnthropicProvider::list_models_request() const {
   http::UpstreamRequest request;
   request.method = "GET";
-  request.url = models_url_;
+  request.url = models_url_ + "?limit=1000";  // one page: the API returns 20 by default, 1000 at most
   request.timeout = config_.timeout;
   request.common_headers = &fixed_headers_;
   request.headers.push_back("Accept: application/json");

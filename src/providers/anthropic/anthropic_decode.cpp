@@ -138,6 +138,7 @@ class AnthropicDecoder final : public ResponseDecoder {
   }
 
   Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) override {
+    if (event.data.empty()) return {};  // a bare "data:" line carries nothing to decode
     EventFields f;
     if (read_event(event.data, f)) return unexpected(malformed("stream event"));
     StreamEvent out;

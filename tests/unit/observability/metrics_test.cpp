@@ -43,6 +43,12 @@ TEST(Metrics, CountsRequestsTokensAndDurationsPerSeries) {
   EXPECT_DOUBLE_EQ(value_of(text, "llmux_request_duration_seconds_sum{" + ok + "}"), 2.03);
   EXPECT_EQ(value_of(text, "llmux_request_duration_seconds_count{" + ok + "}"), 2);
   EXPECT_NE(text.find("# TYPE llmux_request_duration_seconds histogram\n"), std::string::npos);
+  // Beyond the last bound: only +Inf counts it.
+  shard.record({"openai", "gpt-4o", 200, std::chrono::minutes(5), 0, 0});
+  text = metrics.render();
+  EXPECT_EQ(value_of(text, "llmux_request_duration_seconds_bucket{" + ok + R"(,le="60"})"), 2);
+  EXPECT_EQ(value_of(text, "llmux_request_duration_seconds_bucket{" + ok + R"(,le="+Inf"})"), 3);
+  EXPECT_EQ(value_of(text, "llmux_request_duration_seconds_count{" + ok + "}"), 3);
   EXPECT_NE(text.find("# TYPE llmux_requests_total counter\n"), std::string::npos);
 }
 

@@ -420,6 +420,14 @@ TEST(AnthropicStream, AStringThatIsNotValidJsonIsAnError) {
   EXPECT_EQ(assemble_openai(translate_stream(events)).text, "\"\\/\b\f\n\r\t\xC3\xA9");
 }
 
+TEST(AnthropicStream, AnEventWithEmptyDataIsSkipped) {
+  auto events = sse_data(fixture("stream-text.sse.txt"));
+  events.insert(events.begin() + 1, "");
+  std::vector<std::string> without_empty = events;
+  without_empty.erase(without_empty.begin() + 1);
+  expect_same(expected_from_anthropic(without_empty), assemble_openai(translate_stream(events)));
+}
+
 TEST(AnthropicStream, UnknownEventTypesAreIgnored) {
   auto events = sse_data(fixture("stream-text.sse.txt"));
   events.insert(events.begin() + 2, R"({"type":"some_future_event","index":0,"delta":{"type":"x"}})");
@@ -523,7 +531,8 @@ TEST(AnthropicProviderTest, EncodesMessagesRequestWithVersionAndKeyHeaders) {
   EXPECT_NE(std::find(headers.begin(), headers.end(), "x-api-key: sk-ant-test"), headers.end());
   EXPECT_NE(std::find(headers.begin(), headers.end(), "anthropic-version: 2023-06-01"), headers.end());
   EXPECT_EQ(bj::parse(request->body).as_object()["model"], "claude-sonnet-4-5");
-  EXPECT_EQ(provider.list_models_request().url, "https://api.anthropic.com/v1/models");
+  EXPECT_EQ(provider.list_models_request().url, "https://api.anthropic.com/v1/models?limit=1000");
+  EXPECT_EQ(provider.endpoint_url(Endpoint::models), "https://api.anthropic.com/v1/models");
 
   auto embeddings = provider.encode(EncodeInput{Endpoint::embeddings, R"({"input":"x"})", &*fields, "m", "", false});
   ASSERT_FALSE(embeddings);
