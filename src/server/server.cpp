@@ -573,7 +573,6 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
       queue_chunk(translated_);
       translated_.clear();
     }
-    saw_done_ = chunk_writer_.done();
   }
 
   void on_complete(const http::TransferResult& result) override {
