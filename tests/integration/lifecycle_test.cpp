@@ -2,7 +2,12 @@
 // starts its own gateway with the config it needs.
 #include <functional>
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <future>
@@ -196,11 +201,6 @@ TEST(Config, MissingEnvironmentVariableIsNamed) {
   EXPECT_EQ(p.wait(), 1);
 }
 
-}  // namespace
-}  // namespace llmux::test
-
-namespace llmux::test {
-namespace {
 
 // Pooled keep-alive connections die when the provider restarts; the next request must go out on
 // a fresh connection instead of failing.
@@ -219,11 +219,6 @@ TEST(Upstream, RecoversWhenPooledConnectionsWereClosedByAProviderRestart) {
   }
 }
 
-}  // namespace
-}  // namespace llmux::test
-
-namespace llmux::test {
-namespace {
 
 // The curl engine (used for TLS, HTTP/2 and proxies) serves the same cases as the HTTP/1.1 one.
 TEST(Upstream, CurlEngineServesPlainStreamErrorsAndTimeouts) {
@@ -248,17 +243,6 @@ TEST(Upstream, CurlEngineServesPlainStreamErrorsAndTimeouts) {
   EXPECT_NE(sse_data(reset.body).back().find("\"error\""), std::string::npos);
 }
 
-}  // namespace
-}  // namespace llmux::test
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-namespace llmux::test {
-namespace {
 
 // Connects, optionally sends `bytes`, then waits (bounded) for the server to close the connection.
 // Returns how long that took, or -1 ms if it stayed open past the deadline.
@@ -305,11 +289,6 @@ TEST(Connections, IdleAndStalledClientsAreClosedAfterIdleTimeout) {
   EXPECT_EQ(http_post(gw.url("/v1/chat/completions"), kChat).status, 200);
 }
 
-}  // namespace
-}  // namespace llmux::test
-
-namespace llmux::test {
-namespace {
 
 // curl sends "Expect: 100-continue" for bodies over 1 KiB and waits for the interim response.
 TEST(Connections, AnswersExpect100ContinueBeforeTheBody) {
@@ -407,11 +386,6 @@ TEST(Connections, OversizedRequestHeadIs431) {
   EXPECT_NE(got.find("Connection: close"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace llmux::test
-
-namespace llmux::test {
-namespace {
 
 // An interim 103 before the real answer is skipped, and the connection it came on is reused
 // correctly afterwards: every request gets its own answer, never the previous one's.
