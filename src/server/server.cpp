@@ -446,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session>, public http::Upstr
 
     stream_ = fields_.stream && endpoint_ != providers::Endpoint::embeddings;
     decoder_ = decoder_for(*resolution_.provider);
-    created_ = static_cast<int64_t>(std::time(nullptr));
+    if (decoder_) created_ = static_cast<int64_t>(std::time(nullptr));  // only translated answers carry it
     providers::EncodeInput input{endpoint_, body, &fields_, resolution_.upstream_model, request_id_, stream_};
     if (auto encoded = resolution_.provider->encode_into(input, upstream_request_); !encoded)
       return send_error(encoded.error());
