@@ -61,6 +61,13 @@ struct ProviderConfig {
   SourceLocation source;
 };
 
+// Browser access (off while `origins` is empty). "*" allows any origin.
+struct CorsConfig {
+  std::vector<std::string> origins;
+  std::string headers = "authorization, content-type, x-request-id, x-llmux-provider";  // allowed request headers
+  std::chrono::seconds max_age{600};
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 4000;
@@ -70,10 +77,20 @@ struct ServerConfig {
   // A client connection that has not delivered a complete request within this time is closed
   // (idle keep-alive connections and slow senders alike).
   std::chrono::milliseconds idle_timeout{60000};
+  // A client whose answer makes no progress (it stopped reading) for this long is disconnected.
+  std::chrono::milliseconds write_timeout{30000};
+  int64_t max_connections = 0;  // client connections; 0 = derived from the file-descriptor limit
+  CorsConfig cors;
+};
+
+struct MetricsConfig {
+  // GET /metrics without a gateway key. Unset: only when the gateway listens on loopback.
+  std::optional<bool> public_access;
 };
 
 struct GatewayConfig {
   ServerConfig server;
+  MetricsConfig metrics;
   std::vector<ProviderConfig> providers;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;

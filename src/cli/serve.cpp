@@ -3,11 +3,13 @@
 #include <sys/stat.h>
 
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <boost/json.hpp>
 
@@ -89,13 +91,27 @@ Signature signature(const std::vector<std::string>& paths) {
   return s;
 }
 
-// Polls the watched files every 250 ms on its own thread and reloads on change.
+// Polls the watched files every 250 ms on its own thread and reloads on change or when asked.
 class Watcher {
  public:
+  // Without `poll_files` it reloads only when asked (SIGHUP).
   Watcher(const ServeOptions& options, server::Server& server, std::vector<std::string> files, Signature seen,
-          const ServerConfig& listening)
-      : options_(options), server_(server), files_(std::move(files)), seen_(std::move(seen)), listening_(listening) {
+          const ServerConfig& listening, bool poll_files)
+      : options_(options),
+        server_(server),
+        files_(std::move(files)),
+        seen_(std::move(seen)),
+        listening_(listening),
+        poll_files_(poll_files) {
     thread_ = std::thread([this] { loop(); });
+  }
+  // Thread-safe: the reload runs on the watcher's thread.
+  void request_reload() {
+    {
+      std::lock_guard lock(mutex_);
+      reload_asked_ = true;
+    }
+    cv_.notify_all();
   }
   ~Watcher() {
     {
@@ -109,9 +125,13 @@ class Watcher {
  private:
   void loop() {
     std::unique_lock lock(mutex_);
-    while (!cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_; })) {
+    while (!stop_) {
+      cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_ || reload_asked_; });
+      if (stop_) break;
+      bool asked = std::exchange(reload_asked_, false);
+      if (!asked && !poll_files_) continue;
       Signature now = signature(files_);
-      if (now == seen_) continue;
+      if (!asked && now == seen_) continue;
       seen_ = std::move(now);
       lock.unlock();
       reload();
@@ -145,6 +165,8 @@ class Watcher {
   std::vector<std::string> files_;
   Signature seen_;
   ServerConfig listening_;
+  bool poll_files_;
+  bool reload_asked_ = false;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -210,6 +232,8 @@ int run_serve(const ServeOptions& options) {
     std::cerr << "--port must be between 0 and 65535\n";
     return kUsage;
   }
+  // Until the server listens for it, a SIGHUP (a reload request) must not end the process.
+  std::signal(SIGHUP, SIG_IGN);
   // Taken before loading, so a change made while loading is noticed by the first poll.
   auto paths = store::Paths::from_environment();
   std::vector<std::string> watched;
@@ -241,10 +265,16 @@ int run_serve(const ServeOptions& options) {
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>(*port));
   print_summary(*loaded->state, loaded->sources.describe());
+  int cut = 0;
   {
-    std::optional<Watcher> watcher;
-    if (options.watch) watcher.emplace(options, server, watched, seen, config.server);
-    server.run();
+    Watcher watcher(options, server, watched, seen, config.server, options.watch);
+    server.set_reload([&watcher] { watcher.request_reload(); });
+    cut = server.run();
+  }
+  if (cut > 0) {
+    std::printf("llmux: stopped; %d answer(s) still running at the end of server.shutdown_grace were cut\n", cut);
+    std::fflush(stdout);
+    return kFailed;
   }
   std::printf("llmux: stopped\n");
   std::fflush(stdout);

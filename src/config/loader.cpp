@@ -38,9 +38,12 @@ struct KeySpec {
 
 // camelCase spellings of all of these are accepted too (see to_snake).
 constexpr KeySpec kTopKeys[] = {
-    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}};
+    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"}};
 constexpr KeySpec kServerKeys[] = {
-    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"}};
+    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
+    {"write_timeout"}, {"max_connections"}, {"cors"}};
+constexpr KeySpec kCorsKeys[] = {{"origins"}, {"headers"}, {"max_age"}};
+constexpr KeySpec kMetricsKeys[] = {{"public"}};
 constexpr KeySpec kProviderKeys[] = {
     {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
@@ -217,6 +220,7 @@ class Loader {
     }
     auto f = fields(top, kTopKeys);
     if (auto* i = get(f, "server")) load_server(*i, config.server);
+    if (auto* i = get(f, "metrics")) load_metrics(*i, config.metrics);
     if (auto* i = get(f, "providers")) load_providers(*i, config);
     if (auto* i = get(f, "master_key"))
       if (auto s = text(*i); s && !s->empty()) config.master_key = Secret(std::move(*s));
@@ -449,7 +453,41 @@ class Loader {
       if (auto v = duration(*i)) server.shutdown_grace = *v;
     if (auto* i = get(f, "idle_timeout"))
       if (auto v = duration(*i)) server.idle_timeout = *v;
+    if (auto* i = get(f, "write_timeout"))
+      if (auto v = duration(*i)) server.write_timeout = *v;
+    if (auto* i = get(f, "max_connections"))
+      if (auto v = integer(*i, 1, 10'000'000)) server.max_connections = *v;
+    if (auto* i = get(f, "cors")) load_cors(*i, server.cors);
   }
+
+  void load_cors(const Item& item, CorsConfig& cors) {
+    if (!expect_map(item, "a mapping with origins, headers and max_age")) return;
+    auto f = fields(item, kCorsKeys);
+    if (auto* i = get(f, "origins")) {
+      if (item_is_scalar(*i)) {
+        if (auto s = text(*i)) cors.origins.push_back(std::move(*s));
+      } else {
+        cors.origins = text_list(*i);
+      }
+    }
+    if (auto* i = get(f, "headers")) {
+      std::string joined;
+      for (auto& h : item_is_scalar(*i) ? std::vector<std::string>{text(*i).value_or("")} : text_list(*i))
+        joined += (joined.empty() ? "" : ", ") + h;
+      cors.headers = std::move(joined);
+    }
+    if (auto* i = get(f, "max_age"))
+      if (auto v = integer(*i, 0, 86400)) cors.max_age = std::chrono::seconds(*v);
+  }
+
+  void load_metrics(const Item& item, MetricsConfig& metrics) {
+    if (!expect_map(item, "a mapping of metrics settings")) return;
+    auto f = fields(item, kMetricsKeys);
+    if (auto* i = get(f, "public"))
+      if (auto v = boolean(*i)) metrics.public_access = *v;
+  }
+
+  static bool item_is_scalar(const Item& item) { return item.node.IsScalar(); }
 
   void load_providers(const Item& item, GatewayConfig& config) {
     if (item.node.IsSequence()) {

@@ -19,17 +19,20 @@ namespace llmux::http {
 // What the gateway reads from a client request.
 struct RequestHead {
   boost::beast::http::verb method = boost::beast::http::verb::unknown;
+  int version = 11;  // 10 = HTTP/1.0, 11 = HTTP/1.1
   std::string target;
   std::string content_type;
   std::string authorization;
   std::string expect;
   std::string request_id;  // x-request-id
   std::string provider;    // x-llmux-provider
+  std::string origin;      // CORS
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
-    for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &body}) s->clear();
+    for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &body})
+      s->clear();
   }
 };
 
@@ -41,9 +44,10 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   explicit RequestParser(RequestHead& head) : head_(head) {}
 
  private:
-  void on_request_impl(boost::beast::http::verb method, string_view, string_view target, int,
+  void on_request_impl(boost::beast::http::verb method, string_view, string_view target, int version,
                        error_code&) override {
     head_.method = method;
+    head_.version = version;
     head_.target.assign(target.data(), target.size());
   }
   void on_response_impl(int, string_view, int, error_code&) override {}
@@ -55,6 +59,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
       case field::content_type: into = &head_.content_type; break;
       case field::authorization: into = &head_.authorization; break;
       case field::expect: into = &head_.expect; break;
+      case field::origin: into = &head_.origin; break;
       default: {
         std::string_view n(name_string.data(), name_string.size());
         if (iequals(n, "x-request-id")) into = &head_.request_id;

@@ -1,10 +1,12 @@
-// The HTTP gateway server: N worker threads, each with its own io_context, SO_REUSEPORT acceptor
-// and upstream connection pool, so a request never crosses threads or takes a lock.
+// The HTTP gateway server: N worker threads, each with its own io_context, accepting on one shared
+// listening socket, with its own upstream connection pool, so a request never crosses threads or
+// takes a lock.
 // Public methods are thread-safe unless noted.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,8 +33,12 @@ class Server {
   // Binds host:port (port 0 = any free port) on every worker. Returns the bound port.
   Expected<uint16_t, std::string> listen();
   // Runs until stop() or SIGTERM/SIGINT, then drains: stops accepting, lets in-flight requests
-  // and streams finish within the configured grace period. Not thread-safe; call once.
-  void run();
+  // and streams finish within the configured grace period; what still runs then is cut with a
+  // final error event. Returns how many answers were cut (0: a clean stop). SIGHUP calls the
+  // reload function. Not thread-safe; call once.
+  int run();
+  // Called on SIGHUP, on the server's main thread. Set before run().
+  void set_reload(std::function<void()> reload);
   // Starts a graceful stop from any thread.
   void stop();
   // Replaces the config snapshot; requests already running keep the old one.
@@ -41,6 +47,8 @@ class Server {
   struct Impl;
 
  private:
+  void wait_for_hangup();
+
   std::unique_ptr<Impl> impl_;
 };
 

@@ -182,9 +182,11 @@ TEST(Shutdown, GracePeriodBoundsAStuckStream) {
   ASSERT_TRUE(wait_for_requests(fake, 1));
   auto start = std::chrono::steady_clock::now();
   gw.process.signal(SIGTERM);
-  EXPECT_EQ(gw.process.wait(std::chrono::seconds(5)), 0);
+  EXPECT_EQ(gw.process.wait(std::chrono::seconds(5)), 1);  // an answer was cut
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
-  stuck.get();
+  auto cut = stuck.get();
+  EXPECT_EQ(cut.status, 503);
+  EXPECT_NE(cut.body.find("gateway_shutdown"), std::string::npos) << cut.body;
 }
 
 TEST(Config, InvalidConfigFailsToStartWithAllErrors) {

@@ -1,0 +1,368 @@
+#include "server/completion_exchange.hpp"
+
+#include <ctime>
+
+#include "core/text.hpp"
+#include "observability/log.hpp"
+#include "server/connection.hpp"
+#include "server/endpoints/endpoints.hpp"
+#include "server/worker.hpp"
+
+namespace llmux::server {
+
+namespace {
+constexpr size_t kMaxErrorBody = 1 << 20;
+
+// An empty request with the storage of `used`: every field at its default, whatever fields the
+// type gains later.
+void reuse(http::UpstreamRequest& used) {
+  http::UpstreamRequest fresh;
+  used.url.clear();
+  used.body.clear();
+  used.headers.clear();
+  fresh.url = std::move(used.url);
+  fresh.body = std::move(used.body);
+  fresh.headers = std::move(used.headers);
+  used = std::move(fresh);
+}
+}  // namespace
+
+// --- scratch ---------------------------------------------------------------------------------------
+
+ExchangeScratch::Buffers& ExchangeScratch::lend() {
+  auto& b = buffers_;
+  reuse(b.upstream_request);
+  for (std::string* s : {&b.upstream_body, &b.translated, &b.request_id, &b.headers, &b.upstream_content_type,
+                         &b.retry_after})
+    s->clear();
+  b.sse.reset();
+  b.chunk_writer = providers::OpenAIChunkWriter{};
+  // read_request resets the fields before it fills them; they are emptied here all the same so
+  // nothing of the last request is visible even to an exchange that fails before reading.
+  auto keys = std::move(b.fields.top_level_keys);
+  auto model = std::move(b.fields.model);
+  keys.clear();
+  model.clear();
+  b.fields = json::RequestFields{};
+  b.fields.top_level_keys = std::move(keys);
+  b.fields.model = std::move(model);
+  return b;
+}
+
+providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provider& provider) {
+  const std::string& type = provider.config().type;
+  if (!decoder_ || decoder_type_ != type) {
+    decoder_ = provider.make_response_decoder();
+    decoder_type_ = type;
+  }
+  if (decoder_) decoder_->reset();
+  return decoder_.get();
+}
+
+// --- exchange --------------------------------------------------------------------------------------
+
+CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection,
+                                       std::shared_ptr<const GatewayState> state, ExchangeScratch& scratch,
+                                       providers::Endpoint endpoint, std::string_view body,
+                                       std::string_view provider_header, std::string_view request_id,
+                                       std::string_view response_headers)
+    : connection_(std::move(connection)),
+      worker_(worker),
+      state_(std::move(state)),
+      buffers_(scratch.lend()),
+      scratch_(scratch),
+      endpoint_(endpoint),
+      body_(body),
+      provider_header_(provider_header) {
+  buffers_.request_id.assign(request_id);
+  buffers_.headers.assign(response_headers);
+}
+
+CompletionExchange::~CompletionExchange() { stop_upstream(); }
+
+void CompletionExchange::stop_upstream() {
+  if (transfer_) {
+    worker_.upstream.cancel(transfer_);
+    transfer_ = 0;
+  }
+  if (retry_timer_) retry_timer_->cancel();
+}
+
+void CompletionExchange::start() {
+  auto& fields = buffers_.fields;
+  if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
+  if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
+
+  auto resolved = state_->catalog->resolve(fields.model, provider_header_);
+  if (!resolved) return send_error(resolved.error());
+  resolution_ = std::move(resolved.value());
+
+  if (fields.max_tokens && resolution_.model && resolution_.model->context_window &&
+      *fields.max_tokens > *resolution_.model->context_window) {
+    return send_error(Error::make(
+        ErrorKind::invalid_request,
+        std::string("'") + fields.max_tokens_key + "' (" + std::to_string(*fields.max_tokens) +
+            ") exceeds the context window of model '" + resolution_.model->id + "' (" +
+            std::to_string(*resolution_.model->context_window) + " tokens)",
+        fields.max_tokens_key, "context_length_exceeded"));
+  }
+
+  stream_ = fields.stream && endpoint_ != providers::Endpoint::embeddings;
+  decoder_ = scratch_.decoder_for(*resolution_.provider);
+  if (decoder_) created_ = static_cast<int64_t>(std::time(nullptr));  // only translated answers carry it
+  providers::EncodeInput input{endpoint_, body_, &fields, resolution_.upstream_model, buffers_.request_id, stream_};
+  if (auto encoded = resolution_.provider->encode_into(input, buffers_.upstream_request); !encoded)
+    return send_error(encoded.error());
+  start_attempt();
+}
+
+std::optional<Error> CompletionExchange::validate_fields() const {
+  using json::JsonType;
+  const auto& f = buffers_.fields;
+  if (f.model_type != JsonType::absent && f.model_type != JsonType::string)
+    return Error::make(ErrorKind::invalid_request, "'model' must be a string", "model", "invalid_type");
+  switch (endpoint_) {
+    case providers::Endpoint::chat_completions:
+      if (f.messages_type == JsonType::absent)
+        return Error::make(ErrorKind::invalid_request, "'messages' is required", "messages", "missing_required_parameter");
+      if (f.messages_type != JsonType::array)
+        return Error::make(ErrorKind::invalid_request, "'messages' must be an array", "messages", "invalid_type");
+      if (f.message_count == 0)
+        return Error::make(ErrorKind::invalid_request, "'messages' must contain at least one message", "messages", "empty_array");
+      break;
+    case providers::Endpoint::completions:
+      if (f.prompt_type == JsonType::absent)
+        return Error::make(ErrorKind::invalid_request, "'prompt' is required", "prompt", "missing_required_parameter");
+      if (f.prompt_type != JsonType::string && f.prompt_type != JsonType::array)
+        return Error::make(ErrorKind::invalid_request, "'prompt' must be a string or an array", "prompt", "invalid_type");
+      break;
+    case providers::Endpoint::embeddings:
+      if (f.input_type == JsonType::absent)
+        return Error::make(ErrorKind::invalid_request, "'input' is required", "input", "missing_required_parameter");
+      if (f.input_type != JsonType::string && f.input_type != JsonType::array)
+        return Error::make(ErrorKind::invalid_request, "'input' must be a string or an array", "input", "invalid_type");
+      if (f.input_type == JsonType::array && f.input_count == 0)
+        return Error::make(ErrorKind::invalid_request, "'input' must not be empty", "input", "empty_array");
+      break;
+    case providers::Endpoint::models: break;
+  }
+  return std::nullopt;
+}
+
+// One attempt's state starts empty; what the request itself carries (fields, encoded request)
+// stays for the next attempt.
+void CompletionExchange::start_attempt() {
+  upstream_status_ = 0;
+  saw_done_ = false;
+  buffers_.upstream_body.clear();
+  buffers_.sse.reset();
+  if (decoder_) {
+    decoder_->reset();
+    buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+  }
+  transfer_ = worker_.upstream.start(buffers_.upstream_request, this);
+  self_while_transfer_ = shared_from_this();
+}
+
+// --- upstream events -------------------------------------------------------------------------------
+
+void CompletionExchange::on_headers(int status, std::string_view content_type, std::string_view retry_after) {
+  upstream_status_ = status;
+  buffers_.retry_after.assign(retry_after);
+  buffers_.upstream_content_type.assign(content_type);
+  if (status >= 200 && status < 300 && stream_) {
+    streaming_ = true;
+    response_status_ = 200;
+    connection_->begin_stream(200, "text/event-stream", buffers_.headers);
+  }
+}
+
+bool CompletionExchange::on_body(std::string_view bytes) {
+  if (!streaming_) {
+    auto& body = buffers_.upstream_body;
+    bool success = upstream_status_ >= 200 && upstream_status_ < 300;
+    if (success || body.size() < kMaxErrorBody) body.append(bytes);
+    return true;
+  }
+  if (decoder_) {
+    translate_stream(bytes);
+  } else {
+    // Forward as received: no re-framing, no waiting for event boundaries.
+    connection_->stream(bytes);
+    buffers_.sse.feed(bytes, [this](const http::SseEvent& e) {
+      if (e.data == "[DONE]") {
+        saw_done_ = true;
+      } else if (json::has_usage_object(e.data)) {
+        if (auto u = json::read_usage(e.data)) usage_ = *u;
+      }
+      return true;
+    });
+  }
+  if (connection_->over_high_water()) {
+    paused_ = true;
+    return false;
+  }
+  return true;
+}
+
+// Events of one upstream read leave as one chunk of OpenAI events.
+void CompletionExchange::translate_stream(std::string_view bytes) {
+  auto& writer = buffers_.chunk_writer;
+  buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
+    if (writer.ended()) return false;
+    if (auto decoded = decoder_->decode_event(e, writer); !decoded) {
+      Error error = std::move(decoded).error();
+      error.message = "provider '" + resolution_.provider->id() + "': " + error.message;
+      writer.fail(error);
+    }
+    return true;
+  });
+  if (!buffers_.translated.empty()) {
+    connection_->stream(buffers_.translated);
+    buffers_.translated.clear();
+  }
+}
+
+void CompletionExchange::resume_output() {
+  if (paused_ && transfer_) {
+    paused_ = false;
+    worker_.upstream.resume(transfer_);
+  }
+}
+
+void CompletionExchange::on_complete(const http::TransferResult& result) {
+  transfer_ = 0;
+  auto self = std::move(self_while_transfer_);  // alive through this function
+  const auto& provider = *resolution_.provider;
+  if (streaming_) return finish_stream(result);
+  if (result.failure != http::TransferFailure::none) {
+    log_failed_attempt(result);
+    if (result.failure != http::TransferFailure::timeout && should_retry(0)) return retry();
+    return send_error(providers::transfer_error(provider, buffers_.upstream_request.url, result,
+                                                buffers_.upstream_request.timeout));
+  }
+  if (upstream_status_ < 200 || upstream_status_ >= 300) {
+    log_failed_attempt(result);
+    if (should_retry(upstream_status_)) return retry();
+    return send_error(provider.decode_error(upstream_status_, buffers_.upstream_body, buffers_.retry_after));
+  }
+  if (decoder_) return send_translated_body();
+  const auto& body = buffers_.upstream_body;
+  auto usage = json::read_usage(body);
+  if (!usage && json::locate_syntax_error(body)) {
+    Error e = Error::make(ErrorKind::upstream_error,
+                          "provider '" + provider.id() + "' returned a malformed response (" +
+                              buffers_.upstream_request.url + ")",
+                          {}, "upstream_malformed_response");
+    e.http_status = 502;
+    return send_error(e);
+  }
+  if (usage) usage_ = *usage;
+  record_usage();
+  const auto& type = buffers_.upstream_content_type;
+  send(200, type.empty() ? std::string_view("application/json") : std::string_view(type), body);
+}
+
+void CompletionExchange::finish_stream(const http::TransferResult& result) {
+  const auto& provider = *resolution_.provider;
+  auto& writer = buffers_.chunk_writer;
+  bool ended = decoder_ ? writer.ended() : saw_done_ && result.failure == http::TransferFailure::none;
+  if (!ended) {
+    std::string why = result.failure == http::TransferFailure::timeout
+                          ? "stopped sending for " + providers::format_duration(buffers_.upstream_request.timeout)
+                      : result.failure != http::TransferFailure::none ? "broke off: " + result.detail
+                                                                       : "ended before [DONE]";
+    Error e = Error::make(ErrorKind::upstream_error,
+                          "stream from provider '" + provider.id() + "' (" + buffers_.upstream_request.url + ") " + why);
+    observability::log_warning("request " + buffers_.request_id + ": " + e.message);
+    std::string event = "data: " + to_openai_json(e) + "\n\n";
+    connection_->stream(event);
+  }
+  if (decoder_) usage_ = writer.usage();
+  record_usage();
+  connection_->end_stream();
+}
+
+void CompletionExchange::send_translated_body() {
+  if (auto decoded = decoder_->decode_body(buffers_.upstream_body, chat_response_); !decoded) {
+    Error e = std::move(decoded).error();
+    e.message = "provider '" + resolution_.provider->id() + "' (" + buffers_.upstream_request.url + "): " + e.message;
+    e.provider = resolution_.provider->id();
+    return send_error(e);
+  }
+  auto& out = buffers_.translated;
+  out.clear();
+  providers::write_chat_completion(chat_response_, created_, out);
+  usage_ = chat_response_.usage;
+  record_usage();
+  send(200, "application/json", out);
+}
+
+bool CompletionExchange::should_retry(int status) const {
+  if (attempt_ >= resolution_.provider->config().max_retries) return false;
+  if (status == 0) return true;  // could not connect: nothing reached the provider
+  return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+void CompletionExchange::retry() {
+  ++attempt_;
+  auto delay = std::chrono::milliseconds(50 << std::min(attempt_ - 1, 5));
+  retry_timer_.emplace(worker_.io, delay);
+  retry_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->ended_) self->start_attempt();
+  });
+}
+
+void CompletionExchange::log_failed_attempt(const http::TransferResult& result) const {
+  std::string line = "request " + buffers_.request_id + ": provider '" + resolution_.provider->id() + "' attempt " +
+                     std::to_string(attempt_ + 1) + " failed: ";
+  if (result.failure != http::TransferFailure::none) line += result.detail.empty() ? "transfer failed" : result.detail;
+  else line += "status " + std::to_string(upstream_status_);
+  observability::log_warning(line);
+}
+
+// --- answering -------------------------------------------------------------------------------------
+
+void CompletionExchange::send_error(const Error& e) {
+  response_status_ = e.http_status;
+  answer_error(*connection_, e, buffers_.request_id, buffers_.headers);
+}
+
+void CompletionExchange::send(int status, std::string_view content_type, std::string_view body) {
+  response_status_ = status;
+  connection_->respond(status, content_type, body, buffers_.headers);
+}
+
+void CompletionExchange::record_usage() {
+  auto& totals = worker_.usage_for(resolution_.provider->id());
+  totals.requests.fetch_add(1, std::memory_order_relaxed);
+  totals.prompt_tokens.fetch_add(static_cast<uint64_t>(usage_.prompt_tokens), std::memory_order_relaxed);
+  totals.completion_tokens.fetch_add(static_cast<uint64_t>(usage_.completion_tokens), std::memory_order_relaxed);
+}
+
+void CompletionExchange::end(bool client_left) {
+  if (ended_) return;
+  ended_ = true;
+  stop_upstream();
+  self_while_transfer_.reset();
+  observability::RequestRecord r;
+  if (resolution_.provider) r.provider = resolution_.provider->id();
+  if (resolution_.model) r.model = resolution_.model->id;
+  r.status = client_left ? 499 : response_status_;  // 499: the client left first (nginx's code)
+  r.duration = Clock::now() - started_;
+  r.prompt_tokens = usage_.prompt_tokens;
+  r.completion_tokens = usage_.completion_tokens;
+  worker_.metrics.record(r);
+}
+
+void CompletionExchange::cut_for_shutdown() {
+  stop_upstream();
+  Error e = Error::make(ErrorKind::upstream_error, "gateway shutting down: the answer was cut", {}, "gateway_shutdown");
+  e.http_status = 503;
+  if (!streaming_) return send_error(e);
+  std::string event = "data: " + to_openai_json(e) + "\n\n";
+  connection_->stream(event);
+  connection_->end_stream();
+}
+
+}  // namespace llmux::server

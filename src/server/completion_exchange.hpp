@@ -1,0 +1,126 @@
+// One /v1 completion request (chat, legacy completions, embeddings) from arrival to accounting.
+// The stages run in one direction: read and validate the body → resolve the model → encode the
+// upstream request → attempts → answer or stream out → usage and metrics. An exchange is created
+// for its request and dies with it, so nothing of one request can reach the next one on the same
+// connection; the buffers it borrows for speed are emptied when lent (ExchangeScratch::lend).
+//
+// Thread-safety: none; an exchange lives on its connection's worker thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/sse.hpp"
+#include "http/upstream.hpp"
+#include "json/request_view.hpp"
+#include "providers/openai_output.hpp"
+#include "providers/provider.hpp"
+#include "router/model_catalog.hpp"
+#include "server/gateway_state.hpp"
+
+namespace llmux::server {
+
+class Connection;
+struct Worker;
+
+// Storage a connection keeps for its exchanges so that a warm connection allocates nothing per
+// request. Only capacity carries over: lend() empties every buffer, and it is the only way an
+// exchange gets them.
+class ExchangeScratch {
+ public:
+  struct Buffers {
+    json::RequestFields fields;
+    http::UpstreamRequest upstream_request;
+    std::string upstream_body;
+    std::string translated;  // provider answers rewritten as OpenAI JSON or chunks
+    std::string request_id;
+    std::string headers;     // extra response header lines (x-request-id, CORS)
+    std::string upstream_content_type;
+    std::string retry_after;
+    http::SseParser sse;
+    providers::OpenAIChunkWriter chunk_writer;
+  };
+
+  Buffers& lend();
+  // The connection's decoder for the provider's wire format, reset for a new response; nullptr
+  // when the provider's answers pass through. It keeps parse buffers from one answer to the next.
+  providers::ResponseDecoder* decoder_for(const providers::Provider& provider);
+
+ private:
+  Buffers buffers_;
+  std::unique_ptr<providers::ResponseDecoder> decoder_;
+  std::string decoder_type_;
+};
+
+class CompletionExchange final : public std::enable_shared_from_this<CompletionExchange>,
+                                 public http::UpstreamHandler {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection, std::shared_ptr<const GatewayState> state,
+                     ExchangeScratch& scratch, providers::Endpoint endpoint, std::string_view body,
+                     std::string_view provider_header, std::string_view request_id,
+                     std::string_view response_headers);
+  ~CompletionExchange() override;
+  CompletionExchange(const CompletionExchange&) = delete;
+  CompletionExchange& operator=(const CompletionExchange&) = delete;
+
+  void start();
+  // The connection has written the whole answer (client_left = false) or lost its client.
+  void end(bool client_left);
+  void resume_output();  // the client has caught up with a paused stream
+  void cut_for_shutdown();
+
+  // UpstreamHandler
+  void on_headers(int status, std::string_view content_type, std::string_view retry_after) override;
+  bool on_body(std::string_view bytes) override;
+  void on_complete(const http::TransferResult& result) override;
+
+ private:
+  std::optional<Error> validate_fields() const;
+  void start_attempt();
+  bool should_retry(int status) const;
+  void retry();
+  void translate_stream(std::string_view bytes);
+  void finish_stream(const http::TransferResult& result);
+  void send_translated_body();
+  void send_error(const Error& e);
+  void send(int status, std::string_view content_type, std::string_view body);
+  void record_usage();
+  void log_failed_attempt(const http::TransferResult& result) const;
+  void stop_upstream();
+
+  // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
+  std::shared_ptr<Connection> connection_;
+  Worker& worker_;
+  std::shared_ptr<const GatewayState> state_;  // this request's config snapshot
+  ExchangeScratch::Buffers& buffers_;
+  ExchangeScratch& scratch_;
+  const providers::Endpoint endpoint_;
+  const std::string_view body_;             // the request body, owned by the connection
+  const std::string_view provider_header_;  // x-llmux-provider
+  const Clock::time_point started_ = Clock::now();
+
+  router::Resolution resolution_;
+  providers::ResponseDecoder* decoder_ = nullptr;  // null: the answer passes through
+  providers::ChatResponse chat_response_;
+  http::UpstreamClient::TransferId transfer_ = 0;
+  std::shared_ptr<CompletionExchange> self_while_transfer_;
+  std::optional<boost::asio::steady_timer> retry_timer_;
+  int attempt_ = 0;
+  int upstream_status_ = 0;
+  int response_status_ = 0;
+  bool stream_ = false;
+  bool streaming_ = false;
+  bool saw_done_ = false;
+  bool paused_ = false;
+  bool ended_ = false;
+  json::Usage usage_;
+  int64_t created_ = 0;
+};
+
+}  // namespace llmux::server

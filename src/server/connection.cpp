@@ -1,0 +1,367 @@
+#include "server/connection.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/error.hpp>
+#include <charconv>
+
+#include "core/text.hpp"
+#include "server/http_text.hpp"
+
+namespace llmux::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+// A typical request (headers and a few KB of JSON) arrives in one read.
+constexpr size_t kReadBufferBytes = 16 * 1024;
+constexpr size_t kHeaderLimit = 64 * 1024;
+
+void append_number(std::string& out, uint64_t n, int base = 10) {
+  char digits[24];
+  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n, base).ptr - digits));
+}
+}  // namespace
+
+Connection::Connection(http::TcpSocket socket, asio::io_context& io, std::function<void(Connection&)> on_destroyed)
+    : socket_(std::move(socket)), io_(io), on_destroyed_(std::move(on_destroyed)) {}
+
+Connection::~Connection() {
+  handler_.reset();
+  if (on_destroyed_) on_destroyed_(*this);
+}
+
+void Connection::start(std::unique_ptr<RequestHandler> handler) {
+  handler_ = std::move(handler);
+  buffer_.reserve(kReadBufferBytes);
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);  // flush() writes directly and must never block
+  read_request();
+}
+
+// --- reading -------------------------------------------------------------------------------------
+
+void Connection::read_request() {
+  idle_ = true;
+  in_request_ = false;
+  streaming_ = false;
+  answer_complete_ = false;
+  head_only_ = false;
+  waiting_since_ = Clock::now();
+  limits_ = handler_->limits();
+  // Everything the previous request left in the head goes; only the body's capacity is kept.
+  std::string body = std::move(head_.body);
+  body.clear();
+  head_ = http::RequestHead{};
+  head_.body = std::move(body);
+  parser_.emplace(head_);
+  parser_->header_limit(kHeaderLimit);
+  parser_->body_limit(limits_.max_body_bytes);
+  parse_request();
+}
+
+// Feeds what is buffered to the parser; reads more from the socket only when it needs more. The
+// head is parsed on its own first (eager off) so the handler can refuse a request before its body
+// is read, and "Expect: 100-continue" is answered only for an admitted request.
+void Connection::parse_request() {
+  while (buffer_.size() > 0 && !parser_->is_done()) {
+    beast::error_code ec;
+    size_t used = parser_->put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == bhttp::error::need_more) break;
+    if (ec) return on_read(ec);
+    if (parser_->is_header_done() && !parser_->eager()) {
+      parser_->eager(true);
+      http10_ = head_.version < 11;
+      head_only_ = head_.method == bhttp::verb::head;
+      in_request_ = true;
+      // An answer given while admitting leaves any body unread: the connection closes after it.
+      keep_alive_ = parser_->is_done() && parser_->keep_alive() && !draining_;
+      if (!handler_->admit(*this, head_)) return;
+      keep_alive_ = parser_->keep_alive() && !draining_;
+      if (!parser_->is_done() && iequals(head_.expect, "100-continue")) return send_continue();
+    }
+    if (used == 0) break;
+  }
+  if (parser_->is_done()) return on_read({});
+  read_more();
+}
+
+// Clients such as curl send "Expect: 100-continue" before a large body and wait (curl: 1 s) for
+// the interim response; answering it keeps that wait off the request's latency.
+void Connection::send_continue() {
+  static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->close();
+                      self->parse_request();
+                    });
+}
+
+void Connection::read_more() {
+  size_t room = buffer_.capacity() - buffer_.size();
+  auto space = buffer_.prepare(room >= 2048 ? room : kReadBufferBytes);
+  socket_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
+    if (ec) return self->on_read(ec);
+    self->buffer_.commit(n);
+    self->parse_request();
+  });
+}
+
+void Connection::on_read(beast::error_code ec) {
+  idle_ = false;
+  if (!ec) {
+    in_request_ = true;
+    return handler_->on_request(*this, head_);
+  }
+  if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+      ec == asio::error::connection_reset || ec == asio::error::bad_descriptor)
+    return close();
+  keep_alive_ = false;
+  in_request_ = true;
+  if (ec == bhttp::error::body_limit) {
+    return handler_->on_unreadable(
+        *this, Error::make(ErrorKind::payload_too_large,
+                           "request body exceeds the limit of " + std::to_string(limits_.max_body_bytes) +
+                               " bytes (server.max_body_size)",
+                           {}, "request_too_large"));
+  }
+  if (ec == bhttp::error::header_limit) {
+    Error e = Error::make(ErrorKind::invalid_request, "request header exceeds 64 KiB", {}, "request_header_too_large");
+    e.http_status = 431;
+    return handler_->on_unreadable(*this, e);
+  }
+  handler_->on_unreadable(*this, Error::make(ErrorKind::invalid_request, "malformed HTTP request: " + ec.message()));
+}
+
+// --- writing -------------------------------------------------------------------------------------
+
+void Connection::write_head(int status, std::string_view content_type, std::string_view extra_headers,
+                            std::optional<size_t> content_length) {
+  auto& out = pending_;
+  out += http10_ ? "HTTP/1.0 " : "HTTP/1.1 ";
+  append_number(out, static_cast<uint64_t>(status));
+  out += ' ';
+  out += reason_phrase(status);
+  out += "\r\n";
+  if (!content_type.empty()) {
+    out += "Content-Type: ";
+    out += content_type;
+    out += "\r\n";
+  }
+  if (content_length) {
+    out += "Content-Length: ";
+    append_number(out, *content_length);
+    out += "\r\n";
+  }
+  if (!content_length) {  // a stream
+    out += "Cache-Control: no-cache\r\n";
+    if (!http10_ && !head_only_) out += "Transfer-Encoding: chunked\r\n";
+  }
+  out += extra_headers;
+  if (!keep_alive_) out += "Connection: close\r\n";
+  else if (http10_) out += "Connection: keep-alive\r\n";
+  out += "\r\n";
+}
+
+void Connection::respond(int status, std::string_view content_type, std::string_view body,
+                         std::string_view extra_headers) {
+  if (closed_ || answer_complete_) return;
+  write_head(status, content_type, extra_headers, body.size());
+  if (!head_only_) pending_ += body;
+  answer_complete_ = true;
+  flush();
+}
+
+void Connection::begin_stream(int status, std::string_view content_type, std::string_view extra_headers) {
+  if (closed_ || answer_complete_ || streaming_) return;
+  streaming_ = true;
+  // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
+  if (http10_) keep_alive_ = false;
+  write_head(status, content_type, extra_headers, std::nullopt);
+  schedule_flush();
+}
+
+void Connection::stream(std::string_view bytes) {
+  if (!streaming_ || answer_complete_ || bytes.empty() || head_only_) return;
+  if (http10_) pending_ += bytes;
+  else queue_chunk(bytes);
+  schedule_flush();
+}
+
+void Connection::end_stream() {
+  if (!streaming_ || answer_complete_) return;
+  if (!http10_ && !head_only_) pending_ += "0\r\n\r\n";
+  answer_complete_ = true;
+  schedule_flush();
+}
+
+void Connection::queue_chunk(std::string_view data) {
+  append_number(pending_, data.size(), 16);
+  pending_ += "\r\n";
+  pending_.append(data);
+  pending_ += "\r\n";
+}
+
+// Stream bytes that arrive in one burst (one upstream read parses into many events, often the
+// final chunk too) go out in one write: the flush runs after the current handler, not per event.
+void Connection::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  asio::post(io_, [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->flush();
+  });
+}
+
+void Connection::flush() {
+  if (closed_) return;
+  if (writing_ || pending_.empty()) {
+    if (!writing_ && pending_.empty() && answer_complete_ && in_request_) response_done();
+    return;
+  }
+  // Almost every answer fits the socket's send buffer: write it now (the socket is non-blocking)
+  // and involve the reactor only for what the kernel did not take.
+  boost::system::error_code ec;
+  size_t n = socket_.write_some(asio::buffer(pending_), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    ec = {};
+    n = 0;
+  }
+  if (ec) return on_written(ec);
+  if (n == pending_.size()) {
+    pending_.clear();
+    return on_written({});
+  }
+  writing_ = true;
+  std::swap(inflight_, pending_);
+  pending_.clear();
+  inflight_sent_ = n;
+  write_progress_ = Clock::now();
+  write_inflight();
+}
+
+// Piece by piece (not async_write) so that every byte the kernel takes counts as progress for the
+// write timeout: a slow reader is fine, one that stopped reading is not.
+void Connection::write_inflight() {
+  socket_.async_write_some(asio::buffer(inflight_.data() + inflight_sent_, inflight_.size() - inflight_sent_),
+                           [self = shared_from_this()](beast::error_code ec, size_t n) {
+                             if (ec) return self->on_written(ec);
+                             self->inflight_sent_ += n;
+                             self->write_progress_ = Clock::now();
+                             if (self->inflight_sent_ < self->inflight_.size()) return self->write_inflight();
+                             self->on_written({});
+                           });
+}
+
+void Connection::on_written(beast::error_code ec) {
+  writing_ = false;
+  inflight_.clear();
+  inflight_sent_ = 0;
+  if (ec) return close();
+  if (paused_producer_ && queued_bytes() < kPauseAbove / 2) {
+    paused_producer_ = false;
+    handler_->on_writable();
+    if (closed_) return;
+  }
+  flush();
+}
+
+void Connection::response_done() {
+  in_request_ = false;
+  streaming_ = false;
+  handler_->on_request_end(false);
+  release_large_buffers();
+  if (draining_) return close();
+  if (!keep_alive_) return linger();
+  if (buffer_.size() > 0) {  // a pipelined request: start it from the loop, not this call stack
+    asio::post(io_, [self = shared_from_this()] {
+      if (!self->closed_) self->read_request();
+    });
+    return;
+  }
+  read_request();
+}
+
+// Buffers keep their capacity from one request to the next (no allocation per request), but one
+// 10 MB request must not pin 10 MB for as long as its connection stays open.
+void Connection::release_large_buffers() {
+  constexpr size_t kKeep = 64 * 1024;
+  for (std::string* s : {&head_.body, &pending_, &inflight_})
+    if (s->capacity() > kKeep) std::string().swap(*s);
+  if (buffer_.capacity() > kKeep && buffer_.size() < kReadBufferBytes) {
+    beast::flat_buffer smaller;
+    smaller.reserve(kReadBufferBytes);
+    auto bytes = buffer_.data();
+    smaller.commit(asio::buffer_copy(smaller.prepare(bytes.size()), bytes));
+    buffer_ = std::move(smaller);
+  }
+}
+
+// --- ending --------------------------------------------------------------------------------------
+
+bool Connection::stalled(Clock::time_point now, std::chrono::milliseconds idle_limit) const {
+  if (closed_) return false;
+  if (idle_ && now - waiting_since_ > idle_limit) return true;
+  return writing_ && now - write_progress_ > limits_.write_timeout;
+}
+
+void Connection::drain() {
+  draining_ = true;
+  keep_alive_ = false;
+  if (idle_) close();
+}
+
+void Connection::cut_for_shutdown() {
+  if (closed_) return;
+  if (in_request_ && !answer_complete_) handler_->on_shutdown_cut();
+  keep_alive_ = false;
+  // Whatever the kernel takes now is what the client gets; the loop stops right after.
+  if (!writing_ && !pending_.empty()) {
+    boost::system::error_code ec;
+    socket_.write_some(asio::buffer(pending_), ec);
+  }
+  close();
+}
+
+void Connection::close() {
+  if (closed_) return;
+  closed_ = true;
+  if (in_request_) {
+    in_request_ = false;
+    handler_->on_request_end(true);
+  }
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  socket_.close(ec);
+}
+
+// The handler stays: an exchange still referenced by an aborted operation returns its buffers to
+// it, and it goes with the connection once the last of them has completed.
+void Connection::abort() { close(); }
+
+// After a last answer (Connection: close, or an error such as 413/431 that leaves input unread):
+// stop sending, then read and drop what the client still sends until it closes. Closing with
+// unread input makes the kernel answer with RST, which can destroy the answer before the client
+// has read it. The idle sweep bounds the wait.
+void Connection::linger() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) return close();
+  idle_ = true;
+  waiting_since_ = Clock::now();
+  buffer_.clear();
+  discard_input();
+}
+
+void Connection::discard_input() {
+  socket_.async_read_some(buffer_.prepare(kReadBufferBytes), [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (ec) return self->close();
+    self->discard_input();
+  });
+}
+
+}  // namespace llmux::server

@@ -1,0 +1,30 @@
+#include "server/endpoints/endpoints.hpp"
+#include "server/http_text.hpp"
+
+namespace llmux::server {
+
+Expected<std::string, Error> model_json(const GatewayState& state, std::string_view encoded_id) {
+  std::string id = percent_decode(encoded_id);
+  const auto* listed = state.catalog->find_listed(id);
+  if (listed) return model_object_json(*listed);
+  std::string message = "model '" + id + "' not found";
+  auto close = state.catalog->close_matches(id);
+  if (!close.empty()) {
+    message += "; did you mean: ";
+    for (size_t i = 0; i < close.size(); ++i) message += (i ? ", " : "") + close[i];
+  }
+  return unexpected(Error::make(ErrorKind::not_found, message, "model", "model_not_found"));
+}
+
+std::optional<providers::Endpoint> completion_endpoint(std::string_view path) {
+  if (path == "/v1/chat/completions") return providers::Endpoint::chat_completions;
+  if (path == "/v1/completions") return providers::Endpoint::completions;
+  if (path == "/v1/embeddings") return providers::Endpoint::embeddings;
+  return std::nullopt;
+}
+
+bool is_loopback_host(std::string_view host) {
+  return host == "localhost" || host == "::1" || host.starts_with("127.");
+}
+
+}  // namespace llmux::server

@@ -1,0 +1,181 @@
+#include "server/gateway_handler.hpp"
+
+#include "core/text.hpp"
+#include "server/endpoints/endpoints.hpp"
+#include "server/http_text.hpp"
+#include "server/worker.hpp"
+
+namespace llmux::server {
+
+namespace bhttp = boost::beast::http;
+
+namespace {
+
+std::string_view path_of(std::string_view target) {
+  if (size_t q = target.find('?'); q != std::string_view::npos) return target.substr(0, q);
+  return target;
+}
+
+bool needs_gateway_key(std::string_view path) { return path.starts_with("/v1/") || path.starts_with("/api/"); }
+
+// A body whose type says JSON, or says nothing, or is what `curl -d` claims (form-encoded) is
+// read as JSON; a body that is not JSON then gets the parser's 400. Other types are refused.
+bool acceptable_body_type(std::string_view content_type) {
+  return content_type.empty() || istarts_with(content_type, "application/json") ||
+         istarts_with(content_type, "application/x-www-form-urlencoded");
+}
+
+const CorsConfig* cors_for(const GatewayState& state, std::string_view origin) {
+  const auto& cors = state.config.server.cors;
+  if (origin.empty() || cors.origins.empty()) return nullptr;
+  for (const auto& allowed : cors.origins)
+    if (allowed == "*" || iequals(allowed, origin)) return &cors;
+  return nullptr;
+}
+
+}  // namespace
+
+ConnectionLimits GatewayHandler::limits() {
+  const auto& server = worker_.state()->config.server;
+  return {server.max_body_bytes, server.write_timeout};
+}
+
+void GatewayHandler::begin_answer(const http::RequestHead& head) {
+  if (valid_request_id(head.request_id)) request_id_.assign(head.request_id);
+  else generate_request_id(request_id_);
+  headers_.assign("x-request-id: ");
+  headers_ += request_id_;
+  headers_ += "\r\n";
+  const auto& state = *worker_.state();
+  if (const auto* cors = cors_for(state, head.origin)) {
+    headers_ += "Access-Control-Allow-Origin: ";
+    headers_ += cors->origins.front() == "*" && cors->origins.size() == 1 ? std::string_view("*")
+                                                                           : std::string_view(head.origin);
+    headers_ += "\r\nAccess-Control-Expose-Headers: x-request-id, Retry-After\r\nVary: Origin\r\n";
+  }
+}
+
+bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head) {
+  begin_answer(head);
+  const auto& state = *worker_.state();
+  if (worker_.server.draining.load(std::memory_order_relaxed)) connection.close_after_response();
+  std::string_view path = path_of(head.target);
+  // A browser's preflight carries no credentials by design: it is answered before the key check.
+  if (head.method == bhttp::verb::options) {
+    answer_preflight(connection, state, head);
+    return false;
+  }
+  bool keyed = needs_gateway_key(path) || (path == "/metrics" && !metrics_public(state));
+  if (!keyed) return true;
+  if (auto denied = check_gateway_key(state, head)) {
+    answer_error(connection, *denied);
+    return false;
+  }
+  return true;
+}
+
+void GatewayHandler::answer_preflight(Connection& connection, const GatewayState& state,
+                                      const http::RequestHead& head) {
+  std::string headers = headers_;
+  headers += "Allow: GET, POST, OPTIONS\r\n";
+  if (const auto* cors = cors_for(state, head.origin)) {
+    headers += "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\nAccess-Control-Allow-Headers: ";
+    headers += cors->headers;
+    headers += "\r\nAccess-Control-Max-Age: " + std::to_string(cors->max_age.count()) + "\r\n";
+  }
+  connection.respond(204, {}, {}, headers);
+}
+
+void GatewayHandler::on_request(Connection& connection, const http::RequestHead& head) {
+  auto state = worker_.state();
+  std::string_view path = path_of(head.target);
+  auto method = head.method;
+  bool get = method == bhttp::verb::get || method == bhttp::verb::head;
+
+  if (path == "/healthz" || path == "/readyz") {
+    auto health = health_answer(path == "/readyz", worker_.server.draining.load());
+    return answer(connection, health.status, health.content_type, health.body);
+  }
+  if (path == "/metrics" && get)
+    return answer(connection, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(worker_.server));
+  if (!needs_gateway_key(path))
+    return answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
+
+  if (auto endpoint = completion_endpoint(path)) {
+    if (method != bhttp::verb::post) return answer_error(connection, method_not_allowed("POST"));
+    if (!acceptable_body_type(head.content_type))
+      return answer_error(connection, Error::make(ErrorKind::unsupported_media_type,
+                                                  "Content-Type must be application/json (got '" +
+                                                      std::string(head.content_type) + "')",
+                                                  {}, "unsupported_media_type"));
+    auto exchange = std::make_shared<CompletionExchange>(worker_, connection.shared_from_this(), state, scratch_,
+                                                         *endpoint, head.body, head.provider, request_id_, headers_);
+    exchange_ = exchange;
+    return exchange->start();  // `exchange` keeps it alive if it answers at once
+  }
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) {
+    if (!get) return answer_error(connection, method_not_allowed("GET"));
+    if (path == "/v1/models") return answer(connection, 200, "application/json", state->models_json);
+    auto model = model_json(*state, path.substr(std::string_view("/v1/models/").size()));
+    if (!model) return answer_error(connection, model.error());
+    return answer(connection, 200, "application/json", *model);
+  }
+  if (path == "/api/usage" && get) return answer(connection, 200, "application/json", worker_.server.usage_json());
+  answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
+}
+
+void GatewayHandler::on_unreadable(Connection& connection, const Error& error) {
+  http::RequestHead none;
+  begin_answer(none);
+  answer_error(connection, error);
+}
+
+void GatewayHandler::answer(Connection& connection, int status, std::string_view content_type, std::string_view body) {
+  connection.respond(status, content_type, body, headers_);
+}
+
+void GatewayHandler::answer_error(Connection& connection, const Error& error) {
+  server::answer_error(connection, error, request_id_, headers_);
+}
+
+void GatewayHandler::on_request_end(bool client_left) {
+  if (auto exchange = std::move(exchange_)) exchange->end(client_left);
+}
+
+void GatewayHandler::on_writable() {
+  if (auto exchange = exchange_) exchange->resume_output();
+}
+
+void GatewayHandler::on_shutdown_cut() {
+  if (auto exchange = exchange_) {
+    worker_.server.streams_cut.fetch_add(1, std::memory_order_relaxed);
+    exchange->cut_for_shutdown();
+  }
+}
+
+std::optional<Error> GatewayHandler::check_gateway_key(const GatewayState& state, const http::RequestHead& head) const {
+  const auto& config = state.config;
+  if (!config.master_key && config.api_keys.empty()) return std::nullopt;
+  std::string_view auth = head.authorization;
+  std::string_view key;
+  if (istarts_with(auth, "bearer ")) key = auth.substr(7);
+  if (key.empty()) {
+    return Error::make(ErrorKind::authentication,
+                       "missing gateway key: send 'Authorization: Bearer <key>' (a key from "
+                       "master_key or api_keys in the llmux config)",
+                       {}, "missing_api_key");
+  }
+  bool ok = config.master_key && config.master_key->equals(key);
+  for (const auto& k : config.api_keys) ok = ok || k.equals(key);
+  if (!ok) return Error::make(ErrorKind::authentication, "invalid gateway key", {}, "invalid_api_key");
+  return std::nullopt;
+}
+
+// metrics.public unset: public when the gateway listens on loopback only, where whoever can
+// scrape it can reach the process anyway.
+bool GatewayHandler::metrics_public(const GatewayState& state) const {
+  if (state.config.metrics.public_access) return *state.config.metrics.public_access;
+  return is_loopback_host(state.config.server.host);
+}
+
+}  // namespace llmux::server

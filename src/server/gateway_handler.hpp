@@ -1,0 +1,48 @@
+// The gateway side of one client connection: admission (CORS preflight, gateway key), dispatch to
+// the endpoint handlers, and the lifetime of the request's exchange. Holds nothing of a request
+// beyond that request: the exchange is created for it and dropped when its answer is done.
+//
+// Thread-safety: none; lives on its connection's worker thread.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "server/completion_exchange.hpp"
+#include "server/connection.hpp"
+
+namespace llmux::server {
+
+struct Worker;
+
+class GatewayHandler final : public RequestHandler {
+ public:
+  explicit GatewayHandler(Worker& worker) : worker_(worker) {}
+
+  ConnectionLimits limits() override;
+  bool admit(Connection& connection, const http::RequestHead& head) override;
+  void on_request(Connection& connection, const http::RequestHead& head) override;
+  void on_unreadable(Connection& connection, const Error& error) override;
+  void on_request_end(bool client_left) override;
+  void on_writable() override;
+  void on_shutdown_cut() override;
+
+ private:
+  // Response header lines every answer to `head` carries (x-request-id, CORS); the id is taken
+  // from the client when valid.
+  void begin_answer(const http::RequestHead& head);
+  void answer_error(Connection& connection, const Error& error);
+  void answer(Connection& connection, int status, std::string_view content_type, std::string_view body);
+  std::optional<Error> check_gateway_key(const GatewayState& state, const http::RequestHead& head) const;
+  bool metrics_public(const GatewayState& state) const;
+  void answer_preflight(Connection& connection, const GatewayState& state, const http::RequestHead& head);
+
+  Worker& worker_;
+  ExchangeScratch scratch_;
+  std::shared_ptr<CompletionExchange> exchange_;  // the current request's, if it is a completion
+  std::string request_id_;                         // the current request's
+  std::string headers_;                            // the current request's extra response headers
+};
+
+}  // namespace llmux::server

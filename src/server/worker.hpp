@@ -1,0 +1,109 @@
+// The server's shared core (Server::Impl) and its workers. Each worker runs one io_context on one
+// thread and owns its acceptor, its connections and its upstream pool: a request never crosses
+// threads. What workers share is stated field by field.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "http/asio_types.hpp"
+#include "http/upstream.hpp"
+#include "observability/metrics.hpp"
+#include "server/server.hpp"
+
+namespace llmux::server {
+
+class Connection;
+struct Worker;
+
+struct Server::Impl {
+  explicit Impl(std::shared_ptr<const GatewayState> s) : state(std::move(s)) {}
+
+  std::shared_ptr<const GatewayState> current_state() {
+    std::lock_guard lock(state_mutex);
+    return state;
+  }
+  void finish_if_drained();
+  UsageTotals& usage_for(const std::string& provider);
+  std::string usage_json();
+
+  std::mutex state_mutex;  // guards `state` (read by workers only when state_version moves)
+  std::shared_ptr<const GatewayState> state;
+  std::atomic<uint64_t> state_version{1};
+  std::function<void()> on_reload;  // SIGHUP; set before run()
+  std::optional<boost::asio::signal_set> stop_signals, hangup;  // main_io's
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  boost::asio::io_context main_io{1};
+  std::atomic<bool> draining{false};
+  std::atomic<int64_t> live_connections{0};  // all workers; also the max_connections count
+  std::atomic<uint64_t> rejected_connections{0};
+  std::atomic<uint64_t> streams_cut{0};  // answers still running when the grace period ended
+  std::atomic<bool> finished{false};
+  std::unique_ptr<boost::asio::steady_timer> grace_timer;
+  observability::Metrics metrics;
+  std::map<std::string, UsageTotals> usage;  // entries are never removed: pointers stay valid
+  std::mutex usage_mutex;                    // guards the map's shape, not the counters
+};
+
+struct Worker {
+  explicit Worker(Server::Impl& server)
+      : server(server), metrics(server.metrics.add_shard()), acceptor(io.get_executor()), upstream(io) {}
+
+  // The newest config snapshot; a request keeps the one it started with.
+  const std::shared_ptr<const GatewayState>& state() {
+    uint64_t v = server.state_version.load(std::memory_order_acquire);
+    if (v != state_version) {
+      state_ptr = server.current_state();
+      state_version = v;
+    }
+    return state_ptr;
+  }
+
+  void accept();
+  void retry_accept_later();  // EMFILE/ENFILE: wait instead of spinning on the error
+  void refuse(http::TcpSocket socket);  // over server.max_connections
+  void drain();
+  void sweep_idle();  // closes connections stalled past the idle or write timeout, once a second
+  void cut_all();     // the grace period is over
+  void abort_all();   // only after the worker's thread has stopped
+  std::vector<std::shared_ptr<Connection>> live_connections();
+  void forget(Connection& connection);
+
+  // Worker-local cache so the shared map's mutex is taken once per provider, not per request.
+  UsageTotals& usage_for(const std::string& provider) {
+    auto it = usage_cache.find(provider);
+    if (it == usage_cache.end()) it = usage_cache.emplace(provider, &server.usage_for(provider)).first;
+    return *it->second;
+  }
+
+  Server::Impl& server;
+  observability::MetricsShard& metrics;  // this worker's; recorded into from its thread only
+  // One thread runs this context and owns every socket on it, so the reactor needs no locks;
+  // other threads only post to it (drain, stop), which stays locked.
+  boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
+  http::TcpAcceptor acceptor;
+  http::UpstreamClient upstream;
+  std::thread thread;
+  std::shared_ptr<const GatewayState> state_ptr;
+  uint64_t state_version = 0;
+  std::unordered_map<std::string, UsageTotals*> usage_cache;
+  std::list<std::weak_ptr<Connection>> connections;  // touched only on this thread
+  boost::asio::steady_timer idle_timer{io};
+  boost::asio::steady_timer accept_timer{io};
+  std::chrono::milliseconds accept_backoff{0};
+};
+
+}  // namespace llmux::server

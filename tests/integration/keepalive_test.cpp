@@ -1,0 +1,101 @@
+// One client connection carries many requests: nothing of one answer may reach the next. Every
+// kind of request (plain or stream × passed through or translated × success or error) is sent
+// once on a fresh connection for reference, then every ordered pair of kinds on one shared
+// keep-alive connection; each answer must equal its reference byte for byte, apart from the
+// values that legitimately change per request (ids the fake numbers, timestamps).
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "harness.hpp"
+#include "raw_http.hpp"
+
+namespace llmux::test {
+namespace {
+
+struct Kind {
+  std::string name;
+  std::string body;
+};
+
+std::vector<Kind> kinds() {
+  std::vector<Kind> out;
+  for (std::string provider : {"fake", "claude"})
+    for (bool stream : {false, true})
+      for (bool error : {false, true}) {
+        std::string model = error ? provider + "-failing/fake-model" : provider + "/fake-model";
+        std::string name = provider + (stream ? " stream" : " plain") + (error ? " error" : " ok");
+        std::string body = R"({"model":")" + model + R"(","messages":[{"role":"user","content":"tell me about )" +
+                           name + R"("}])" + (stream ? R"(,"stream":true)" : "") + "}";
+        out.push_back({name, body});
+      }
+  // Answers the gateway gives itself, without an upstream.
+  out.push_back({"bad json", R"({"model":)"});
+  out.push_back({"unknown model", R"({"model":"nope/none","messages":[{"role":"user","content":"x"}]})"});
+  return out;
+}
+
+// The fake numbers its answers and stamps them with the time; everything else must be equal.
+std::string normalized(const RawResponse& r) {
+  static const std::regex ids(R"((chatcmpl-|msg_|"created":|Content-Length: )[0-9A-Za-z]+)");
+  return std::regex_replace(r.head + r.body, ids, "$1N");
+}
+
+TEST(KeepAlive, NoAnswerLeaksIntoTheNextRequestOnTheSameConnection) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n"
+                          "  fake:\n    base_url: " + fake.base_url() + "\n    max_retries: 0\n    models: [fake-model]\n"
+                          "  fake-failing:\n    base_url: " + fake.base_url() +
+                          "\n    max_retries: 0\n    models: [fake-model]\n    default_params: {fake: {status: 400}}\n"
+                          "  claude:\n    type: anthropic\n    base_url: " + fake.base_url() +
+                          "\n    api_key: k\n    max_retries: 0\n    models: [fake-model]\n"
+                          "  claude-failing:\n    type: anthropic\n    base_url: " + fake.base_url() +
+                          "\n    api_key: k\n    max_retries: 0\n    models: [fake-model]\n"
+                          "    default_params: {fake: {status: 400}}\n");
+  auto all = kinds();
+  auto request = [&](size_t i) {
+    return raw_post("/v1/chat/completions", all[i].body, "x-request-id: kind-" + std::to_string(i) + "\r\n");
+  };
+  std::vector<std::string> reference;
+  for (size_t i = 0; i < all.size(); ++i) {
+    RawConnection fresh(gw.port);
+    ASSERT_TRUE(fresh.send(request(i)));
+    auto r = fresh.read_response();
+    ASSERT_TRUE(r.complete) << all[i].name;
+    reference.push_back(normalized(r));
+  }
+  // The kinds really differ: a test where every answer is the same could not see a leak.
+  EXPECT_NE(reference[0], reference[4]);
+  EXPECT_NE(reference[2], reference[6]);
+
+  RawConnection shared(gw.port);
+  for (size_t i = 0; i < all.size(); ++i)
+    for (size_t j = 0; j < all.size(); ++j)
+      for (size_t k : {i, j}) {
+        ASSERT_TRUE(shared.send(request(k)));
+        auto r = shared.read_response();
+        ASSERT_TRUE(r.complete) << all[k].name << " after " << all[i].name;
+        ASSERT_FALSE(r.closed) << all[k].name;
+        ASSERT_EQ(normalized(r), reference[k]) << all[k].name << " (pair " << all[i].name << ", " << all[j].name << ")";
+      }
+}
+
+// Two requests sent back to back before either answer (pipelining) are answered in order.
+TEST(KeepAlive, PipelinedRequestsAreAnsweredInOrder) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n  claude:\n    type: anthropic\n    base_url: " + fake.base_url() +
+                          "\n    api_key: k\n    models: [fake-model]\n");
+  std::string plain = R"({"model":"claude/fake-model","messages":[{"role":"user","content":"one"}]})";
+  std::string stream = R"({"model":"claude/fake-model","stream":true,"messages":[{"role":"user","content":"two"}]})";
+  RawConnection c(gw.port);
+  ASSERT_TRUE(c.send(raw_post("/v1/chat/completions", plain) + raw_post("/v1/chat/completions", stream)));
+  auto first = c.read_response();
+  auto second = c.read_response();
+  ASSERT_TRUE(first.complete && second.complete);
+  EXPECT_NE(first.body.find("\"object\":\"chat.completion\""), std::string::npos) << first.body;
+  EXPECT_EQ(second.body.rfind("data: ", 0), 0u) << second.body;
+  EXPECT_EQ(second.body.find("chat.completion\""), std::string::npos) << second.body;
+}
+
+}  // namespace
+}  // namespace llmux::test
