@@ -25,7 +25,7 @@ run: configure
 
 # A full round trip with no API key and no local model server: fake provider + gateway + request.
 demo: configure
-	@cmake --build $(BUILD) -j $(JOBS) --target llmux llmux-fake-provider
+	@cmake --build $(BUILD) -j $(JOBS) --target llmux llmux-fake-provider llmux-example-chat
 	@bash scripts/demo.sh $(BUILD)
 
 test: build

@@ -25,14 +25,29 @@ providers:
     models: [fake-model]
     default_model: fake-model
 YAML
-XDG_STATE_HOME="$tmp/state" "$build/llmux" serve --config "$tmp/config.yaml" --port 0 >"$tmp/gw.out" 2>&1 & gw_pid=$!
+XDG_CONFIG_HOME="$tmp/config" XDG_STATE_HOME="$tmp/state" "$build/llmux" serve --config "$tmp/config.yaml" --port 0 >"$tmp/gw.out" 2>&1 & gw_pid=$!
 gw_url=$(first_line "$tmp/gw.out")
 echo "llmux is listening on $gw_url, in front of the fake provider at $fake_url"
 echo
-echo "\$ curl $gw_url/v1/chat/completions -d '{\"model\":\"fake/fake-model\",\"messages\":[{\"role\":\"user\",\"content\":\"Hello llmux\"}]}'"
-curl -sS "$gw_url/v1/chat/completions" -H 'Content-Type: application/json' \
-  -d '{"model":"fake/fake-model","messages":[{"role":"user","content":"Hello llmux"}]}'
-echo; echo
-echo "\$ (the same, streamed)"
-curl -sSN "$gw_url/v1/chat/completions" -H 'Content-Type: application/json' \
-  -d '{"model":"fake/fake-model","stream":true,"messages":[{"role":"user","content":"Hello llmux"}]}'
+
+# Prints a command the way it can be pasted into a shell, then runs exactly that command: what is
+# shown is what was run.
+shell_word() {
+  if [[ $1 =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then printf '%s' "$1"; else printf "'%s'" "${1//\'/\'\\\'\'}"; fi
+}
+show_and_run() {
+  local line="\$" word
+  for word in "$@"; do line+=" $(shell_word "$word")"; done
+  echo "$line"
+  "$@"
+  echo; echo
+}
+
+chat='{"model":"fake/fake-model","messages":[{"role":"user","content":"Hello llmux"}]}'
+stream='{"model":"fake/fake-model","stream":true,"messages":[{"role":"user","content":"Hello llmux"}]}'
+show_and_run curl -sS "$gw_url/v1/chat/completions" -H 'Content-Type: application/json' -d "$chat"
+echo "(the same, streamed)"
+show_and_run curl -sSN "$gw_url/v1/chat/completions" -H 'Content-Type: application/json' -d "$stream"
+echo "(the same through the library, examples/chat.cpp)"
+show_and_run "$build/llmux-example-chat" "$gw_url/v1" fake/fake-model "Hello llmux"
+echo "the gateway and the fake provider stop now; \`make run\` starts a gateway that keeps running"

@@ -56,7 +56,7 @@ _llmux() {
   local opts=""
   case $cmd in
     "")
-      COMPREPLY=($(compgen -W "serve validate provider api-key config chat models prompt run completion --help --help-all --version" -- "$cur"))
+      COMPREPLY=($(compgen -W "serve validate provider api-key config chat models prompt create run completion --help --help-all --version" -- "$cur"))
       return ;;
     serve) opts="--config --host --port --threads --dry-run --no-discover --no-watch" ;;
     validate) opts="--config --json" ;;
@@ -90,7 +90,7 @@ _llmux() {
       esac ;;
     chat) opts="--provider --model --system --temperature --max-tokens --stream --json --usage --gateway --gateway-key --config" ;;
     run)
-      opts="--param --dry-run --provider --model --system --temperature --max-tokens --stream --json --usage --gateway --gateway-key --config"
+      opts="--param --dry-run --execute --provider --model --system --temperature --max-tokens --stream --json --usage --gateway --gateway-key --config"
       if [[ $cur != -* && -z $sub ]]; then COMPREPLY=($(compgen -W "$(_llmux_names prompts)" -- "$cur")); return; fi ;;
     models)
       opts="--json --gateway --gateway-key --config"
@@ -104,6 +104,7 @@ _llmux() {
           opts="--json"
           if [[ $cur != -* ]]; then COMPREPLY=($(compgen -W "$(_llmux_names prompts)" -- "$cur")); return; fi ;;
       esac ;;
+    create) opts="--system --description --force" ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
   esac
   COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))

@@ -69,6 +69,14 @@ void add_chat_options(CLI::App* cmd, ChatArgs& c) {
   cmd->add_option("-c,--config", c.config_file, "Config file (default: $XDG_CONFIG_HOME/llmux/config.yaml)");
 }
 
+void add_prompt_create_options(CLI::App* cmd, PromptArgs& p) {
+  cmd->add_option("name", p.name, "Prompt name")->required();
+  cmd->add_option("template", p.text, "Template text; {name} is a parameter, {{ }} literal braces")->required();
+  cmd->add_option("-s,--system", p.system, "System message (may use parameters)");
+  cmd->add_option("-d,--description", p.description, "What it is for");
+  cmd->add_flag("-f,--force", p.force, "Replace an existing prompt");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -86,9 +94,10 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("-p,--port", serve.port, "Listen port; 0 picks a free one (default 4000)");
   serve_cmd->add_option("--threads", serve.threads, "Worker threads (default: one per core)");
   serve_cmd->add_flag("--dry-run", serve.dry_run, "Validate the config and exit");
-  serve_cmd->add_flag("!--no-discover", serve.discover,
-                      "Without a config: do not look for API-key variables or local servers");
-  serve_cmd->add_flag("!--no-watch", serve.watch, "Do not reload when the config, provider store or vault change");
+  // Plain flags into their own bools: CLI11's "!--flag" negation shows as "--flag{false}" in --help.
+  bool no_discover = false, no_watch = false;
+  serve_cmd->add_flag("--no-discover", no_discover, "Without a config: do not look for API-key variables or local servers");
+  serve_cmd->add_flag("--no-watch", no_watch, "Do not reload when the config, provider store or vault change");
 
   std::string validate_file;
   bool validate_json = false;
@@ -172,18 +181,18 @@ int main(int argc, char** argv) {
   auto* run_cmd = app.add_subcommand("run", "Run a prompt template: llmux run NAME --param key=value");
   run_cmd->add_option("name", run_args.name, "Prompt name")->required();
   run_cmd->add_option("-P,--param", run_args.params, "Template parameter NAME=VALUE (repeatable)")->type_name("K=V");
-  run_cmd->add_flag("--dry-run", run_args.dry_run, "Print the rendered prompt and the exact request, send nothing");
+  auto* dry_run = run_cmd->add_flag("--dry-run", run_args.dry_run, "Print the rendered prompt and the exact request, send nothing");
+  bool execute = false;  // the default; accepted because the product docs spell it out
+  run_cmd->add_flag("--execute", execute, "Send the request (the default; the opposite of --dry-run)")->excludes(dry_run);
   add_chat_options(run_cmd, run_args.chat);
 
   PromptArgs prompt_args;
   auto* prompt_cmd = app.add_subcommand("prompt", "Manage prompt templates ({param} placeholders)");
   prompt_cmd->require_subcommand(1);
   auto* pcreate = prompt_cmd->add_subcommand("create", "Save a template: llmux prompt create NAME \"Explain {concept}\"");
-  pcreate->add_option("name", prompt_args.name, "Prompt name")->required();
-  pcreate->add_option("template", prompt_args.text, "Template text; {name} is a parameter, {{ }} literal braces")->required();
-  pcreate->add_option("-s,--system", prompt_args.system, "System message (may use parameters)");
-  pcreate->add_option("-d,--description", prompt_args.description, "What it is for");
-  pcreate->add_flag("-f,--force", prompt_args.force, "Replace an existing prompt");
+  add_prompt_create_options(pcreate, prompt_args);
+  auto* create_cmd = app.add_subcommand("create", "Save a prompt template (the same as `llmux prompt create`)");
+  add_prompt_create_options(create_cmd, prompt_args);
   auto* plist = prompt_cmd->add_subcommand("list", "List templates");
   plist->add_flag("--json", prompt_args.json, "Print JSON");
   auto* pshow = prompt_cmd->add_subcommand("show", "Show a template and its parameters");
@@ -212,7 +221,11 @@ int main(int argc, char** argv) {
     return kUsage;
   }
 
-  if (serve_cmd->parsed()) return run_serve(serve);
+  if (serve_cmd->parsed()) {
+    serve.discover = !no_discover;
+    serve.watch = !no_watch;
+    return run_serve(serve);
+  }
   if (validate_cmd->parsed()) return run_validate(validate_file, validate_json);
   if (add_cmd->parsed()) return provider_add(padd);
   if (list_cmd->parsed()) return provider_list(pother);
@@ -232,7 +245,7 @@ int main(int argc, char** argv) {
   if (chat_cmd->parsed()) return chat(chat_args);
   if (models_cmd->parsed()) return models(models_args);
   if (run_cmd->parsed()) return run_prompt(run_args);
-  if (pcreate->parsed()) return prompt_create(prompt_args);
+  if (pcreate->parsed() || create_cmd->parsed()) return prompt_create(prompt_args);
   if (plist->parsed()) return prompt_list(prompt_args);
   if (pshow->parsed()) return prompt_show(prompt_args);
   if (premove->parsed()) return prompt_remove(prompt_args);

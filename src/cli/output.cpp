@@ -113,6 +113,7 @@ int exit_for(store::FailKind kind) {
     case store::FailKind::conflict: return kUsage;
     case store::FailKind::not_found: return kNotFound;
     case store::FailKind::vault: return kVault;
+    case store::FailKind::broken:
     case store::FailKind::io: return kFailed;
   }
   return kFailed;

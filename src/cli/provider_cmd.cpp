@@ -236,6 +236,7 @@ int provider_update(ProviderArgs args) {
   auto written = s.store.put(args.name, node);
   if (!written) return refuse(written.error(), s.store.path());
   std::printf("updated provider '%s' in %s\n", args.name.c_str(), s.store.path().c_str());
+  for (const auto& change : store::model_changes(existing->node, node)) std::printf("  %s\n", change.c_str());
   print_warnings(*written);
   return kOk;
 }

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "cli/commands.hpp"
@@ -24,10 +25,24 @@ const std::vector<std::string>& all_checks() {
 struct Check {
   std::string name;
   bool pass = false;
-  std::chrono::milliseconds latency{0};
+  bool skipped = false;  // not run: an earlier check found the server unreachable
+  std::chrono::microseconds latency{0};
   std::string detail;
   std::string hint;
 };
+
+// Loopback answers take well under a millisecond: whole milliseconds would show them all as 0.
+std::string format_latency(std::chrono::microseconds latency) {
+  double ms = static_cast<double>(latency.count()) / 1000.0;
+  if (ms >= 10.0) return format_ms(std::chrono::duration_cast<std::chrono::milliseconds>(latency));
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ms < 1.0 ? "%.2f ms" : "%.1f ms", ms);
+  return buf;
+}
+
+double latency_ms(std::chrono::microseconds latency) {
+  return std::round(static_cast<double>(latency.count()) / 10.0) / 100.0;
+}
 
 constexpr const char* kBogusModel = "llmux-selftest-no-such-model";
 
@@ -89,6 +104,17 @@ class Tester {
 
   store::Result<void> start() { return register_provider(client_, picked_); }
 
+  // Set once a check could not reach the server: the later checks would only say it again.
+  const std::optional<Error>& unreachable() const { return unreachable_; }
+
+  Check skip(const std::string& name) const {
+    Check c;
+    c.name = name;
+    c.skipped = true;
+    c.detail = "not run: " + picked_.config.base_url + " did not answer";
+    return c;
+  }
+
   Check run(const std::string& name) {
     Check c;
     c.name = name;
@@ -101,7 +127,7 @@ class Tester {
       else if (name == "streaming") streaming(c);
       else errors(c);
     }
-    c.latency = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - begin);
+    c.latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - begin);
     return c;
   }
 
@@ -109,7 +135,23 @@ class Tester {
   void fail(Check& c, const Error& e) {
     c.pass = false;
     c.detail = e.message;
+    if (e.kind == ErrorKind::upstream_unreachable || e.kind == ErrorKind::upstream_timeout) {
+      unreachable_ = e;
+      c.hint = down_hint(e);
+      return;
+    }
     c.hint = provider_error_hint(e, picked_);
+  }
+
+  // What to do about a server that did not answer; not "run provider test", which is running.
+  std::string down_hint(const Error& e) const {
+    const std::string& id = picked_.config.id;
+    if (e.kind == ErrorKind::upstream_timeout)
+      return "the server at " + picked_.config.base_url + " accepted the connection but did not answer within " +
+             providers::format_duration(picked_.config.timeout) + ": check that it is healthy, or raise the limit with "
+             "`llmux provider update " + id + " --timeout 2m`";
+    return "nothing answers at " + picked_.config.base_url + ": start the server (or check the host and port), or "
+           "point the provider at the right URL with `llmux provider update " + id + " --url URL`";
   }
 
   // The model for chat checks: --model, the default model, the first configured or live one.
@@ -168,10 +210,9 @@ class Tester {
       c.detail = "no GET /models; a chat request was not refused for credentials";
       return;
     }
-    c.detail = h.message;
     Error e = Error::make(h.http_status ? ErrorKind::upstream_error : ErrorKind::upstream_unreachable, h.message);
     if (h.message.find("did not respond within") != std::string::npos) e.kind = ErrorKind::upstream_timeout;
-    c.hint = provider_error_hint(e, picked_);
+    fail(c, e);
   }
 
   void models(Check& c) {
@@ -251,8 +292,7 @@ class Tester {
       int status = e.upstream_status;
       if (status >= 400 && status < 500 && status != 401 && status != 403) {
         c.pass = true;
-        size_t http = e.message.find("HTTP");
-        c.detail = "unknown model -> " + snippet(http == std::string::npos ? e.message : e.message.substr(http), 70);
+        c.detail = "an unknown model is refused cleanly (HTTP " + std::to_string(status) + " with an error message)";
         return;
       }
       fail(c, e);
@@ -271,8 +311,8 @@ class Tester {
                           listing.all_headers(), picked_.config.timeout);
     if (probe.status >= 400 && probe.status < 500 && clean_error_body(probe.body)) {
       c.pass = true;
-      c.detail = "chat accepts any model name; GET /models/" + std::string(kBogusModel) + " -> HTTP " +
-                 std::to_string(probe.status) + " with an error body";
+      c.detail = "chat serves any model name; looking up an unknown model is refused cleanly (GET /models/{id}: HTTP " +
+                 std::to_string(probe.status) + " with an error message)";
       return;
     }
     c.detail = "the provider answered a request for an unknown model without an error";
@@ -283,7 +323,10 @@ class Tester {
   std::string model_;
   Client client_;
   std::vector<std::string> live_;
+  std::optional<Error> unreachable_;
 };
+
+const char* result_word(const Check& c) { return c.skipped ? "SKIP" : c.pass ? "PASS" : "FAIL"; }
 
 }  // namespace
 
@@ -303,15 +346,15 @@ int provider_test(const TestArgs& args) {
   if (!args.json)
     std::printf("%s\n", paint("testing provider " + picked->config.id + " at " + picked->config.base_url, "1", on).c_str());
   std::vector<Check> checks;
-  for (const auto& name : wanted) checks.push_back(tester.run(name));
+  for (const auto& name : wanted) checks.push_back(tester.unreachable() ? tester.skip(name) : tester.run(name));
   size_t passed = static_cast<size_t>(std::count_if(checks.begin(), checks.end(), [](const Check& c) { return c.pass; }));
   if (args.json) {
     bjson::array list;
     for (const auto& c : checks) {
-      bjson::object o{{"name", c.name},
-                      {"result", c.pass ? "pass" : "fail"},
-                      {"latency_ms", c.latency.count()},
-                      {"detail", c.detail}};
+      bjson::object o{{"name", c.name}, {"result", c.skipped ? "skip" : c.pass ? "pass" : "fail"}};
+      if (c.skipped) o["latency_ms"] = nullptr;
+      else o["latency_ms"] = latency_ms(c.latency);
+      o["detail"] = c.detail;
       if (!c.pass && !c.hint.empty()) o["hint"] = c.hint;
       list.push_back(std::move(o));
     }
@@ -321,14 +364,24 @@ int provider_test(const TestArgs& args) {
                              {"checks", std::move(list)}});
   } else {
     Table table({"CHECK", "RESULT", "LATENCY", "DETAIL"});
-    for (const auto& c : checks) table.add({c.name, c.pass ? "PASS" : "FAIL", format_ms(c.latency), c.detail});
+    for (const auto& c : checks)
+      table.add({c.name, result_word(c), c.skipped ? "-" : format_latency(c.latency), c.detail});
     table.print(stdout, [&](size_t row, size_t column) -> const char* {
       if (column != 1) return nullptr;
-      return checks[row].pass ? "1;32" : "1;31";
+      return checks[row].skipped ? "1;33" : checks[row].pass ? "1;32" : "1;31";
     });
-    for (const auto& c : checks)
-      if (!c.pass && !c.hint.empty()) std::printf("%s: %s\n", c.name.c_str(), c.hint.c_str());
-    std::printf("%zu/%zu checks passed\n", passed, checks.size());
+    // One line per distinct diagnosis, naming every check it explains.
+    std::vector<std::pair<std::string, std::string>> hints;  // checks, hint
+    for (const auto& c : checks) {
+      if (c.pass || c.hint.empty()) continue;
+      auto same = std::find_if(hints.begin(), hints.end(), [&](const auto& h) { return h.second == c.hint; });
+      if (same == hints.end()) hints.emplace_back(c.name, c.hint);
+      else same->first += ", " + c.name;
+    }
+    for (const auto& [names, hint] : hints) std::printf("%s: %s\n", names.c_str(), hint.c_str());
+    size_t skipped = static_cast<size_t>(std::count_if(checks.begin(), checks.end(), [](const Check& c) { return c.skipped; }));
+    std::printf("%zu/%zu checks passed%s\n", passed, checks.size(),
+                skipped ? (" (" + std::to_string(skipped) + " not run)").c_str() : "");
   }
   std::fflush(stdout);
   return passed == checks.size() ? kOk : kFailed;

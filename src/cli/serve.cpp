@@ -15,6 +15,7 @@
 
 #include "cli/output.hpp"
 #include "discovery/defaults.hpp"
+#include "discovery/live_models.hpp"
 #include "llmux/config.hpp"
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
@@ -39,7 +40,9 @@ void print_summary(const server::GatewayState& state, const std::string& origin)
     std::printf("provider %s (%s) %s%s: ", c.id.c_str(), c.type.c_str(), c.base_url.c_str(),
                 c.enabled ? "" : " [disabled]");
     if (c.models.empty()) std::printf("any model (pass-through)");
-    for (size_t i = 0; i < c.models.size(); ++i) std::printf("%s%s", i ? ", " : "", c.models[i].id.c_str());
+    constexpr size_t kShown = 8;  // a hosted service lists dozens
+    for (size_t i = 0; i < c.models.size() && i < kShown; ++i) std::printf("%s%s", i ? ", " : "", c.models[i].id.c_str());
+    if (c.models.size() > kShown) std::printf(", … (%zu models)", c.models.size());
     if (!c.default_model.empty()) std::printf("; default %s", c.default_model.c_str());
     std::printf("\n");
   }
@@ -51,8 +54,35 @@ struct Loaded {
   std::shared_ptr<const server::GatewayState> state;
 };
 
+// Within this a discovered provider's GET /models must answer, at start and on refresh.
+constexpr std::chrono::seconds kModelListTimeout{3};
+
+// How often discovered providers' model lists are fetched again: LLMUX_MODELS_REFRESH (a duration)
+// or every 10 minutes.
+std::chrono::milliseconds model_refresh_interval() {
+  if (const char* text = std::getenv("LLMUX_MODELS_REFRESH"); text && *text) {
+    if (auto d = parse_duration(text); d && d->count() > 0) return *d;
+    std::cerr << "llmux: LLMUX_MODELS_REFRESH=" << text << " is not a duration (e.g. 10m); using 10m\n";
+  }
+  return std::chrono::minutes(10);
+}
+
+// Providers found from a known service's key (variable or vault): they list no models of their
+// own, their model list is the service's live one.
+bool is_discovered(const store::Assembled& sources, const ProviderConfig& p) {
+  auto it = sources.origins.find(p.id);
+  return it != sources.origins.end() && (it->second.kind == "environment" || it->second.kind == "vault");
+}
+
+std::vector<ProviderConfig> discovered(const store::Assembled& sources) {
+  std::vector<ProviderConfig> out;
+  for (const auto& p : sources.config.providers)
+    if (is_discovered(sources, p)) out.push_back(p);
+  return out;
+}
+
 // Loads everything serve serves; the errors are lines ready to print.
-Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options) {
+Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options, discovery::LiveModels& live) {
   store::SourceOptions so;
   so.config_file = options.config_file;
   so.strict_env = true;
@@ -65,6 +95,9 @@ Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options) {
   if (options.port && *options.port >= 0 && *options.port <= 65535) config.server.port = static_cast<uint16_t>(*options.port);
   if (options.threads) config.server.threads = *options.threads;
   if (config.state_dir.empty()) config.state_dir = discovery::state_dir();
+  live.fetch_new(discovered(*sources));
+  for (auto& p : config.providers)
+    if (is_discovered(*sources, p)) live.apply(p);
   auto state = server::GatewayState::build(config);
   if (!state) return unexpected(state.error());
   return Loaded{std::move(*sources), std::move(*state)};
@@ -91,18 +124,23 @@ Signature signature(const std::vector<std::string>& paths) {
   return s;
 }
 
-// Polls the watched files every 250 ms on its own thread and reloads on change or when asked.
+// On its own thread, off the request path: polls the watched files every 250 ms and reloads on
+// change (unless --no-watch) or when asked (SIGHUP), and fetches the discovered providers' model
+// lists again every refresh interval, reloading when one changed. One thread for all of these, so
+// two reloads never race.
 class Watcher {
  public:
-  // Without `poll_files` it reloads only when asked (SIGHUP).
   Watcher(const ServeOptions& options, server::Server& server, std::vector<std::string> files, Signature seen,
-          const ServerConfig& listening, bool poll_files)
+          const ServerConfig& listening, discovery::LiveModels& live, std::vector<ProviderConfig> discovered)
       : options_(options),
         server_(server),
         files_(std::move(files)),
         seen_(std::move(seen)),
         listening_(listening),
-        poll_files_(poll_files) {
+        live_(live),
+        discovered_(std::move(discovered)),
+        refresh_every_(model_refresh_interval()),
+        next_refresh_(std::chrono::steady_clock::now() + refresh_every_) {
     thread_ = std::thread([this] { loop(); });
   }
   // Thread-safe: the reload runs on the watcher's thread.
@@ -128,19 +166,32 @@ class Watcher {
     while (!stop_) {
       cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_ || reload_asked_; });
       if (stop_) break;
-      bool asked = std::exchange(reload_asked_, false);
-      if (!asked && !poll_files_) continue;
-      Signature now = signature(files_);
-      if (!asked && now == seen_) continue;
-      seen_ = std::move(now);
+      bool changed = std::exchange(reload_asked_, false);
+      if (options_.watch) {
+        Signature now = signature(files_);
+        if (now != seen_) {
+          seen_ = std::move(now);
+          changed = true;
+        }
+      }
+      bool refresh = !discovered_.empty() && std::chrono::steady_clock::now() >= next_refresh_;
+      if (!changed && !refresh) continue;
       lock.unlock();
-      reload();
+      if (refresh) {
+        auto refreshed = live_.refresh(discovered_);
+        next_refresh_ = std::chrono::steady_clock::now() + refresh_every_;
+        for (const auto& failure : refreshed.failures)
+          std::cerr << "llmux: model list refresh failed for " << failure << "; still serving the last list\n";
+        std::cerr.flush();
+        changed = changed || refreshed.changed;
+      }
+      if (changed) reload();
       lock.lock();
     }
   }
 
   void reload() {
-    auto loaded = load(options_);
+    auto loaded = load(options_, live_);
     if (!loaded) {
       std::fflush(stdout);
       std::cerr << "llmux: config change not applied, still serving the last good config:\n";
@@ -154,6 +205,7 @@ class Watcher {
     // The watched set follows the config (e.g. a config.yaml created under the config dir).
     files_ = loaded->sources.watch;
     seen_ = signature(files_);
+    discovered_ = discovered(loaded->sources);
     server_.update_state(loaded->state);
     std::printf("reloaded: %zu provider(s) from %s\n", loaded->state->providers.size(),
                 loaded->sources.describe().c_str());
@@ -165,7 +217,10 @@ class Watcher {
   std::vector<std::string> files_;
   Signature seen_;
   ServerConfig listening_;
-  bool poll_files_;
+  discovery::LiveModels& live_;
+  std::vector<ProviderConfig> discovered_;
+  std::chrono::milliseconds refresh_every_;
+  std::chrono::steady_clock::time_point next_refresh_;
   bool reload_asked_ = false;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -244,7 +299,8 @@ int run_serve(const ServeOptions& options) {
   watched.push_back(paths.vault());
   Signature seen = signature(watched);
 
-  auto loaded = load(options);
+  discovery::LiveModels live(kModelListTimeout);
+  auto loaded = load(options, live);
   if (!loaded) {
     for (const auto& e : loaded.error()) std::cerr << e << "\n";
     std::cerr << loaded.error().size() << " error(s)\n";
@@ -267,7 +323,7 @@ int run_serve(const ServeOptions& options) {
   print_summary(*loaded->state, loaded->sources.describe());
   int cut = 0;
   {
-    Watcher watcher(options, server, watched, seen, config.server, options.watch);
+    Watcher watcher(options, server, watched, seen, config.server, live, discovered(loaded->sources));
     server.set_reload([&watcher] { watcher.request_reload(); });
     cut = server.run();
   }

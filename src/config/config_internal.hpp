@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/text.hpp"
 #include "llmux/config.hpp"
@@ -24,7 +25,14 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
 // "bearer", "api-key"/"header", "basic", "none".
 Expected<AuthStyle, std::string> parse_auth_style(std::string_view text);
 
+// A mapping whose keys (as written) include a provider setting and no top-level setting is one
+// provider written alone, the way provider docs show them; it loads as a list of one.
+bool is_single_provider(const std::vector<std::string>& keys);
+
 bool is_valid_provider_id(std::string_view id);
+
+// The URL with any userinfo (user:password@) replaced by ****, for messages that echo a URL.
+std::string without_credentials(std::string_view url);
 bool is_header_token(std::string_view name);  // RFC 9110 token
 bool has_control_chars(std::string_view text);
 

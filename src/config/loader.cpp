@@ -54,6 +54,25 @@ constexpr KeySpec kModelKeys[] = {
     {"pricing"}, {"input_price"}, {"output_price"}};
 constexpr KeySpec kPricingKeys[] = {{"input"}, {"output"}};
 
+// Where a mapping sits in the document. A key that belongs to another scope means something else
+// there (a provider's api_key is an upstream credential, the top-level api_keys are the gateway's
+// own), so an unknown key is never "corrected" to a key of another scope's meaning.
+struct Scope {
+  std::span<const KeySpec> keys;
+  std::string_view kind;       // "a provider setting"
+  std::string_view placement;  // "inside a provider (providers: {ID: {...}})"
+};
+
+constexpr Scope kTopScope{kTopKeys, "a top-level setting", "at the top level of the file"};
+constexpr Scope kServerScope{kServerKeys, "a server setting", "under server:"};
+constexpr Scope kProviderScope{kProviderKeys, "a provider setting", "inside a provider (providers: {ID: {...}})"};
+constexpr Scope kModelScope{kModelKeys, "a model setting", "inside a model entry (models: [{id: ..., ...}])"};
+constexpr Scope kPricingScope{kPricingKeys, "a price", "under a model's pricing:"};
+constexpr Scope kCorsScope{kCorsKeys, "a CORS setting", "under server.cors:"};
+constexpr Scope kMetricsScope{kMetricsKeys, "a metrics setting", "under metrics:"};
+constexpr const Scope* kScopes[] = {&kTopScope, &kServerScope, &kProviderScope, &kModelScope, &kPricingScope,
+                                    &kCorsScope, &kMetricsScope};
+
 std::string to_snake(std::string_view key) {
   std::string out;
   for (char c : key) {
@@ -102,16 +121,25 @@ const KeySpec* find_spec(std::span<const KeySpec> specs, std::string_view key) {
   return nullptr;
 }
 
+bool in_scope(const Scope& scope, std::string_view canonical) {
+  return std::any_of(scope.keys.begin(), scope.keys.end(), [&](const KeySpec& s) { return s.name == canonical; });
+}
+
 struct Suggestion {
   std::string display;  // in the user's style (camelCase if they used capitals)
   std::string_view canonical;
+  const Scope* scope = nullptr;  // where that key belongs
+  size_t distance = 0;
 };
 
-std::optional<Suggestion> suggest(std::string_view key, std::span<const KeySpec> specs) {
+// The closest key of `scope` to `key`, within a typo's distance; `skip` leaves out keys that
+// `skip` also has (the same name means the same kind of thing in both).
+std::optional<Suggestion> closest(std::string_view key, const Scope& scope, const Scope* skip = nullptr) {
   std::string folded = fold(key);
   size_t best = SIZE_MAX;
   std::string_view best_name, best_canonical;
-  for (const KeySpec& spec : specs) {
+  for (const KeySpec& spec : scope.keys) {
+    if (skip && in_scope(*skip, spec.name)) continue;
     for (std::string_view name : {spec.name, spec.aliases[0], spec.aliases[1]}) {
       if (name.empty()) continue;
       size_t distance = edit_distance(folded, fold(name));
@@ -120,7 +148,41 @@ std::optional<Suggestion> suggest(std::string_view key, std::span<const KeySpec>
   }
   if (best > std::clamp<size_t>((folded.size() + 2) / 3, 1, 3)) return std::nullopt;
   bool camel = std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  return Suggestion{camel ? to_camel(best_name) : std::string(best_name), best_canonical};
+  return Suggestion{camel ? to_camel(best_name) : std::string(best_name), best_canonical, &scope, best};
+}
+
+// What to say about a key `scope` does not know: the key it was probably meant to be, or where a
+// key of that name belongs when it (or its near miss) is another scope's setting. A key is only
+// suggested when no other scope's key is at least as close: `apiKey` at the top level is a
+// provider's api_key out of place, never a misspelt api_keys.
+std::string unknown_key_message(std::string_view key, const Scope& scope, std::optional<Suggestion>& hint) {
+  hint = closest(key, scope);
+  std::optional<Suggestion> elsewhere;
+  for (const Scope* other : kScopes) {
+    if (other == &scope) continue;
+    auto near = closest(key, *other, &scope);
+    if (near && (!elsewhere || near->distance < elsewhere->distance)) elsewhere = std::move(near);
+  }
+  if (elsewhere && (!hint || elsewhere->distance <= hint->distance)) {
+    hint.reset();
+    const Scope& home = *elsewhere->scope;
+    std::string named = elsewhere->distance == 0 ? quoted(key) + " is " + std::string(home.kind)
+                                                 : "did you mean " + quoted(elsewhere->display) + "? that is " +
+                                                       std::string(home.kind);
+    return "unknown key " + quoted(key) + " here: " + named + ", which belongs " + std::string(home.placement) +
+           ", not " + std::string(scope.placement);
+  }
+  if (hint) return "unknown key " + quoted(key) + " (did you mean " + quoted(hint->display) + "?)";
+  std::string known;
+  for (const KeySpec& s : scope.keys) known += (known.empty() ? "" : ", ") + std::string(s.name);
+  return "unknown key " + quoted(key) + "; expected one of: " + known;
+}
+
+std::vector<std::string> scalar_keys(const YAML::Node& map) {
+  std::vector<std::string> keys;
+  for (auto it = map.begin(); it != map.end(); ++it)
+    if (it->first.IsScalar()) keys.push_back(it->first.Scalar());
+  return keys;
 }
 
 std::string describe(const YAML::Node& node) {
@@ -218,7 +280,14 @@ class Loader {
       fail(top, "expected a mapping of settings or a list of providers");
       return config;
     }
-    auto f = fields(top, kTopKeys);
+    if (is_single_provider(scalar_keys(root))) {
+      // One provider written alone, as provider docs show them: a list of one. Its keys are
+      // reported as written (no "providers" prefix the file does not have).
+      Item entry{root, top.loc, "", "providers[0]"};
+      config.providers.push_back(load_provider(entry, entry.loc, std::nullopt));
+      return config;
+    }
+    auto f = fields(top, kTopScope);
     if (auto* i = get(f, "server")) load_server(*i, config.server);
     if (auto* i = get(f, "metrics")) load_metrics(*i, config.metrics);
     if (auto* i = get(f, "providers")) load_providers(*i, config);
@@ -276,7 +345,9 @@ class Loader {
     while (!prefix.empty()) {
       if (auto it = known_.find(prefix); it != known_.end()) {
         if (it->second.ambiguous) return;
-        error.key_path = it->second.path + error.key_path.substr(prefix.size());
+        std::string rest = error.key_path.substr(prefix.size());
+        if (it->second.path.empty() && !rest.empty() && rest.front() == '.') rest.erase(0, 1);
+        error.key_path = it->second.path + rest;
         if (it->second.loc.line > 0) {
           error.line = it->second.loc.line;
           error.column = it->second.loc.column;
@@ -302,7 +373,7 @@ class Loader {
   }
 
   // Checks a mapping's keys against `specs` and returns its values by canonical key name.
-  Fields fields(const Item& map, std::span<const KeySpec> specs) {
+  Fields fields(const Item& map, const Scope& scope) {
     Fields out;
     for (auto it = map.node.begin(); it != map.node.end(); ++it) {
       Loc key_loc = loc_of(it->first, map.loc);
@@ -312,18 +383,13 @@ class Loader {
       }
       const std::string& key = it->first.Scalar();
       std::string path = join(map.path, key);
-      const KeySpec* spec = find_spec(specs, key);
+      const KeySpec* spec = find_spec(scope.keys, key);
       if (!spec) {
-        if (auto hint = suggest(key, specs)) {
-          // The setting they meant is missing because of the typo; say so only once.
-          covered_.push_back(join(map.path, hint->canonical));
-          fail(key_loc, path, "unknown key " + quoted(key) + " (did you mean " +
-                                  quoted(hint->display) + "?)");
-        } else {
-          std::string known;
-          for (const KeySpec& s : specs) known += (known.empty() ? "" : ", ") + std::string(s.name);
-          fail(key_loc, path, "unknown key " + quoted(key) + "; expected one of: " + known);
-        }
+        std::optional<Suggestion> hint;
+        std::string message = unknown_key_message(key, scope, hint);
+        // The setting they meant is missing because of the typo; say so only once.
+        if (hint) covered_.push_back(join(map.path, hint->canonical));
+        fail(key_loc, path, std::move(message));
         continue;
       }
       std::string name(spec->name);
@@ -436,7 +502,7 @@ class Loader {
 
   void load_server(const Item& item, ServerConfig& server) {
     if (!expect_map(item, "a mapping of server settings")) return;
-    auto f = fields(item, kServerKeys);
+    auto f = fields(item, kServerScope);
     if (auto* i = get(f, "host"))
       if (auto s = text(*i)) server.host = std::move(*s);
     if (auto* i = get(f, "port"))
@@ -462,7 +528,7 @@ class Loader {
 
   void load_cors(const Item& item, CorsConfig& cors) {
     if (!expect_map(item, "a mapping with origins, headers and max_age")) return;
-    auto f = fields(item, kCorsKeys);
+    auto f = fields(item, kCorsScope);
     if (auto* i = get(f, "origins")) {
       if (item_is_scalar(*i)) {
         if (auto s = text(*i)) cors.origins.push_back(std::move(*s));
@@ -472,8 +538,10 @@ class Loader {
     }
     if (auto* i = get(f, "headers")) {
       std::string joined;
-      for (auto& h : item_is_scalar(*i) ? std::vector<std::string>{text(*i).value_or("")} : text_list(*i))
-        joined += (joined.empty() ? "" : ", ") + h;
+      std::vector<std::string> names;
+      if (item_is_scalar(*i)) names.push_back(text(*i).value_or(""));
+      else names = text_list(*i);
+      for (auto& h : names) joined += (joined.empty() ? "" : ", ") + h;
       cors.headers = std::move(joined);
     }
     if (auto* i = get(f, "max_age"))
@@ -482,7 +550,7 @@ class Loader {
 
   void load_metrics(const Item& item, MetricsConfig& metrics) {
     if (!expect_map(item, "a mapping of metrics settings")) return;
-    auto f = fields(item, kMetricsKeys);
+    auto f = fields(item, kMetricsScope);
     if (auto* i = get(f, "public"))
       if (auto v = boolean(*i)) metrics.public_access = *v;
   }
@@ -524,7 +592,7 @@ class Loader {
       p.name = p.id;
       return p;
     }
-    auto f = fields(item, kProviderKeys);
+    auto f = fields(item, kProviderScope);
     if (auto* i = get(f, "id")) {
       if (auto s = text(*i)) {
         if (key_id && *s != *key_id)
@@ -632,7 +700,7 @@ class Loader {
     if (item.node.IsScalar()) {
       if (auto s = text(item)) m.id = std::move(*s);
     } else if (item.node.IsMap()) {
-      auto f = fields(item, kModelKeys);
+      auto f = fields(item, kModelScope);
       if (auto* i = get(f, "id"))
         if (auto s = text(*i)) m.id = std::move(*s);
       if (auto* i = get(f, "name"))
@@ -656,7 +724,7 @@ class Loader {
     std::map<std::string, const Item*> given;  // "input"/"output" -> where it was set
     Fields prices;
     if (auto* i = get(f, "pricing"); i && expect_map(*i, "a mapping with input and output"))
-      prices = fields(*i, kPricingKeys);
+      prices = fields(*i, kPricingScope);
     for (auto& [side, field] : prices) given[side] = &field.item;
     for (const char* side : {"input", "output"}) {
       const Item* flat = get(f, std::string(side) + "_price");
@@ -732,6 +800,19 @@ class Loader {
 };
 
 }  // namespace
+
+namespace config_detail {
+
+bool is_single_provider(const std::vector<std::string>& keys) {
+  bool provider_key = false;
+  for (const auto& key : keys) {
+    if (find_spec(kTopKeys, key)) return false;
+    provider_key = provider_key || find_spec(kProviderKeys, key);
+  }
+  return provider_key;
+}
+
+}  // namespace config_detail
 
 Expected<GatewayConfig, ConfigErrors> load_config_text(const std::string& text,
                                                        const std::string& file_name) {

@@ -178,6 +178,19 @@ Expected<std::string, std::string> expand_env(std::string_view text) {
   return out;
 }
 
+namespace config_detail {
+
+std::string without_credentials(std::string_view url) {
+  size_t sep = url.find("://");
+  size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+  size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  size_t at = url.substr(start, end - start).rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start)) + "****" + std::string(url.substr(start + at));
+}
+
+}  // namespace config_detail
+
 Expected<std::string, std::string> normalize_base_url(std::string_view url) {
   if (url.empty()) return unexpected(std::string("URL is empty"));
   for (char c : url) {

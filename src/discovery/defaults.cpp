@@ -5,6 +5,9 @@
 #include <boost/json.hpp>
 #include <cstdlib>
 
+#include "config/config_internal.hpp"
+#include "providers/provider.hpp"
+
 namespace llmux::discovery {
 
 const std::vector<KnownService>& known_services() {
@@ -23,12 +26,23 @@ const std::vector<KnownService>& known_services() {
   return services;
 }
 
+std::string base_url_variable(const KnownService& service) {
+  std::string var = service.env_var;  // "OPENAI_API_KEY"
+  constexpr std::string_view kKeySuffix = "_API_KEY";
+  if (var.size() > kKeySuffix.size() && var.compare(var.size() - kKeySuffix.size(), kKeySuffix.size(), kKeySuffix) == 0)
+    var.resize(var.size() - kKeySuffix.size());
+  return var + "_BASE_URL";
+}
+
 ProviderConfig service_provider(const KnownService& s, Secret key) {
   ProviderConfig p;
   p.id = s.id;
   p.name = s.id;
-  auto url = normalize_base_url(s.base_url);
-  p.base_url = url ? *url : s.base_url;
+  std::string url = s.base_url;
+  if (const char* override_url = std::getenv(base_url_variable(s).c_str()); override_url && *override_url)
+    url = override_url;  // validated with the rest of the config: an invalid one is an error naming base_url
+  auto normalized = normalize_base_url(url);
+  p.base_url = normalized ? *normalized : url;
   p.api_key = std::move(key);
   p.type = s.type;
   if (p.type == "anthropic") {  // Anthropic takes its key in its own header
@@ -55,72 +69,130 @@ namespace {
 
 size_t collect(char* data, size_t size, size_t count, void* userp) {
   auto* body = static_cast<std::string*>(userp);
-  if (body->size() < (1 << 20)) body->append(data, size * count);
+  if (body->size() < (4 << 20)) body->append(data, size * count);
   return size * count;
 }
 
-}  // namespace
+struct Fetch {
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value"
+  bool direct = false;  // bypass any proxy (local servers)
+  long status = 0;
+  std::string body;
+};
 
-std::vector<ProviderConfig> probe_local_servers(std::chrono::milliseconds timeout) {
-  struct Probe {
-    const char* id;
-    const char* name;
-    const char* base_url;
-    std::string body;
-    CURL* easy = nullptr;
-  };
-  std::vector<Probe> probes = {{"ollama", "Ollama (local)", "http://127.0.0.1:11434/v1", {}},
-                               {"vllm", "vLLM (local)", "http://127.0.0.1:8000/v1", {}},
-                               {"lmstudio", "LM Studio (local)", "http://127.0.0.1:1234/v1", {}}};
+// Runs every GET at once and returns when all have finished or `timeout` has passed.
+void fetch_all(std::vector<Fetch>& fetches, std::chrono::milliseconds timeout) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   CURLM* multi = curl_multi_init();
-  for (auto& p : probes) {
-    p.easy = curl_easy_init();
-    std::string url = std::string(p.base_url) + "/models";
-    curl_easy_setopt(p.easy, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(p.easy, CURLOPT_WRITEFUNCTION, &collect);
-    curl_easy_setopt(p.easy, CURLOPT_WRITEDATA, &p.body);
-    curl_easy_setopt(p.easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-    curl_easy_setopt(p.easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(p.easy, CURLOPT_NOPROXY, "*");
-    curl_multi_add_handle(multi, p.easy);
+  std::vector<CURL*> handles;
+  std::vector<curl_slist*> header_lists;
+  for (auto& f : fetches) {
+    CURL* easy = curl_easy_init();
+    curl_slist* list = nullptr;
+    for (const auto& h : f.headers) list = curl_slist_append(list, h.c_str());
+    curl_easy_setopt(easy, CURLOPT_URL, f.url.c_str());
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &collect);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &f.body);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 0L);  // a credential never follows a redirect
+    if (f.direct) curl_easy_setopt(easy, CURLOPT_NOPROXY, "*");
+    curl_multi_add_handle(multi, easy);
+    handles.push_back(easy);
+    header_lists.push_back(list);
   }
   int running = 1;
   while (running) {
     curl_multi_perform(multi, &running);
     if (running) curl_multi_poll(multi, nullptr, 0, 50, nullptr);
   }
-  std::vector<ProviderConfig> found;
-  for (auto& p : probes) {
-    long status = 0;
-    curl_easy_getinfo(p.easy, CURLINFO_RESPONSE_CODE, &status);
-    curl_multi_remove_handle(multi, p.easy);
-    curl_easy_cleanup(p.easy);
-    if (status != 200) continue;
-    boost::system::error_code ec;
-    auto v = boost::json::parse(p.body, ec);
-    if (ec || !v.is_object()) continue;
-    const auto* data = v.as_object().if_contains("data");
-    if (!data || !data->is_array()) continue;
-    ProviderConfig c;
-    c.id = p.id;
-    c.name = p.name;
-    c.base_url = p.base_url;
-    c.auth = AuthStyle::none;
-    c.source.file = std::string("probe of ") + p.base_url;
-    for (const auto& m : data->as_array()) {
-      if (!m.is_object()) continue;
-      const auto* id = m.as_object().if_contains("id");
-      if (id && id->is_string()) {
-        ModelConfig model;
-        model.id = std::string(id->as_string());
-        c.models.push_back(std::move(model));
-      }
+  for (size_t i = 0; i < handles.size(); ++i) {
+    curl_easy_getinfo(handles[i], CURLINFO_RESPONSE_CODE, &fetches[i].status);
+    curl_multi_remove_handle(multi, handles[i]);
+    curl_easy_cleanup(handles[i]);
+    curl_slist_free_all(header_lists[i]);
+  }
+  curl_multi_cleanup(multi);
+}
+
+// Model ids of a listing: {"data":[{"id":…}]} (OpenAI, Anthropic, most servers) or a bare array of
+// the same objects (Together). nullopt when the body is not a listing.
+std::optional<std::vector<std::string>> listed_ids(const std::string& body) {
+  boost::system::error_code ec;
+  auto v = boost::json::parse(body, ec);
+  if (ec) return std::nullopt;
+  const boost::json::value* list = &v;
+  if (v.is_object()) list = v.as_object().if_contains("data");
+  if (!list || !list->is_array()) return std::nullopt;
+  std::vector<std::string> ids;
+  for (const auto& m : list->as_array()) {
+    if (!m.is_object()) continue;
+    const auto* id = m.as_object().if_contains("id");
+    if (id && id->is_string() && !id->as_string().empty()) ids.emplace_back(id->as_string());
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::map<std::string, ModelList> fetch_model_lists(const std::vector<ProviderConfig>& configs,
+                                                   std::chrono::milliseconds timeout) {
+  std::vector<Fetch> fetches;
+  std::vector<std::string> ids;
+  for (const auto& c : configs) {
+    auto provider = providers::make_provider(c);
+    if (!provider) continue;
+    auto request = (*provider)->list_models_request();
+    fetches.push_back({request.url, request.all_headers(), false, 0, {}});
+    ids.push_back(c.id);
+  }
+  fetch_all(fetches, timeout);
+  std::map<std::string, ModelList> lists;
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    ModelList& list = lists[ids[i]];
+    std::string url = config_detail::without_credentials(fetches[i].url);
+    if (fetches[i].status == 0) {
+      list.error = "no answer from " + url + " within " + std::to_string(timeout.count()) + " ms";
+    } else if (fetches[i].status != 200) {
+      list.error = url + " answered HTTP " + std::to_string(fetches[i].status);
+    } else if (auto listed = listed_ids(fetches[i].body); !listed || listed->empty()) {
+      list.error = url + " answered without a model list";
+    } else {
+      list.ids = std::move(*listed);
     }
+  }
+  return lists;
+}
+
+std::vector<ProviderConfig> probe_local_servers(std::chrono::milliseconds timeout) {
+  struct Local {
+    const char* id;
+    const char* name;
+    const char* base_url;
+  };
+  static constexpr Local kLocal[] = {{"ollama", "Ollama (local)", "http://127.0.0.1:11434/v1"},
+                                     {"vllm", "vLLM (local)", "http://127.0.0.1:8000/v1"},
+                                     {"lmstudio", "LM Studio (local)", "http://127.0.0.1:1234/v1"}};
+  std::vector<Fetch> fetches;
+  for (const auto& l : kLocal) fetches.push_back({std::string(l.base_url) + "/models", {}, true, 0, {}});
+  fetch_all(fetches, timeout);
+  std::vector<ProviderConfig> found;
+  for (size_t i = 0; i < fetches.size(); ++i) {
+    if (fetches[i].status != 200) continue;
+    auto listed = listed_ids(fetches[i].body);
+    if (!listed) continue;
+    ProviderConfig c;
+    c.id = kLocal[i].id;
+    c.name = kLocal[i].name;
+    c.base_url = kLocal[i].base_url;
+    c.auth = AuthStyle::none;
+    c.source.file = std::string("probe of ") + kLocal[i].base_url;
+    for (auto& id : *listed) c.models.push_back({.id = std::move(id)});
     if (!c.models.empty()) c.default_model = c.models.front().id;
     found.push_back(std::move(c));
   }
-  curl_multi_cleanup(multi);
   return found;
 }
 

@@ -11,6 +11,22 @@ Error not_found(std::string message, std::string code = "model_not_found") {
   return Error::make(ErrorKind::not_found, std::move(message), "model", std::move(code));
 }
 
+// "model": "PROVIDER" for a provider without a default model: a model was given, it just names a
+// provider; say how to name one of its models.
+Error provider_named_as_model(const providers::Provider& p) {
+  const auto& models = p.config().models;
+  std::string message = "'" + p.id() + "' is a provider, not a model, and it has no default_model: ";
+  if (models.empty()) {
+    message += "name the model as " + p.id() + "/MODEL (it passes any model name through)";
+  } else {
+    message += "name one of its models, e.g. ";
+    constexpr size_t kShown = 3;
+    for (size_t i = 0; i < models.size() && i < kShown; ++i) message += (i ? ", " : "") + p.id() + "/" + models[i].id;
+    if (models.size() > kShown) message += " (" + std::to_string(models.size()) + " in all, see GET /v1/models)";
+  }
+  return Error::make(ErrorKind::invalid_request, std::move(message), "model", "model_required");
+}
+
 }  // namespace
 
 ModelCatalog::ModelCatalog(const std::vector<std::unique_ptr<providers::Provider>>& providers) {
@@ -85,11 +101,16 @@ Expected<Resolution, Error> ModelCatalog::resolve(std::string_view requested,
   if (!provider_header.empty()) {
     const auto* p = provider(provider_header);
     if (!p) {
+      // Only the providers a client can use: a disabled provider's id is nobody's business.
+      std::vector<std::string_view> enabled;
+      for (const auto& [id, p] : by_id_)
+        if (p->config().enabled) enabled.push_back(id);
+      std::sort(enabled.begin(), enabled.end());
       std::string known;
-      for (const auto& [id, unused] : by_id_) known += (known.empty() ? "" : ", ") + id;
+      for (auto id : enabled) known += (known.empty() ? "" : ", ") + std::string(id);
       return unexpected(Error::make(ErrorKind::not_found,
-                                    "provider '" + std::string(provider_header) +
-                                        "' (x-llmux-provider) is not configured; known: " + known,
+                                    "provider '" + std::string(provider_header) + "' (x-llmux-provider) is not configured" +
+                                        (known.empty() ? std::string("; no providers are enabled") : "; known: " + known),
                                     {}, "provider_not_found"));
     }
     std::string_view model = requested;
@@ -108,7 +129,11 @@ Expected<Resolution, Error> ModelCatalog::resolve(std::string_view requested,
       return resolve_in(*p, requested.substr(slash + 1));
   }
   if (auto it = by_model_.find(requested); it != by_model_.end()) return it->second;
-  if (const auto* p = provider(requested)) return resolve_in(*p, {});
+  if (const auto* p = provider(requested)) {
+    auto resolved = resolve_in(*p, {});
+    if (!resolved && resolved.error().code == "model_required") return unexpected(provider_named_as_model(*p));
+    return resolved;
+  }
 
   std::string message = "model '" + std::string(requested) + "' not found";
   auto suggestions = close_matches(requested);

@@ -15,7 +15,8 @@ namespace llmux::store {
 
 // What went wrong, sorted by how the CLI reports it (each kind has its own exit status).
 enum class FailKind {
-  invalid,    // the input or the resulting file is invalid (exit 2 from the CLI)
+  invalid,    // the input, or the file a change would produce, is invalid (exit 2 from the CLI)
+  broken,     // a file on disk (config, provider store, prompts, settings) is invalid (exit 1)
   not_found,  // a named provider, prompt or key does not exist (exit 3)
   conflict,   // the name is taken (exit 2)
   io,         // reading or writing a file failed (exit 1)

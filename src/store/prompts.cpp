@@ -107,15 +107,15 @@ Result<void> PromptStore::load() {
   try {
     root = YAML::Load(**text);
   } catch (const YAML::Exception& e) {
-    return unexpected(Failure::of(FailKind::invalid, path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
+    return unexpected(Failure::of(FailKind::broken, path_ + ":" + std::to_string(e.mark.line + 1) + ":" +
                                                          std::to_string(e.mark.column + 1) + ": syntax error: " + e.msg));
   }
   if (root.IsNull()) return {};
   YAML::Node prompts = root.IsMap() ? root["prompts"] : YAML::Node();
   if (!prompts.IsDefined() || prompts.IsNull()) return {};
   if (!prompts.IsMap())
-    return unexpected(Failure::of(FailKind::invalid, path_ + ": expected `prompts:` with a mapping of prompt names"));
-  Failure failure{FailKind::invalid, {}};
+    return unexpected(Failure::of(FailKind::broken, path_ + ": expected `prompts:` with a mapping of prompt names"));
+  Failure failure{FailKind::broken, {}};
   for (auto it = prompts.begin(); it != prompts.end(); ++it) {
     std::string name = scalar(it->first);
     int line = it->first.Mark().is_null() ? 0 : it->first.Mark().line + 1;
@@ -198,7 +198,7 @@ Result<Settings> Settings::load(const std::string& path) {
     YAML::Node root = YAML::Load(**text);
     if (root.IsMap()) s.default_provider = scalar(root["default_provider"]);
   } catch (const YAML::Exception& e) {
-    return unexpected(Failure::of(FailKind::invalid, path + ":" + std::to_string(e.mark.line + 1) + ": syntax error: " + e.msg));
+    return unexpected(Failure::of(FailKind::broken, path + ":" + std::to_string(e.mark.line + 1) + ": syntax error: " + e.msg));
   }
   return s;
 }

@@ -96,7 +96,7 @@ Result<void> check_edit(const ProviderEdit& e, bool adding) {
     if (e.base_url->find("${") != std::string::npos) {
       // A ${VAR} URL is checked after expansion, when it is loaded.
     } else if (auto url = normalize_base_url(*e.base_url); !url) {
-      fail("invalid URL " + quoted(*e.base_url) + ": " + url.error());
+      fail("invalid URL " + quoted(without_credentials(*e.base_url)) + ": " + url.error());
     }
   } else if (adding) {
     fail("a base URL is required, e.g. http://localhost:11434/v1");
@@ -240,6 +240,42 @@ void apply_edit(YAML::Node& p, const ProviderEdit& e) {
   if (e.priority) set_key(p, "priority", YAML::Node(*e.priority));
   if (e.timeout) set_key(p, "timeout", text_node(*e.timeout));
   if (e.max_retries) set_key(p, "max_retries", YAML::Node(*e.max_retries));
+}
+
+std::vector<std::string> model_changes(const YAML::Node& before, const YAML::Node& after) {
+  auto ids = [](const YAML::Node& provider) {
+    std::vector<std::string> out;
+    YAML::Node models = get_key(provider, "models");
+    if (models.IsSequence())
+      for (const auto& m : models) out.push_back(model_id(m));
+    return out;
+  };
+  auto listed = [](const std::vector<std::string>& names) {
+    std::string out;
+    for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
+  };
+  auto missing_from = [](const std::vector<std::string>& from, const std::vector<std::string>& in) {
+    std::vector<std::string> out;
+    for (const auto& n : from)
+      if (std::find(in.begin(), in.end(), n) == in.end()) out.push_back(n);
+    return out;
+  };
+  std::vector<std::string> old_ids = ids(before), new_ids = ids(after), lines;
+  auto added = missing_from(new_ids, old_ids), removed = missing_from(old_ids, new_ids);
+  auto plural = [](const std::vector<std::string>& v) { return v.size() == 1 ? "model " : "models "; };
+  if (!added.empty() || !removed.empty()) {
+    std::string line;
+    if (!added.empty()) line = "added " + std::string(plural(added)) + listed(added);
+    if (!removed.empty()) line += (line.empty() ? "removed " : ", removed ") + std::string(plural(removed)) + listed(removed);
+    line += new_ids.empty() ? "; no models listed now (any model name passes through)" : "; models now: " + listed(new_ids);
+    lines.push_back(std::move(line));
+  }
+  std::string old_default = scalar(get_key(before, "default_model")), new_default = scalar(get_key(after, "default_model"));
+  if (old_default != new_default)
+    lines.push_back(new_default.empty() ? "no default model now"
+                                        : "default model: " + new_default + (old_default.empty() ? "" : " (was " + old_default + ")"));
+  return lines;
 }
 
 }  // namespace llmux::store

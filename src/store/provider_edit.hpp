@@ -54,4 +54,8 @@ Result<void> check_provider_name(const std::string& name);
 // Applies a checked edit to a provider mapping (creating keys in the usual order when adding).
 void apply_edit(YAML::Node& provider, const ProviderEdit& edit);
 
+// What an edit did to the listed models and the default model, one line each ("added model m2;
+// models now: m1, m2"), so `provider update --model` says that it adds rather than replaces.
+std::vector<std::string> model_changes(const YAML::Node& before, const YAML::Node& after);
+
 }  // namespace llmux::store

@@ -160,7 +160,7 @@ Result<void> ProviderStore::load_text(std::string text, bool exists) {
     root_ = YAML::Node();
     ConfigError error{path_, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1, "",
                       "syntax error: " + e.msg};
-    return unexpected(Failure::of(FailKind::invalid, format_config_error(error)));
+    return unexpected(Failure::of(FailKind::broken, format_config_error(error)));
   }
   return {};
 }

@@ -15,7 +15,7 @@ namespace llmux::store {
 namespace {
 
 Failure config_failure(const ConfigErrors& errors) {
-  Failure f{FailKind::invalid, {}};
+  Failure f{FailKind::broken, {}};
   for (const auto& e : errors) f.messages.push_back(format_config_error(e));
   return f;
 }
@@ -88,7 +88,7 @@ Result<Assembled> assemble(const Paths& paths, const SourceOptions& options) {
     auto text = read_file(out.config_file);
     if (!text) return unexpected(text.error());
     if (!*text)
-      return unexpected(Failure::of(FailKind::invalid, out.config_file + ": cannot read config file: No such file or directory"));
+      return unexpected(Failure::of(FailKind::broken, out.config_file + ": cannot read config file: No such file or directory"));
     auto config = load_config_text(options.strict_env ? **text : soften_unset_refs(**text), out.config_file);
     if (!config) return unexpected(config_failure(config.error()));
     out.config = std::move(*config);
@@ -129,7 +129,7 @@ Result<Assembled> assemble(const Paths& paths, const SourceOptions& options) {
   if (!stored) return unexpected(config_failure(stored.error()));
   std::map<std::string, YAML::Node> store_raw;
   for (auto& p : store.providers()) store_raw[p.id] = p.node;
-  Failure duplicates{FailKind::invalid, {}};
+  Failure duplicates{FailKind::broken, {}};
   for (auto& p : stored->providers) {
     auto existing = std::find_if(out.config.providers.begin(), out.config.providers.end(),
                                  [&](const auto& c) { return c.id == p.id; });

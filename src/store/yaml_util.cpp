@@ -1,5 +1,6 @@
 #include "store/yaml_util.hpp"
 
+#include "config/config_internal.hpp"
 #include "core/env_refs.hpp"
 
 #include <algorithm>
@@ -213,6 +214,13 @@ std::vector<RawProvider> raw_providers(const YAML::Node& root) {
   if (root.IsSequence()) {
     from_list(root);
   } else if (root.IsMap()) {
+    std::vector<std::string> keys;
+    for (auto it = root.begin(); it != root.end(); ++it)
+      if (it->first.IsScalar()) keys.push_back(it->first.Scalar());
+    if (config_detail::is_single_provider(keys)) {
+      out.push_back({scalar(get_key(root, "id")), root, root.Mark().is_null() ? 0 : root.Mark().line + 1});
+      return out;
+    }
     YAML::Node providers = get_key(root, "providers");
     if (providers.IsSequence()) {
       from_list(providers);

@@ -45,6 +45,16 @@ TEST(CliHelp, EveryCommandHasHelpAndTheExitCodesAreDocumented) {
   }
 }
 
+TEST(CliHelp, ServeHelpShowsItsFlagsAsTheyAreTyped) {
+  Sandbox box;
+  auto r = box.run({"serve", "--help"});
+  ASSERT_EQ(r.exit, 0);
+  EXPECT_TRUE(contains(r.out, "--no-discover")) << r.out;
+  EXPECT_TRUE(contains(r.out, "--no-watch")) << r.out;
+  EXPECT_FALSE(contains(r.out, "{false}")) << r.out;
+  EXPECT_FALSE(contains(r.out, "{true}")) << r.out;
+}
+
 TEST(CliHelp, UsageErrorsExitWithTwo) {
   Sandbox box;
   EXPECT_EQ(box.run({}).exit, 2);

@@ -51,6 +51,30 @@ TEST(CliPrompt, CreateListShowRunRemove) {
   EXPECT_TRUE(contains(gone.err, "Prompt 'plain' not found; known: explain")) << gone.err;
 }
 
+// The product docs' spelling: `llmux create NAME TEMPLATE` and `llmux run NAME … --execute`.
+TEST(CliPrompt, TopLevelCreateAndRunExecuteAsTheDocsWriteThem) {
+  auto fake = start_fake();
+  Sandbox box;
+  ASSERT_EQ(box.run({"provider", "add", "fake", fake.base_url(), "--model", "fake-model"}).exit, 0);
+  auto created = box.run({"create", "explain", "Explain this concept: {concept}", "--description", "docs"});
+  ASSERT_EQ(created.exit, 0) << created.all();
+  EXPECT_TRUE(contains(created.out, "parameters: concept")) << created.out;
+  auto shown = box.run({"prompt", "show", "explain", "--json"});
+  ASSERT_EQ(shown.exit, 0) << shown.all();
+  EXPECT_EQ(bjson::parse(shown.out).at("description"), "docs");
+  EXPECT_EQ(box.run({"create", "explain", "again"}).exit, 2) << "an existing prompt needs --force";
+
+  auto executed = box.run({"run", "explain", "--param", "concept=machine learning", "--execute"});
+  ASSERT_EQ(executed.exit, 0) << executed.all();
+  EXPECT_TRUE(contains(executed.out, "You said: Explain this concept: machine learning")) << executed.out;
+  auto sent = http_get("http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
+  EXPECT_TRUE(contains(sent.body, "Explain this concept: machine learning")) << sent.body;
+
+  auto both = box.run({"run", "explain", "--param", "concept=x", "--execute", "--dry-run"});
+  EXPECT_EQ(both.exit, 2) << both.all();
+  EXPECT_TRUE(contains(both.err, "excludes")) << both.err;
+}
+
 TEST(CliPrompt, MissingOrUnknownParametersAreNamed) {
   Sandbox box;
   ASSERT_EQ(box.run({"provider", "add", "fake", "http://127.0.0.1:9"}).exit, 0);

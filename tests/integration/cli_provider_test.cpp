@@ -174,6 +174,36 @@ TEST(CliProvider, AChangeThatWouldMakeTheStoreInvalidIsRefused) {
   EXPECT_EQ(read_text(box.store_file()), before);
 }
 
+// A URL with credentials is refused without echoing them.
+TEST(CliProvider, AUrlWithCredentialsIsRefusedWithoutShowingThem) {
+  Sandbox box;
+  auto r = box.run({"provider", "add", "leaky", "https://alice:hunter2-secret@api.example.com/v1"});
+  EXPECT_EQ(r.exit, 2) << r.all();
+  EXPECT_TRUE(contains(r.err, "invalid URL \"https://****@api.example.com/v1\": URL must not contain credentials")) << r.err;
+  EXPECT_FALSE(contains(r.all(), "hunter2")) << r.all();
+  EXPECT_FALSE(contains(r.all(), "alice")) << r.all();
+  ASSERT_EQ(box.run({"provider", "add", "ok", "http://127.0.0.1:9/v1"}).exit, 0);
+  auto update = box.run({"provider", "update", "ok", "--url", "http://token-abc@127.0.0.1:9/v1"});
+  EXPECT_EQ(update.exit, 2) << update.all();
+  EXPECT_FALSE(contains(update.all(), "token-abc")) << update.all();
+}
+
+// `provider update --model` adds to the listed models; it says so, and what the list is now.
+TEST(CliProvider, UpdateSaysWhatItDidToTheModels) {
+  Sandbox box;
+  ASSERT_EQ(box.run({"provider", "add", "a", "http://127.0.0.1:9/v1", "--model", "m1"}).exit, 0);
+  auto added = box.run({"provider", "update", "a", "--model", "m2"});
+  ASSERT_EQ(added.exit, 0) << added.all();
+  EXPECT_TRUE(contains(added.out, "  added model m2; models now: m1, m2\n")) << added.out;
+  auto removed = box.run({"provider", "update", "a", "--remove-model", "m1"});
+  ASSERT_EQ(removed.exit, 0) << removed.all();
+  EXPECT_TRUE(contains(removed.out, "  removed model m1; models now: m2\n")) << removed.out;
+  EXPECT_TRUE(contains(removed.out, "  default model: m2 (was m1)\n")) << removed.out;
+  auto timeout = box.run({"provider", "update", "a", "--timeout", "5s"});
+  ASSERT_EQ(timeout.exit, 0) << timeout.all();
+  EXPECT_FALSE(contains(timeout.out, "model")) << timeout.out;
+}
+
 TEST(CliProvider, UnknownNamesListTheKnownOnes) {
   Sandbox box;
   ASSERT_EQ(box.run({"provider", "add", "a", "http://127.0.0.1:9/v1"}).exit, 0);

@@ -142,3 +142,104 @@ TEST(CliServe, ValidateChecksConfigAndStoreAndPrintsEveryErrorWithItsLine) {
 
 }  // namespace
 }  // namespace llmux::test
+
+namespace llmux::test {
+namespace {
+
+// OPENAI_API_KEY (any known service's key) registers the service; its live model list, fetched
+// with its key, is what /v1/models shows and what bare model ids resolve to. OPENAI_BASE_URL
+// points the service at the fake provider.
+TEST(CliServeDiscovery, AServiceFoundByItsKeyServesItsLiveModelsAndBareIds) {
+  const std::string key = "sk-test-discovered-000000";
+  auto fake = start_fake({"--models", "gpt-4o,gpt-4o-mini", "--require-key", key});
+  Sandbox box;
+  box.extra_env = {"OPENAI_API_KEY=" + key, "OPENAI_BASE_URL=" + fake.base_url()};
+  Spawned serve({LLMUX_BINARY, "serve", "--port", "0"}, box.env());
+  int port = listening_port(serve);
+  ASSERT_GT(port, 0) << serve.out() << serve.err();
+  ASSERT_TRUE(serve.wait_until([](const std::string& out, const std::string&) { return contains(out, "provider openai"); }))
+      << serve.out();
+  EXPECT_TRUE(contains(serve.out(), "provider openai (openai-compatible) " + fake.base_url() + ": gpt-4o, gpt-4o-mini"))
+      << serve.out();
+  EXPECT_FALSE(contains(serve.out() + serve.err(), key)) << "the key was printed";
+
+  auto models = http_get("http://127.0.0.1:" + std::to_string(port) + "/v1/models");
+  ASSERT_EQ(models.status, 200);
+  EXPECT_TRUE(contains(models.body, "\"openai/gpt-4o\"")) << models.body;
+  EXPECT_TRUE(contains(models.body, "\"openai/gpt-4o-mini\"")) << models.body;
+
+  auto chat = http_post("http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions",
+                        R"({"model":"gpt-4o","messages":[{"role":"user","content":"bare id"}]})");
+  EXPECT_EQ(chat.status, 200) << chat.body;
+  EXPECT_TRUE(contains(chat.body, "You said: bare id")) << chat.body;
+  auto sent = http_get("http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
+  EXPECT_TRUE(contains(sent.body, "\\\"model\\\":\\\"gpt-4o\\\"") || contains(sent.body, "\"model\":\"gpt-4o\"")) << sent.body;
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(), 0) << serve.err();
+}
+
+// The list is fetched again every LLMUX_MODELS_REFRESH (default 10m) off the request path: a
+// service that is down keeps its last list (and says so on stderr), a changed list is served.
+TEST(CliServeDiscovery, LiveModelListsAreRefreshedAndKeptWhileTheServiceIsDown) {
+  auto first = start_fake({"--models", "model-a"});
+  int upstream_port = first.port;
+  Sandbox box;
+  box.extra_env = {"OPENAI_API_KEY=sk-test-refresh-0000", "OPENAI_BASE_URL=" + first.base_url(),
+                   "LLMUX_MODELS_REFRESH=100ms"};
+  Spawned serve({LLMUX_BINARY, "serve", "--port", "0", "--no-watch"}, box.env());
+  int port = listening_port(serve);
+  ASSERT_GT(port, 0) << serve.out() << serve.err();
+  ASSERT_TRUE(models_until(port, [](const std::string& b) { return contains(b, "\"openai/model-a\""); }));
+
+  first.process.signal(SIGTERM);
+  ASSERT_NE(first.process.wait(), -1);
+  ASSERT_TRUE(serve.wait_until([](const std::string&, const std::string& err) {
+    return contains(err, "model list refresh failed for openai: no answer from");
+  })) << serve.err();
+  auto kept = http_get("http://127.0.0.1:" + std::to_string(port) + "/v1/models");
+  EXPECT_TRUE(contains(kept.body, "\"openai/model-a\"")) << kept.body;
+
+  FakeProvider second{Process({LLMUX_FAKE_BINARY, "--port", std::to_string(upstream_port), "--models", "model-b"}), 0};
+  second.port = port_from_listening_line(second.process.wait_for_line("listening on ", std::chrono::seconds(5)));
+  if (second.port != upstream_port) GTEST_SKIP() << "port " << upstream_port << " was taken in between";
+  ASSERT_TRUE(models_until(port, [](const std::string& b) { return contains(b, "\"openai/model-b\""); },
+                           std::chrono::seconds(10)))
+      << serve.err();
+  auto chat = http_post("http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions",
+                        R"({"model":"model-b","messages":[{"role":"user","content":"refreshed"}]})");
+  EXPECT_EQ(chat.status, 200) << chat.body;
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(), 0) << serve.err();
+}
+
+// An invalid config or provider store is a failure (1) for every command, as `validate` says;
+// 2 stays for bad command lines and refused changes.
+TEST(CliServeExitCodes, AnInvalidStoreOrConfigIsExitOneEverywhere) {
+  Sandbox box;
+  write_text(box.store_file(), "providers:\n  b:\n    base_url: localhost\n");
+  for (std::vector<std::string> args : {std::vector<std::string>{"validate"},
+                                        {"provider", "list"},
+                                        {"provider", "info", "b"},
+                                        {"chat", "hello", "--provider", "b"},
+                                        {"models"},
+                                        {"provider", "test", "b"}}) {
+    auto r = box.run(args);
+    EXPECT_EQ(r.exit, 1) << args[0] << " " << (args.size() > 1 ? args[1] : "") << "\n" << r.all();
+    EXPECT_TRUE(contains(r.err, "providers.b.base_url: URL must start with http:// or https://")) << r.err;
+  }
+  write_text(box.store_file(), "providers:\n  b: [unclosed\n");
+  EXPECT_EQ(box.run({"provider", "list"}).exit, 1);
+  EXPECT_EQ(box.run({"chat", "hello"}).exit, 1);
+
+  Sandbox config_box;
+  std::string config = config_box.dir() + "/cfg.yaml";
+  write_text(config, "providers:\n  a:\n    base_url: http://127.0.0.1:9\n    timeout: soon\n");
+  EXPECT_EQ(config_box.run({"validate", "--config", config}).exit, 1);
+  EXPECT_EQ(config_box.run({"chat", "hello", "--config", config}).exit, 1);
+  EXPECT_EQ(config_box.run({"provider", "list", "--all", "--config", config}).exit, 1);
+  write_text(config_box.config_dir() + "/prompts.yaml", "prompts: [1, 2]\n");
+  EXPECT_EQ(config_box.run({"prompt", "list"}).exit, 1);
+}
+
+}  // namespace
+}  // namespace llmux::test

@@ -27,13 +27,17 @@ TEST(EmbeddedDefaults, RegistersProvidersFromKeyVariablesAndKeepsStateUnderXdg) 
   auto env = isolated_env(dir);
   env.push_back("GROQ_API_KEY=gsk-test-000000000000");
   env.push_back("ANTHROPIC_API_KEY=sk-ant-test-0000000000");
+  // Discovered services have their model lists fetched: the test keeps that on this machine (a
+  // closed loopback port) instead of sending test keys to the real services.
+  env.push_back("GROQ_BASE_URL=http://127.0.0.1:9/openai/v1");
+  env.push_back("ANTHROPIC_BASE_URL=http://127.0.0.1:9/v1");
   Process p({LLMUX_BINARY, "serve", "--port", "0"}, env);
   int port = port_from_listening_line(p.wait_for_line("listening on "));
   ASSERT_GT(port, 0) << p.output();
   std::string line = p.wait_for_line("provider groq");
-  EXPECT_NE(line.find("https://api.groq.com/openai/v1"), std::string::npos) << line;
+  EXPECT_NE(line.find("http://127.0.0.1:9/openai/v1"), std::string::npos) << line;
   line = p.wait_for_line("provider anthropic");
-  EXPECT_NE(line.find("(anthropic) https://api.anthropic.com/v1"), std::string::npos) << line;
+  EXPECT_NE(line.find("(anthropic) http://127.0.0.1:9/v1"), std::string::npos) << line;
   EXPECT_EQ(p.output().find("gsk-test"), std::string::npos) << "key printed";
   EXPECT_EQ(p.output().find("sk-ant-test"), std::string::npos) << "key printed";
   auto models = http_get("http://127.0.0.1:" + std::to_string(port) + "/v1/models");

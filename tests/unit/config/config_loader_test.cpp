@@ -113,6 +113,60 @@ TEST_F(ConfigLoaderTest, ListStyleJson) {
   EXPECT_EQ(p.source.key_path, "providers[0]");
 }
 
+// Product docs show each provider as a standalone object; pasted into a file it is a list of one.
+TEST_F(ConfigLoaderTest, ASingleProviderObjectIsAListOfOne) {
+  std::string json = kListStyleJson;
+  json = json.substr(json.find('{'), json.rfind('}') - json.find('{') + 1);
+  auto from_json = load_ok(json, "together.json");
+  auto from_list = load_ok(kListStyleJson, "together.json");
+  ASSERT_EQ(from_json.providers.size(), 1u);
+  EXPECT_EQ(config_test::dump(from_json.providers[0]), config_test::dump(from_list.providers[0]));
+  EXPECT_EQ(from_json.providers[0].source.line, 1);
+
+  auto from_yaml = load_ok("id: together\nbaseUrl: https://api.together.xyz/v1\napiKey: ${LLMUX_CFG_L_TOGETHER}\n"
+                           "models: [mixtral]\n");
+  ASSERT_EQ(from_yaml.providers.size(), 1u);
+  EXPECT_EQ(from_yaml.providers[0].id, "together");
+  EXPECT_EQ(from_yaml.providers[0].base_url, "https://api.together.xyz/v1");
+  EXPECT_EQ(from_yaml.providers[0].api_key.reveal(), "tg-secret-key");
+  EXPECT_EQ(from_yaml.providers[0].models.at(0).id, "mixtral");
+
+  // Its errors name the keys as written, without a "providers" the file does not have.
+  EXPECT_EQ(load_errors("id: together\nbaseUrl: ftp://x\ntimout: 5s\n"),
+            (Strings{"cfg.yaml:2:10: baseUrl: unsupported URL scheme \"ftp\" (use http:// or https://)",
+                     "cfg.yaml:3:1: timout: unknown key \"timout\" (did you mean \"timeout\"?)"}));
+  EXPECT_EQ(load_errors("{\"id\": \"together\", \"apiKey\": \"k\"}"),
+            Strings{"cfg.yaml:1:1: base_url: base_url is required"});
+}
+
+// api_keys are the gateway's own credentials, a provider's api_key its upstream one: a key of
+// one meaning is never offered as the correction of the other.
+TEST_F(ConfigLoaderTest, AKeyOfAnotherScopeIsNeverSuggestedAsATypoFix) {
+  auto top = load_errors("apiKey: sk-upstream\nproviders: {p: {base_url: 'http://h'}}\n");
+  ASSERT_EQ(top.size(), 1u);
+  EXPECT_EQ(top[0],
+            "cfg.yaml:1:1: apiKey: unknown key \"apiKey\" here: \"apiKey\" is a provider setting, which belongs "
+            "inside a provider (providers: {ID: {...}}), not at the top level of the file");
+  EXPECT_EQ(top[0].find("apiKeys"), std::string::npos);
+  EXPECT_EQ(top[0].find("sk-upstream"), std::string::npos);
+  // Near misses too: "apiKye" is as close to a provider's apiKey as to apiKeys.
+  auto near = load_errors("apiKye: x\nproviders: {}\n");
+  ASSERT_EQ(near.size(), 1u);
+  EXPECT_NE(near[0].find("did you mean \"apiKey\"? that is a provider setting, which belongs inside a provider"),
+            std::string::npos)
+      << near[0];
+  EXPECT_EQ(near[0].find("apiKeys"), std::string::npos) << near[0];
+  // The other way round: the gateway's keys inside a provider are not its api_key.
+  auto inside = load_errors("providers:\n  p:\n    base_url: http://h\n    api_keys: [a]\n");
+  ASSERT_EQ(inside.size(), 1u);
+  EXPECT_EQ(inside[0],
+            "cfg.yaml:4:5: providers.p.api_keys: unknown key \"api_keys\" here: \"api_keys\" is a top-level "
+            "setting, which belongs at the top level of the file, not inside a provider (providers: {ID: {...}})");
+  EXPECT_EQ(load_errors("port: 80\nproviders: {}\n"),
+            Strings{"cfg.yaml:1:1: port: unknown key \"port\" here: \"port\" is a server setting, which belongs "
+                    "under server:, not at the top level of the file"});
+}
+
 TEST_F(ConfigLoaderTest, AllShapesOfTheSameProviderAreEqual) {
   auto map_style = load_ok(R"(providers:
   groq:

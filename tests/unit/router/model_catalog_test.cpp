@@ -96,6 +96,38 @@ TEST_F(ModelCatalogTest, UnknownProviderHeaderIs404) {
   auto r = catalog_->resolve("x", "nope");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().http_status, 404);
+  // Lists the providers a client can use, sorted; never a disabled one.
+  EXPECT_NE(r.error().message.find("known: local, open, together"), std::string::npos) << r.error().message;
+  EXPECT_EQ(r.error().message.find("off"), std::string::npos) << r.error().message;
+}
+
+// "model": "PROVIDER" names a provider; without a default model the answer says so and how to
+// name one of its models, instead of "no model given".
+TEST(ModelCatalogProviderAsModel, SaysItIsAProviderAndShowsHowToNameItsModels) {
+  auto listed = provider("lab", {"m1", "m2", "m3", "m4"});
+  listed.default_model.clear();
+  auto open = provider("open", {});
+  auto providers = make({listed, open});
+  ModelCatalog catalog(providers);
+
+  auto r = catalog.resolve("lab", "");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().http_status, 400);
+  EXPECT_EQ(r.error().param, "model");
+  EXPECT_EQ(r.error().message,
+            "'lab' is a provider, not a model, and it has no default_model: name one of its models, e.g. "
+            "lab/m1, lab/m2, lab/m3 (4 in all, see GET /v1/models)");
+  EXPECT_EQ(r.error().message.find("no model given"), std::string::npos);
+
+  auto pass = catalog.resolve("open", "");
+  ASSERT_FALSE(pass);
+  EXPECT_EQ(pass.error().message,
+            "'open' is a provider, not a model, and it has no default_model: name the model as open/MODEL "
+            "(it passes any model name through)");
+  // Only the header naming the provider, no model at all: that is "no model given".
+  auto header_only = catalog.resolve("", "lab");
+  ASSERT_FALSE(header_only);
+  EXPECT_NE(header_only.error().message.find("no model given"), std::string::npos);
 }
 
 }  // namespace
