@@ -2,10 +2,12 @@
 # (scripts/setup.sh), configure, build and then run.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build run demo test asan-test bench clean
+.PHONY: all setup configure build run demo test asan-test fuzz bench clean
 
 all: build
 
@@ -38,9 +40,17 @@ asan-test: setup
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 
+# libFuzzer targets (fuzz/) built with clang under ASan+UBSan, then each run for FUZZ_SECONDS,
+# two at a time; FUZZ_TARGETS="sse_stream …" runs only those. Only the libraries they link are built.
+fuzz: setup
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
+		-DLLMUX_FUZZ=ON -DLLMUX_BUILD_TESTS=OFF -DLLMUX_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target llmux_fuzz
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_TARGETS)
+
 # Benchmarks against nginx and Portkey on loopback (about 5 min; BENCH_ARGS=--smoke or --long).
 bench:
 	@bash bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

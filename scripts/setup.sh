@@ -10,6 +10,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev
   libsimdjson-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  clang libclang-rt-14-dev
   wrk
   "$@"
 )

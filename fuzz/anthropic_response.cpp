@@ -1,0 +1,102 @@
+// The Anthropic decoder (providers/anthropic) through the ResponseDecoder interface, writing
+// OpenAI's wire format: every input is read both as a message body and as a message stream (SSE,
+// fed in fuzzer-derived pieces, the way the server translates a stream). Properties: what the
+// client gets is valid JSON whenever the decoder accepted its input (a completion body; every
+// stream event but the final [DONE]), tool-call arguments are JSON objects, and nothing follows
+// the end of a stream.
+#include <simdjson.h>
+
+#include <memory>
+#include <string>
+
+#include "fuzz_support.hpp"
+#include "http/sse.hpp"
+#include "providers/anthropic/anthropic.hpp"
+#include "providers/openai_output.hpp"
+
+namespace {
+
+using namespace llmux;
+using namespace llmux::providers;
+
+constexpr int64_t kCreated = 1700000000;
+
+simdjson::dom::parser& json_parser() {
+  static simdjson::dom::parser parser;
+  return parser;
+}
+
+bool is_json_object(std::string_view text) {
+  simdjson::dom::element root;
+  return !json_parser().parse(simdjson::padded_string(text)).get(root) && root.is_object();
+}
+
+void check_completion_body(const ChatResponse& response) {
+  std::string body;
+  write_chat_completion(response, kCreated, body);
+  simdjson::dom::element root;
+  LLMUX_FUZZ_CHECK(!json_parser().parse(simdjson::padded_string(body)).get(root));
+  simdjson::dom::array tool_calls;
+  if (root.at_pointer("/choices/0/message/tool_calls").get_array().get(tool_calls)) return;
+  for (simdjson::dom::element call : tool_calls) {
+    std::string_view arguments;
+    LLMUX_FUZZ_CHECK(!call.at_pointer("/function/arguments").get_string().get(arguments));
+    std::string copy(arguments);  // the parser's buffer is reused by the nested parse
+    simdjson::dom::parser nested;
+    simdjson::dom::element parsed;
+    LLMUX_FUZZ_CHECK(!nested.parse(simdjson::padded_string(copy)).get(parsed) && parsed.is_object());
+  }
+}
+
+// The events a client receives, each "data: …\n\n"; [DONE] only last, the rest JSON objects.
+void check_client_stream(std::string_view out, bool ended) {
+  bool saw_end = false;
+  while (!out.empty()) {
+    LLMUX_FUZZ_CHECK(!saw_end);
+    LLMUX_FUZZ_CHECK(out.substr(0, 6) == "data: ");
+    size_t end = out.find("\n\n");
+    LLMUX_FUZZ_CHECK(end != std::string_view::npos);
+    std::string_view data = out.substr(6, end - 6);
+    out.remove_prefix(end + 2);
+    if (data == "[DONE]") {
+      saw_end = true;
+      continue;
+    }
+    LLMUX_FUZZ_CHECK(is_json_object(data));
+    if (data.substr(0, 9) == "{\"error\":") saw_end = true;
+  }
+  LLMUX_FUZZ_CHECK(saw_end == ended);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input = llmux::fuzz::as_text(data, size);
+  static std::unique_ptr<ResponseDecoder> decoder = make_anthropic_decoder();
+
+  // As a whole message body. A second decode of the same body must not see the first's state.
+  ChatResponse response;
+  if (decoder->decode_body(input, response)) {
+    check_completion_body(response);
+    ChatResponse again;
+    LLMUX_FUZZ_CHECK(decoder->decode_body(input, again).has_value());
+    check_completion_body(again);
+  }
+
+  // As a message stream, through the server's loop (Connection::translate_stream).
+  decoder->reset();
+  OpenAIChunkWriter writer;
+  std::string out;
+  writer.begin(&out, kCreated, /*include_usage=*/size % 2 == 0);
+  http::SseParser sse;
+  for (std::string_view piece : llmux::fuzz::split_pieces(input)) {
+    sse.feed(piece, [&](const http::SseEvent& event) {
+      if (writer.ended()) return false;
+      if (auto decoded = decoder->decode_event(event, writer); !decoded)
+        writer.fail(std::move(decoded).error());
+      return true;
+    });
+  }
+  check_client_stream(out, writer.ended());
+  return 0;
+}
