@@ -49,6 +49,13 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
   return b;
 }
 
+void ExchangeScratch::release_large() {
+  constexpr size_t kKeep = 64 * 1024;
+  auto& b = buffers_;
+  for (std::string* s : {&b.upstream_body, &b.translated, &b.upstream_request.body})
+    if (s->capacity() > kKeep) std::string().swap(*s);
+}
+
 providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provider& provider) {
   const std::string& type = provider.config().type;
   if (!decoder_ || decoder_type_ != type) {
@@ -78,7 +85,10 @@ CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connectio
   buffers_.headers.assign(response_headers);
 }
 
-CompletionExchange::~CompletionExchange() { stop_upstream(); }
+CompletionExchange::~CompletionExchange() {
+  stop_upstream();
+  scratch_.release_large();
+}
 
 void CompletionExchange::stop_upstream() {
   if (transfer_) {
@@ -113,6 +123,9 @@ void CompletionExchange::start() {
   providers::EncodeInput input{endpoint_, body_, &fields, resolution_.upstream_model, buffers_.request_id, stream_};
   if (auto encoded = resolution_.provider->encode_into(input, buffers_.upstream_request); !encoded)
     return send_error(encoded.error());
+  // From here on only the encoded request is needed: a large client body is not kept for as long
+  // as the answer takes.
+  connection_->release_request_body();
   start_attempt();
 }
 

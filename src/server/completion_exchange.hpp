@@ -46,6 +46,8 @@ class ExchangeScratch {
   };
 
   Buffers& lend();
+  // One large answer must not pin its memory for as long as the connection stays open.
+  void release_large();
   // The connection's decoder for the provider's wire format, reset for a new response; nullptr
   // when the provider's answers pass through. It keeps parse buffers from one answer to the next.
   providers::ResponseDecoder* decoder_for(const providers::Provider& provider);

@@ -286,6 +286,15 @@ void Connection::response_done() {
   read_request();
 }
 
+void Connection::release_request_body() {
+  constexpr size_t kKeep = 64 * 1024;
+  if (head_.body.capacity() > kKeep) std::string().swap(head_.body);
+}
+
+size_t Connection::buffer_capacity() const noexcept {
+  return buffer_.capacity() + head_.body.capacity() + pending_.capacity() + inflight_.capacity();
+}
+
 // Buffers keep their capacity from one request to the next (no allocation per request), but one
 // 10 MB request must not pin 10 MB for as long as its connection stays open.
 void Connection::release_large_buffers() {

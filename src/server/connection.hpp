@@ -86,6 +86,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
     paused_producer_ = true;
     return true;
   }
+  // The handler has what it needs of the request body (it was encoded for the upstream): a large
+  // one is freed now instead of living as long as the answer. The head's body is empty afterwards.
+  void release_request_body();
+  // Bytes of buffer capacity this connection holds (for the worker's memory trimming).
+  size_t buffer_capacity() const noexcept;
   // Closes after the current answer instead of reading another request.
   void close_after_response() noexcept { keep_alive_ = false; }
   bool keep_alive() const noexcept { return keep_alive_; }

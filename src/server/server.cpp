@@ -1,5 +1,6 @@
 #include "server/server.hpp"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -21,6 +22,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kMaxAcceptBackoff = std::chrono::milliseconds(1000);
+constexpr size_t kTrimAfterBytes = 16 << 20;
 
 // Client connections allowed when server.max_connections is not set: half of what the fd limit
 // leaves after files and listeners, since every client connection may hold an upstream socket too.
@@ -93,6 +95,7 @@ void Worker::refuse(http::TcpSocket socket) {
 
 void Worker::forget(Connection& connection) {
   connections.erase(connection.registry_entry);
+  released_bytes += connection.buffer_capacity();
   if (server.live_connections.fetch_sub(1, std::memory_order_acq_rel) == 1 && server.draining.load())
     asio::post(server.main_io, [s = &server] { s->finish_if_drained(); });
 }
@@ -120,6 +123,12 @@ void Worker::sweep_idle() {
     if (ec) return;
     auto limit = state()->config.server.idle_timeout;
     auto now = std::chrono::steady_clock::now();
+    // glibc keeps freed memory for reuse; after many large buffers went (slow readers that
+    // were cut, large bodies), give it back so RSS returns near its baseline.
+    if (released_bytes > kTrimAfterBytes) {
+      released_bytes = 0;
+      ::malloc_trim(0);
+    }
     for (auto& c : live_connections())
       if (c->stalled(now, limit)) {
         if (c->streaming())

@@ -104,6 +104,7 @@ struct Worker {
   boost::asio::steady_timer idle_timer{io};
   boost::asio::steady_timer accept_timer{io};
   std::chrono::milliseconds accept_backoff{0};
+  size_t released_bytes = 0;  // buffer capacity of connections gone since the last malloc_trim
 };
 
 }  // namespace llmux::server
