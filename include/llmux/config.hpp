@@ -70,6 +70,12 @@ struct ServerConfig {
   // A client connection that has not delivered a complete request within this time is closed
   // (idle keep-alive connections and slow senders alike).
   std::chrono::milliseconds idle_timeout{60000};
+  // A buffered (non-stream) upstream response body larger than this fails with 502.
+  static constexpr uint64_t kDefaultMaxResponseBytes = 64ull << 20;
+  uint64_t max_response_bytes = kDefaultMaxResponseBytes;
+  // A pooled keep-alive upstream connection unused for this long is closed (0: none are kept).
+  static constexpr std::chrono::milliseconds kDefaultUpstreamIdleTimeout{30000};
+  std::chrono::milliseconds upstream_idle_timeout = kDefaultUpstreamIdleTimeout;
 };
 
 struct GatewayConfig {
