@@ -145,11 +145,12 @@ TEST_P(HostileUpstream, UpstreamErrorTextNeverCarriesTheProvidersCredentials) {
   EXPECT_NE(http_get(fake_url(fake, "/_fake/requests")).body.find(key), std::string::npos);
 }
 
-// Valid JSON nested deeper than Boost.JSON's default 32 levels was called malformed (502).
+// Valid JSON nested deeper than Boost.JSON's default 32 levels was called malformed (502) when it
+// carried no usage (only then is the body validated).
 TEST_P(HostileUpstream, DeeplyNestedValidResponseIsPassedOn) {
   auto fake = start_fake();
   auto gw = gateway_for(fake);
-  auto r = http_post(gw.url("/v1/chat/completions"), chat_body(R"({"nesting":200})"));
+  auto r = http_post(gw.url("/v1/chat/completions"), chat_body(R"({"nesting":200,"usage":false})"));
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_NE(r.body.find(std::string(200, '[')), std::string::npos);
 }
