@@ -162,7 +162,7 @@ int open_fake_connections(const FakeProvider& fake) {
 // 500 idle upstream sockets stayed open after a load test: pooled connections had no timer.
 TEST(HostileUpstreamPool, IdlePooledConnectionIsClosedAfterUpstreamIdleTimeout) {
   auto fake = start_fake();
-  auto gw = start_gateway("server:\n  upstream_idle_timeout: 300ms\nproviders:\n  fake:\n    base_url: " +
+  auto gw = start_gateway("server:\n  upstream_idle_timeout: 1s\nproviders:\n  fake:\n    base_url: " +
                           fake.base_url() + "\n    models: [fake-model]\n");
   auto start = std::chrono::steady_clock::now();
   ASSERT_EQ(http_post(gw.url("/v1/chat/completions"), chat_body("{}")).status, 200);
@@ -174,7 +174,7 @@ TEST(HostileUpstreamPool, IdlePooledConnectionIsClosedAfterUpstreamIdleTimeout) 
   }
   auto closed_after = std::chrono::steady_clock::now() - start;
   EXPECT_EQ(open_fake_connections(fake), 1);
-  EXPECT_GE(closed_after, std::chrono::milliseconds(250));
+  EXPECT_GE(closed_after, std::chrono::milliseconds(900));
   EXPECT_LT(closed_after, std::chrono::seconds(5));
   // A later request gets a fresh connection and succeeds.
   EXPECT_EQ(http_post(gw.url("/v1/chat/completions"), chat_body("{}")).status, 200);
