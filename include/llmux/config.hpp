@@ -80,6 +80,12 @@ struct ServerConfig {
   // A client whose answer makes no progress (it stopped reading) for this long is disconnected.
   std::chrono::milliseconds write_timeout{30000};
   int64_t max_connections = 0;  // client connections; 0 = derived from the file-descriptor limit
+  // A buffered (non-stream) upstream response body larger than this fails with 502.
+  static constexpr uint64_t kDefaultMaxResponseBytes = 64ull << 20;
+  uint64_t max_response_bytes = kDefaultMaxResponseBytes;
+  // A pooled keep-alive upstream connection unused for this long is closed (0: none are kept).
+  static constexpr std::chrono::milliseconds kDefaultUpstreamIdleTimeout{30000};
+  std::chrono::milliseconds upstream_idle_timeout = kDefaultUpstreamIdleTimeout;
   CorsConfig cors;
 };
 

@@ -41,7 +41,8 @@ constexpr KeySpec kTopKeys[] = {
     {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"}};
 constexpr KeySpec kServerKeys[] = {
     {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
-    {"write_timeout"}, {"max_connections"}, {"cors"}};
+    {"write_timeout"}, {"max_connections"}, {"cors"}, {"max_response_size", {"max_response_bytes"}},
+    {"upstream_idle_timeout"}};
 constexpr KeySpec kCorsKeys[] = {{"origins"}, {"headers"}, {"max_age"}};
 constexpr KeySpec kMetricsKeys[] = {{"public"}};
 constexpr KeySpec kProviderKeys[] = {
@@ -500,6 +501,14 @@ class Loader {
     return false;
   }
 
+  void byte_size(const Item* item, uint64_t& out) {
+    if (!item) return;
+    if (auto s = text(*item)) {
+      if (auto bytes = parse_byte_size(*s)) out = *bytes;
+      else fail(*item, bytes.error());
+    }
+  }
+
   void load_server(const Item& item, ServerConfig& server) {
     if (!expect_map(item, "a mapping of server settings")) return;
     auto f = fields(item, kServerScope);
@@ -509,12 +518,10 @@ class Loader {
       if (auto v = integer(*i, 0, 65535)) server.port = static_cast<uint16_t>(*v);
     if (auto* i = get(f, "threads"))
       if (auto v = int32(*i)) server.threads = *v;
-    if (auto* i = get(f, "max_body_size")) {
-      if (auto s = text(*i)) {
-        if (auto bytes = parse_byte_size(*s)) server.max_body_bytes = *bytes;
-        else fail(*i, bytes.error());
-      }
-    }
+    byte_size(get(f, "max_body_size"), server.max_body_bytes);
+    byte_size(get(f, "max_response_size"), server.max_response_bytes);
+    if (auto* i = get(f, "upstream_idle_timeout"))
+      if (auto v = duration(*i)) server.upstream_idle_timeout = *v;
     if (auto* i = get(f, "shutdown_grace"))
       if (auto v = duration(*i)) server.shutdown_grace = *v;
     if (auto* i = get(f, "idle_timeout"))

@@ -94,6 +94,8 @@ ConfigErrors validate_config(const GatewayConfig& config) {
   if (s.shutdown_grace.count() < 0) top("server.shutdown_grace", "must not be negative");
   if (s.idle_timeout.count() <= 0) top("server.idle_timeout", "must be positive");
   if (s.write_timeout.count() <= 0) top("server.write_timeout", "must be positive");
+  if (s.max_response_bytes == 0) top("server.max_response_size", "must be greater than 0");
+  if (s.upstream_idle_timeout.count() < 0) top("server.upstream_idle_timeout", "must not be negative");
   if (config.master_key && config.master_key->empty()) top("master_key", "must not be empty");
   for (size_t i = 0; i < config.api_keys.size(); ++i)
     if (config.api_keys[i].empty()) top("api_keys[" + std::to_string(i) + "]", "must not be empty");

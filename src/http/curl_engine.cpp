@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -58,6 +59,10 @@ struct Transfer {
   bool headers_done = false;
   bool cancelled = false;
   bool timed_out = false;
+  bool paused = false;            // by its handler: the inactivity timeout does not run
+  long bad_status = 0;            // a final status llmux refuses (the transfer is aborted)
+  uint64_t body_bytes = 0;
+  bool too_large = false;         // the body passed request->max_response_bytes
   Clock::time_point last_activity;
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
@@ -168,6 +173,11 @@ class CurlEngine final : public TransferEngine {
     } else if (line == "\r\n" || line == "\n") {
       long status = 0;
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+      bool interim = status >= 100 && status < 200 && status != 101;
+      if (!interim && !t->headers_done && !acceptable_status(status)) {
+        t->bad_status = status;
+        return 0;  // aborts the transfer; a redirect is never followed
+      }
       if (status >= 200 && !t->headers_done) {
         t->headers_done = true;
         t->handler->on_headers(static_cast<int>(status), t->content_type, t->retry_after);
@@ -182,9 +192,17 @@ class CurlEngine final : public TransferEngine {
     size_t n = size * count;
     if (t->cancelled) return 0;
     t->last_activity = Clock::now();
+    t->body_bytes += n;
+    if (uint64_t limit = t->request->max_response_bytes; limit && t->body_bytes > limit) {
+      t->too_large = true;
+      return 0;  // aborts the transfer; curl closes a connection it stopped reading mid-body
+    }
     bool keep_going = t->handler->on_body(std::string_view(data, n));
     if (t->cancelled) return 0;
-    if (!keep_going) curl_easy_pause(t->easy, CURLPAUSE_RECV);
+    if (!keep_going) {
+      t->paused = true;
+      curl_easy_pause(t->easy, CURLPAUSE_RECV);
+    }
     return n;
   }
 
@@ -251,6 +269,12 @@ class CurlEngine final : public TransferEngine {
     TransferResult result;
     if (t->timed_out) {
       result.failure = TransferFailure::timeout;
+    } else if (t->bad_status) {
+      result.failure = TransferFailure::bad_status;
+      result.detail = "HTTP status " + std::to_string(t->bad_status);
+    } else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
+      result.failure = TransferFailure::too_large;
+      result.detail = "response body exceeds the limit of " + std::to_string(t->request->max_response_bytes) + " bytes";
     } else if (code != CURLE_OK) {
       result.failure = classify(code);
       result.detail = t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(code);
@@ -307,7 +331,7 @@ class CurlEngine final : public TransferEngine {
     auto now = Clock::now();
     std::vector<TransferId> expired;
     for (auto& [id, t] : transfers)
-      if (!t->cancelled && now - t->last_activity >= t->request->timeout) expired.push_back(id);
+      if (!t->cancelled && !t->paused && now - t->last_activity >= t->request->timeout) expired.push_back(id);
     // Handlers run inside finish() and may start or cancel transfers: look each one up again.
     for (TransferId id : expired) {
       auto it = transfers.find(id);
@@ -355,6 +379,13 @@ class CurlEngine final : public TransferEngine {
     curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(r.connect_timeout.count()));
+    // Refuses a too large Content-Length up front; on_write counts bodies of unknown length.
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes));
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    // curl has no idle timer: an older pooled connection is closed when the next transfer looks.
+    curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
+                     static_cast<long>(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
+                                                              r.idle_connection_timeout).count())));
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     t->last_activity = Clock::now();
@@ -380,6 +411,7 @@ class CurlEngine final : public TransferEngine {
     auto it = transfers.find(id);
     if (it == transfers.end()) return;
     it->second->last_activity = Clock::now();
+    it->second->paused = false;
     curl_easy_pause(it->second->easy, CURLPAUSE_CONT);
   }
 

@@ -9,6 +9,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <algorithm>
 #include <charconv>
 #include <deque>
 #include <optional>
@@ -29,7 +30,6 @@ using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxIdlePerHost = 256;
-constexpr auto kMaxIdleAge = std::chrono::seconds(30);
 constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
 constexpr size_t kReadBufferBytes = 16 * 1024;  // a typical response head and body in one read
 constexpr size_t kMaxSpareTransfers = 64;
@@ -38,7 +38,7 @@ struct Connection {
   explicit Connection(asio::io_context& io) : socket(io.get_executor()) { buffer.reserve(kReadBufferBytes); }
   TcpSocket socket;
   beast::flat_buffer buffer;
-  Clock::time_point idle_since;
+  Clock::time_point idle_until;  // while pooled: closed at this time unless reused
 };
 
 // One request/response exchange. Finished transfers are kept for reuse, so their strings keep
@@ -201,9 +201,8 @@ class Http1Engine final : public TransferEngine {
     auto it = idle_.find(t->authority);
     if (it != idle_.end()) {
       auto& pool = it->second;
-      if (!pool.empty() && t->started - pool.front()->idle_since > kMaxIdleAge) {
-        while (!pool.empty() && t->started - pool.front()->idle_since > kMaxIdleAge) pool.pop_front();
-      }
+      // The idle timer may not have run yet for a connection that has just expired.
+      while (!pool.empty() && pool.back()->idle_until <= t->started) pool.pop_back();
       if (!pool.empty()) {
         t->conn = std::move(pool.back());
         pool.pop_back();
@@ -283,7 +282,9 @@ class Http1Engine final : public TransferEngine {
     t.response.clear();
     t.parser.emplace(t.response, &H1Transfer::deliver_to, &t);
     t.parser->header_limit(64 * 1024);
-    t.parser->body_limit(boost::none);
+    // Beast checks a Content-Length against the limit before any body byte, and counts the rest.
+    uint64_t limit = t.request->max_response_bytes;
+    t.parser->body_limit(limit ? boost::optional<uint64_t>(limit) : boost::none);
   }
 
   // Parses whatever is buffered in one go (a burst of stream events reaches the handler in one
@@ -329,6 +330,11 @@ class Http1Engine final : public TransferEngine {
       buffer.consume(used);
       if (t->finished) return false;
       if (ec == bhttp::error::need_more) break;
+      if (ec == bhttp::error::body_limit) {
+        fail(t, TransferFailure::too_large,
+             "response body exceeds the limit of " + std::to_string(t->request->max_response_bytes) + " bytes");
+        return false;
+      }
       if (ec) {
         // Garbage before any status line on a pooled connection: bytes the server sent after the
         // previous response ended. Nothing of this request was processed yet; go again fresh.
@@ -343,6 +349,12 @@ class Http1Engine final : public TransferEngine {
           // same connection. Skip it and parse the next head with a fresh parser.
           expect_head(*t);
           continue;
+        }
+        if (!acceptable_status(status)) {
+          // Passed on, a 3xx or a 101 would be a response the client cannot use; and a redirect
+          // is never followed (it could point anywhere, with the provider's credentials).
+          fail(t, TransferFailure::bad_status, "HTTP status " + std::to_string(status));
+          return false;
         }
         t->headers_done = true;
         parser.eager(true);
@@ -368,7 +380,7 @@ class Http1Engine final : public TransferEngine {
     // A kept-alive connection the server has since closed fails on first use; nothing was
     // processed, so the request goes out again on a fresh connection.
     if (is_stale_connection_error(ec) && retry_if_stale(t)) return;
-    if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit)
+    if (ec == bhttp::error::header_limit)
       return fail(t, TransferFailure::other, "response from " + t->authority + " too large: " + ec.message());
     TransferFailure kind = t->connected ? TransferFailure::reset : TransferFailure::connect;
     if (ec == asio::error::operation_aborted) kind = TransferFailure::cancelled;
@@ -380,10 +392,11 @@ class Http1Engine final : public TransferEngine {
     auto& conn = t->conn;
     bool reusable = t->response.status >= 200 && t->parser->keep_alive() && !t->parser->need_eof() &&
                     conn->buffer.size() == 0;
-    if (reusable) {
+    if (reusable && t->request->idle_connection_timeout.count() > 0) {
       auto& pool = idle_[t->authority];
       if (pool.size() < kMaxIdlePerHost) {
-        conn->idle_since = Clock::now();
+        conn->idle_until = Clock::now() + t->request->idle_connection_timeout;
+        schedule_idle_close(conn->idle_until);
         pool.push_back(std::move(conn));
       }
     }
@@ -427,6 +440,8 @@ class Http1Engine final : public TransferEngine {
     auto now = Clock::now();
     std::vector<Ptr> expired;
     for (auto& [id, t] : transfers_) {
+      // Paused by its handler (a slow client): the upstream is not the one being slow.
+      if (t->paused) continue;
       bool connect_slow = !t->connected && now - t->started >= t->request->connect_timeout;
       if (connect_slow || now - t->last_activity >= t->request->timeout) expired.push_back(t);
     }
@@ -438,10 +453,46 @@ class Http1Engine final : public TransferEngine {
     }
   }
 
+  // One timer for the whole pool, set for the connection that expires first: an idle connection
+  // costs the upstream a socket and us a descriptor, and is closed after its idle timeout.
+  void schedule_idle_close(Clock::time_point when) {
+    if (idle_timer_armed_ && idle_timer_due_ <= when) return;
+    idle_timer_armed_ = true;
+    idle_timer_due_ = when;
+    idle_timer_.expires_at(when);
+    idle_timer_.async_wait([this](boost::system::error_code ec) {
+      if (ec) return;
+      idle_timer_armed_ = false;
+      close_expired_idle();
+    });
+  }
+
+  void close_expired_idle() {
+    auto now = Clock::now();
+    std::optional<Clock::time_point> next;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& pool = it->second;
+      // Destroying a pooled connection closes its socket (nothing is pending on an idle one).
+      pool.erase(std::remove_if(pool.begin(), pool.end(), [&](const auto& conn) { return conn->idle_until <= now; }),
+                 pool.end());
+      if (pool.empty()) {
+        it = idle_.erase(it);
+        continue;
+      }
+      for (const auto& conn : pool)
+        if (!next || conn->idle_until < *next) next = conn->idle_until;
+      ++it;
+    }
+    if (next) schedule_idle_close(*next);
+  }
+
   asio::io_context& io_;
   tcp::resolver resolver_;
   asio::steady_timer sweep_timer_;
   bool sweeping_ = false;
+  asio::steady_timer idle_timer_{io_};
+  Clock::time_point idle_timer_due_;
+  bool idle_timer_armed_ = false;
   boost::unordered_flat_map<TransferId, Ptr> transfers_;
   std::unordered_map<std::string, std::deque<std::unique_ptr<Connection>>> idle_;
   std::vector<Ptr> spare_;

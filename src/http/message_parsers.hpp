@@ -16,6 +16,25 @@
 
 namespace llmux::http {
 
+// Framing the request reader refuses (RFC 9112 §6): a message whose body length two parties could
+// read differently is a smuggling vector, so it is a parse error (400, connection closed).
+enum class FramingError {
+  transfer_encoding_not_chunked = 1,  // any coding but exactly "chunked", or Transfer-Encoding twice
+  transfer_encoding_with_content_length,
+  transfer_encoding_in_http10,
+};
+const boost::system::error_category& framing_category() noexcept;
+}  // namespace llmux::http
+
+template <>
+struct boost::system::is_error_code_enum<llmux::http::FramingError> : std::true_type {};
+
+namespace llmux::http {
+
+inline boost::system::error_code make_error_code(FramingError e) noexcept {
+  return {static_cast<int>(e), framing_category()};
+}
+
 // What the gateway reads from a client request.
 struct RequestHead {
   boost::beast::http::verb method = boost::beast::http::verb::unknown;
@@ -49,11 +68,19 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     head_.method = method;
     head_.version = version;
     head_.target.assign(target.data(), target.size());
+    http10_ = version < 11;
   }
   void on_response_impl(int, string_view, int, error_code&) override {}
   void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value,
-                     error_code&) override {
+                     error_code& ec) override {
     using boost::beast::http::field;
+    // Trailer fields (after a chunked body) are not the client's headers: they must not
+    // authenticate or route a request whose head has already been read.
+    if (is_header_done()) return;
+    if (name == field::transfer_encoding || name == field::content_length) {
+      check_framing(name == field::transfer_encoding, value, ec);
+      return;
+    }
     std::string* into = nullptr;
     switch (name) {
       case field::content_type: into = &head_.content_type; break;
@@ -69,6 +96,22 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     if (into && into->empty()) into->assign(value.data(), value.size());  // the first one counts
   }
   void on_header_impl(error_code&) override {}
+
+  // Beast already refuses some combinations (chunked followed by Content-Length, a second
+  // chunked); this refuses the rest, whatever the order of the fields.
+  void check_framing(bool transfer_encoding, string_view value, error_code& ec) {
+    if (transfer_encoding) {
+      std::string_view coding(value.data(), value.size());
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (http10_) ec = FramingError::transfer_encoding_in_http10;
+      else if (saw_transfer_encoding_ || !iequals(coding, "chunked")) ec = FramingError::transfer_encoding_not_chunked;
+      saw_transfer_encoding_ = true;
+    } else {
+      saw_content_length_ = true;
+    }
+    if (!ec && saw_transfer_encoding_ && saw_content_length_) ec = FramingError::transfer_encoding_with_content_length;
+  }
+
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
     // The limit has been checked against Content-Length already; cap the guess anyway.
     if (length) head_.body.reserve(static_cast<size_t>(std::min<std::uint64_t>(*length, 1 << 20)));
@@ -85,6 +128,9 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   void on_finish_impl(error_code&) override {}
 
   RequestHead& head_;
+  bool http10_ = false;
+  bool saw_transfer_encoding_ = false;
+  bool saw_content_length_ = false;
 };
 
 // What the upstream engine reads from a response head; the body goes to `on_body` as parsed

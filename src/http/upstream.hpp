@@ -28,6 +28,12 @@ struct UpstreamRequest {
   std::chrono::milliseconds timeout{60000};
   static constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};
   std::chrono::milliseconds connect_timeout = kDefaultConnectTimeout;
+  // Response body bytes allowed (0 = no limit): a buffered response must not grow without bound.
+  // Beyond it the transfer fails with TransferFailure::too_large and its connection is closed.
+  uint64_t max_response_bytes = 0;
+  // How long the connection may then wait in the pool for another request before it is closed.
+  static constexpr std::chrono::milliseconds kDefaultIdleConnectionTimeout{30000};
+  std::chrono::milliseconds idle_connection_timeout = kDefaultIdleConnectionTimeout;
 
   template <typename F>
   void for_each_header(F&& f) const {
@@ -42,12 +48,26 @@ struct UpstreamRequest {
   }
 };
 
-enum class TransferFailure { none, connect, timeout, reset, cancelled, other };
+enum class TransferFailure {
+  none,
+  connect,
+  timeout,
+  reset,
+  cancelled,
+  bad_status,  // a final status outside 2xx/4xx/5xx (1xx such as 101, 3xx, 600+): never passed on
+  too_large,   // the body exceeded max_response_bytes
+  other,
+};
 
 struct TransferResult {
   TransferFailure failure = TransferFailure::none;
-  std::string detail;  // curl's description, safe to show (no credentials)
+  std::string detail;  // what went wrong, safe to show (no credentials)
 };
+
+// A final response status llmux passes on: 2xx, 4xx or 5xx. Redirects are never followed.
+constexpr bool acceptable_status(long status) noexcept {
+  return (status >= 200 && status < 300) || (status >= 400 && status < 600);
+}
 
 // Receives a transfer's events on the client's thread. Implementations must outlive the transfer
 // or cancel it first.
@@ -57,7 +77,8 @@ class UpstreamHandler {
   // Response headers are complete. `header` returns a header value ("" if absent).
   virtual void on_headers(int status, std::string_view content_type,
                           std::string_view retry_after) = 0;
-  // Body bytes as they arrive. Return false to pause the transfer (resume() restarts it).
+  // Body bytes as they arrive. Return false to pause the transfer (resume() restarts it); while
+  // paused its inactivity timeout does not run (the pause is llmux's, not the upstream's).
   virtual bool on_body(std::string_view bytes) = 0;
   // Final call; after it the transfer id is invalid.
   virtual void on_complete(const TransferResult& result) = 0;

@@ -1,6 +1,7 @@
 #include "json/request_view.hpp"
 
-#include <boost/json/stream_parser.hpp>
+#include <boost/json/basic_parser_impl.hpp>
+#include <limits>
 #include <algorithm>
 #include <cstring>
 #include <simdjson.h>
@@ -16,8 +17,11 @@ simdjson::padded_string_view padded(std::string_view body) {
   return padded_copy(body, buffer);
 }
 
+// The dom parser's depth limit (simdjson's default): deeper request bodies are refused.
+constexpr size_t kMaxRequestDepth = simdjson::DEFAULT_MAX_DEPTH;
+
 simdjson::dom::parser& dom_parser() {
-  thread_local simdjson::dom::parser parser;
+  thread_local simdjson::dom::parser parser;  // depth limit: simdjson::DEFAULT_MAX_DEPTH
   return parser;
 }
 
@@ -99,19 +103,45 @@ std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::strin
   return {0, 0};
 }
 
-}  // namespace
+// Validates without building anything: a DOM would cost memory per value, and destroying a deeply
+// nested one recurses. Boost.JSON's parser keeps its own stack, so depth costs no native stack.
+struct ValidatingHandler {
+  using ec_t = boost::json::error_code;
+  using sv = boost::json::string_view;
+  static constexpr size_t max_object_size = size_t(-1), max_array_size = size_t(-1);
+  static constexpr size_t max_key_size = size_t(-1), max_string_size = size_t(-1);
+  bool on_document_begin(ec_t&) { return true; }
+  bool on_document_end(ec_t&) { return true; }
+  bool on_object_begin(ec_t&) { return true; }
+  bool on_object_end(size_t, ec_t&) { return true; }
+  bool on_array_begin(ec_t&) { return true; }
+  bool on_array_end(size_t, ec_t&) { return true; }
+  bool on_key_part(sv, size_t, ec_t&) { return true; }
+  bool on_key(sv, size_t, ec_t&) { return true; }
+  bool on_string_part(sv, size_t, ec_t&) { return true; }
+  bool on_string(sv, size_t, ec_t&) { return true; }
+  bool on_number_part(sv, ec_t&) { return true; }
+  bool on_int64(int64_t, sv, ec_t&) { return true; }
+  bool on_uint64(uint64_t, sv, ec_t&) { return true; }
+  bool on_double(double, sv, ec_t&) { return true; }
+  bool on_bool(bool, ec_t&) { return true; }
+  bool on_null(ec_t&) { return true; }
+  bool on_comment_part(sv, ec_t&) { return true; }
+  bool on_comment(sv, ec_t&) { return true; }
+};
 
-std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body) {
-  boost::json::stream_parser parser;
-  boost::system::error_code ec;
-  size_t consumed = parser.write_some(body.data(), body.size(), ec);
-  if (!ec) {
-    parser.finish(ec);
-    if (!ec) return std::nullopt;
-    consumed = body.size();
-  }
+// 1-based line and column of the first syntax error, or of the value nested deeper than
+// `max_depth`; nullopt when the text is valid JSON within that depth.
+std::optional<std::pair<int, int>> locate_error(std::string_view body, size_t max_depth) {
+  boost::json::parse_options options;
+  options.max_depth = max_depth;
+  boost::json::basic_parser<ValidatingHandler> parser(options);
+  boost::json::error_code ec;
+  size_t consumed = parser.write_some(false, body.data(), body.size(), ec);
+  if (!ec) return std::nullopt;
+  consumed = std::min(consumed, body.size());
   int line = 1, column = 1;
-  for (size_t i = 0; i < consumed && i < body.size(); ++i) {
+  for (size_t i = 0; i < consumed; ++i) {
     if (body[i] == '\n') {
       ++line;
       column = 1;
@@ -120,6 +150,31 @@ std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body) {
     }
   }
   return std::make_pair(line, column);
+}
+
+// A key that occurs twice (keys are compared unescaped, so "mod\u0065l" repeats "model"): which
+// one a server keeps differs, so what is routed and checked could differ from what is served.
+// A request has a handful of top-level keys; comparing each pair is the cheapest check for those.
+std::optional<std::string_view> repeated_key(const std::vector<std::string_view>& keys) {
+  constexpr size_t kPairwiseUpTo = 24;
+  if (keys.size() <= kPairwiseUpTo) {
+    for (size_t i = 1; i < keys.size(); ++i)
+      for (size_t j = 0; j < i; ++j)
+        if (keys[i] == keys[j]) return keys[i];
+    return std::nullopt;
+  }
+  thread_local std::vector<std::string_view> sorted;
+  sorted.assign(keys.begin(), keys.end());
+  std::sort(sorted.begin(), sorted.end());
+  auto at = std::adjacent_find(sorted.begin(), sorted.end());
+  if (at == sorted.end()) return std::nullopt;
+  return *at;
+}
+
+}  // namespace
+
+std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body) {
+  return locate_error(body, std::numeric_limits<size_t>::max());
 }
 
 Expected<RequestFields, Error> read_request(std::string_view body) {
@@ -141,6 +196,12 @@ Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
   auto& parser = dom_parser();
   simdjson::dom::element root;
   if (auto err = parser.parse(padded(body)).get(root); err) {
+    if (err == simdjson::DEPTH_ERROR) {
+      if (auto where = locate_error(body, kMaxRequestDepth))
+        return unexpected(bad_request("request body nests deeper than " + std::to_string(kMaxRequestDepth) +
+                                      " levels (line " + std::to_string(where->first) + ", column " +
+                                      std::to_string(where->second) + ")"));
+    }
     std::string message = "request body is not valid JSON";
     if (auto where = locate_syntax_error(body))
       message += " (line " + std::to_string(where->first) + ", column " +
@@ -181,10 +242,17 @@ Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
       if (v.get_int64().get(n) || n < 1)
         return unexpected(bad_request("'" + std::string(key) + "' must be a positive integer",
                                       std::string(key)));
+      // With both max_tokens and max_completion_tokens, the larger is checked against the model.
+      if (f.max_tokens && *f.max_tokens >= n) continue;
       f.max_tokens = n;
       f.max_tokens_key = key == "max_tokens" ? "max_tokens" : "max_completion_tokens";
     }
   }
+  if (auto repeated = repeated_key(f.top_level_keys))
+    return unexpected(Error::make(ErrorKind::invalid_request,
+                                  "request body repeats the top-level key '" + std::string(*repeated) +
+                                      "' (servers disagree on which one counts)",
+                                  std::string(*repeated), "duplicate_key"));
   if (f.model_type != JsonType::absent) {
     auto [begin, end] = find_top_level_value(body, "model");
     f.model_begin = begin;

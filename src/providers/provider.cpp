@@ -1,4 +1,5 @@
 // Provider types and their factories. Adding a provider: one directory plus one line here.
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -7,31 +8,38 @@
 #include "providers/anthropic/anthropic.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 #include "providers/provider.hpp"
+#include "core/text.hpp"
 
 namespace llmux::providers {
 
 namespace {
 
-using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&)>;
+using Factory = std::function<std::unique_ptr<Provider>(const ProviderConfig&, UpstreamLimits)>;
+
+template <typename P>
+std::unique_ptr<Provider> create(const ProviderConfig& config, UpstreamLimits limits) {
+  return std::make_unique<P>(config, limits);
+}
 
 const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
-      {"openai-compatible", [](const ProviderConfig& c) { return std::make_unique<OpenAICompatibleProvider>(c); }},
-      {"anthropic", [](const ProviderConfig& c) { return std::make_unique<AnthropicProvider>(c); }},
+      {"openai-compatible", &create<OpenAICompatibleProvider>},
+      {"anthropic", &create<AnthropicProvider>},
   };
   return table;
 }
 
 }  // namespace
 
-Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig& config) {
+Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig& config,
+                                                               const ServerConfig& server) {
   auto it = factories().find(config.type);
   if (it == factories().end()) {
     std::string known;
     for (const auto& name : known_provider_types()) known += (known.empty() ? "" : ", ") + name;
     return unexpected("unknown provider type '" + config.type + "' (known: " + known + ")");
   }
-  return it->second(config);
+  return it->second(config, UpstreamLimits::of(server));
 }
 
 void Provider::begin_post(const EncodeInput& in, const std::string& url, const std::vector<std::string>& fixed_headers,
@@ -40,6 +48,9 @@ void Provider::begin_post(const EncodeInput& in, const std::string& url, const s
   out.url.assign(url);
   out.timeout = config_.timeout;
   out.connect_timeout = http::UpstreamRequest::kDefaultConnectTimeout;
+  // A stream is forwarded as it arrives (and paused for slow clients); only a buffered body is capped.
+  out.max_response_bytes = in.stream ? 0 : limits_.max_response_bytes;
+  out.idle_connection_timeout = limits_.idle_connection_timeout;
   out.common_headers = &fixed_headers;
   out.headers.resize(in.request_id.empty() ? 1 : 2);
   out.headers[0].assign(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
@@ -48,6 +59,18 @@ void Provider::begin_post(const EncodeInput& in, const std::string& url, const s
     out.headers[1].append(in.request_id);
   }
   out.body.clear();
+}
+
+http::UpstreamRequest Provider::begin_get(std::string url, const std::vector<std::string>& fixed_headers) const {
+  http::UpstreamRequest request;
+  request.method = "GET";
+  request.url = std::move(url);
+  request.timeout = config_.timeout;
+  request.max_response_bytes = limits_.max_response_bytes;
+  request.idle_connection_timeout = limits_.idle_connection_timeout;
+  request.common_headers = &fixed_headers;
+  request.headers.push_back("Accept: application/json");
+  return request;
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
@@ -59,19 +82,34 @@ std::string format_duration(std::chrono::milliseconds d) {
 Error transfer_error(const Provider& provider, std::string_view url, const http::TransferResult& result,
                      std::chrono::milliseconds timeout) {
   Error e;
-  if (result.failure == http::TransferFailure::timeout) {
-    e = Error::make(ErrorKind::upstream_timeout,
-                    "provider '" + provider.id() + "' did not respond within " + format_duration(timeout) +
-                        " (" + std::string(url) + ")",
-                    {}, "upstream_timeout");
-  } else {
-    e = Error::make(ErrorKind::upstream_unreachable,
-                    "provider '" + provider.id() + "' is unreachable at " + std::string(url) + ": " + result.detail,
-                    {}, "upstream_unreachable");
-    e.retryable = true;
+  const std::string named = "provider '" + provider.id() + "'";
+  switch (result.failure) {
+    case http::TransferFailure::timeout:
+      e = Error::make(ErrorKind::upstream_timeout,
+                      named + " did not respond within " + format_duration(timeout) + " (" + std::string(url) + ")", {},
+                      "upstream_timeout");
+      break;
+    case http::TransferFailure::bad_status:
+      e = Error::make(ErrorKind::upstream_unreachable,
+                      named + " answered with " + result.detail +
+                          ", which llmux does not pass on (only 2xx, 4xx and 5xx; redirects are not followed) at " +
+                          std::string(url),
+                      {}, "upstream_bad_status");
+      break;
+    case http::TransferFailure::too_large:
+      e = Error::make(ErrorKind::upstream_unreachable,
+                      named + " sent a response too large to buffer at " + std::string(url) + ": " + result.detail +
+                          " (server.max_response_size)",
+                      {}, "upstream_response_too_large");
+      break;
+    default:
+      e = Error::make(ErrorKind::upstream_unreachable,
+                      named + " is unreachable at " + std::string(url) + ": " + result.detail, {},
+                      "upstream_unreachable");
+      e.retryable = true;
   }
   e.provider = provider.id();
-  return e;
+  return provider.scrubbed(std::move(e));
 }
 
 Error decode_json_error(const Provider& provider, int status, std::string_view body,
@@ -110,8 +148,13 @@ Error decode_json_error(const Provider& provider, int status, std::string_view b
       upstream_message = text(d);
     }
   }
+  // A body that is not JSON in a known shape is quoted, cut to kQuotedBytes only once scrubbed: a
+  // cut through a secret would leave a piece of it that no scrubber recognises.
+  constexpr size_t kQuotedBytes = 200;
+  size_t quoted_limit = std::string::npos;
   if (upstream_message.empty()) {
-    upstream_message = std::string(body.substr(0, 200));
+    upstream_message = std::string(body.substr(0, kQuotedBytes + 4096));
+    quoted_limit = kQuotedBytes;
     if (upstream_message.empty()) upstream_message = "HTTP " + std::to_string(status);
   }
   if (e.type.empty()) {
@@ -124,8 +167,66 @@ Error decode_json_error(const Provider& provider, int status, std::string_view b
       default: e.type = status >= 500 ? "upstream_error" : "invalid_request_error";
     }
   }
-  e.message = "provider '" + provider.id() + "' returned HTTP " + std::to_string(status) + ": " + upstream_message;
+  std::string prefix = "provider '" + provider.id() + "' returned HTTP " + std::to_string(status) + ": ";
+  e.message = prefix + upstream_message;
+  e = provider.scrubbed(std::move(e));
+  if (quoted_limit != std::string::npos && e.message.size() > prefix.size() + quoted_limit)
+    e.message.resize(prefix.size() + quoted_limit);
   return e;
+}
+
+namespace {
+
+// Custom header names whose values are credentials by convention.
+bool secret_looking_name(std::string_view name) {
+  for (std::string_view word : {"authorization", "key", "token", "secret", "password", "passwd", "cookie",
+                                "credential", "signature", "session"}) {
+    for (size_t i = 0; i + word.size() <= name.size(); ++i)
+      if (iequals(name.substr(i, word.size()), word)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+SecretScrubber::SecretScrubber(const ProviderConfig& config) {
+  auto add = [this](std::string_view secret) {
+    while (!secret.empty() && secret.front() == ' ') secret.remove_prefix(1);
+    if (secret.size() < kMinSecretLength) return;
+    if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) secrets_.emplace_back(secret);
+  };
+  std::string_view key = config.api_key.reveal();
+  add(key);
+  // The credential header's value ("Bearer sk-…", "Basic base64…") and its last word.
+  std::string credential = auth_header_line(config);
+  if (size_t colon = credential.find(':'); colon != std::string::npos) {
+    std::string_view value = std::string_view(credential).substr(colon + 1);
+    add(value);
+    if (size_t space = value.rfind(' '); space != std::string_view::npos) add(value.substr(space + 1));
+  }
+  for (const auto& line : credential_and_custom_headers(config)) {
+    size_t colon = line.find(':');
+    std::string_view name = std::string_view(line).substr(0, colon);
+    bool from_key = !key.empty() && line.find(key) != std::string::npos;
+    if (colon == std::string::npos || !(from_key || secret_looking_name(name))) continue;
+    std::string_view value = std::string_view(line).substr(colon + 1);
+    add(value);
+    if (size_t space = value.rfind(' '); space != std::string_view::npos) add(value.substr(space + 1));
+  }
+  std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+}
+
+void SecretScrubber::scrub(std::string& text) const {
+  for (const auto& secret : secrets_) {
+    for (size_t at = text.find(secret); at != std::string::npos; at = text.find(secret, at + kMask.size()))
+      text.replace(at, secret.size(), kMask);
+  }
+}
+
+Error Provider::scrubbed(Error error) const {
+  for (std::string* text : {&error.message, &error.type, &error.code, &error.param}) scrubber_.scrub(*text);
+  if (error.retry_after) scrubber_.scrub(*error.retry_after);
+  return error;
 }
 
 Error unsupported_endpoint(const Provider& provider, Endpoint endpoint) {

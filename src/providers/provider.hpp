@@ -29,9 +29,35 @@ struct EncodeInput {
   bool stream = false;
 };
 
+// The server settings every upstream request of a provider carries.
+struct UpstreamLimits {
+  uint64_t max_response_bytes = ServerConfig::kDefaultMaxResponseBytes;  // server.max_response_size
+  std::chrono::milliseconds idle_connection_timeout = ServerConfig::kDefaultUpstreamIdleTimeout;  // server.upstream_idle_timeout
+  static UpstreamLimits of(const ServerConfig& server) {
+    return {server.max_response_bytes, server.upstream_idle_timeout};
+  }
+};
+
+// Removes a provider's secrets from text that came from its upstream: an API key, the credential
+// header's whole value, values of custom headers that look secret. An upstream may echo a request's
+// headers in its error text ("Incorrect API key provided: Bearer sk-…"). Built once per provider.
+class SecretScrubber {
+ public:
+  static constexpr std::string_view kMask = "[redacted]";
+  // Shorter values would mask ordinary words; a key that short is no secret anyway.
+  static constexpr size_t kMinSecretLength = 6;
+
+  explicit SecretScrubber(const ProviderConfig& config);
+  void scrub(std::string& text) const;
+
+ private:
+  std::vector<std::string> secrets_;  // longest first, so a value wins over a key inside it
+};
+
 class Provider {
  public:
-  explicit Provider(ProviderConfig config) : config_(std::move(config)) {}
+  explicit Provider(ProviderConfig config, UpstreamLimits limits = {})
+      : config_(std::move(config)), limits_(limits), scrubber_(config_) {}
   virtual ~Provider() = default;
 
   const ProviderConfig& config() const noexcept { return config_; }
@@ -56,6 +82,13 @@ class Provider {
   // through as bytes.
   virtual std::unique_ptr<ResponseDecoder> make_response_decoder() const { return nullptr; }
 
+  // Every error built from what an upstream sent (its error body, Retry-After, a transfer's
+  // failure detail) passes through here on its way to a client or a log: this provider's secrets
+  // are removed from all of its text.
+  Error scrubbed(Error error) const;
+  // The same for text that is not an Error (a translated stream's error event).
+  void scrub(std::string& text) const { scrubber_.scrub(text); }
+
  protected:
   // Method, URL, timeouts, the fixed headers and the per-request Accept and x-request-id headers of
   // a POST, assigned into `out`'s existing strings (no allocation once a connection's request has
@@ -63,11 +96,17 @@ class Provider {
   void begin_post(const EncodeInput& input, const std::string& url, const std::vector<std::string>& fixed_headers,
                   http::UpstreamRequest& out) const;
 
+  // A GET of the provider's own (list_models_request): limits and timeouts set, no headers.
+  http::UpstreamRequest begin_get(std::string url, const std::vector<std::string>& fixed_headers) const;
+
   ProviderConfig config_;
+  UpstreamLimits limits_;
+  SecretScrubber scrubber_;
 };
 
-// The client-facing error for a transfer that got no usable response: unreachable (502) or
-// timed out (504). Names the provider and URL, never a credential.
+// The client-facing error for a transfer that got no usable response: unreachable, a refused
+// status or a body over server.max_response_size (502), or timed out (504). Names the provider
+// and URL, never a credential.
 Error transfer_error(const Provider& provider, std::string_view url, const http::TransferResult& result,
                      std::chrono::milliseconds timeout);
 
@@ -83,7 +122,9 @@ Error unsupported_endpoint(const Provider& provider, Endpoint endpoint);
 std::string format_duration(std::chrono::milliseconds duration);
 
 // Creates the provider for config.type; an unknown type is an error listing the known ones.
-Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig& config);
+// `server` gives the limits its upstream requests carry (max_response_size, upstream_idle_timeout).
+Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig& config,
+                                                               const ServerConfig& server = {});
 std::vector<std::string> known_provider_types();
 
 }  // namespace llmux::providers

@@ -231,6 +231,9 @@ void CompletionExchange::translate_stream(std::string_view bytes) {
     return true;
   });
   if (!buffers_.translated.empty()) {
+    // An upstream error event's text reaches the client: it goes through the provider's scrubber
+    // like every other upstream text.
+    if (writer.failed()) resolution_.provider->scrub(buffers_.translated);
     connection_->stream(buffers_.translated);
     buffers_.translated.clear();
   }
@@ -250,9 +253,10 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   if (streaming_) return finish_stream(result);
   if (result.failure != http::TransferFailure::none) {
     log_failed_attempt(result);
-    if (result.failure != http::TransferFailure::timeout && should_retry(0)) return retry();
-    return send_error(providers::transfer_error(provider, buffers_.upstream_request.url, result,
-                                                buffers_.upstream_request.timeout));
+    Error e = providers::transfer_error(provider, buffers_.upstream_request.url, result,
+                                        buffers_.upstream_request.timeout);
+    if (e.retryable && should_retry(0)) return retry();
+    return send_error(e);
   }
   if (upstream_status_ < 200 || upstream_status_ >= 300) {
     log_failed_attempt(result);

@@ -57,7 +57,7 @@ class RequestHandler {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   // Above this many queued output bytes a producer should pause (stream back-pressure).
-  static constexpr size_t kPauseAbove = 1 << 20;
+  static constexpr size_t kPauseAbove = 256 << 10;
 
   // `on_destroyed` runs when the connection goes (the worker's bookkeeping).
   Connection(http::TcpSocket socket, boost::asio::io_context& io, std::function<void(Connection&)> on_destroyed);

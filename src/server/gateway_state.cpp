@@ -30,7 +30,7 @@ Expected<std::shared_ptr<const GatewayState>, std::vector<std::string>> GatewayS
   auto state = std::make_shared<GatewayState>();
   std::vector<std::string> errors;
   for (const auto& p : config.providers) {
-    auto provider = providers::make_provider(p);
+    auto provider = providers::make_provider(p, config.server);
     if (!provider) {
       errors.push_back("provider '" + p.id + "': " + provider.error());
       continue;

@@ -244,10 +244,10 @@ TEST(Signals, StreamsCutAtTheEndOfTheGraceGetAnErrorEventAndTheExitSaysSo) {
   std::string slow = R"({"model":"fake-model","stream":true,"messages":[{"role":"user","content":"hi"}],)"
                      R"("fake":{"chunks":100,"chunk_interval_ms":100}})";
   ASSERT_TRUE(c.send(raw_post("/v1/chat/completions", slow)));
-  std::string started = c.read_until("data: ", std::chrono::seconds(5));
+  std::string started = c.read_until_text("data: ", std::chrono::seconds(5));
   ASSERT_NE(started.find("data: "), std::string::npos);
   gw.process.signal(SIGTERM);
-  std::string all = started + c.read_until("\r\n0\r\n\r\n", std::chrono::seconds(5));
+  std::string all = started + c.read_until_text("\r\n0\r\n\r\n", std::chrono::seconds(5));
   EXPECT_EQ(gw.process.wait(), 1);
   EXPECT_NE(all.find("\r\n0\r\n\r\n"), std::string::npos) << "no proper end of the chunked body";
   EXPECT_EQ(all.find("[DONE]"), std::string::npos);

@@ -36,8 +36,9 @@ std::string RawResponse::header(const std::string& name) const {
   return {};
 }
 
-RawConnection::RawConnection(int port) {
+RawConnection::RawConnection(int port, int receive_buffer) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (receive_buffer > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
@@ -78,7 +79,7 @@ bool RawConnection::fill(std::chrono::steady_clock::time_point until) {
   return true;
 }
 
-std::string RawConnection::read_until(const std::string& needle, std::chrono::milliseconds deadline) {
+std::string RawConnection::read_until_text(const std::string& needle, std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   while (buffer_.find(needle) == std::string::npos)
     if (!fill(until)) break;

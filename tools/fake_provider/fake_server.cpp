@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -103,6 +104,7 @@ class RequestLog {
 struct Shared {
   Provider provider;
   RequestLog log;
+  std::atomic<long> open_connections{0};  // client connections not yet closed, for /_fake/connections
 };
 
 std::string_view reason(unsigned status) {
@@ -122,7 +124,10 @@ void append_num(std::string& out, std::size_t n, int base = 10) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, Shared& shared)
-      : sock_(std::move(socket)), timer_(sock_.get_executor()), shared_(shared) {}
+      : sock_(std::move(socket)), timer_(sock_.get_executor()), shared_(shared) {
+    shared_.open_connections.fetch_add(1);
+  }
+  ~Session() { shared_.open_connections.fetch_sub(1); }
 
   void start() {
     error_code ec;
@@ -182,6 +187,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http10_ = req.version() < 11;
     reply_ = dispatch(req);
     chunked_ = !http10_;
+    if (!chunked_) reply_.chunked_body = false;  // HTTP/1.0 has no chunks: Content-Length then
     if (reply_.stream && !chunked_) keep_alive_ = false;  // HTTP/1.0 streams end by closing
     begin();
   }
@@ -193,6 +199,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (path == "/healthz") {
       r.content_type = "text/plain";
       r.body = "ok";
+    } else if (path == "/_fake/connections") {
+      r.body = "{\"open\":" + std::to_string(shared_.open_connections.load()) + "}";
     } else if (path == "/_fake/requests") {
       if (req.method() == http::verb::get) r.body = shared_.log.dump();
       else if (req.method() == http::verb::delete_) r.body = "{\"deleted\":" + std::to_string(shared_.log.clear()) + "}";
@@ -226,7 +234,14 @@ class Session : public std::enable_shared_from_this<Session> {
     out_.clear();
     append_head();
     if (!reply_.stream) {
-      out_ += reply_.body;
+      if (!reply_.chunked_body) {
+        out_ += reply_.body;
+        return write(&Session::finish);
+      }
+      constexpr std::size_t kPiece = 64 * 1024;
+      for (std::size_t at = 0; at < reply_.body.size(); at += kPiece)
+        frame(std::string_view(reply_.body).substr(at, kPiece));
+      out_ += "0\r\n\r\n";
       return write(&Session::finish);
     }
     limit_ = reply_.end == Reply::End::normal ? reply_.events.size() : reply_.cut;
@@ -241,13 +256,17 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void append_head() {
     out_ += "HTTP/1.1 ";
-    append_num(out_, reply_.status);
-    out_ += ' ';
-    out_ += reason(reply_.status);
+    if (!reply_.status_line.empty()) {
+      out_ += reply_.status_line;
+    } else {
+      append_num(out_, reply_.status);
+      out_ += ' ';
+      out_ += reason(reply_.status);
+    }
     out_ += "\r\nContent-Type: ";
     out_ += reply_.content_type;
-    if (reply_.stream) {
-      out_ += "\r\nCache-Control: no-cache";
+    if (reply_.stream || reply_.chunked_body) {
+      if (reply_.stream) out_ += "\r\nCache-Control: no-cache";
       if (chunked_) out_ += "\r\nTransfer-Encoding: chunked";
     } else {
       out_ += "\r\nContent-Length: ";

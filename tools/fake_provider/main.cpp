@@ -15,11 +15,13 @@ constexpr const char* kUsage =
     "         [--chunks N] [--chunk-interval-ms N] [--status N] [--retry-after S]\n"
     "         [--models a,b,c] [--require-key KEY] [--content TEXT]\n"
     "Any per-request knob (reset-after-chunks, truncate-after-chunks, hang, malformed, usage,\n"
-    "early-hints, stream-error) is also accepted as a flag. Requests override them with\n"
+    "early-hints, stream-error, content-size, chunked, status-line, header, echo-auth, nesting)\n"
+    "is also accepted as a flag. Requests override them with\n"
     "x-fake-<knob> headers or a \"fake\": {\"<knob_name>\": value} body field.\n"
     "Endpoints: OpenAI POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models;\n"
     "Anthropic POST /v1/messages, and GET /v1/models in its shape when anthropic-version is sent.\n"
-    "GET /_fake/requests lists the requests received (DELETE clears it).\n";
+    "GET /_fake/requests lists the requests received (DELETE clears it); GET /_fake/connections\n"
+    "counts the open client connections.\n";
 
 bool parse_int(std::string_view text, int min, int max, int& out) {
   int v = 0;

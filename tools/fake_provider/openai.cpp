@@ -89,7 +89,13 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
       r.body += ",\"usage\":";
       r.body += usage_json(a.prompt_tokens, a.completion_tokens);
     }
-    r.body += ",\"system_fingerprint\":\"fp_fake\"}";
+    r.body += ",\"system_fingerprint\":\"fp_fake\"";
+    if (s.nesting > 0) {  // valid JSON nested deeper than some parsers allow
+      r.body += ",\"x_nested\":";
+      r.body.append(std::size_t(s.nesting), '[');
+      r.body.append(std::size_t(s.nesting), ']');
+    }
+    r.body += '}';
     return r;
   }
 

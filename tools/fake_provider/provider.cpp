@@ -43,7 +43,13 @@ Reply Provider::handle(const Request& req) const {
   // OpenAI-compatible servers take the key in any of their headers; Anthropic only in x-api-key.
   bool openai_key = open, anthropic_key = open, x_api_key_sent = false, versioned = false;
   std::string_view request_id;
+  std::string credentials;  // what echo_auth quotes
   for (auto& f : req) {
+    if (f.name() == http::field::authorization || iequals(f.name_string(), "x-api-key") ||
+        iequals(f.name_string(), "api-key")) {
+      if (!credentials.empty()) credentials += ", ";
+      credentials += f.value();
+    }
     auto name = f.name_string();
     if (name.size() > 7 && iequals(name.substr(0, 7), "x-fake-")) {
       s.set(name.substr(7), f.value());
@@ -85,6 +91,21 @@ Reply Provider::handle(const Request& req) const {
     r = anthropic_error(401, x_api_key_sent ? "invalid x-api-key" : "x-api-key header is required", id);
   } else if (!anthropic && !openai_key) {
     r = error_reply(401, "Incorrect API key provided.");
+  } else if (!s.echo_auth.empty()) {
+    // Like servers that quote the credential they refused.
+    std::string quoted = "Incorrect API key provided: " + credentials;
+    if (s.echo_auth == "json") {
+      r = anthropic ? anthropic_error(401, quoted, id) : error_reply(401, quoted);
+    } else if (s.echo_auth == "detail") {
+      r.status = 403;
+      r.body = "{\"detail\":";
+      append_str(r.body, quoted);
+      r.body += '}';
+    } else {
+      r.status = 500;
+      r.content_type = "text/plain";
+      r.body = "internal error while checking " + credentials;
+    }
   } else if (s.status >= 400) {
     auto message = "fake provider scripted status " + std::to_string(s.status);
     r = anthropic ? anthropic_error(s.status, message, id) : error_reply(s.status, message);
@@ -95,6 +116,9 @@ Reply Provider::handle(const Request& req) const {
   }
 
   if (!s.retry_after.empty()) r.headers += "Retry-After: " + s.retry_after + "\r\n";
+  if (!s.header.empty()) r.headers += s.header + "\r\n";
+  r.status_line = s.status_line;
+  r.chunked_body = s.chunked && !r.stream;
   if (!request_id.empty()) {
     r.headers += "x-request-id: ";
     r.headers += request_id;

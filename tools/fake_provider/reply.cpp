@@ -104,7 +104,12 @@ std::string joined_text(const json::value& content) {
 Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
               std::optional<std::uint64_t> max_tokens) {
   Answer a;
-  if (s.content) {
+  if (s.content_size > 0) {
+    static constexpr std::string_view kFiller = "lorem ipsum dolor sit amet ";
+    a.text.reserve(static_cast<std::size_t>(s.content_size));
+    while (a.text.size() < static_cast<std::size_t>(s.content_size))
+      a.text.append(kFiller.substr(0, std::min(kFiller.size(), s.content_size - a.text.size())));
+  } else if (s.content) {
     a.text = *s.content;
   } else {
     a.text = "Hello from llmux-fake-provider. You said: ";

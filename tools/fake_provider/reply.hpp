@@ -25,6 +25,8 @@ struct Reply {
   enum class End { normal, truncate, reset };
 
   unsigned status = 200;
+  std::string status_line;  // when set, replaces "<status> <reason>" in the head
+  bool chunked_body = false;  // a non-stream body framed by chunks instead of Content-Length
   std::string_view content_type = "application/json";
   std::string headers;  // extra header lines, each ending in "\r\n"
   std::string body;     // when !stream

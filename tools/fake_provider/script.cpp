@@ -12,10 +12,11 @@ namespace {
 
 enum class Knob {
   latency_ms, status, retry_after, chunks, chunk_interval_ms, reset_after_chunks,
-  truncate_after_chunks, hang, malformed, content, usage, early_hints, stream_error, unknown
+  truncate_after_chunks, hang, malformed, content, usage, early_hints, stream_error, content_size, chunked,
+  status_line, header, echo_auth, nesting, unknown
 };
 
-constexpr std::array<std::pair<std::string_view, Knob>, 13> kKnobs{{
+constexpr std::array<std::pair<std::string_view, Knob>, 19> kKnobs{{
     {"latency_ms", Knob::latency_ms},
     {"status", Knob::status},
     {"retry_after", Knob::retry_after},
@@ -29,7 +30,19 @@ constexpr std::array<std::pair<std::string_view, Knob>, 13> kKnobs{{
     {"usage", Knob::usage},
     {"early_hints", Knob::early_hints},
     {"stream_error", Knob::stream_error},
+    {"content_size", Knob::content_size},
+    {"chunked", Knob::chunked},
+    {"status_line", Knob::status_line},
+    {"header", Knob::header},
+    {"echo_auth", Knob::echo_auth},
+    {"nesting", Knob::nesting},
 }};
+
+// Text that becomes part of the response head: control characters would allow header injection.
+bool head_safe(std::string_view value) {
+  return std::none_of(value.begin(), value.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
 
 Knob knob_of(std::string_view name) {
   char norm[32];
@@ -94,13 +107,28 @@ bool Script::set(std::string_view name, std::string_view value) {
       return true;
     }
     case Knob::retry_after:
-      // It becomes a header line, so control characters would allow header injection.
       value = trim(value);
-      if (std::any_of(value.begin(), value.end(),
-                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
-        return false;
+      if (!head_safe(value)) return false;
       retry_after = value;
       return true;
+    case Knob::status_line:
+      value = trim(value);
+      if (!head_safe(value) || value.size() < 3) return false;
+      status_line = value;
+      return true;
+    case Knob::header:
+      value = trim(value);
+      if (!head_safe(value) || value.find(':') == std::string_view::npos) return false;
+      header = value;
+      return true;
+    case Knob::echo_auth:
+      value = trim(value);
+      if (value != "json" && value != "detail" && value != "text" && !value.empty()) return false;
+      echo_auth = value;
+      return true;
+    case Knob::content_size: return set_int(content_size, value, 0, 512 << 20);
+    case Knob::chunked: return set_bool(chunked, value);
+    case Knob::nesting: return set_int(nesting, value, 0, 1'000'000);
     case Knob::hang: return set_bool(hang, value);
     case Knob::malformed: return set_bool(malformed, value);
     case Knob::early_hints: return set_bool(early_hints, value);

@@ -26,6 +26,13 @@ struct Script {
   bool stream_error = false;  // Anthropic: an error event instead of the stream's end
   std::optional<std::string> content;
   std::optional<bool> usage;
+  // Hostile-upstream knobs:
+  int content_size = 0;      // > 0: the answer is this many bytes of filler words (huge bodies and streams)
+  bool chunked = false;      // a non-stream body sent with Transfer-Encoding: chunked (no Content-Length)
+  std::string status_line;   // sent as is after "HTTP/1.1 " ("302 Found", "999 Odd"), any code
+  std::string header;        // one extra header line, "Name: value"
+  std::string echo_auth;     // json | detail | text: an error body quoting the credential headers received
+  int nesting = 0;           // > 0: a chat completion carries an "x_nested" member of this many arrays
 
   // Sets one knob from text. The name may use '-' or '_' and any case. Returns false for an
   // unknown knob or an unusable value (the knob is then left unchanged).

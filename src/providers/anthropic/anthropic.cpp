@@ -477,7 +477,8 @@ Expected<void, Error> translate_chat_request(std::string_view openai_body, std::
   return RequestTranslator(request, out).run(model, stream, default_params);
 }
 
-AnthropicProvider::AnthropicProvider(ProviderConfig config) : Provider(std::move(config)) {
+AnthropicProvider::AnthropicProvider(ProviderConfig config, UpstreamLimits limits)
+    : Provider(std::move(config), limits) {
   messages_url_ = config_.base_url + "/messages";
   models_url_ = config_.base_url + "/models";
   fixed_headers_ = credential_and_custom_headers(config_);
@@ -500,13 +501,8 @@ Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http
 }
 
 http::UpstreamRequest AnthropicProvider::list_models_request() const {
-  http::UpstreamRequest request;
-  request.method = "GET";
-  request.url = models_url_ + "?limit=1000";  // one page: the API returns 20 by default, 1000 at most
-  request.timeout = config_.timeout;
-  request.common_headers = &fixed_headers_;
-  request.headers.push_back("Accept: application/json");
-  return request;
+  // One page: the API returns 20 by default, 1000 at most.
+  return begin_get(models_url_ + "?limit=1000", fixed_headers_);
 }
 
 Error AnthropicProvider::decode_error(int status, std::string_view body, std::string_view retry_after) const {

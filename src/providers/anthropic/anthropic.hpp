@@ -16,7 +16,7 @@ class AnthropicProvider final : public Provider {
   // Anthropic requires max_tokens; OpenAI clients often leave it out.
   static constexpr int64_t kDefaultMaxTokens = 4096;
 
-  explicit AnthropicProvider(ProviderConfig config);
+  explicit AnthropicProvider(ProviderConfig config, UpstreamLimits limits = {});
 
   Expected<void, Error> encode_into(const EncodeInput& input, http::UpstreamRequest& out) const override;
   http::UpstreamRequest list_models_request() const override;

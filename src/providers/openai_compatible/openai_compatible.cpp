@@ -78,8 +78,8 @@ std::vector<std::string> credential_and_custom_headers(const ProviderConfig& con
   return lines;
 }
 
-OpenAICompatibleProvider::OpenAICompatibleProvider(ProviderConfig config)
-    : Provider(std::move(config)) {
+OpenAICompatibleProvider::OpenAICompatibleProvider(ProviderConfig config, UpstreamLimits limits)
+    : Provider(std::move(config), limits) {
   for (auto e : {Endpoint::chat_completions, Endpoint::completions, Endpoint::embeddings, Endpoint::models})
     urls_[static_cast<int>(e)] = config_.base_url + endpoint_path(e);
 
@@ -102,13 +102,7 @@ Expected<void, Error> OpenAICompatibleProvider::encode_into(const EncodeInput& i
 }
 
 http::UpstreamRequest OpenAICompatibleProvider::list_models_request() const {
-  http::UpstreamRequest request;
-  request.method = "GET";
-  request.url = urls_[static_cast<int>(Endpoint::models)];
-  request.timeout = config_.timeout;
-  request.common_headers = &fixed_headers_;
-  request.headers.push_back("Accept: application/json");
-  return request;
+  return begin_get(urls_[static_cast<int>(Endpoint::models)], fixed_headers_);
 }
 
 Error OpenAICompatibleProvider::decode_error(int status, std::string_view body,

@@ -9,7 +9,7 @@ namespace llmux::providers {
 
 class OpenAICompatibleProvider final : public Provider {
  public:
-  explicit OpenAICompatibleProvider(ProviderConfig config);
+  explicit OpenAICompatibleProvider(ProviderConfig config, UpstreamLimits limits = {});
 
   Expected<void, Error> encode_into(const EncodeInput& input, http::UpstreamRequest& out) const override;
   http::UpstreamRequest list_models_request() const override;

@@ -296,6 +296,19 @@ TEST_F(ConfigLoaderTest, ServerDefaultsAndSizes) {
   EXPECT_EQ(load_ok("server: {port: 65535}").server.port, 65535);
 }
 
+TEST_F(ConfigLoaderTest, UpstreamResponseLimitAndIdleTimeout) {
+  auto defaults = load_ok("server: {}");
+  EXPECT_EQ(defaults.server.max_response_bytes, 64u << 20);
+  EXPECT_EQ(defaults.server.upstream_idle_timeout.count(), 30000);
+  auto set = load_ok("server:\n  max_response_size: 2MiB\n  upstream_idle_timeout: 5s\n");
+  EXPECT_EQ(set.server.max_response_bytes, 2u << 20);
+  EXPECT_EQ(set.server.upstream_idle_timeout.count(), 5000);
+  EXPECT_EQ(load_ok("server: {maxResponseSize: 1000, upstreamIdleTimeout: 250ms}").server.max_response_bytes, 1000u);
+  EXPECT_EQ(load_errors("server:\n  max_response_size: lots\n"),
+            (Strings{"cfg.yaml:2:22: server.max_response_size: invalid size \"lots\" (use a number of bytes or e.g. "
+                     "512KiB, 10MiB, 1MB)"}));
+}
+
 TEST_F(ConfigLoaderTest, ProviderDefaults) {
   auto config = load_ok("providers:\n  local:\n    base_url: http://localhost:8000\n");
   const ProviderConfig& p = config.providers.at(0);

@@ -10,6 +10,8 @@ namespace bhttp = boost::beast::http;
 
 // Feeds `text` in two pieces split at `split`, the way a connection's read loop does: unparsed
 // bytes stay in front of the next read, the head is parsed alone and then the body eagerly.
+std::string ec_message(FramingError e) { return make_error_code(e).message(); }
+
 template <typename Parser>
 boost::beast::error_code feed(Parser& parser, std::string_view text, size_t split) {
   std::string buffer;
@@ -94,6 +96,66 @@ TEST(MessageParsers, MalformedHeadIsAnError) {
   RequestHead head;
   RequestParser parser(head);
   EXPECT_TRUE(feed(parser, "GET / HTTP/1.1\r\nBad Header\r\n\r\n", 5));
+}
+
+// RFC 9112 §6.1/§6.3: anything but a lone, final "chunked" coding, or a Transfer-Encoding next to a
+// Content-Length (in either order), or one in HTTP/1.0, is refused instead of guessing a length.
+TEST(MessageParsers, RequestFramingThatCouldBeReadTwoWaysIsAnError) {
+  const std::string body = "5\r\nhello\r\n0\r\n\r\n";
+  for (std::string te : {"xchunked", "chunked, identity", "identity", "\"chunked\"", "gzip, chunked", "gzip",
+                         "chunked,chunked"}) {
+    RequestHead head;
+    RequestParser parser(head);
+    auto ec = feed(parser, "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + te + "\r\n\r\n" + body, 0);
+    EXPECT_EQ(ec, FramingError::transfer_encoding_not_chunked) << te;
+  }
+  {
+    RequestHead head;
+    RequestParser parser(head);
+    EXPECT_EQ(feed(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" + body, 0),
+              bhttp::error::bad_transfer_encoding);
+  }
+  for (std::string fields : {"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n",
+                             "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n",
+                             "Content-Length: 5\r\nTransfer-Encoding: identity\r\n",
+                             "Transfer-Encoding: identity\r\nContent-Length: 5\r\n"}) {
+    RequestHead head;
+    RequestParser parser(head);
+    auto ec = feed(parser, "POST / HTTP/1.1\r\nHost: a\r\n" + fields + "\r\n" + body, 0);
+    EXPECT_TRUE(ec) << fields;
+    EXPECT_NE(ec, bhttp::error::need_more) << fields;
+  }
+  {
+    RequestHead head;
+    RequestParser parser(head);
+    EXPECT_EQ(feed(parser, "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n" + body, 0),
+              FramingError::transfer_encoding_in_http10);
+  }
+  // The one accepted form, any case, with trailing whitespace.
+  RequestHead head;
+  RequestParser parser(head);
+  EXPECT_FALSE(feed(parser, "POST / HTTP/1.1\r\nTransfer-Encoding: Chunked \r\n\r\n" + body, 0));
+  EXPECT_EQ(head.body, "hello");
+  EXPECT_EQ(ec_message(FramingError::transfer_encoding_not_chunked).find("chunked") != std::string::npos, true);
+}
+
+TEST(MessageParsers, ChunkedTrailerFieldsAreNotHeaders) {
+  const std::string request =
+      "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n"
+      "Authorization: Bearer smuggled\r\nx-llmux-provider: other\r\nContent-Type: text/plain\r\n"
+      "x-request-id: trailer\r\nExpect: 100-continue\r\n\r\n";
+  for (size_t split = 0; split <= request.size(); ++split) {
+    RequestHead head;
+    RequestParser parser(head);
+    ASSERT_FALSE(feed(parser, request, split)) << split;
+    ASSERT_TRUE(parser.is_done()) << split;
+    EXPECT_EQ(head.body, "hello");
+    EXPECT_EQ(head.authorization, "");
+    EXPECT_EQ(head.provider, "");
+    EXPECT_EQ(head.content_type, "");
+    EXPECT_EQ(head.request_id, "");
+    EXPECT_EQ(head.expect, "");
+  }
 }
 
 }  // namespace

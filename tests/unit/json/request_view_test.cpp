@@ -33,6 +33,64 @@ TEST(RequestViewTest, SyntaxErrorNamesLineAndColumn) {
   EXPECT_NE(f.error().message.find("line 3, column 16"), std::string::npos) << f.error().message;
 }
 
+// A server that keeps the first of two "model" keys would serve what the gateway did not route.
+TEST(RequestViewTest, RepeatedTopLevelKeyIsRefusedNamingIt) {
+  for (std::string body : {R"({"mod\u0065l":"gpt-4-SMUGGLED","model":"allowed/cheap","messages":[]})",
+                           R"({"model":"a","messages":[],"max_tokens":5,"max_tokens":100000})",
+                           R"({"stream":false,"messages":[],"stream":true})"}) {
+    auto f = read_request(body);
+    ASSERT_FALSE(f) << body;
+    EXPECT_EQ(f.error().http_status, 400);
+    EXPECT_EQ(f.error().code, "duplicate_key");
+    EXPECT_NE(f.error().message.find("'" + f.error().param + "'"), std::string::npos) << f.error().message;
+  }
+  EXPECT_EQ(read_request(R"({"mod\u0065l":"a","model":"b"})").error().param, "model");
+  EXPECT_EQ(read_request(R"({"max_tokens":1,"messages":[],"max_tokens":2})").error().param, "max_tokens");
+  // Nested objects may repeat top-level names, and many distinct keys are fine.
+  EXPECT_TRUE(read_request(R"({"model":"a","messages":[{"model":"b","content":"c"}],"metadata":{"model":1}})"));
+  std::string many = "{";
+  for (int i = 0; i < 200; ++i) many += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  EXPECT_TRUE(read_request(many + "\"model\":\"m\"}"));
+  auto repeated = read_request(many + "\"k17\":0}");
+  ASSERT_FALSE(repeated);
+  EXPECT_EQ(repeated.error().param, "k17");
+}
+
+// Both spellings of the limit: the larger one is what the context-window check must see.
+TEST(RequestViewTest, MaxTokensAndMaxCompletionTokensGiveTheLarger) {
+  auto f = read_request(R"({"max_tokens":100000,"max_completion_tokens":5,"messages":[]})");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->max_tokens, 100000);
+  EXPECT_STREQ(f->max_tokens_key, "max_tokens");
+  auto g = read_request(R"({"max_tokens":5,"max_completion_tokens":100000,"messages":[]})");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->max_tokens, 100000);
+  EXPECT_STREQ(g->max_tokens_key, "max_completion_tokens");
+}
+
+std::string nested(size_t depth, std::string_view innermost = "1") {
+  return std::string(depth, '[') + std::string(innermost) + std::string(depth, ']');
+}
+
+// Valid JSON deeper than Boost.JSON's default limit of 32 is valid (an upstream body is checked
+// with this); only the request reader has a limit, and its error points at where it is exceeded.
+TEST(RequestViewTest, DeepJsonIsValidAndTheRequestDepthErrorPointsAtTheLimit) {
+  EXPECT_FALSE(locate_syntax_error(nested(40)));
+  EXPECT_FALSE(locate_syntax_error("{\"a\":" + nested(5000) + "}"));
+  auto ok = read_request("{\"model\":\"m\",\"messages\":[],\"x\":" + nested(100) + "}");
+  EXPECT_TRUE(ok) << ok.error().message;
+
+  auto deep = read_request("{\"a\":" + nested(3000) + "}");
+  ASSERT_FALSE(deep);
+  EXPECT_EQ(deep.error().http_status, 400);
+  EXPECT_NE(deep.error().message.find("deeper than 1024 levels (line 1, column 1029)"), std::string::npos)
+      << deep.error().message;
+  // A syntax error behind deep (but allowed) nesting is found where it is.
+  auto broken = read_request("{\"a\":" + nested(100, "1,]") + "}");
+  ASSERT_FALSE(broken);
+  EXPECT_NE(broken.error().message.find("column 108"), std::string::npos) << broken.error().message;
+}
+
 TEST(RequestViewTest, RejectsNonObjectsAndBadTypes) {
   EXPECT_FALSE(read_request("[]"));
   EXPECT_FALSE(read_request(R"({"stream":"yes"})"));

@@ -140,5 +140,84 @@ TEST(OpenAICompatibleTest, DecodesRecordedProviderErrors) {
   EXPECT_EQ(p.decode_error(429, limited, "").http_status, 429);
 }
 
+// Only a buffered answer is capped; a stream is forwarded as it comes and paused for slow clients.
+TEST(OpenAICompatibleTest, RequestsCarryTheServersUpstreamLimits) {
+  ServerConfig server;
+  server.max_response_bytes = 12345;
+  server.upstream_idle_timeout = std::chrono::milliseconds(700);
+  auto made = make_provider(base(), server);
+  ASSERT_TRUE(made);
+  const Provider& p = **made;
+  std::string body = R"({"model":"m","messages":[{"role":"user","content":"x"}]})";
+  auto fields = json::read_request(body);
+  ASSERT_TRUE(fields);
+  auto plain = p.encode({Endpoint::chat_completions, body, &fields.value(), "m", "", false});
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->max_response_bytes, 12345u);
+  EXPECT_EQ(plain->idle_connection_timeout.count(), 700);
+  auto stream = p.encode({Endpoint::chat_completions, body, &fields.value(), "m", "", true});
+  ASSERT_TRUE(stream);
+  EXPECT_EQ(stream->max_response_bytes, 0u);
+  EXPECT_EQ(p.list_models_request().max_response_bytes, 12345u);
+  EXPECT_EQ(OpenAICompatibleProvider(base()).list_models_request().max_response_bytes, 64u << 20);
+}
+
+// Every upstream-to-client text is scrubbed: the key, the whole credential value (also in its
+// Basic form), secret-looking custom headers; ordinary headers and short values are left alone.
+TEST(OpenAICompatibleTest, UpstreamErrorsAreScrubbedOfTheProvidersSecrets) {
+  auto c = base();
+  c.api_key = Secret("sk-abc-0123456789");
+  c.headers = {{"X-Auth-Token", "tok-987654321"}, {"X-Org", "organisation-1"}, {"X-Signed", "v1 {api_key}"},
+               {"X-Session-Id", "abc"}};
+  OpenAICompatibleProvider p(c);
+  auto e = p.decode_error(401,
+                          R"({"error":{"message":"bad key Bearer sk-abc-0123456789 / tok-987654321 for organisation-1",)"
+                          R"("type":"x sk-abc-0123456789","code":"sk-abc-0123456789","param":"v1 sk-abc-0123456789"}})",
+                          "sk-abc-0123456789");
+  EXPECT_EQ(e.message, "provider 'p' returned HTTP 401: bad key [redacted] / [redacted] for organisation-1");
+  EXPECT_EQ(e.type, "x [redacted]");
+  EXPECT_EQ(e.code, "[redacted]");
+  EXPECT_EQ(e.param, "[redacted]");
+  EXPECT_EQ(e.retry_after, "[redacted]");
+  EXPECT_EQ(p.decode_error(403, R"({"detail":"token tok-987654321"})", "").message,
+            "provider 'p' returned HTTP 403: token [redacted]");
+
+  // A plain-text body is cut to 200 bytes only after scrubbing: a key across the cut is not left half.
+  std::string text = std::string(190, '.') + "sk-abc-0123456789 and more";
+  auto cut = p.decode_error(500, text, "");
+  EXPECT_EQ(cut.message.find("sk-abc"), std::string::npos) << cut.message;
+  EXPECT_NE(cut.message.find(std::string(190, '.') + "[redac"), std::string::npos) << cut.message;
+
+  auto basic = base();
+  basic.auth = AuthStyle::basic;
+  basic.api_key = Secret("user:passw0rd");
+  OpenAICompatibleProvider b(basic);
+  EXPECT_EQ(b.decode_error(401, "creds dXNlcjpwYXNzdzByZA== rejected (user:passw0rd)", "").message,
+            "provider 'p' returned HTTP 401: creds [redacted] rejected ([redacted])");
+
+  http::TransferResult failure{http::TransferFailure::reset, "peer said sk-abc-0123456789"};
+  EXPECT_EQ(transfer_error(p, "http://u", failure, std::chrono::seconds(1)).message.find("sk-abc"), std::string::npos);
+  auto short_key = base();
+  short_key.api_key = Secret("abc");
+  EXPECT_EQ(OpenAICompatibleProvider(short_key).decode_error(400, R"({"message":"abc is short"})", "").message,
+            "provider 'p' returned HTTP 400: abc is short");
+}
+
+TEST(OpenAICompatibleTest, RefusedStatusAndTooLargeBodyAre502NamingTheProvider) {
+  OpenAICompatibleProvider p(base());
+  auto status = transfer_error(p, "http://u/v1/chat/completions", {http::TransferFailure::bad_status, "HTTP status 302"},
+                               std::chrono::seconds(1));
+  EXPECT_EQ(status.http_status, 502);
+  EXPECT_FALSE(status.retryable);
+  EXPECT_EQ(status.code, "upstream_bad_status");
+  EXPECT_NE(status.message.find("provider 'p' answered with HTTP status 302"), std::string::npos) << status.message;
+  auto large = transfer_error(p, "http://u/v1/chat/completions",
+                              {http::TransferFailure::too_large, "response body exceeds the limit of 10 bytes"},
+                              std::chrono::seconds(1));
+  EXPECT_EQ(large.http_status, 502);
+  EXPECT_FALSE(large.retryable);
+  EXPECT_NE(large.message.find("limit of 10 bytes (server.max_response_size)"), std::string::npos) << large.message;
+}
+
 }  // namespace
 }  // namespace llmux::providers
