@@ -45,7 +45,7 @@ PORTKEY_JS = os.path.join(PORTKEY_DIR, "node_modules", "@portkey-ai", "gateway",
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOOPBACK = "127.0.0.1"
 
-TARGETS = ["direct", "nginx", "portkey", "llmux"]
+TARGETS = ["direct", "nginx", "portkey", "llmux-baseline", "llmux"]  # llmux-baseline: only with --baseline
 CASES = ["plain", "stream", "anthropic-stream"]  # measured with wrk, every target
 OTHER_CASES = ["fixed-rate", "open-streams"]     # --cases can select these too
 CASE_TITLES = {"plain": "chat completion", "stream": "stream, 20 chunks",
@@ -553,8 +553,8 @@ class Bench:
             f.write(data)
         return path
 
-    def start_llmux(self, name: str) -> Service:
-        argv = [self.llmux_bin, "serve", "--config", self.llmux_config, "--port", "0"]
+    def start_llmux(self, name: str, binary: str | None = None) -> Service:
+        argv = [binary or self.llmux_bin, "serve", "--config", self.llmux_config, "--port", "0"]
         if self.args.llmux_threads:
             argv += ["--threads", str(self.args.llmux_threads)]
         env = dict(os.environ, XDG_STATE_HOME=os.path.join(self.tmp, "state"),
@@ -645,6 +645,9 @@ class Bench:
             g = self.start("portkey", ["node", PORTKEY_JS, f"--port={portkey_port}", "--headless"], env=env)
             g.wait_port(portkey_port, timeout=60)
             self.gateways["portkey"] = g
+        if "llmux-baseline" in a.targets:
+            self.gateways["llmux-baseline"] = self.start_llmux("llmux-baseline",
+                                                               os.path.join(os.path.abspath(a.baseline), "llmux"))
         if "llmux" in a.targets:
             self.gateways["llmux"] = self.start_llmux("llmux")
         time.sleep(0.5)
@@ -676,7 +679,7 @@ class Bench:
                 return self.gateways["portkey"].port, "/v1/chat/completions", [
                     f"Authorization: Bearer {ANTHROPIC_KEY}", "x-portkey-provider: anthropic",
                     f"x-portkey-custom-host: {base}"]
-            return self.gateways["llmux"].port, "/v1/chat/completions", headers
+            return self.gateways[target].port, "/v1/chat/completions", headers
         if target == "direct":
             return url.port, url.path + "/chat/completions", headers
         if target == "nginx":
@@ -684,7 +687,7 @@ class Bench:
         if target == "portkey":
             return self.gateways["portkey"].port, "/v1/chat/completions", headers + [
                 "x-portkey-provider: openai", f"x-portkey-custom-host: {base}"]
-        return self.gateways["llmux"].port, "/v1/chat/completions", headers
+        return self.gateways[target].port, "/v1/chat/completions", headers
 
     # -- throughput cases
 
@@ -1260,7 +1263,8 @@ def chart(res: dict, png: str, tmp: str) -> bool:
                 row.append(f"{s['rps']:.1f}" if s.get("rps") else "NaN")
                 row.append(f"{s['cpu_us_per_req']:.2f}" if s.get("cpu_us_per_req") else "NaN")
             f.write(" ".join(row) + "\n")
-    colors = {"direct": "#9e9e9e", "nginx": "#2e7d32", "portkey": "#c62828", "llmux": "#1565c0"}
+    colors = {"direct": "#9e9e9e", "nginx": "#2e7d32", "portkey": "#c62828", "llmux": "#1565c0",
+              "llmux-baseline": "#90caf9"}
     gw_targets = [t for t in targets if t != "direct"]
 
     def panel(ylabel, kind, ts, fmt):
@@ -1323,7 +1327,10 @@ def main() -> int:
     p.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per target and case")
     p.add_argument("--portkey-warmup", type=int, default=12, help="extra warm-up seconds for node's JIT")
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--targets", default=",".join(TARGETS))
+    p.add_argument("--targets", default=",".join(t for t in TARGETS if t != "llmux-baseline"))
+    p.add_argument("--baseline", default=None,
+                   help="build directory of another llmux (e.g. the commit before a change): measured in the "
+                        "same run as target llmux-baseline")
     p.add_argument("--cases", default=",".join(CASES + OTHER_CASES),
                    help=f"cases to run, of {', '.join(CASES + OTHER_CASES)} (default all; --long adds the leak "
                         "check to them)")
@@ -1358,6 +1365,10 @@ def main() -> int:
         p.error(f"unknown target, upstream or case: {', '.join(bad)}")
     a.cases = [c for c in CASES + OTHER_CASES if c in a.cases]  # always in the same order
     a.wrk_cases = [c for c in CASES if c in a.cases]
+    if a.baseline and "llmux-baseline" not in a.targets:
+        a.targets.append("llmux-baseline")
+    if "llmux-baseline" in a.targets and not a.baseline:
+        p.error("target llmux-baseline needs --baseline BUILD_DIR")
     a.targets = [t for t in TARGETS if t in a.targets]  # keep the A B C D order
     a.streams = [] if a.no_streams else [int(x) for x in a.streams.split(",") if x.strip() and int(x) > 0]
     if a.long and "llmux" not in a.targets:

@@ -96,23 +96,24 @@ TEST_P(HostileUpstream, BufferedBodyOverMaxResponseSizeIs502NamingTheLimit) {
 // for back-pressure and its own inactivity timer fired. Paused, the timer does not run.
 TEST_P(HostileUpstream, ClientPausingLongerThanTheProviderTimeoutGetsTheWholeStream) {
   auto fake = start_fake();
-  auto gw = gateway_for(fake, "", "    timeout: 300ms\n");
-  // 16 MB: far more than the gateway queues (1 MiB) plus what the socket buffers hold.
-  const std::string body = chat_body(R"({"content_size":16000000,"chunks":4000})", true);
+  // 1 s: long enough for a loaded (or sanitized) fake to start the stream, short against the pause.
+  auto gw = gateway_for(fake, "", "    timeout: 1s\n");
+  // 10 MB: far more than the gateway queues (256 KiB) plus what the socket buffers hold.
+  const std::string body = chat_body(R"({"content_size":10000000,"chunks":4000})", true);
   RawConnection client(gw.port, 4096);
   ASSERT_TRUE(client.connected());
   client.send("POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nConnection: close\r\n"
               "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
   client.read_until([](const std::string& got) { return got.find("\r\n\r\n") != std::string::npos; });
   ASSERT_EQ(client.received().rfind("HTTP/1.1 200 ", 0), 0u) << client.received();
-  // The behaviour under test: a client that does not read for five provider timeouts.
-  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  // The behaviour under test: a client that does not read for three provider timeouts.
+  std::this_thread::sleep_for(std::chrono::milliseconds(3000));
   ASSERT_TRUE(client.read_until_closed(std::chrono::seconds(60)));
   const std::string& got = client.received();
   EXPECT_NE(got.find("data: [DONE]"), std::string::npos) << got.substr(got.size() > 600 ? got.size() - 600 : 0);
   EXPECT_EQ(got.find("stopped sending"), std::string::npos);
   EXPECT_EQ(got.find("\"error\""), std::string::npos);
-  EXPECT_GT(got.size(), 16000000u);
+  EXPECT_GT(got.size(), 10000000u);
 }
 
 // An upstream quoting the credential it refused had the key copied into the client's error. The
