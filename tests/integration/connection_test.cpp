@@ -256,3 +256,55 @@ TEST(Signals, StreamsCutAtTheEndOfTheGraceGetAnErrorEventAndTheExitSaysSo) {
 
 }  // namespace
 }  // namespace llmux::test
+
+namespace llmux::test {
+namespace {
+
+// An operator sees failures on stderr as they happen: one line per failed upstream attempt and
+// per rejected request, with the request id, and never a credential.
+TEST(Logging, FailedAttemptsAndRejectedRequestsAreLoggedWithoutSecrets) {
+  auto fake = start_fake({"--require-key", "sk-upstream-secret-1234"});
+  std::string config = temp_file("master_key: mk-gateway-secret-5678\nproviders:\n  fake:\n    base_url: " +
+                                 fake.base_url() + "\n    api_key: sk-upstream-secret-1234\n    max_retries: 1\n"
+                                 "    models: [fake-model]\n");
+  Process gw({LLMUX_BINARY, "serve", "--config", config, "--port", "0"}, {}, true);
+  int port = port_from_listening_line(gw.wait_for_line("listening on"));
+  std::string url = "http://127.0.0.1:" + std::to_string(port) + "/v1/chat/completions";
+  std::vector<std::string> keyed = {"Content-Type: application/json", "Authorization: Bearer mk-gateway-secret-5678"};
+  auto failing = keyed;
+  failing.push_back("x-request-id: req-failing-1");
+  auto r = http_post(url, R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":503}})",
+                     failing);
+  EXPECT_EQ(r.status, 503);
+  auto unauthorized = http_post(url, kChat, {"Content-Type: application/json", "Authorization: Bearer wrong-key-000"});
+  EXPECT_EQ(unauthorized.status, 401);
+  // Two attempts (max_retries 1), then the rejection; then the 401. Lines are read as they come.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < until && gw.output().find("invalid_api_key") == std::string::npos)
+    gw.wait_for_line("2", std::chrono::milliseconds(500));
+  const std::string& log = gw.output();
+  EXPECT_NE(log.find("request req-failing-1: provider 'fake' attempt 1 failed: status 503"), std::string::npos) << log;
+  EXPECT_NE(log.find("request req-failing-1: provider 'fake' attempt 2 failed: status 503"), std::string::npos) << log;
+  EXPECT_NE(log.find("request req-failing-1 rejected: 503"), std::string::npos) << log;
+  EXPECT_NE(log.find("rejected: 401 invalid_api_key"), std::string::npos) << log;
+  for (const char* secret : {"sk-upstream-secret-1234", "mk-gateway-secret-5678", "wrong-key-000"})
+    EXPECT_EQ(log.find(secret), std::string::npos) << secret << " in the log";
+}
+
+// metrics.public: unset means public only on loopback; a gateway on all interfaces asks for a key.
+TEST(Metrics, ExposureWithoutAKeyIsAConfigChoice) {
+  auto fake = start_fake();
+  auto open_all = start_gateway("master_key: mk-1234\nserver:\n  host: 0.0.0.0\n" + fake_provider(fake));
+  EXPECT_EQ(http_get(open_all.url("/metrics")).status, 401);
+  EXPECT_EQ(http_get(open_all.url("/metrics"), {"Authorization: Bearer mk-1234"}).status, 200);
+  auto chosen = start_gateway("master_key: mk-1234\nserver:\n  host: 0.0.0.0\nmetrics: {public: true}\n" +
+                              fake_provider(fake));
+  EXPECT_EQ(http_get(chosen.url("/metrics")).status, 200);
+  auto loopback = start_gateway("master_key: mk-1234\n" + fake_provider(fake));
+  EXPECT_EQ(http_get(loopback.url("/metrics")).status, 200);
+  auto closed = start_gateway("master_key: mk-1234\nmetrics: {public: false}\n" + fake_provider(fake));
+  EXPECT_EQ(http_get(closed.url("/metrics")).status, 401);
+}
+
+}  // namespace
+}  // namespace llmux::test

@@ -18,12 +18,13 @@ namespace llmux::test {
 
 using Clock = std::chrono::steady_clock;
 
-Process::Process(std::vector<std::string> argv, std::vector<std::string> extra_env) {
+Process::Process(std::vector<std::string> argv, std::vector<std::string> extra_env, bool merge_stderr) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  if (merge_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);

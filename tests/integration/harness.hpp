@@ -13,8 +13,9 @@ namespace llmux::test {
 class Process {
  public:
   Process() = default;
-  // Starts `argv` with stdout piped; env entries "K=V" are added to the current environment.
-  Process(std::vector<std::string> argv, std::vector<std::string> extra_env = {});
+  // Starts `argv` with stdout piped (and stderr into the same pipe with `merge_stderr`); env
+  // entries "K=V" are added to the current environment.
+  Process(std::vector<std::string> argv, std::vector<std::string> extra_env = {}, bool merge_stderr = false);
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;
   ~Process();
