@@ -2,7 +2,7 @@
 # (scripts/setup.sh), configure, build and then run.
 BUILD ?= build
 ASAN_BUILD ?= build-asan
-FUZZ_BUILD ?= build-fuzz
+FUZZ_BUILD ?= $(ASAN_BUILD)
 FUZZ_SECONDS ?= 60
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -33,18 +33,23 @@ demo: configure
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
+# One clang build serves the sanitizer run and the fuzzers: the libraries are compiled once with
+# ASan+UBSan and libFuzzer's coverage instrumentation, then linked into the tests and the fuzz
+# targets alike (two builds of the whole tree would double CI's longest step).
+SANITIZED_FLAGS = -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DLLMUX_SANITIZE=ON \
+	-DLLMUX_FUZZ=ON -DLLMUX_BUILD_BENCH=OFF
+
 # The whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer.
 asan-test: setup
-	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DLLMUX_SANITIZE=ON -DLLMUX_BUILD_BENCH=OFF >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja $(SANITIZED_FLAGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
 
-# libFuzzer targets (fuzz/) built with clang under ASan+UBSan, then each run for FUZZ_SECONDS,
-# two at a time; FUZZ_TARGETS="sse_stream …" runs only those. Only the libraries they link are built.
+# libFuzzer targets (fuzz/) under ASan+UBSan, each run for FUZZ_SECONDS, two at a time;
+# FUZZ_TARGETS="sse_stream …" runs only those. Shares the sanitizer build (FUZZ_BUILD).
 fuzz: setup
-	@cmake -S . -B $(FUZZ_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ \
-		-DLLMUX_FUZZ=ON -DLLMUX_BUILD_TESTS=OFF -DLLMUX_BUILD_BENCH=OFF >/dev/null
+	@cmake -S . -B $(FUZZ_BUILD) -G Ninja $(SANITIZED_FLAGS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target llmux_fuzz
 	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZ_TARGETS)
 
@@ -53,4 +58,4 @@ bench:
 	@bash bench/run.sh $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) build-fuzz
