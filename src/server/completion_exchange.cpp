@@ -2,6 +2,8 @@
 
 #include <ctime>
 
+#include <boost/asio/post.hpp>
+
 #include "core/text.hpp"
 #include "observability/log.hpp"
 #include "server/connection.hpp"
@@ -10,8 +12,12 @@
 
 namespace llmux::server {
 
+namespace asio = boost::asio;
+
 namespace {
 constexpr size_t kMaxErrorBody = 1 << 20;
+// A stream whose events carry no content for this many bytes is taken as started all the same.
+constexpr size_t kMaxHeldBeforeContent = 64 * 1024;
 
 // An empty request with the storage of `used`: every field at its default, whatever fields the
 // type gains later.
@@ -25,7 +31,48 @@ void reuse(http::UpstreamRequest& used) {
   fresh.headers = std::move(used.headers);
   used = std::move(fresh);
 }
+// Whether an OpenAI stream event carries part of the answer (text, reasoning, a tool call) or its
+// end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
+// still be left for another. Cheap substring checks; only used until the first such event.
+bool carries_content(std::string_view data) {
+  auto non_empty_string_after = [&](std::string_view key) {
+    for (size_t at = data.find(key); at != std::string_view::npos; at = data.find(key, at + 1)) {
+      size_t i = at + key.size();
+      while (i < data.size() && data[i] == ' ') ++i;
+      if (i + 1 < data.size() && data[i] == '"' && data[i + 1] != '"') return true;
+    }
+    return false;
+  };
+  return non_empty_string_after("\"content\":") || non_empty_string_after("\"reasoning_content\":") ||
+         non_empty_string_after("\"text\":") || non_empty_string_after("\"finish_reason\":") ||
+         data.find("\"tool_calls\"") != std::string_view::npos;
+}
+
+bool is_error_event(std::string_view data) {
+  size_t i = 0;
+  while (i < data.size() && (data[i] == ' ' || data[i] == '\n')) ++i;
+  return data.substr(i).starts_with("{\"error\"");
+}
+
 }  // namespace
+
+// --- content gate ----------------------------------------------------------------------------------
+
+void ContentGate::on_event(const providers::StreamEvent& e) {
+  using Kind = providers::StreamEvent::Kind;
+  if (!content_) {
+    if (e.kind == Kind::error) {  // before any content: the attempt failed, nothing is forwarded
+      error_ = true;
+      error_type_.assign(e.error_type);
+      error_text_.assign(e.text);
+      return;
+    }
+    bool text = (e.kind == Kind::text || e.kind == Kind::reasoning) && !e.text.empty();
+    content_ = text || e.kind == Kind::tool_call || e.kind == Kind::tool_arguments || e.kind == Kind::finish ||
+               e.kind == Kind::done;
+  }
+  next_->on_event(e);
+}
 
 // --- scratch ---------------------------------------------------------------------------------------
 
@@ -167,11 +214,16 @@ std::optional<Error> CompletionExchange::validate_fields() const {
 void CompletionExchange::start_attempt() {
   upstream_status_ = 0;
   saw_done_ = false;
+  upstream_streaming_ = false;
+  attempt_error_.reset();
   buffers_.upstream_body.clear();
+  buffers_.translated.clear();
   buffers_.sse.reset();
   if (decoder_) {
     decoder_->reset();
+    buffers_.chunk_writer = providers::OpenAIChunkWriter{};
     buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+    gate_.emplace(buffers_.chunk_writer);
   }
   transfer_ = worker_.upstream.start(buffers_.upstream_request, this);
   self_while_transfer_ = shared_from_this();
@@ -183,33 +235,47 @@ void CompletionExchange::on_headers(int status, std::string_view content_type, s
   upstream_status_ = status;
   buffers_.retry_after.assign(retry_after);
   buffers_.upstream_content_type.assign(content_type);
-  if (status >= 200 && status < 300 && stream_) {
-    streaming_ = true;
-    response_status_ = 200;
-    connection_->begin_stream(200, "text/event-stream", buffers_.headers);
-  }
+  // A stream's 200 goes to the client only with its first content (open_client_stream): until
+  // then a failure of this attempt can still be answered by another.
+  upstream_streaming_ = status >= 200 && status < 300 && stream_;
+}
+
+void CompletionExchange::open_client_stream() {
+  streaming_ = true;
+  response_status_ = 200;
+  connection_->begin_stream(200, "text/event-stream", buffers_.headers);
+  // What arrived before the content (a role-only chunk, comments) goes out first, in order.
+  connection_->stream(buffers_.upstream_body);
+  buffers_.upstream_body.clear();
 }
 
 bool CompletionExchange::on_body(std::string_view bytes) {
-  if (!streaming_) {
+  if (!upstream_streaming_) {
     auto& body = buffers_.upstream_body;
     bool success = upstream_status_ >= 200 && upstream_status_ < 300;
     if (success || body.size() < kMaxErrorBody) body.append(bytes);
     return true;
   }
   if (decoder_) {
-    translate_stream(bytes);
-  } else {
+    if (!translate_stream(bytes)) return fail_attempt();
+  } else if (streaming_) {
     // Forward as received: no re-framing, no waiting for event boundaries.
     connection_->stream(bytes);
-    buffers_.sse.feed(bytes, [this](const http::SseEvent& e) {
-      if (e.data == "[DONE]") {
-        saw_done_ = true;
-      } else if (json::has_usage_object(e.data)) {
-        if (auto u = json::read_usage(e.data)) usage_ = *u;
+    buffers_.sse.feed(bytes, [this](const http::SseEvent& e) { return note_event(e); });
+  } else {
+    // Held until the first event with content; an error event before it fails the attempt.
+    buffers_.upstream_body.append(bytes);
+    bool content = false;
+    buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
+      if (!content && is_error_event(e.data)) {
+        attempt_error_ = resolution_.provider->decode_error(502, e.data, {});
+        return false;
       }
-      return true;
+      content = content || carries_content(e.data);
+      return note_event(e);
     });
+    if (attempt_error_) return fail_attempt();
+    if (content || buffers_.upstream_body.size() > kMaxHeldBeforeContent) open_client_stream();
   }
   if (connection_->over_high_water()) {
     paused_ = true;
@@ -218,18 +284,49 @@ bool CompletionExchange::on_body(std::string_view bytes) {
   return true;
 }
 
+bool CompletionExchange::note_event(const http::SseEvent& e) {
+  if (e.data == "[DONE]") {
+    saw_done_ = true;
+  } else if (json::has_usage_object(e.data)) {
+    if (auto u = json::read_usage(e.data)) usage_ = *u;
+  }
+  return true;
+}
+
 // Events of one upstream read leave as one chunk of OpenAI events.
-void CompletionExchange::translate_stream(std::string_view bytes) {
+bool CompletionExchange::translate_stream(std::string_view bytes) {
   auto& writer = buffers_.chunk_writer;
+  auto& gate = *gate_;
   buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
-    if (writer.ended()) return false;
-    if (auto decoded = decoder_->decode_event(e, writer); !decoded) {
+    if (writer.ended() || gate.failed()) return false;
+    if (auto decoded = decoder_->decode_event(e, gate); !decoded) {
       Error error = std::move(decoded).error();
       error.message = "provider '" + resolution_.provider->id() + "': " + error.message;
+      if (!gate.content_seen()) {
+        attempt_error_ = std::move(error);
+        attempt_error_->http_status = 502;
+        attempt_error_->retryable = false;
+        return false;
+      }
       writer.fail(error);
     }
     return true;
   });
+  if (gate.failed() && !attempt_error_) {
+    Error e = Error::make(ErrorKind::upstream_error,
+                          "provider '" + resolution_.provider->id() + "' failed before answering: " + gate.error_text(),
+                          {}, gate.error_type());
+    e.http_status = gate.error_type() == "overloaded_error" ? 529 : 502;
+    e.retryable = true;
+    attempt_error_ = resolution_.provider->scrubbed(std::move(e));
+  }
+  if (attempt_error_) return false;
+  if (!streaming_) {
+    if (!gate.content_seen()) return true;  // held in `translated` until the answer starts
+    streaming_ = true;
+    response_status_ = 200;
+    connection_->begin_stream(200, "text/event-stream", buffers_.headers);
+  }
   if (!buffers_.translated.empty()) {
     // An upstream error event's text reaches the client: it goes through the provider's scrubber
     // like every other upstream text.
@@ -237,6 +334,29 @@ void CompletionExchange::translate_stream(std::string_view bytes) {
     connection_->stream(buffers_.translated);
     buffers_.translated.clear();
   }
+  return true;
+}
+
+// Called from inside the transfer's callbacks, which must not cancel it: the upstream is paused
+// (on_body returns false) and the attempt is given up from the loop.
+bool CompletionExchange::fail_attempt() {
+  asio::post(worker_.io, [self = shared_from_this()] {
+    if (self->ended_ || !self->attempt_error_) return;
+    self->stop_upstream();
+    self->self_while_transfer_.reset();
+    Error e = std::move(*self->attempt_error_);
+    self->attempt_error_.reset();
+    self->attempt_failed(e);
+  });
+  return false;
+}
+
+void CompletionExchange::attempt_failed(const Error& e) {
+  std::string line = "request " + buffers_.request_id + ": provider '" + resolution_.provider->id() + "' attempt " +
+                     std::to_string(attempt_ + 1) + " failed: " + e.message;
+  observability::log_warning(line);
+  if (e.retryable && should_retry(e.http_status >= 500 ? e.http_status : 0)) return retry();
+  send_error(e);
 }
 
 void CompletionExchange::resume_output() {
@@ -250,6 +370,29 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   transfer_ = 0;
   auto self = std::move(self_while_transfer_);  // alive through this function
   const auto& provider = *resolution_.provider;
+  if (attempt_error_) return;  // fail_attempt has taken over
+  if (upstream_streaming_ && !streaming_ && result.failure == http::TransferFailure::none) {
+    // The stream ended before anything with content: complete (an empty answer), or cut.
+    bool complete = decoder_ ? buffers_.chunk_writer.ended() && !gate_->failed() : saw_done_;
+    if (!complete) {
+      Error e = Error::make(ErrorKind::upstream_error,
+                            "stream from provider '" + provider.id() + "' (" + buffers_.upstream_request.url +
+                                ") ended before any content",
+                            {}, "upstream_stream_ended");
+      e.http_status = 502;
+      e.retryable = true;
+      return attempt_failed(e);
+    }
+    if (decoder_) {
+      streaming_ = true;
+      response_status_ = 200;
+      connection_->begin_stream(200, "text/event-stream", buffers_.headers);
+      connection_->stream(buffers_.translated);
+      buffers_.translated.clear();
+    } else {
+      open_client_stream();
+    }
+  }
   if (streaming_) return finish_stream(result);
   if (result.failure != http::TransferFailure::none) {
     log_failed_attempt(result);

@@ -58,6 +58,25 @@ class ExchangeScratch {
   std::string decoder_type_;
 };
 
+// Passes a translated stream's events on to the writer once one of them carries content (text,
+// reasoning, a tool call, the finish); an error before that is kept, not forwarded, so the attempt
+// can fail over while the client has seen nothing.
+class ContentGate final : public providers::StreamSink {
+ public:
+  explicit ContentGate(providers::StreamSink& next) : next_(&next) {}
+  void on_event(const providers::StreamEvent& event) override;
+  bool content_seen() const noexcept { return content_; }
+  bool failed() const noexcept { return error_; }
+  const std::string& error_type() const noexcept { return error_type_; }
+  const std::string& error_text() const noexcept { return error_text_; }
+
+ private:
+  providers::StreamSink* next_;
+  bool content_ = false;
+  bool error_ = false;
+  std::string error_type_, error_text_;
+};
+
 class CompletionExchange final : public std::enable_shared_from_this<CompletionExchange>,
                                  public http::UpstreamHandler {
  public:
@@ -87,7 +106,11 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void start_attempt();
   bool should_retry(int status) const;
   void retry();
-  void translate_stream(std::string_view bytes);
+  bool translate_stream(std::string_view bytes);  // false: the attempt failed (attempt_error_)
+  bool note_event(const http::SseEvent& event);   // [DONE] and usage of a passed-through stream
+  void open_client_stream();
+  bool fail_attempt();  // from inside a transfer callback; returns false (pause the transfer)
+  void attempt_failed(const Error& error);
   void finish_stream(const http::TransferResult& result);
   void send_translated_body();
   void send_error(const Error& e);
@@ -117,7 +140,10 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   int upstream_status_ = 0;
   int response_status_ = 0;
   bool stream_ = false;
-  bool streaming_ = false;
+  bool upstream_streaming_ = false;  // this attempt's upstream answered a stream with 2xx
+  bool streaming_ = false;           // the client's stream has begun (its 200 is sent)
+  std::optional<Error> attempt_error_;
+  std::optional<ContentGate> gate_;  // translated streams
   bool saw_done_ = false;
   bool paused_ = false;
   bool ended_ = false;
