@@ -38,7 +38,8 @@ struct KeySpec {
 
 // camelCase spellings of all of these are accepted too (see to_snake).
 constexpr KeySpec kTopKeys[] = {
-    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"}};
+    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"},
+    {"models"}, {"router"}, {"alerts"}};
 constexpr KeySpec kServerKeys[] = {
     {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
     {"write_timeout"}, {"max_connections"}, {"cors"}};
@@ -48,7 +49,19 @@ constexpr KeySpec kProviderKeys[] = {
     {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
     {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
-    {"max_retries"}};
+    {"max_retries"}, {"timeouts"}};
+constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};
+constexpr KeySpec kRouteKeys[] = {
+    {"aliases"}, {"deployments"}, {"strategy"}, {"context_fallbacks"}, {"content_policy_fallback"}};
+constexpr KeySpec kDeploymentKeys[] = {{"provider"}, {"model"}, {"priority"}, {"weight"}};
+constexpr KeySpec kRouterKeys[] = {
+    {"max_attempts"}, {"max_retry_wait"}, {"backoff"}, {"total_timeout"}, {"max_request_timeout"},
+    {"strategy"}, {"breaker", {"circuit_breaker"}}, {"health"}};
+constexpr KeySpec kBackoffKeys[] = {{"base"}, {"cap"}};
+constexpr KeySpec kBreakerKeys[] = {
+    {"consecutive_failures"}, {"error_rate"}, {"min_requests"}, {"window"}, {"cooldown"}};
+constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"degraded_latency"}};
+constexpr KeySpec kAlertsKeys[] = {{"webhook"}};
 constexpr KeySpec kModelKeys[] = {
     {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},
     {"pricing"}, {"input_price"}, {"output_price"}};
@@ -70,8 +83,19 @@ constexpr Scope kModelScope{kModelKeys, "a model setting", "inside a model entry
 constexpr Scope kPricingScope{kPricingKeys, "a price", "under a model's pricing:"};
 constexpr Scope kCorsScope{kCorsKeys, "a CORS setting", "under server.cors:"};
 constexpr Scope kMetricsScope{kMetricsKeys, "a metrics setting", "under metrics:"};
-constexpr const Scope* kScopes[] = {&kTopScope, &kServerScope, &kProviderScope, &kModelScope, &kPricingScope,
-                                    &kCorsScope, &kMetricsScope};
+constexpr Scope kTimeoutScope{kTimeoutKeys, "a provider timeout", "under a provider's timeouts:"};
+constexpr Scope kRouteScope{kRouteKeys, "a routed model setting", "inside a routed model (models: {NAME: {...}})"};
+constexpr Scope kDeploymentScope{kDeploymentKeys, "a deployment setting",
+                                 "inside a deployment (models: {NAME: {deployments: [...]}})"};
+constexpr Scope kRouterScope{kRouterKeys, "a router setting", "under router:"};
+constexpr Scope kBackoffScope{kBackoffKeys, "a backoff setting", "under router.backoff:"};
+constexpr Scope kBreakerScope{kBreakerKeys, "a circuit breaker setting", "under router.breaker:"};
+constexpr Scope kHealthScope{kHealthKeys, "a health check setting", "under router.health:"};
+constexpr Scope kAlertsScope{kAlertsKeys, "an alerts setting", "under alerts:"};
+constexpr const Scope* kScopes[] = {&kTopScope,     &kServerScope,     &kProviderScope, &kModelScope,
+                                    &kPricingScope, &kCorsScope,       &kMetricsScope,  &kTimeoutScope,
+                                    &kRouteScope,   &kDeploymentScope, &kRouterScope,   &kBackoffScope,
+                                    &kBreakerScope, &kHealthScope,     &kAlertsScope};
 
 std::string to_snake(std::string_view key) {
   std::string out;
@@ -280,7 +304,7 @@ class Loader {
       fail(top, "expected a mapping of settings or a list of providers");
       return config;
     }
-    if (is_single_provider(scalar_keys(root))) {
+    if (is_single_provider(scalar_keys(root)) && !is_routed_models_only(root)) {
       // One provider written alone, as provider docs show them: a list of one. Its keys are
       // reported as written (no "providers" prefix the file does not have).
       Item entry{root, top.loc, "", "providers[0]"};
@@ -299,6 +323,9 @@ class Loader {
         if (!key.empty()) config.api_keys.emplace_back(std::move(key));
     if (auto* i = get(f, "state_dir"))
       if (auto s = text(*i)) config.state_dir = std::move(*s);
+    if (auto* i = get(f, "models")) load_model_routes(*i, config.models);
+    if (auto* i = get(f, "router")) load_router(*i, config.router);
+    if (auto* i = get(f, "alerts")) load_alerts(*i, config.alerts);
     return config;
   }
 
@@ -641,6 +668,7 @@ class Loader {
       if (auto v = duration(*i)) p.timeout = *v;
     if (auto* i = get(f, "max_retries"))
       if (auto v = int32(*i)) p.max_retries = *v;
+    if (auto* i = get(f, "timeouts")) load_timeouts(*i, p.timeouts);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
@@ -744,6 +772,153 @@ class Loader {
     }
   }
 
+  // A file holding only a models: mapping is the routing section, not a provider's model list.
+  static bool is_routed_models_only(const YAML::Node& root) {
+    return root.size() == 1 && root.begin()->first.IsScalar() &&
+           to_snake(root.begin()->first.Scalar()) == "models" && root.begin()->second.IsMap();
+  }
+
+  void load_timeouts(const Item& item, ProviderTimeouts& t) {
+    if (!expect_map(item, "a mapping with connect, headers, first_token, idle and total")) return;
+    auto f = fields(item, kTimeoutScope);
+    std::pair<const char*, std::optional<std::chrono::milliseconds>*> slots[] = {
+        {"connect", &t.connect}, {"headers", &t.headers}, {"first_token", &t.first_token},
+        {"idle", &t.idle}, {"total", &t.total}};
+    for (auto [name, slot] : slots)
+      if (auto* i = get(f, name)) *slot = duration(*i);
+  }
+
+  std::optional<BalanceStrategy> strategy(const Item& item) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    auto parsed = parse_balance_strategy(*s);
+    if (!parsed) fail(item, parsed.error());
+    return parsed ? std::optional(*parsed) : std::nullopt;
+  }
+
+  void load_model_routes(const Item& item, std::vector<ModelRouteConfig>& routes) {
+    if (!expect_map(item, "a mapping of model names to their deployments (models: {NAME: {deployments: [...]}})"))
+      return;
+    for (auto it = item.node.begin(); it != item.node.end(); ++it) {
+      Loc key_loc = loc_of(it->first, item.loc);
+      if (!it->first.IsScalar()) {
+        fail(key_loc, item.path, "model names must be plain names, not " + describe(it->first));
+        continue;
+      }
+      const std::string& name = it->first.Scalar();
+      Item entry{it->second, loc_of(it->second, key_loc), join(item.path, name), join(item.canon, name)};
+      remember({entry.node, key_loc, entry.path, entry.canon});
+      ModelRouteConfig route;
+      route.name = name;
+      if (expect_map(entry, "a mapping with deployments, strategy, context_fallbacks")) {
+        auto f = fields(entry, kRouteScope);
+        if (auto* i = get(f, "aliases")) route.aliases = text_list(*i);
+        if (auto* i = get(f, "deployments")) load_deployments(*i, route.deployments);
+        if (auto* i = get(f, "strategy")) route.strategy = strategy(*i);
+        if (auto* i = get(f, "context_fallbacks")) route.context_fallbacks = text_list(*i);
+        if (auto* i = get(f, "content_policy_fallback"))
+          if (auto v = boolean(*i)) route.content_policy_fallback = *v;
+      }
+      routes.push_back(std::move(route));
+    }
+  }
+
+  // [{provider, model, priority, weight}, ...]; "provider/model" alone is a deployment whose
+  // priority is its position in the list.
+  void load_deployments(const Item& item, std::vector<DeploymentConfig>& out) {
+    if (!item.node.IsSequence()) {
+      if (!item.node.IsNull()) fail(item, "expected a list of deployments, got " + describe(item.node));
+      return;
+    }
+    for (size_t n = 0; n < item.node.size(); ++n) {
+      Item entry = element(item, n);
+      remember(entry);
+      DeploymentConfig d;
+      d.priority = static_cast<int>(n) + 1;
+      if (entry.node.IsScalar()) {
+        auto s = text(entry);
+        if (!s) continue;
+        size_t slash = s->find('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 == s->size()) {
+          fail(entry, "expected PROVIDER/MODEL or a mapping with provider and model, got " + quoted(*s));
+          continue;
+        }
+        d.provider = s->substr(0, slash);
+        d.model = s->substr(slash + 1);
+      } else if (expect_map(entry, "a mapping with provider, model, priority and weight")) {
+        auto f = fields(entry, kDeploymentScope);
+        if (auto* i = get(f, "provider"))
+          if (auto s = text(*i)) d.provider = std::move(*s);
+        if (auto* i = get(f, "model"))
+          if (auto s = text(*i)) d.model = std::move(*s);
+        if (auto* i = get(f, "priority"))
+          if (auto v = integer(*i, 1, 1000)) d.priority = static_cast<int>(*v);
+        if (auto* i = get(f, "weight"))
+          if (auto v = integer(*i, 1, 1'000'000)) d.weight = static_cast<int>(*v);
+      }
+      out.push_back(std::move(d));
+    }
+  }
+
+  void load_router(const Item& item, RouterConfig& r) {
+    if (!expect_map(item, "a mapping of router settings")) return;
+    auto f = fields(item, kRouterScope);
+    if (auto* i = get(f, "max_attempts"))
+      if (auto v = integer(*i, 1, 100)) r.max_attempts = static_cast<int>(*v);
+    std::pair<const char*, std::chrono::milliseconds*> durations[] = {
+        {"max_retry_wait", &r.max_retry_wait}, {"total_timeout", &r.total_timeout},
+        {"max_request_timeout", &r.max_request_timeout}};
+    for (auto [name, slot] : durations)
+      if (auto* i = get(f, name))
+        if (auto v = duration(*i)) *slot = *v;
+    if (auto* i = get(f, "strategy"))
+      if (auto v = strategy(*i)) r.strategy = *v;
+    if (auto* i = get(f, "backoff"); i && expect_map(*i, "a mapping with base and cap")) {
+      auto b = fields(*i, kBackoffScope);
+      if (auto* j = get(b, "base"))
+        if (auto v = duration(*j)) r.backoff_base = *v;
+      if (auto* j = get(b, "cap"))
+        if (auto v = duration(*j)) r.backoff_cap = *v;
+    }
+    if (auto* i = get(f, "breaker")) load_breaker(*i, r.breaker);
+    if (auto* i = get(f, "health")) load_health(*i, r.health);
+  }
+
+  void load_breaker(const Item& item, BreakerConfig& b) {
+    if (!expect_map(item, "a mapping of circuit breaker settings")) return;
+    auto f = fields(item, kBreakerScope);
+    if (auto* i = get(f, "consecutive_failures"))
+      if (auto v = integer(*i, 1, 1'000'000)) b.consecutive_failures = static_cast<int>(*v);
+    if (auto* i = get(f, "error_rate"))
+      if (auto v = number(*i)) b.error_rate = *v;
+    if (auto* i = get(f, "min_requests"))
+      if (auto v = integer(*i, 1, 1'000'000)) b.min_requests = static_cast<int>(*v);
+    if (auto* i = get(f, "window"))
+      if (auto v = duration(*i)) b.window = *v;
+    if (auto* i = get(f, "cooldown"))
+      if (auto v = duration(*i)) b.cooldown = *v;
+  }
+
+  void load_health(const Item& item, HealthConfig& h) {
+    if (!expect_map(item, "a mapping of health check settings")) return;
+    auto f = fields(item, kHealthScope);
+    if (auto* i = get(f, "interval"))
+      if (auto v = duration(*i)) h.interval = *v;
+    if (auto* i = get(f, "window"))
+      if (auto v = duration(*i)) h.window = *v;
+    if (auto* i = get(f, "path"))
+      if (auto s = text(*i)) h.path = std::move(*s);
+    if (auto* i = get(f, "degraded_latency"))
+      if (auto v = duration(*i)) h.degraded_latency = *v;
+  }
+
+  void load_alerts(const Item& item, AlertsConfig& a) {
+    if (!expect_map(item, "a mapping with webhook")) return;
+    auto f = fields(item, kAlertsScope);
+    if (auto* i = get(f, "webhook"))
+      if (auto s = text(*i)) a.webhook = std::move(*s);
+  }
+
   // default_params as compact JSON. Quoted YAML scalars (tag "!") stay strings.
   bool append_json(const Item& item, std::string& out) {
     const YAML::Node& node = item.node;
@@ -806,7 +981,8 @@ namespace config_detail {
 bool is_single_provider(const std::vector<std::string>& keys) {
   bool provider_key = false;
   for (const auto& key : keys) {
-    if (find_spec(kTopKeys, key)) return false;
+    // "models" is both a provider's model list and the top-level routing section.
+    if (find_spec(kTopKeys, key) && to_snake(key) != "models") return false;
     provider_key = provider_key || find_spec(kProviderKeys, key);
   }
   return provider_key;
