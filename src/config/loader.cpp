@@ -23,6 +23,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config_internal.hpp"
+#include "config/key_scopes.hpp"
 #include "core/json_text.hpp"
 
 namespace llmux {
@@ -31,176 +32,11 @@ using namespace config_detail;
 
 namespace {
 
-struct KeySpec {
-  std::string_view name;                      // canonical snake_case spelling
-  std::array<std::string_view, 2> aliases{};  // other names for the same setting
-};
-
-// camelCase spellings of all of these are accepted too (see to_snake).
-constexpr KeySpec kTopKeys[] = {
-    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"},
-    {"models"}, {"router"}, {"alerts"}};
-constexpr KeySpec kServerKeys[] = {
-    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
-    {"write_timeout"}, {"max_connections"}, {"cors"}};
-constexpr KeySpec kCorsKeys[] = {{"origins"}, {"headers"}, {"max_age"}};
-constexpr KeySpec kMetricsKeys[] = {{"public"}};
-constexpr KeySpec kProviderKeys[] = {
-    {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
-    {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
-    {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
-    {"max_retries"}, {"timeouts"}};
-constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};
-constexpr KeySpec kRouteKeys[] = {
-    {"aliases"}, {"deployments"}, {"strategy"}, {"context_fallbacks"}, {"content_policy_fallback"}};
-constexpr KeySpec kDeploymentKeys[] = {{"provider"}, {"model"}, {"priority"}, {"weight"}};
-constexpr KeySpec kRouterKeys[] = {
-    {"max_attempts"}, {"max_retry_wait"}, {"backoff"}, {"total_timeout"}, {"max_request_timeout"},
-    {"strategy"}, {"breaker", {"circuit_breaker"}}, {"health"}};
-constexpr KeySpec kBackoffKeys[] = {{"base"}, {"cap"}};
-constexpr KeySpec kBreakerKeys[] = {
-    {"consecutive_failures"}, {"error_rate"}, {"min_requests"}, {"window"}, {"cooldown"}};
-constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"degraded_latency"}};
-constexpr KeySpec kAlertsKeys[] = {{"webhook"}};
-constexpr KeySpec kModelKeys[] = {
-    {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},
-    {"pricing"}, {"input_price"}, {"output_price"}};
-constexpr KeySpec kPricingKeys[] = {{"input"}, {"output"}};
-
-// Where a mapping sits in the document. A key that belongs to another scope means something else
-// there (a provider's api_key is an upstream credential, the top-level api_keys are the gateway's
-// own), so an unknown key is never "corrected" to a key of another scope's meaning.
-struct Scope {
-  std::span<const KeySpec> keys;
-  std::string_view kind;       // "a provider setting"
-  std::string_view placement;  // "inside a provider (providers: {ID: {...}})"
-};
-
-constexpr Scope kTopScope{kTopKeys, "a top-level setting", "at the top level of the file"};
-constexpr Scope kServerScope{kServerKeys, "a server setting", "under server:"};
-constexpr Scope kProviderScope{kProviderKeys, "a provider setting", "inside a provider (providers: {ID: {...}})"};
-constexpr Scope kModelScope{kModelKeys, "a model setting", "inside a model entry (models: [{id: ..., ...}])"};
-constexpr Scope kPricingScope{kPricingKeys, "a price", "under a model's pricing:"};
-constexpr Scope kCorsScope{kCorsKeys, "a CORS setting", "under server.cors:"};
-constexpr Scope kMetricsScope{kMetricsKeys, "a metrics setting", "under metrics:"};
-constexpr Scope kTimeoutScope{kTimeoutKeys, "a provider timeout", "under a provider's timeouts:"};
-constexpr Scope kRouteScope{kRouteKeys, "a routed model setting", "inside a routed model (models: {NAME: {...}})"};
-constexpr Scope kDeploymentScope{kDeploymentKeys, "a deployment setting",
-                                 "inside a deployment (models: {NAME: {deployments: [...]}})"};
-constexpr Scope kRouterScope{kRouterKeys, "a router setting", "under router:"};
-constexpr Scope kBackoffScope{kBackoffKeys, "a backoff setting", "under router.backoff:"};
-constexpr Scope kBreakerScope{kBreakerKeys, "a circuit breaker setting", "under router.breaker:"};
-constexpr Scope kHealthScope{kHealthKeys, "a health check setting", "under router.health:"};
-constexpr Scope kAlertsScope{kAlertsKeys, "an alerts setting", "under alerts:"};
-constexpr const Scope* kScopes[] = {&kTopScope,     &kServerScope,     &kProviderScope, &kModelScope,
-                                    &kPricingScope, &kCorsScope,       &kMetricsScope,  &kTimeoutScope,
-                                    &kRouteScope,   &kDeploymentScope, &kRouterScope,   &kBackoffScope,
-                                    &kBreakerScope, &kHealthScope,     &kAlertsScope};
-
-std::string to_snake(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c >= 'A' && c <= 'Z') {
-      if (!out.empty() && out.back() != '_') out += '_';
-      out += static_cast<char>(c - 'A' + 'a');
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string to_camel(std::string_view snake) {
-  std::string out;
-  bool upper = false;
-  for (char c : snake) {
-    if (c == '_') upper = true;
-    else out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    if (c != '_') upper = false;
-  }
-  return out;
-}
-
-// Case, '_' and '-' are ignored when looking for a key the user may have meant.
-std::string fold(std::string_view key) {
-  std::string out;
-  for (char c : key)
-    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-const KeySpec* find_spec(std::span<const KeySpec> specs, std::string_view key) {
-  std::string snake = to_snake(key);
-  for (const KeySpec& spec : specs) {
-    if (spec.name == snake) return &spec;
-    for (auto alias : spec.aliases)
-      if (!alias.empty() && alias == snake) return &spec;
-  }
-  return nullptr;
-}
-
-bool in_scope(const Scope& scope, std::string_view canonical) {
-  return std::any_of(scope.keys.begin(), scope.keys.end(), [&](const KeySpec& s) { return s.name == canonical; });
-}
-
-struct Suggestion {
-  std::string display;  // in the user's style (camelCase if they used capitals)
-  std::string_view canonical;
-  const Scope* scope = nullptr;  // where that key belongs
-  size_t distance = 0;
-};
-
-// The closest key of `scope` to `key`, within a typo's distance; `skip` leaves out keys that
-// `skip` also has (the same name means the same kind of thing in both).
-std::optional<Suggestion> closest(std::string_view key, const Scope& scope, const Scope* skip = nullptr) {
-  std::string folded = fold(key);
-  size_t best = SIZE_MAX;
-  std::string_view best_name, best_canonical;
-  for (const KeySpec& spec : scope.keys) {
-    if (skip && in_scope(*skip, spec.name)) continue;
-    for (std::string_view name : {spec.name, spec.aliases[0], spec.aliases[1]}) {
-      if (name.empty()) continue;
-      size_t distance = edit_distance(folded, fold(name));
-      if (distance < best) best = distance, best_name = name, best_canonical = spec.name;
-    }
-  }
-  if (best > std::clamp<size_t>((folded.size() + 2) / 3, 1, 3)) return std::nullopt;
-  bool camel = std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  return Suggestion{camel ? to_camel(best_name) : std::string(best_name), best_canonical, &scope, best};
-}
-
-// What to say about a key `scope` does not know: the key it was probably meant to be, or where a
-// key of that name belongs when it (or its near miss) is another scope's setting. A key is only
-// suggested when no other scope's key is at least as close: `apiKey` at the top level is a
-// provider's api_key out of place, never a misspelt api_keys.
-std::string unknown_key_message(std::string_view key, const Scope& scope, std::optional<Suggestion>& hint) {
-  hint = closest(key, scope);
-  std::optional<Suggestion> elsewhere;
-  for (const Scope* other : kScopes) {
-    if (other == &scope) continue;
-    auto near = closest(key, *other, &scope);
-    if (near && (!elsewhere || near->distance < elsewhere->distance)) elsewhere = std::move(near);
-  }
-  if (elsewhere && (!hint || elsewhere->distance <= hint->distance)) {
-    hint.reset();
-    const Scope& home = *elsewhere->scope;
-    std::string named = elsewhere->distance == 0 ? quoted(key) + " is " + std::string(home.kind)
-                                                 : "did you mean " + quoted(elsewhere->display) + "? that is " +
-                                                       std::string(home.kind);
-    return "unknown key " + quoted(key) + " here: " + named + ", which belongs " + std::string(home.placement) +
-           ", not " + std::string(scope.placement);
-  }
-  if (hint) return "unknown key " + quoted(key) + " (did you mean " + quoted(hint->display) + "?)";
-  std::string known;
-  for (const KeySpec& s : scope.keys) known += (known.empty() ? "" : ", ") + std::string(s.name);
-  return "unknown key " + quoted(key) + "; expected one of: " + known;
-}
 
 std::vector<std::string> scalar_keys(const YAML::Node& map) {
   std::vector<std::string> keys;

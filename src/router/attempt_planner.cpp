@@ -54,7 +54,7 @@ void AttemptPlanner::log(size_t index, std::string_view code, bool skipped) noex
 
 void AttemptPlanner::append_attempts_header(std::string& out) const {
   char digits[12];
-  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, attempts_);
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, reported_);
   out.append(digits, end);
   out += "; ";
   for (size_t i = 0; i < log_count_; ++i) {
@@ -213,6 +213,7 @@ Decision AttemptPlanner::after(const AttemptOutcome& outcome, Instant now, Error
   Treatment t = classify(outcome);
   char buffer[8];
   log(current_, outcome_code(outcome, buffer), false);
+  ++reported_;
 
   if (t == Treatment::cancelled) {
     abandon();

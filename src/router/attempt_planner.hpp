@@ -73,7 +73,7 @@ class AttemptPlanner {
   // After a fail decision. When no attempt produced an error: 503 naming the open breakers, or
   // 504 for the deadline.
   const Error& final_error() const noexcept { return *final_; }
-  // "3; a/gpt-4o=503,a/gpt-4o=503,b/claude=200": attempts made, then each deployment tried and
+  // "3; a/gpt-4o=503,a/gpt-4o=503,b/claude=200": attempts reported, then each deployment tried and
   // its outcome in order; a deployment skipped for an open breaker is listed as "=open" and not
   // counted. Appended to `out` (no allocation once `out` has grown).
   void append_attempts_header(std::string& out) const;
@@ -118,7 +118,8 @@ class AttemptPlanner {
   std::optional<size_t> first_tried_;
   bool inflight_ = false;
   bool probe_ = false;  // the attempt in flight is its breaker's half-open probe
-  int attempts_ = 0;
+  int attempts_ = 0;   // started
+  int reported_ = 0;   // with an outcome (the x-llmux-attempts count)
   std::optional<Error> best_;
   int best_rank_ = -1;
   std::optional<Error> final_;

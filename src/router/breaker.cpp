@@ -35,9 +35,9 @@ LocalBreakerStore::LocalBreakerStore(size_t slots, const BreakerConfig& config, 
     : slots_(std::make_unique<Slot[]>(std::max<size_t>(slots, 1))),
       size_(std::max<size_t>(slots, 1)),
       config_(config),
-      bucket_ticks_(std::max<int64_t>(
-          std::chrono::duration_cast<SteadyClock::duration>(config.window).count() / kBuckets, 1)),
-      sink_(std::move(sink)) {}
+      sink_(std::move(sink)) {
+  for (size_t i = 0; i < size_; ++i) slots_[i].window.set_window(config.window);
+}
 
 LocalBreakerStore::~LocalBreakerStore() = default;
 
@@ -47,31 +47,6 @@ void LocalBreakerStore::emit(const BreakerEvent& event) noexcept {
     sink_(event);
   } catch (...) {
     // A failing log sink must not take a request down with it.
-  }
-}
-
-void LocalBreakerStore::count(Slot& s, SteadyTime now, bool failed) noexcept {
-  int64_t epoch = ticks(now) / bucket_ticks_;
-  Bucket& b = s.buckets[epoch % kBuckets];
-  int64_t seen = b.epoch.load(std::memory_order_acquire);
-  if (seen != epoch && b.epoch.compare_exchange_strong(seen, epoch, std::memory_order_acq_rel)) {
-    // Whoever moves the bucket to the new epoch empties it; a count racing with that may be
-    // lost, which an error-rate estimate tolerates.
-    b.attempts.store(0, std::memory_order_relaxed);
-    b.failures.store(0, std::memory_order_relaxed);
-  }
-  b.attempts.fetch_add(1, std::memory_order_relaxed);
-  if (failed) b.failures.fetch_add(1, std::memory_order_relaxed);
-}
-
-void LocalBreakerStore::window(const Slot& s, SteadyTime now, uint32_t& attempts, uint32_t& failures) const noexcept {
-  int64_t epoch = ticks(now) / bucket_ticks_;
-  attempts = failures = 0;
-  for (const Bucket& b : s.buckets) {
-    int64_t e = b.epoch.load(std::memory_order_acquire);
-    if (e < 0 || e > epoch || epoch - e >= kBuckets) continue;
-    attempts += b.attempts.load(std::memory_order_relaxed);
-    failures += b.failures.load(std::memory_order_relaxed);
   }
 }
 
@@ -112,7 +87,7 @@ Admission LocalBreakerStore::admit(uint32_t slot, SteadyTime now) noexcept {
 void LocalBreakerStore::record_success(uint32_t slot, SteadyTime now) noexcept {
   Slot& s = at(slot);
   if (s.consecutive.load(std::memory_order_relaxed) != 0) s.consecutive.store(0, std::memory_order_relaxed);
-  count(s, now, false);
+  s.window.add(now, false);
   BreakerState state = s.state.load(std::memory_order_acquire);
   if (state == BreakerState::closed) return;
   // A success closes a half-open breaker; one that reaches an open breaker (an attempt admitted
@@ -127,7 +102,7 @@ void LocalBreakerStore::record_success(uint32_t slot, SteadyTime now) noexcept {
 void LocalBreakerStore::record_failure(uint32_t slot, SteadyTime now, Millis retry_after) noexcept {
   Slot& s = at(slot);
   int32_t consecutive = s.consecutive.fetch_add(1, std::memory_order_relaxed) + 1;
-  count(s, now, true);
+  s.window.add(now, true);
   BreakerState state = s.state.load(std::memory_order_acquire);
   if (state == BreakerState::half_open) return open(slot, s, state, now, retry_after, "probe failed");
   if (state == BreakerState::open) {
@@ -139,8 +114,7 @@ void LocalBreakerStore::record_failure(uint32_t slot, SteadyTime now, Millis ret
   }
   if (consecutive >= config_.consecutive_failures)
     return open(slot, s, state, now, retry_after, "consecutive failures");
-  uint32_t attempts = 0, failures = 0;
-  window(s, now, attempts, failures);
+  auto [attempts, failures] = s.window.totals(now);
   if (attempts >= static_cast<uint32_t>(config_.min_requests) &&
       static_cast<double>(failures) >= config_.error_rate * static_cast<double>(attempts))
     open(slot, s, state, now, retry_after, "error rate over the window");
@@ -168,7 +142,9 @@ BreakerStatus LocalBreakerStore::status(uint32_t slot, SteadyTime now) const noe
   out.state = s.state.load(std::memory_order_acquire);
   out.consecutive_failures = s.consecutive.load(std::memory_order_relaxed);
   if (out.state == BreakerState::open) out.open_until = from_ticks(s.open_until.load(std::memory_order_acquire));
-  window(s, now, out.window_attempts, out.window_failures);
+  auto totals = s.window.totals(now);
+  out.window_attempts = totals.attempts;
+  out.window_failures = totals.failures;
   return out;
 }
 

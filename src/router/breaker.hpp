@@ -22,6 +22,7 @@
 
 #include "llmux/config.hpp"
 #include "router/clock.hpp"
+#include "router/window_counter.hpp"
 
 namespace llmux::router {
 
@@ -88,23 +89,15 @@ class LocalBreakerStore final : public BreakerStore {
   BreakerStatus status(uint32_t slot, SteadyTime now) const noexcept override;
 
  private:
-  static constexpr int kBuckets = 10;
-  struct Bucket {
-    std::atomic<int64_t> epoch{-1};
-    std::atomic<uint32_t> attempts{0};
-    std::atomic<uint32_t> failures{0};
-  };
   struct alignas(64) Slot {
     std::atomic<BreakerState> state{BreakerState::closed};
     std::atomic<int32_t> consecutive{0};
     std::atomic<int64_t> open_until{0};     // steady ticks
     std::atomic<int64_t> probe_started{0};  // steady ticks; 0 = no probe in flight
-    Bucket buckets[kBuckets];
+    WindowCounter window;
   };
 
   Slot& at(uint32_t slot) const noexcept { return slots_[slot < size_ ? slot : 0]; }
-  void count(Slot& s, SteadyTime now, bool failed) noexcept;
-  void window(const Slot& s, SteadyTime now, uint32_t& attempts, uint32_t& failures) const noexcept;
   void open(uint32_t slot, Slot& s, BreakerState from, SteadyTime now, Millis retry_after,
             std::string_view reason) noexcept;
   void emit(const BreakerEvent& event) noexcept;
@@ -112,7 +105,6 @@ class LocalBreakerStore final : public BreakerStore {
   std::unique_ptr<Slot[]> slots_;
   size_t size_;
   BreakerConfig config_;
-  int64_t bucket_ticks_;
   EventSink sink_;
 };
 
