@@ -671,16 +671,17 @@ class Loader {
       remember(entry);
       DeploymentConfig d;
       d.priority = static_cast<int>(n) + 1;
+      // A deployment that cannot be read stays in the list, empty: its error is reported here, and
+      // validate_config's findings about it (no provider) are covered by that error.
       if (entry.node.IsScalar()) {
         auto s = text(entry);
-        if (!s) continue;
-        size_t slash = s->find('/');
-        if (slash == std::string::npos || slash == 0 || slash + 1 == s->size()) {
+        size_t slash = s ? s->find('/') : std::string::npos;
+        if (s && (slash == std::string::npos || slash == 0 || slash + 1 == s->size())) {
           fail(entry, "expected PROVIDER/MODEL or a mapping with provider and model, got " + quoted(*s));
-          continue;
+        } else if (s) {
+          d.provider = s->substr(0, slash);
+          d.model = s->substr(slash + 1);
         }
-        d.provider = s->substr(0, slash);
-        d.model = s->substr(slash + 1);
       } else if (expect_map(entry, "a mapping with provider, model, priority and weight")) {
         auto f = fields(entry, kDeploymentScope);
         if (auto* i = get(f, "provider"))

@@ -128,6 +128,11 @@ void validate_route(const GatewayConfig& config, const ModelRouteConfig& r, cons
     fail("", quoted(r.name) + " is also a provider id; a routed model needs a name of its own");
   if (size_t slash = r.name.find('/'); slash != std::string::npos && find_provider(config, r.name.substr(0, slash)))
     fail("", quoted(r.name) + " starts with a provider id and '/', which already names that provider's model");
+  bool listed = std::any_of(config.providers.begin(), config.providers.end(), [&](const ProviderConfig& p) {
+    return !p.models.empty() && lists_model(p, r.name);
+  });
+  if (r.deployments.empty() && !listed)
+    fail("deployments", "model " + quoted(r.name) + " has no deployments and no provider lists a model of that name");
   for (size_t i = 0; i < r.deployments.size(); ++i) {
     const DeploymentConfig& d = r.deployments[i];
     std::string path = "deployments[" + std::to_string(i) + "]";

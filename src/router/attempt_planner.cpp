@@ -21,6 +21,7 @@ AttemptPlanner::AttemptPlanner(const RouterConfig& config, Route& route, Breaker
                                DeploymentStats& stats, Random& random, Instant start, std::optional<Millis> budget)
     : config_(config), route_(route), breakers_(breakers), stats_(stats), random_(random) {
   if (budget) deadline_ = start.steady + *budget;
+  for (size_t i = 0; i < route_.size(); ++i) per_[i] = PerDeployment{0, {}, false, {}};
 }
 
 AttemptPlanner::~AttemptPlanner() { abandon(); }
@@ -72,7 +73,7 @@ Millis AttemptPlanner::backoff(int retry) noexcept {
   return Millis(static_cast<int64_t>(random_.uniform() * ceiling));
 }
 
-Decision AttemptPlanner::attempt(size_t index, SteadyTime start_at, Instant now, Admission admission) {
+Decision AttemptPlanner::attempt(size_t index, SteadyTime start_at, Admission admission) {
   current_ = index;
   if (!first_tried_) first_tried_ = index;
   PerDeployment& d = per_[index];
@@ -86,7 +87,6 @@ Decision AttemptPlanner::attempt(size_t index, SteadyTime start_at, Instant now,
   stats_.begin_attempt(deployment.slot);
   std::optional<Millis> remaining;
   if (deadline_) remaining = std::chrono::duration_cast<Millis>(*deadline_ - start_at);
-  (void)now;
   return {Decision::Action::attempt, &deployment, start_at, attempt_timeouts(deployment.provider->config(), remaining)};
 }
 
@@ -112,6 +112,12 @@ Decision AttemptPlanner::fail_with_best(Instant now) {
     names += (names.empty() ? "" : ", ") + route_[i].label + " (next try in " +
              seconds_text(per_[i].open_until - now.steady) + ")";
     first_retry = std::min(first_retry, per_[i].open_until);
+  }
+  if (names.empty()) {
+    Error e = Error::make(ErrorKind::upstream_unreachable,
+                          "no deployment of model '" + std::string(route_.requested()) + "' answered", {},
+                          "no_deployment_answered");
+    return fail(std::move(e));
   }
   Error e = Error::make(ErrorKind::upstream_error,
                         "no deployment of model '" + std::string(route_.requested()) +
@@ -147,7 +153,7 @@ Decision AttemptPlanner::move_on(Instant now) {
       log(i, "open", true);
       continue;
     }
-    return attempt(i, now.steady, now, admission);
+    return attempt(i, now.steady, admission);
   }
   return fail_with_best(now);
 }
@@ -175,7 +181,7 @@ std::optional<Decision> AttemptPlanner::retry_here(const AttemptOutcome& outcome
   if (window_forced && another_available(now)) return std::nullopt;
   Admission admission = breakers_.admit(deployment.slot, now.steady);
   if (!admission.admitted()) return std::nullopt;
-  return attempt(current_, start, now, admission);
+  return attempt(current_, start, admission);
 }
 
 // After context_length_exceeded: the chain's context_fallbacks go first, and no deployment whose
@@ -192,6 +198,7 @@ void AttemptPlanner::prefer_larger_context(size_t failed) {
         bool tried = false;
         for (size_t i = 0; i < insert_at; ++i) tried = tried || &route_[i] == d;
         if (tried || !route_.push(d)) continue;
+        per_[route_.size() - 1] = PerDeployment{0, {}, false, {}};
         tail = route_.tail(insert_at);
         found = tail.end() - 1;
       }

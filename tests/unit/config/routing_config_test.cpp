@@ -124,6 +124,13 @@ alerts: {webhook: "ftp://x"}
                      "cfg.yaml:9:19: alerts.webhook: unsupported URL scheme \"ftp\" (use http:// or https://)"}));
 }
 
+TEST(RoutingConfig, SettingsWithoutDeploymentsNeedAListedModel) {
+  EXPECT_TRUE(load_errors(std::string(kProviders) + "models: {gpt-4o: {strategy: least_inflight}}\n").empty());
+  EXPECT_EQ(load_errors(std::string(kProviders) + "models: {ghost: {strategy: least_inflight}}\n"),
+            Strings{"cfg.yaml:5:10: models.ghost.deployments: model \"ghost\" has no deployments and no provider "
+                    "lists a model of that name"});
+}
+
 TEST(RoutingConfig, UnknownKeysInTheNewSectionsAreNamed) {
   auto errors = load_errors(std::string(kProviders) + "router: {max_attempt: 3}\n");
   ASSERT_EQ(errors.size(), 1u);
