@@ -42,6 +42,16 @@ struct SourceLocation {
   std::string key_path;  // e.g. providers.together or providers[0]; empty = built in code
 };
 
+// Per-attempt limits of one provider. Unset fields fall back to `ProviderConfig::timeout` (headers,
+// idle) or to the built-in connect limit; see router/timeouts.hpp for how they combine.
+struct ProviderTimeouts {
+  std::optional<std::chrono::milliseconds> connect;      // TCP + TLS
+  std::optional<std::chrono::milliseconds> headers;      // request sent -> response headers
+  std::optional<std::chrono::milliseconds> first_token;  // headers -> first content event
+  std::optional<std::chrono::milliseconds> idle;         // between two body reads / stream events
+  std::optional<std::chrono::milliseconds> total;        // the whole attempt
+};
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -57,8 +67,68 @@ struct ProviderConfig {
   bool enabled = true;
   int priority = 0;  // lower is preferred
   std::chrono::milliseconds timeout{60000};
-  int max_retries = 2;
+  int max_retries = 2;  // retries on the same deployment before moving down the chain
+  ProviderTimeouts timeouts;
   SourceLocation source;
+};
+
+// How a model's deployments of equal priority share the load.
+enum class BalanceStrategy { priority, weighted, least_inflight, lowest_latency };
+
+// One place a model can be served: a provider and the model id it is sent.
+struct DeploymentConfig {
+  std::string provider;
+  std::string model;  // a model id (or alias) of that provider, or any id for a pass-through provider
+  int priority = 1;   // 1 = tried first
+  int weight = 1;     // for BalanceStrategy::weighted
+};
+
+// models: { NAME: {...} }: a model name clients ask for and where it is served. Without
+// deployments, the entry only adds settings (strategy, context_fallbacks) to the chain the
+// providers' model lists form for NAME.
+struct ModelRouteConfig {
+  std::string name;
+  std::vector<std::string> aliases;
+  std::vector<DeploymentConfig> deployments;
+  std::optional<BalanceStrategy> strategy;  // unset: router.strategy
+  // Model names (any a client could ask for) tried first when a deployment answers
+  // context_length_exceeded.
+  std::vector<std::string> context_fallbacks;
+  // A content-policy rejection is normally the answer; true moves on to the next deployment.
+  bool content_policy_fallback = false;
+};
+
+struct BreakerConfig {
+  int consecutive_failures = 5;   // open after this many failures in a row
+  double error_rate = 0.5;        // ... or when this share of the window's attempts failed
+  int min_requests = 20;          // ... with at least this many attempts in the window
+  std::chrono::milliseconds window{30000};
+  std::chrono::milliseconds cooldown{30000};  // open at least this long (and the Retry-After seen)
+};
+
+struct HealthConfig {
+  std::chrono::milliseconds interval{30000};  // between two probes of one provider; 0 = no probes
+  std::chrono::milliseconds window{3600000};  // uptime percentage and error rate over this span
+  std::string path;  // probe path under the base URL; empty = the model listing
+  std::chrono::milliseconds degraded_latency{5000};  // a probe slower than this is "degraded"
+};
+
+struct RouterConfig {
+  int max_attempts = 6;  // per request, all deployments together
+  std::chrono::milliseconds max_retry_wait{10000};  // a longer Retry-After falls back at once
+  std::chrono::milliseconds backoff_base{100};      // full jitter: rand(0, min(cap, base * 2^n))
+  std::chrono::milliseconds backoff_cap{2000};
+  // Deadline of the whole request (all attempts and waits); 0 = none. x-llmux-timeout may
+  // shorten it, never lengthen it past max_request_timeout.
+  std::chrono::milliseconds total_timeout{600000};
+  std::chrono::milliseconds max_request_timeout{600000};  // upper bound for x-llmux-timeout
+  BalanceStrategy strategy = BalanceStrategy::priority;
+  BreakerConfig breaker;
+  HealthConfig health;
+};
+
+struct AlertsConfig {
+  std::string webhook;  // health state changes are POSTed here as JSON; empty = off
 };
 
 // Browser access (off while `origins` is empty). "*" allows any origin.
@@ -98,6 +168,9 @@ struct GatewayConfig {
   ServerConfig server;
   MetricsConfig metrics;
   std::vector<ProviderConfig> providers;
+  std::vector<ModelRouteConfig> models;  // the top-level models: section
+  RouterConfig router;
+  AlertsConfig alerts;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;
   std::string state_dir;  // empty = XDG default

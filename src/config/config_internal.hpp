@@ -31,6 +31,10 @@ bool is_single_provider(const std::vector<std::string>& keys);
 
 bool is_valid_provider_id(std::string_view id);
 
+// "priority", "weighted" (weighted-random, simple-shuffle), "least_inflight" (least-busy),
+// "lowest_latency" (latency-based); '-' and '_' are the same.
+Expected<BalanceStrategy, std::string> parse_balance_strategy(std::string_view text);
+
 // The URL with any userinfo (user:password@) replaced by ****, for messages that echo a URL.
 std::string without_credentials(std::string_view url);
 bool is_header_token(std::string_view name);  // RFC 9110 token

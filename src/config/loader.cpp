@@ -23,6 +23,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config_internal.hpp"
+#include "config/key_scopes.hpp"
 #include "core/json_text.hpp"
 
 namespace llmux {
@@ -31,153 +32,11 @@ using namespace config_detail;
 
 namespace {
 
-struct KeySpec {
-  std::string_view name;                      // canonical snake_case spelling
-  std::array<std::string_view, 2> aliases{};  // other names for the same setting
-};
-
-// camelCase spellings of all of these are accepted too (see to_snake).
-constexpr KeySpec kTopKeys[] = {
-    {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"}};
-constexpr KeySpec kServerKeys[] = {
-    {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
-    {"write_timeout"}, {"max_connections"}, {"cors"}, {"max_response_size", {"max_response_bytes"}},
-    {"upstream_idle_timeout"}};
-constexpr KeySpec kCorsKeys[] = {{"origins"}, {"headers"}, {"max_age"}};
-constexpr KeySpec kMetricsKeys[] = {{"public"}};
-constexpr KeySpec kProviderKeys[] = {
-    {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
-    {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
-    {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
-    {"max_retries"}};
-constexpr KeySpec kModelKeys[] = {
-    {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},
-    {"pricing"}, {"input_price"}, {"output_price"}};
-constexpr KeySpec kPricingKeys[] = {{"input"}, {"output"}};
-
-// Where a mapping sits in the document. A key that belongs to another scope means something else
-// there (a provider's api_key is an upstream credential, the top-level api_keys are the gateway's
-// own), so an unknown key is never "corrected" to a key of another scope's meaning.
-struct Scope {
-  std::span<const KeySpec> keys;
-  std::string_view kind;       // "a provider setting"
-  std::string_view placement;  // "inside a provider (providers: {ID: {...}})"
-};
-
-constexpr Scope kTopScope{kTopKeys, "a top-level setting", "at the top level of the file"};
-constexpr Scope kServerScope{kServerKeys, "a server setting", "under server:"};
-constexpr Scope kProviderScope{kProviderKeys, "a provider setting", "inside a provider (providers: {ID: {...}})"};
-constexpr Scope kModelScope{kModelKeys, "a model setting", "inside a model entry (models: [{id: ..., ...}])"};
-constexpr Scope kPricingScope{kPricingKeys, "a price", "under a model's pricing:"};
-constexpr Scope kCorsScope{kCorsKeys, "a CORS setting", "under server.cors:"};
-constexpr Scope kMetricsScope{kMetricsKeys, "a metrics setting", "under metrics:"};
-constexpr const Scope* kScopes[] = {&kTopScope, &kServerScope, &kProviderScope, &kModelScope, &kPricingScope,
-                                    &kCorsScope, &kMetricsScope};
-
-std::string to_snake(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c >= 'A' && c <= 'Z') {
-      if (!out.empty() && out.back() != '_') out += '_';
-      out += static_cast<char>(c - 'A' + 'a');
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-std::string to_camel(std::string_view snake) {
-  std::string out;
-  bool upper = false;
-  for (char c : snake) {
-    if (c == '_') upper = true;
-    else out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
-    if (c != '_') upper = false;
-  }
-  return out;
-}
-
-// Case, '_' and '-' are ignored when looking for a key the user may have meant.
-std::string fold(std::string_view key) {
-  std::string out;
-  for (char c : key)
-    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 std::string join(const std::string& path, std::string_view key) {
   return path.empty() ? std::string(key) : path + "." + std::string(key);
 }
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-const KeySpec* find_spec(std::span<const KeySpec> specs, std::string_view key) {
-  std::string snake = to_snake(key);
-  for (const KeySpec& spec : specs) {
-    if (spec.name == snake) return &spec;
-    for (auto alias : spec.aliases)
-      if (!alias.empty() && alias == snake) return &spec;
-  }
-  return nullptr;
-}
-
-bool in_scope(const Scope& scope, std::string_view canonical) {
-  return std::any_of(scope.keys.begin(), scope.keys.end(), [&](const KeySpec& s) { return s.name == canonical; });
-}
-
-struct Suggestion {
-  std::string display;  // in the user's style (camelCase if they used capitals)
-  std::string_view canonical;
-  const Scope* scope = nullptr;  // where that key belongs
-  size_t distance = 0;
-};
-
-// The closest key of `scope` to `key`, within a typo's distance; `skip` leaves out keys that
-// `skip` also has (the same name means the same kind of thing in both).
-std::optional<Suggestion> closest(std::string_view key, const Scope& scope, const Scope* skip = nullptr) {
-  std::string folded = fold(key);
-  size_t best = SIZE_MAX;
-  std::string_view best_name, best_canonical;
-  for (const KeySpec& spec : scope.keys) {
-    if (skip && in_scope(*skip, spec.name)) continue;
-    for (std::string_view name : {spec.name, spec.aliases[0], spec.aliases[1]}) {
-      if (name.empty()) continue;
-      size_t distance = edit_distance(folded, fold(name));
-      if (distance < best) best = distance, best_name = name, best_canonical = spec.name;
-    }
-  }
-  if (best > std::clamp<size_t>((folded.size() + 2) / 3, 1, 3)) return std::nullopt;
-  bool camel = std::any_of(key.begin(), key.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  return Suggestion{camel ? to_camel(best_name) : std::string(best_name), best_canonical, &scope, best};
-}
-
-// What to say about a key `scope` does not know: the key it was probably meant to be, or where a
-// key of that name belongs when it (or its near miss) is another scope's setting. A key is only
-// suggested when no other scope's key is at least as close: `apiKey` at the top level is a
-// provider's api_key out of place, never a misspelt api_keys.
-std::string unknown_key_message(std::string_view key, const Scope& scope, std::optional<Suggestion>& hint) {
-  hint = closest(key, scope);
-  std::optional<Suggestion> elsewhere;
-  for (const Scope* other : kScopes) {
-    if (other == &scope) continue;
-    auto near = closest(key, *other, &scope);
-    if (near && (!elsewhere || near->distance < elsewhere->distance)) elsewhere = std::move(near);
-  }
-  if (elsewhere && (!hint || elsewhere->distance <= hint->distance)) {
-    hint.reset();
-    const Scope& home = *elsewhere->scope;
-    std::string named = elsewhere->distance == 0 ? quoted(key) + " is " + std::string(home.kind)
-                                                 : "did you mean " + quoted(elsewhere->display) + "? that is " +
-                                                       std::string(home.kind);
-    return "unknown key " + quoted(key) + " here: " + named + ", which belongs " + std::string(home.placement) +
-           ", not " + std::string(scope.placement);
-  }
-  if (hint) return "unknown key " + quoted(key) + " (did you mean " + quoted(hint->display) + "?)";
-  std::string known;
-  for (const KeySpec& s : scope.keys) known += (known.empty() ? "" : ", ") + std::string(s.name);
-  return "unknown key " + quoted(key) + "; expected one of: " + known;
-}
 
 std::vector<std::string> scalar_keys(const YAML::Node& map) {
   std::vector<std::string> keys;
@@ -281,7 +140,7 @@ class Loader {
       fail(top, "expected a mapping of settings or a list of providers");
       return config;
     }
-    if (is_single_provider(scalar_keys(root))) {
+    if (is_single_provider(scalar_keys(root)) && !is_routed_models_only(root)) {
       // One provider written alone, as provider docs show them: a list of one. Its keys are
       // reported as written (no "providers" prefix the file does not have).
       Item entry{root, top.loc, "", "providers[0]"};
@@ -300,6 +159,9 @@ class Loader {
         if (!key.empty()) config.api_keys.emplace_back(std::move(key));
     if (auto* i = get(f, "state_dir"))
       if (auto s = text(*i)) config.state_dir = std::move(*s);
+    if (auto* i = get(f, "models")) load_model_routes(*i, config.models);
+    if (auto* i = get(f, "router")) load_router(*i, config.router);
+    if (auto* i = get(f, "alerts")) load_alerts(*i, config.alerts);
     return config;
   }
 
@@ -648,6 +510,7 @@ class Loader {
       if (auto v = duration(*i)) p.timeout = *v;
     if (auto* i = get(f, "max_retries"))
       if (auto v = int32(*i)) p.max_retries = *v;
+    if (auto* i = get(f, "timeouts")) load_timeouts(*i, p.timeouts);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
@@ -751,6 +614,154 @@ class Loader {
     }
   }
 
+  // A file holding only a models: mapping is the routing section, not a provider's model list.
+  static bool is_routed_models_only(const YAML::Node& root) {
+    return root.size() == 1 && root.begin()->first.IsScalar() &&
+           to_snake(root.begin()->first.Scalar()) == "models" && root.begin()->second.IsMap();
+  }
+
+  void load_timeouts(const Item& item, ProviderTimeouts& t) {
+    if (!expect_map(item, "a mapping with connect, headers, first_token, idle and total")) return;
+    auto f = fields(item, kTimeoutScope);
+    std::pair<const char*, std::optional<std::chrono::milliseconds>*> slots[] = {
+        {"connect", &t.connect}, {"headers", &t.headers}, {"first_token", &t.first_token},
+        {"idle", &t.idle}, {"total", &t.total}};
+    for (auto [name, slot] : slots)
+      if (auto* i = get(f, name)) *slot = duration(*i);
+  }
+
+  std::optional<BalanceStrategy> strategy(const Item& item) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    auto parsed = parse_balance_strategy(*s);
+    if (!parsed) fail(item, parsed.error());
+    return parsed ? std::optional(*parsed) : std::nullopt;
+  }
+
+  void load_model_routes(const Item& item, std::vector<ModelRouteConfig>& routes) {
+    if (!expect_map(item, "a mapping of model names to their deployments (models: {NAME: {deployments: [...]}})"))
+      return;
+    for (auto it = item.node.begin(); it != item.node.end(); ++it) {
+      Loc key_loc = loc_of(it->first, item.loc);
+      if (!it->first.IsScalar()) {
+        fail(key_loc, item.path, "model names must be plain names, not " + describe(it->first));
+        continue;
+      }
+      const std::string& name = it->first.Scalar();
+      Item entry{it->second, loc_of(it->second, key_loc), join(item.path, name), join(item.canon, name)};
+      remember({entry.node, key_loc, entry.path, entry.canon});
+      ModelRouteConfig route;
+      route.name = name;
+      if (expect_map(entry, "a mapping with deployments, strategy, context_fallbacks")) {
+        auto f = fields(entry, kRouteScope);
+        if (auto* i = get(f, "aliases")) route.aliases = text_list(*i);
+        if (auto* i = get(f, "deployments")) load_deployments(*i, route.deployments);
+        if (auto* i = get(f, "strategy")) route.strategy = strategy(*i);
+        if (auto* i = get(f, "context_fallbacks")) route.context_fallbacks = text_list(*i);
+        if (auto* i = get(f, "content_policy_fallback"))
+          if (auto v = boolean(*i)) route.content_policy_fallback = *v;
+      }
+      routes.push_back(std::move(route));
+    }
+  }
+
+  // [{provider, model, priority, weight}, ...]; "provider/model" alone is a deployment whose
+  // priority is its position in the list.
+  void load_deployments(const Item& item, std::vector<DeploymentConfig>& out) {
+    if (!item.node.IsSequence()) {
+      if (!item.node.IsNull()) fail(item, "expected a list of deployments, got " + describe(item.node));
+      return;
+    }
+    for (size_t n = 0; n < item.node.size(); ++n) {
+      Item entry = element(item, n);
+      remember(entry);
+      DeploymentConfig d;
+      d.priority = static_cast<int>(n) + 1;
+      // A deployment that cannot be read stays in the list, empty: its error is reported here, and
+      // validate_config's findings about it (no provider) are covered by that error.
+      if (entry.node.IsScalar()) {
+        auto s = text(entry);
+        size_t slash = s ? s->find('/') : std::string::npos;
+        if (s && (slash == std::string::npos || slash == 0 || slash + 1 == s->size())) {
+          fail(entry, "expected PROVIDER/MODEL or a mapping with provider and model, got " + quoted(*s));
+        } else if (s) {
+          d.provider = s->substr(0, slash);
+          d.model = s->substr(slash + 1);
+        }
+      } else if (expect_map(entry, "a mapping with provider, model, priority and weight")) {
+        auto f = fields(entry, kDeploymentScope);
+        if (auto* i = get(f, "provider"))
+          if (auto s = text(*i)) d.provider = std::move(*s);
+        if (auto* i = get(f, "model"))
+          if (auto s = text(*i)) d.model = std::move(*s);
+        if (auto* i = get(f, "priority"))
+          if (auto v = integer(*i, 1, 1000)) d.priority = static_cast<int>(*v);
+        if (auto* i = get(f, "weight"))
+          if (auto v = integer(*i, 1, 1'000'000)) d.weight = static_cast<int>(*v);
+      }
+      out.push_back(std::move(d));
+    }
+  }
+
+  void load_router(const Item& item, RouterConfig& r) {
+    if (!expect_map(item, "a mapping of router settings")) return;
+    auto f = fields(item, kRouterScope);
+    if (auto* i = get(f, "max_attempts"))
+      if (auto v = integer(*i, 1, 100)) r.max_attempts = static_cast<int>(*v);
+    std::pair<const char*, std::chrono::milliseconds*> durations[] = {
+        {"max_retry_wait", &r.max_retry_wait}, {"total_timeout", &r.total_timeout},
+        {"max_request_timeout", &r.max_request_timeout}};
+    for (auto [name, slot] : durations)
+      if (auto* i = get(f, name))
+        if (auto v = duration(*i)) *slot = *v;
+    if (auto* i = get(f, "strategy"))
+      if (auto v = strategy(*i)) r.strategy = *v;
+    if (auto* i = get(f, "backoff"); i && expect_map(*i, "a mapping with base and cap")) {
+      auto b = fields(*i, kBackoffScope);
+      if (auto* j = get(b, "base"))
+        if (auto v = duration(*j)) r.backoff_base = *v;
+      if (auto* j = get(b, "cap"))
+        if (auto v = duration(*j)) r.backoff_cap = *v;
+    }
+    if (auto* i = get(f, "breaker")) load_breaker(*i, r.breaker);
+    if (auto* i = get(f, "health")) load_health(*i, r.health);
+  }
+
+  void load_breaker(const Item& item, BreakerConfig& b) {
+    if (!expect_map(item, "a mapping of circuit breaker settings")) return;
+    auto f = fields(item, kBreakerScope);
+    if (auto* i = get(f, "consecutive_failures"))
+      if (auto v = integer(*i, 1, 1'000'000)) b.consecutive_failures = static_cast<int>(*v);
+    if (auto* i = get(f, "error_rate"))
+      if (auto v = number(*i)) b.error_rate = *v;
+    if (auto* i = get(f, "min_requests"))
+      if (auto v = integer(*i, 1, 1'000'000)) b.min_requests = static_cast<int>(*v);
+    if (auto* i = get(f, "window"))
+      if (auto v = duration(*i)) b.window = *v;
+    if (auto* i = get(f, "cooldown"))
+      if (auto v = duration(*i)) b.cooldown = *v;
+  }
+
+  void load_health(const Item& item, HealthConfig& h) {
+    if (!expect_map(item, "a mapping of health check settings")) return;
+    auto f = fields(item, kHealthScope);
+    if (auto* i = get(f, "interval"))
+      if (auto v = duration(*i)) h.interval = *v;
+    if (auto* i = get(f, "window"))
+      if (auto v = duration(*i)) h.window = *v;
+    if (auto* i = get(f, "path"))
+      if (auto s = text(*i)) h.path = std::move(*s);
+    if (auto* i = get(f, "degraded_latency"))
+      if (auto v = duration(*i)) h.degraded_latency = *v;
+  }
+
+  void load_alerts(const Item& item, AlertsConfig& a) {
+    if (!expect_map(item, "a mapping with webhook")) return;
+    auto f = fields(item, kAlertsScope);
+    if (auto* i = get(f, "webhook"))
+      if (auto s = text(*i)) a.webhook = std::move(*s);
+  }
+
   // default_params as compact JSON. Quoted YAML scalars (tag "!") stay strings.
   bool append_json(const Item& item, std::string& out) {
     const YAML::Node& node = item.node;
@@ -813,7 +824,8 @@ namespace config_detail {
 bool is_single_provider(const std::vector<std::string>& keys) {
   bool provider_key = false;
   for (const auto& key : keys) {
-    if (find_spec(kTopKeys, key)) return false;
+    // "models" is both a provider's model list and the top-level routing section.
+    if (find_spec(kTopKeys, key) && to_snake(key) != "models") return false;
     provider_key = provider_key || find_spec(kProviderKeys, key);
   }
   return provider_key;

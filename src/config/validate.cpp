@@ -1,4 +1,5 @@
 // Rules that hold for any GatewayConfig, whether loaded from a file or built in code.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -78,6 +79,95 @@ void validate_provider(const ProviderConfig& p, const std::string& prefix,
   }
   if (p.timeout.count() < 0) fail("timeout", "must not be negative");
   if (p.max_retries < 0) fail("max_retries", "must not be negative");
+  for (auto [name, value] : {std::pair{"connect", p.timeouts.connect}, {"headers", p.timeouts.headers},
+                             {"first_token", p.timeouts.first_token}, {"idle", p.timeouts.idle},
+                             {"total", p.timeouts.total}})
+    if (value && value->count() <= 0) fail(std::string("timeouts.") + name, "must be positive");
+}
+
+using Fail = std::function<void(const std::string&, std::string)>;
+
+bool lists_model(const ProviderConfig& p, std::string_view model) {
+  if (p.models.empty()) return true;  // pass-through: any model name
+  return std::any_of(p.models.begin(), p.models.end(), [&](const ModelConfig& m) {
+    return m.id == model || std::find(m.aliases.begin(), m.aliases.end(), model) != m.aliases.end();
+  });
+}
+
+std::string provider_ids(const GatewayConfig& config) {
+  std::vector<std::string> ids;
+  for (const auto& p : config.providers) ids.push_back(p.id);
+  std::sort(ids.begin(), ids.end());
+  std::string out;
+  for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+  return out.empty() ? "none are configured" : "known: " + out;
+}
+
+const ProviderConfig* find_provider(const GatewayConfig& config, std::string_view id) {
+  for (const auto& p : config.providers)
+    if (p.id == id) return &p;
+  return nullptr;
+}
+
+// A name a client could ask for: a routed model, a listed model id or alias, or PROVIDER/MODEL.
+bool is_addressable(const GatewayConfig& config, std::string_view name) {
+  for (const auto& r : config.models)
+    if (r.name == name || std::find(r.aliases.begin(), r.aliases.end(), name) != r.aliases.end()) return true;
+  for (const auto& p : config.providers) {
+    if (!p.models.empty() && lists_model(p, name)) return true;
+    if (name.size() > p.id.size() && name.compare(0, p.id.size(), p.id) == 0 && name[p.id.size()] == '/' &&
+        lists_model(p, name.substr(p.id.size() + 1)))
+      return true;
+  }
+  return false;
+}
+
+void validate_route(const GatewayConfig& config, const ModelRouteConfig& r, const Fail& fail) {
+  if (r.name.empty()) fail("", "a routed model needs a name");
+  if (find_provider(config, r.name))
+    fail("", quoted(r.name) + " is also a provider id; a routed model needs a name of its own");
+  if (size_t slash = r.name.find('/'); slash != std::string::npos && find_provider(config, r.name.substr(0, slash)))
+    fail("", quoted(r.name) + " starts with a provider id and '/', which already names that provider's model");
+  bool listed = std::any_of(config.providers.begin(), config.providers.end(), [&](const ProviderConfig& p) {
+    return !p.models.empty() && lists_model(p, r.name);
+  });
+  if (r.deployments.empty() && !listed)
+    fail("deployments", "model " + quoted(r.name) + " has no deployments and no provider lists a model of that name");
+  for (size_t i = 0; i < r.deployments.size(); ++i) {
+    const DeploymentConfig& d = r.deployments[i];
+    std::string path = "deployments[" + std::to_string(i) + "]";
+    const ProviderConfig* p = find_provider(config, d.provider);
+    if (d.provider.empty()) fail(path + ".provider", "a deployment needs a provider");
+    else if (!p) fail(path + ".provider", "unknown provider " + quoted(d.provider) + " (" + provider_ids(config) + ")");
+    if (d.model.empty()) {
+      if (p && p->default_model.empty()) fail(path + ".model", "a deployment needs a model (provider " + quoted(p->id) + " has no default_model)");
+    } else if (p && !lists_model(*p, d.model)) {
+      std::string listed;
+      for (const auto& m : p->models) listed += (listed.empty() ? "" : ", ") + m.id;
+      fail(path + ".model", quoted(d.model) + " is not one of provider " + quoted(p->id) + "'s models (" + listed + ")");
+    }
+    if (d.priority < 1) fail(path + ".priority", "must be 1 or more (1 is tried first)");
+    if (d.weight < 1) fail(path + ".weight", "must be 1 or more");
+  }
+  for (size_t i = 0; i < r.context_fallbacks.size(); ++i) {
+    const std::string& name = r.context_fallbacks[i];
+    if (!is_addressable(config, name))
+      fail("context_fallbacks[" + std::to_string(i) + "]", quoted(name) + " is not a model llmux knows");
+  }
+}
+
+void validate_router(const RouterConfig& r, const Fail& fail) {
+  if (r.max_attempts < 1) fail("max_attempts", "must be 1 or more");
+  if (r.backoff_base.count() <= 0) fail("backoff.base", "must be positive");
+  if (r.backoff_cap < r.backoff_base) fail("backoff.cap", "must not be below backoff.base");
+  if (r.max_request_timeout.count() <= 0) fail("max_request_timeout", "must be positive");
+  const BreakerConfig& b = r.breaker;
+  if (b.consecutive_failures < 1) fail("breaker.consecutive_failures", "must be 1 or more");
+  if (!(b.error_rate > 0 && b.error_rate <= 1)) fail("breaker.error_rate", "must be above 0 and at most 1");
+  if (b.min_requests < 1) fail("breaker.min_requests", "must be 1 or more");
+  if (b.window.count() <= 0) fail("breaker.window", "must be positive");
+  if (r.health.window.count() <= 0) fail("health.window", "must be positive");
+  if (!r.health.path.empty() && r.health.path.front() != '/') fail("health.path", "must start with '/'");
 }
 
 }  // namespace
@@ -125,6 +215,24 @@ ConfigErrors validate_config(const GatewayConfig& config) {
     }
     validate_provider(p, prefix, fail);
   }
+
+  std::set<std::string> route_names;
+  for (const ModelRouteConfig& r : config.models) {
+    std::string prefix = "models." + r.name;
+    auto fail = [&](const std::string& field, std::string message) {
+      top(field.empty() ? prefix : prefix + "." + field, std::move(message));
+    };
+    validate_route(config, r, fail);
+    if (!route_names.insert(r.name).second) fail("", "model " + quoted(r.name) + " is routed twice");
+    for (size_t i = 0; i < r.aliases.size(); ++i)
+      if (!route_names.insert(r.aliases[i]).second)
+        fail("aliases[" + std::to_string(i) + "]", quoted(r.aliases[i]) + " already names another routed model");
+  }
+  validate_router(config.router, [&](const std::string& field, std::string message) {
+    top("router." + field, std::move(message));
+  });
+  if (!config.alerts.webhook.empty())
+    if (auto url = normalize_base_url(config.alerts.webhook); !url) top("alerts.webhook", url.error());
   return errors;
 }
 

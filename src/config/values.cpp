@@ -81,6 +81,25 @@ Expected<AuthStyle, std::string> parse_auth_style(std::string_view text) {
                     "\"; use bearer, api-key (or header), basic or none");
 }
 
+Expected<BalanceStrategy, std::string> parse_balance_strategy(std::string_view text) {
+  std::string lower = to_lower(text);
+  std::replace(lower.begin(), lower.end(), '-', '_');
+  static constexpr std::pair<std::string_view, BalanceStrategy> kNames[] = {
+      {"priority", BalanceStrategy::priority},
+      {"weighted", BalanceStrategy::weighted},
+      {"weighted_random", BalanceStrategy::weighted},
+      {"simple_shuffle", BalanceStrategy::weighted},
+      {"least_inflight", BalanceStrategy::least_inflight},
+      {"least_busy", BalanceStrategy::least_inflight},
+      {"lowest_latency", BalanceStrategy::lowest_latency},
+      {"latency_based", BalanceStrategy::lowest_latency},
+  };
+  for (auto [name, strategy] : kNames)
+    if (lower == name) return strategy;
+  return unexpected("unknown strategy \"" + std::string(text) +
+                    "\"; use priority, weighted, least_inflight or lowest_latency");
+}
+
 bool is_valid_provider_id(std::string_view id) {
   return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
     return is_alpha(c) || is_digit(c) || c == '.' || c == '_' || c == '-';

@@ -539,7 +539,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
                 "(did you mean \"custom_headers\"?)",
                 "cfg.yaml:7:5: providers.together.colour: unknown key \"colour\"; expected one "
                 "of: id, name, type, base_url, api_key, auth_type, auth_header, headers, models, "
-                "default_model, default_params, enabled, priority, timeout, max_retries",
+                "default_model, default_params, enabled, priority, timeout, max_retries, timeouts",
             }));
   EXPECT_EQ(load_errors("server: {prot: 80}\nprovider: {}\n"),
             (Strings{
@@ -754,7 +754,7 @@ unknown_top: 1
                         "cfg.yaml:9:18: providers.c.max_retries: expected a whole number, got "
                         "\"lots\"",
                         "cfg.yaml:10:1: unknown_top: unknown key \"unknown_top\"; expected one "
-                        "of: providers, server, master_key, api_keys, state_dir, metrics",
+                        "of: providers, server, master_key, api_keys, state_dir, metrics, models, router, alerts",
                     }));
 }
 

@@ -1,0 +1,130 @@
+// The per-request "what next?" of the attempt loop. The exchange asks first() for the first
+// attempt, reports every attempt's outcome to after(), and does what the decision says: start an
+// attempt (at a given time, on a given deployment, with given limits), send the answer it has,
+// or send final_error(). It never decides a retry or a fallback itself.
+//
+// Rules (README "Failure behaviour"): transient failures (connect, reset before headers, 408,
+// 429, 5xx, 529) are retried on the same deployment up to its provider's max_retries, waiting for
+// Retry-After (above router.max_retry_wait: fall back at once) or a full-jitter backoff, and never
+// more than 2 attempts per deployment in any 1.5 s (when that window would force a wait and
+// another deployment is available, that one goes first); timeouts waiting for a response fall
+// back at once; request and deployment rejections are not repeated; context_length_exceeded moves
+// to larger context windows; a content-policy rejection is the answer unless the model's chain
+// says otherwise; router.max_attempts and the deadline bound everything. Circuit breakers are
+// consulted before each deployment (open: skipped) and told every outcome.
+//
+// Thread-safety: none; a planner belongs to one request. The BreakerStore and DeploymentStats it
+// reports to are shared and thread-safe. No allocation on the success path.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "llmux/config.hpp"
+#include "llmux/error.hpp"
+#include "router/balancer.hpp"
+#include "router/breaker.hpp"
+#include "router/clock.hpp"
+#include "router/deployment.hpp"
+#include "router/failure.hpp"
+#include "router/route_table.hpp"
+#include "router/timeouts.hpp"
+
+namespace llmux::router {
+
+struct Decision {
+  enum class Action : uint8_t {
+    attempt,  // start an attempt on `deployment` at `start_at` (now = at once) with `timeouts`
+    answer,   // the last attempt succeeded: send its answer
+    fail,     // send final_error()
+  };
+  Action action = Action::fail;
+  const Deployment* deployment = nullptr;
+  SteadyTime start_at{};
+  AttemptTimeouts timeouts;
+};
+
+inline constexpr Millis kRetryWindow{1500};
+inline constexpr int kMaxAttemptsPerWindow = 2;
+
+class AttemptPlanner {
+ public:
+  // `route`, `breakers`, `stats`, `random` are borrowed for the planner's life. `budget` is the
+  // request's deadline budget (request_budget()), counted from `start`.
+  AttemptPlanner(const RouterConfig& config, Route& route, BreakerStore& breakers, DeploymentStats& stats,
+                 Random& random, Instant start, std::optional<Millis> budget);
+  // Gives back what an unfinished attempt holds (in-flight count, a half-open probe).
+  ~AttemptPlanner();
+  AttemptPlanner(const AttemptPlanner&) = delete;
+  AttemptPlanner& operator=(const AttemptPlanner&) = delete;
+
+  Decision first(Instant now);
+  // The outcome of the attempt the last decision started. `error` is the client-facing error the
+  // exchange made of a failure (provider.decode_error, transfer_error, ...); the planner keeps the
+  // most meaningful one for final_error().
+  Decision after(const AttemptOutcome& outcome, Instant now, Error error = {});
+  // The attempt in flight ends without an outcome (the client left, shutdown).
+  void abandon() noexcept;
+  // After an answer: the answering stream broke later (after content reached the client); it
+  // counts against the deployment's breaker.
+  void answer_broke(Instant now) noexcept;
+
+  // After a fail decision. When no attempt produced an error: 503 naming the open breakers, or
+  // 504 for the deadline.
+  const Error& final_error() const noexcept { return *final_; }
+  // "3; a/gpt-4o=503,a/gpt-4o=503,b/claude=200": attempts reported, then each deployment tried and
+  // its outcome in order; a deployment skipped for an open breaker is listed as "=open" and not
+  // counted. Appended to `out` (no allocation once `out` has grown).
+  void append_attempts_header(std::string& out) const;
+
+  int attempts() const noexcept { return attempts_; }
+  const Deployment* current() const noexcept { return current_ < route_.size() ? &route_[current_] : nullptr; }
+
+ private:
+  // Left uninitialised by the constructor except for the route's length (the planner is built
+  // for every request; zeroing all 16 + 32 entries was a fifth of its cost).
+  struct PerDeployment {
+    int tries;
+    SteadyTime starts[kMaxAttemptsPerWindow];  // the last two attempt starts, newest first
+    bool done;                                 // never to be tried again for this request
+    SteadyTime open_until;                     // skipped: its breaker admits again then
+  };
+  struct LogEntry {
+    uint8_t index;
+    bool skipped;
+    char code[10];
+  };
+
+  Decision attempt(size_t index, SteadyTime start_at, Admission admission);
+  Decision move_on(Instant now);
+  Decision fail(Error error);
+  Decision fail_with_best(Instant now);
+  std::optional<Decision> retry_here(const AttemptOutcome& outcome, Instant now);
+  void prefer_larger_context(size_t failed);
+  void log(size_t index, std::string_view code, bool skipped) noexcept;
+  bool another_available(Instant now) const noexcept;
+  void end_inflight() noexcept;
+  Millis backoff(int retry) noexcept;
+
+  const RouterConfig& config_;
+  Route& route_;
+  BreakerStore& breakers_;
+  DeploymentStats& stats_;
+  Random& random_;
+  std::optional<SteadyTime> deadline_;
+  std::array<PerDeployment, kMaxRouteLength> per_;
+  std::array<LogEntry, 32> log_;
+  size_t log_count_ = 0;
+  size_t current_ = kMaxRouteLength;  // route index of the attempt in flight (or that answered)
+  std::optional<size_t> first_tried_;
+  bool inflight_ = false;
+  bool probe_ = false;  // the attempt in flight is its breaker's half-open probe
+  int attempts_ = 0;   // started
+  int reported_ = 0;   // with an outcome (the x-llmux-attempts count)
+  std::optional<Error> best_;
+  int best_rank_ = -1;
+  std::optional<Error> final_;
+};
+
+}  // namespace llmux::router

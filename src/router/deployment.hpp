@@ -1,0 +1,69 @@
+// A deployment is one place a model is served: a provider plus the upstream model id it is sent.
+// Deployments are built once per config snapshot (router::RouteTable) and immutable afterwards.
+// The live numbers the load balancer reads (in-flight count, time-to-first-token EWMA) are
+// atomics in DeploymentStats, shared by all worker threads without a lock.
+//
+// Thread-safety: Deployment is immutable (any thread). DeploymentStats: every member function may
+// be called from any thread at any time; updates are relaxed atomics (a lost EWMA update under a
+// race only delays the average by one sample, which a balancer tolerates).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "llmux/config.hpp"
+#include "providers/provider.hpp"
+
+namespace llmux::router {
+
+struct Deployment {
+  const providers::Provider* provider = nullptr;
+  const ModelConfig* model = nullptr;  // null for a pass-through provider (no listed models)
+  std::string upstream_model;          // what the provider is sent
+  std::string label;                   // "provider/model" as clients name it, for x-llmux-attempts
+  int priority = 1;                    // 1 = first
+  int weight = 1;
+  // Index into the breaker and stats tables. Deployments of a pass-through provider built for a
+  // request share their provider's slot.
+  uint32_t slot = 0;
+
+  std::optional<int64_t> context_window() const { return model ? model->context_window : std::nullopt; }
+  const std::string& provider_id() const { return provider->id(); }
+};
+
+class DeploymentStats {
+ public:
+  explicit DeploymentStats(size_t slots)
+      : slots_(std::make_unique<Slot[]>(slots ? slots : 1)), size_(slots ? slots : 1) {}
+
+  size_t size() const noexcept { return size_; }
+
+  void begin_attempt(uint32_t slot) noexcept { at(slot).inflight.fetch_add(1, std::memory_order_relaxed); }
+  void end_attempt(uint32_t slot) noexcept { at(slot).inflight.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t inflight(uint32_t slot) const noexcept { return at(slot).inflight.load(std::memory_order_relaxed); }
+
+  // Time to first token of a successful attempt; EWMA with alpha = 1/8 (the first sample is
+  // taken as is).
+  void record_first_token(uint32_t slot, std::chrono::microseconds ttft) noexcept;
+  // 0 = no sample yet (such a deployment sorts first under lowest_latency, so it gets measured).
+  std::chrono::microseconds ttft_ewma(uint32_t slot) const noexcept {
+    return std::chrono::microseconds(at(slot).ttft_us.load(std::memory_order_relaxed));
+  }
+
+ private:
+  // One cache line each: worker threads updating different deployments do not contend.
+  struct alignas(64) Slot {
+    std::atomic<int64_t> inflight{0};
+    std::atomic<int64_t> ttft_us{0};
+  };
+  Slot& at(uint32_t slot) const noexcept { return slots_[slot < size_ ? slot : 0]; }
+
+  std::unique_ptr<Slot[]> slots_;
+  size_t size_;
+};
+
+}  // namespace llmux::router
