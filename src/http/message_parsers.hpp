@@ -46,11 +46,14 @@ struct RequestHead {
   std::string request_id;  // x-request-id
   std::string provider;    // x-llmux-provider
   std::string origin;      // CORS
+  std::string fallbacks;   // x-llmux-fallbacks
+  std::string timeout;     // x-llmux-timeout
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
-    for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &body})
+    for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &fallbacks, &timeout,
+                    &body})
       s->clear();
   }
 };
@@ -91,6 +94,8 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
         std::string_view n(name_string.data(), name_string.size());
         if (iequals(n, "x-request-id")) into = &head_.request_id;
         else if (iequals(n, "x-llmux-provider")) into = &head_.provider;
+        else if (iequals(n, "x-llmux-fallbacks")) into = &head_.fallbacks;
+        else if (iequals(n, "x-llmux-timeout")) into = &head_.timeout;
       }
     }
     if (into && into->empty()) into->assign(value.data(), value.size());  // the first one counts

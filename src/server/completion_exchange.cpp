@@ -1,5 +1,7 @@
 #include "server/completion_exchange.hpp"
 
+#include <algorithm>
+#include <cstdio>
 #include <ctime>
 
 #include <boost/asio/post.hpp>
@@ -8,6 +10,7 @@
 #include "observability/log.hpp"
 #include "server/connection.hpp"
 #include "server/endpoints/endpoints.hpp"
+#include "json/body_edit.hpp"
 #include "server/worker.hpp"
 
 namespace llmux::server {
@@ -117,17 +120,16 @@ providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provid
 
 CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection,
                                        std::shared_ptr<const GatewayState> state, ExchangeScratch& scratch,
-                                       providers::Endpoint endpoint, std::string_view body,
-                                       std::string_view provider_header, std::string_view request_id,
-                                       std::string_view response_headers)
+                                       providers::Endpoint endpoint, const http::RequestHead& head,
+                                       std::string_view request_id, std::string_view response_headers)
     : connection_(std::move(connection)),
       worker_(worker),
       state_(std::move(state)),
       buffers_(scratch.lend()),
       scratch_(scratch),
       endpoint_(endpoint),
-      body_(body),
-      provider_header_(provider_header) {
+      body_(head.body),
+      head_(head) {
   buffers_.request_id.assign(request_id);
   buffers_.headers.assign(response_headers);
 }
@@ -150,30 +152,82 @@ void CompletionExchange::start() {
   if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
   if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
 
-  auto resolved = state_->catalog->resolve(fields.model, provider_header_);
-  if (!resolved) return send_error(resolved.error());
-  resolution_ = std::move(resolved.value());
+  // The route: the requested model's deployments in order, then the request's own fallbacks.
+  if (std::find(fields.top_level_keys.begin(), fields.top_level_keys.end(), "fallbacks") != fields.top_level_keys.end()) {
+    if (auto read = json::read_fallbacks(body_, body_fallbacks_); !read) return send_error(read.error());
+    fallbacks_in_body_ = true;
+  }
+  const auto& router_config = state_->config.router;
+  std::optional<router::Millis> header_timeout;
+  if (!head_.timeout.empty()) {
+    auto t = router::parse_timeout_header(head_.timeout, router_config);
+    if (!t) return send_error(t.error());
+    header_timeout = *t;
+  }
+  router::RouteRequest ask{fields.model, head_.provider, head_.fallbacks, body_fallbacks_};
+  if (auto routed = state_->routes->route(ask, *state_->stats, router::thread_random(), route_); !routed)
+    return send_error(routed.error());
 
-  if (fields.max_tokens && resolution_.model && resolution_.model->context_window &&
-      *fields.max_tokens > *resolution_.model->context_window) {
+  const router::Deployment& first = route_[0];
+  if (fields.max_tokens && first.model && first.model->context_window &&
+      *fields.max_tokens > *first.model->context_window) {
     return send_error(Error::make(
         ErrorKind::invalid_request,
         std::string("'") + fields.max_tokens_key + "' (" + std::to_string(*fields.max_tokens) +
-            ") exceeds the context window of model '" + resolution_.model->id + "' (" +
-            std::to_string(*resolution_.model->context_window) + " tokens)",
+            ") exceeds the context window of model '" + first.model->id + "' (" +
+            std::to_string(*first.model->context_window) + " tokens)",
         fields.max_tokens_key, "context_length_exceeded"));
   }
 
   stream_ = fields.stream && endpoint_ != providers::Endpoint::embeddings;
-  decoder_ = scratch_.decoder_for(*resolution_.provider);
-  if (decoder_) created_ = static_cast<int64_t>(std::time(nullptr));  // only translated answers carry it
-  providers::EncodeInput input{endpoint_, body_, &fields, resolution_.upstream_model, buffers_.request_id, stream_};
-  if (auto encoded = resolution_.provider->encode_into(input, buffers_.upstream_request); !encoded)
-    return send_error(encoded.error());
-  // From here on only the encoded request is needed: a large client body is not kept for as long
-  // as the answer takes.
-  connection_->release_request_body();
-  start_attempt();
+  auto now = router::Instant::now();
+  planner_.emplace(router_config, route_, *state_->breakers, *state_->stats, router::thread_random(), now,
+                   router::request_budget(router_config, header_timeout));
+  act(planner_->first(now));
+}
+
+// The router's decision, carried out; the exchange never decides a retry or a fallback itself.
+void CompletionExchange::act(const router::Decision& d) {
+  switch (d.action) {
+    case router::Decision::Action::answer: return;  // the caller sends the answer it has
+    case router::Decision::Action::fail: return send_error(planner_->final_error());
+    case router::Decision::Action::attempt: break;
+  }
+  if (auto prepared = prepare_attempt(*d.deployment, d.timeouts); !prepared) {
+    return act(planner_->after(router::AttemptOutcome::http_error(400, prepared.error().code), router::Instant::now(),
+                               prepared.error()));
+  }
+  auto wait = d.start_at - router::SteadyClock::now();
+  if (wait <= router::SteadyClock::duration::zero()) return start_attempt();
+  retry_timer_.emplace(worker_.io, wait);
+  retry_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+    if (!ec && !self->ended_) self->start_attempt();
+  });
+}
+
+// The upstream request for `deployment`, encoded again only when the deployment changed.
+Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployment& deployment,
+                                                          const router::AttemptTimeouts& timeouts) {
+  auto& request = buffers_.upstream_request;
+  if (encoded_for_ != &deployment) {
+    resolution_.provider = deployment.provider;
+    resolution_.model = deployment.model;
+    resolution_.upstream_model = deployment.upstream_model;
+    decoder_ = scratch_.decoder_for(*deployment.provider);
+    if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
+    providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
+                                 stream_};
+    if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
+      return unexpected(std::move(encoded).error());
+    if (fallbacks_in_body_) json::remove_top_level_member(request.body, "fallbacks");
+    encoded_for_ = &deployment;
+    // With one deployment the body is never encoded again: a large one need not live as long as
+    // the answer takes.
+    if (route_.size() == 1) connection_->release_request_body();
+  }
+  request.connect_timeout = timeouts.connect;
+  request.timeout = std::max(timeouts.headers, timeouts.idle);
+  return {};
 }
 
 std::optional<Error> CompletionExchange::validate_fields() const {
@@ -225,8 +279,44 @@ void CompletionExchange::start_attempt() {
     buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
     gate_.emplace(buffers_.chunk_writer);
   }
+  auto now = Clock::now();
+  overhead_ += now - phase_start_;
+  attempt_started_ = now;
   transfer_ = worker_.upstream.start(buffers_.upstream_request, this);
   self_while_transfer_ = shared_from_this();
+}
+
+// The attempt in flight succeeded (a whole answer, or a stream's first content): the router
+// records it, and the answer goes out.
+void CompletionExchange::attempt_succeeded() {
+  auto now = Clock::now();
+  phase_start_ = now;
+  auto ttft = std::chrono::duration_cast<std::chrono::microseconds>(now - attempt_started_);
+  planner_->after(router::AttemptOutcome::success(ttft), router::Instant::now());
+}
+
+// x-llmux-provider, -model, -attempts and -overhead-ms on the answer (success or final error).
+void CompletionExchange::add_routing_headers() {
+  if (!planner_ || routing_headers_added_) return;
+  routing_headers_added_ = true;
+  auto& h = buffers_.headers;
+  if (resolution_.provider) {
+    h += "x-llmux-provider: ";
+    h += resolution_.provider->id();
+    h += "\r\nx-llmux-model: ";
+    h += resolution_.upstream_model;
+    h += "\r\n";
+  }
+  h += "x-llmux-attempts: ";
+  planner_->append_attempts_header(h);
+  overhead_ += Clock::now() - phase_start_;
+  phase_start_ = Clock::now();
+  char ms[32];
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(overhead_).count();
+  int n = std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(us) / 1000.0);
+  h += "\r\nx-llmux-overhead-ms: ";
+  h.append(ms, static_cast<size_t>(n));
+  h += "\r\n";
 }
 
 // --- upstream events -------------------------------------------------------------------------------
@@ -241,8 +331,10 @@ void CompletionExchange::on_headers(int status, std::string_view content_type, s
 }
 
 void CompletionExchange::open_client_stream() {
+  attempt_succeeded();
   streaming_ = true;
   response_status_ = 200;
+  add_routing_headers();
   connection_->begin_stream(200, "text/event-stream", buffers_.headers);
   // What arrived before the content (a role-only chunk, comments) goes out first, in order.
   connection_->stream(buffers_.upstream_body);
@@ -284,6 +376,16 @@ bool CompletionExchange::on_body(std::string_view bytes) {
   return true;
 }
 
+void CompletionExchange::begin_translated_stream() {
+  attempt_succeeded();
+  streaming_ = true;
+  response_status_ = 200;
+  add_routing_headers();
+  connection_->begin_stream(200, "text/event-stream", buffers_.headers);
+  connection_->stream(buffers_.translated);
+  buffers_.translated.clear();
+}
+
 bool CompletionExchange::note_event(const http::SseEvent& e) {
   if (e.data == "[DONE]") {
     saw_done_ = true;
@@ -323,9 +425,7 @@ bool CompletionExchange::translate_stream(std::string_view bytes) {
   if (attempt_error_) return false;
   if (!streaming_) {
     if (!gate.content_seen()) return true;  // held in `translated` until the answer starts
-    streaming_ = true;
-    response_status_ = 200;
-    connection_->begin_stream(200, "text/event-stream", buffers_.headers);
+    begin_translated_stream();
   }
   if (!buffers_.translated.empty()) {
     // An upstream error event's text reaches the client: it goes through the provider's scrubber
@@ -346,17 +446,17 @@ bool CompletionExchange::fail_attempt() {
     self->self_while_transfer_.reset();
     Error e = std::move(*self->attempt_error_);
     self->attempt_error_.reset();
-    self->attempt_failed(e);
+    self->attempt_failed(router::FailureKind::error_event, std::move(e));
   });
   return false;
 }
 
-void CompletionExchange::attempt_failed(const Error& e) {
-  std::string line = "request " + buffers_.request_id + ": provider '" + resolution_.provider->id() + "' attempt " +
-                     std::to_string(attempt_ + 1) + " failed: " + e.message;
-  observability::log_warning(line);
-  if (e.retryable && should_retry(e.http_status >= 500 ? e.http_status : 0)) return retry();
-  send_error(e);
+void CompletionExchange::attempt_failed(router::FailureKind kind, Error e) {
+  observability::log_warning("request " + buffers_.request_id + ": provider '" + resolution_.provider->id() +
+                             "' attempt " + std::to_string(planner_->attempts()) + " failed: " + e.message);
+  router::AttemptOutcome outcome{kind, e.http_status, e.code, e.message, buffers_.retry_after};
+  phase_start_ = Clock::now();
+  act(planner_->after(outcome, router::Instant::now(), std::move(e)));
 }
 
 void CompletionExchange::resume_output() {
@@ -381,30 +481,35 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
                             {}, "upstream_stream_ended");
       e.http_status = 502;
       e.retryable = true;
-      return attempt_failed(e);
+      return attempt_failed(router::FailureKind::reset_before_headers, std::move(e));
     }
-    if (decoder_) {
-      streaming_ = true;
-      response_status_ = 200;
-      connection_->begin_stream(200, "text/event-stream", buffers_.headers);
-      connection_->stream(buffers_.translated);
-      buffers_.translated.clear();
-    } else {
-      open_client_stream();
-    }
+    if (decoder_) begin_translated_stream();
+    else open_client_stream();
   }
   if (streaming_) return finish_stream(result);
   if (result.failure != http::TransferFailure::none) {
-    log_failed_attempt(result);
     Error e = providers::transfer_error(provider, buffers_.upstream_request.url, result,
                                         buffers_.upstream_request.timeout);
-    if (e.retryable && should_retry(0)) return retry();
-    return send_error(e);
+    router::FailureKind kind = router::FailureKind::malformed;
+    switch (result.failure) {
+      case http::TransferFailure::connect: kind = router::FailureKind::connect; break;
+      case http::TransferFailure::reset: kind = router::FailureKind::reset_before_headers; break;
+      case http::TransferFailure::timeout:
+        kind = upstream_status_ ? router::FailureKind::first_token_timeout : router::FailureKind::headers_timeout;
+        break;
+      default: break;
+    }
+    return attempt_failed(kind, std::move(e));
   }
   if (upstream_status_ < 200 || upstream_status_ >= 300) {
-    log_failed_attempt(result);
-    if (should_retry(upstream_status_)) return retry();
-    return send_error(provider.decode_error(upstream_status_, buffers_.upstream_body, buffers_.retry_after));
+    Error e = provider.decode_error(upstream_status_, buffers_.upstream_body, buffers_.retry_after);
+    observability::log_warning("request " + buffers_.request_id + ": provider '" + provider.id() + "' attempt " +
+                               std::to_string(planner_->attempts()) + " failed: status " +
+                               std::to_string(upstream_status_));
+    router::AttemptOutcome outcome = router::AttemptOutcome::from_error(e, buffers_.retry_after);
+    outcome.status = upstream_status_;
+    phase_start_ = Clock::now();
+    return act(planner_->after(outcome, router::Instant::now(), std::move(e)));
   }
   if (decoder_) return send_translated_body();
   const auto& body = buffers_.upstream_body;
@@ -415,8 +520,9 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
                               buffers_.upstream_request.url + ")",
                           {}, "upstream_malformed_response");
     e.http_status = 502;
-    return send_error(e);
+    return attempt_failed(router::FailureKind::malformed, std::move(e));
   }
+  attempt_succeeded();
   if (usage) usage_ = *usage;
   record_usage();
   const auto& type = buffers_.upstream_content_type;
@@ -435,6 +541,7 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
     Error e = Error::make(ErrorKind::upstream_error,
                           "stream from provider '" + provider.id() + "' (" + buffers_.upstream_request.url + ") " + why);
     observability::log_warning("request " + buffers_.request_id + ": " + e.message);
+    planner_->answer_broke(router::Instant::now());
     std::string event = "data: " + to_openai_json(e) + "\n\n";
     connection_->stream(event);
   }
@@ -448,8 +555,10 @@ void CompletionExchange::send_translated_body() {
     Error e = std::move(decoded).error();
     e.message = "provider '" + resolution_.provider->id() + "' (" + buffers_.upstream_request.url + "): " + e.message;
     e.provider = resolution_.provider->id();
-    return send_error(e);
+    e.http_status = 502;
+    return attempt_failed(router::FailureKind::malformed, std::move(e));
   }
+  attempt_succeeded();
   auto& out = buffers_.translated;
   out.clear();
   providers::write_chat_completion(chat_response_, created_, out);
@@ -458,38 +567,17 @@ void CompletionExchange::send_translated_body() {
   send(200, "application/json", out);
 }
 
-bool CompletionExchange::should_retry(int status) const {
-  if (attempt_ >= resolution_.provider->config().max_retries) return false;
-  if (status == 0) return true;  // could not connect: nothing reached the provider
-  return status == 500 || status == 502 || status == 503 || status == 504;
-}
-
-void CompletionExchange::retry() {
-  ++attempt_;
-  auto delay = std::chrono::milliseconds(50 << std::min(attempt_ - 1, 5));
-  retry_timer_.emplace(worker_.io, delay);
-  retry_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
-    if (!ec && !self->ended_) self->start_attempt();
-  });
-}
-
-void CompletionExchange::log_failed_attempt(const http::TransferResult& result) const {
-  std::string line = "request " + buffers_.request_id + ": provider '" + resolution_.provider->id() + "' attempt " +
-                     std::to_string(attempt_ + 1) + " failed: ";
-  if (result.failure != http::TransferFailure::none) line += result.detail.empty() ? "transfer failed" : result.detail;
-  else line += "status " + std::to_string(upstream_status_);
-  observability::log_warning(line);
-}
-
 // --- answering -------------------------------------------------------------------------------------
 
 void CompletionExchange::send_error(const Error& e) {
   response_status_ = e.http_status;
+  add_routing_headers();
   answer_error(*connection_, e, buffers_.request_id, buffers_.headers);
 }
 
 void CompletionExchange::send(int status, std::string_view content_type, std::string_view body) {
   response_status_ = status;
+  add_routing_headers();
   connection_->respond(status, content_type, body, buffers_.headers);
 }
 
@@ -505,6 +593,7 @@ void CompletionExchange::end(bool client_left) {
   ended_ = true;
   stop_upstream();
   self_while_transfer_.reset();
+  if (planner_ && (client_left || transfer_)) planner_->abandon();
   observability::RequestRecord r;
   if (resolution_.provider) r.provider = resolution_.provider->id();
   if (resolution_.model) r.model = resolution_.model->id;

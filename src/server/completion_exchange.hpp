@@ -14,12 +14,15 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "http/message_parsers.hpp"
 #include "http/sse.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
+#include "router/attempt_planner.hpp"
 #include "router/model_catalog.hpp"
+#include "router/route_table.hpp"
 #include "server/gateway_state.hpp"
 
 namespace llmux::server {
@@ -83,9 +86,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   using Clock = std::chrono::steady_clock;
 
   CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection, std::shared_ptr<const GatewayState> state,
-                     ExchangeScratch& scratch, providers::Endpoint endpoint, std::string_view body,
-                     std::string_view provider_header, std::string_view request_id,
-                     std::string_view response_headers);
+                     ExchangeScratch& scratch, providers::Endpoint endpoint, const http::RequestHead& head,
+                     std::string_view request_id, std::string_view response_headers);
   ~CompletionExchange() override;
   CompletionExchange(const CompletionExchange&) = delete;
   CompletionExchange& operator=(const CompletionExchange&) = delete;
@@ -103,20 +105,22 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
 
  private:
   std::optional<Error> validate_fields() const;
+  void act(const router::Decision& decision);
+  Expected<void, Error> prepare_attempt(const router::Deployment& deployment, const router::AttemptTimeouts& timeouts);
   void start_attempt();
-  bool should_retry(int status) const;
-  void retry();
+  void attempt_succeeded();
+  void add_routing_headers();
+  void begin_translated_stream();
   bool translate_stream(std::string_view bytes);  // false: the attempt failed (attempt_error_)
   bool note_event(const http::SseEvent& event);   // [DONE] and usage of a passed-through stream
   void open_client_stream();
   bool fail_attempt();  // from inside a transfer callback; returns false (pause the transfer)
-  void attempt_failed(const Error& error);
+  void attempt_failed(router::FailureKind kind, Error error);
   void finish_stream(const http::TransferResult& result);
   void send_translated_body();
   void send_error(const Error& e);
   void send(int status, std::string_view content_type, std::string_view body);
   void record_usage();
-  void log_failed_attempt(const http::TransferResult& result) const;
   void stop_upstream();
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
@@ -126,17 +130,25 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   ExchangeScratch::Buffers& buffers_;
   ExchangeScratch& scratch_;
   const providers::Endpoint endpoint_;
-  const std::string_view body_;             // the request body, owned by the connection
-  const std::string_view provider_header_;  // x-llmux-provider
+  const std::string_view body_;    // the request body, owned by the connection
+  const http::RequestHead& head_;  // the request's head, owned by the connection
   const Clock::time_point started_ = Clock::now();
 
-  router::Resolution resolution_;
+  router::Resolution resolution_;  // the deployment of the attempt in flight (or that answered)
+  router::Route route_;
+  std::optional<router::AttemptPlanner> planner_;
+  std::vector<std::string> body_fallbacks_;
+  bool fallbacks_in_body_ = false;
+  const router::Deployment* encoded_for_ = nullptr;
+  bool routing_headers_added_ = false;
+  Clock::time_point phase_start_ = started_;  // overhead: time in llmux, not waiting for upstreams
+  Clock::duration overhead_{};
+  Clock::time_point attempt_started_;
   providers::ResponseDecoder* decoder_ = nullptr;  // null: the answer passes through
   providers::ChatResponse chat_response_;
   http::UpstreamClient::TransferId transfer_ = 0;
   std::shared_ptr<CompletionExchange> self_while_transfer_;
   std::optional<boost::asio::steady_timer> retry_timer_;
-  int attempt_ = 0;
   int upstream_status_ = 0;
   int response_status_ = 0;
   bool stream_ = false;

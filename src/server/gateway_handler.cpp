@@ -109,7 +109,7 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
                                                       std::string(head.content_type) + "')",
                                                   {}, "unsupported_media_type"));
     auto exchange = std::make_shared<CompletionExchange>(worker_, connection.shared_from_this(), state, scratch_,
-                                                         *endpoint, head.body, head.provider, request_id_, headers_);
+                                                         *endpoint, head, request_id_, headers_);
     exchange_ = exchange;
     return exchange->start();  // `exchange` keeps it alive if it answers at once
   }

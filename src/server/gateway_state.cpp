@@ -2,6 +2,8 @@
 
 #include <boost/json.hpp>
 
+#include "observability/log.hpp"
+
 namespace llmux::server {
 
 namespace {
@@ -40,6 +42,15 @@ Expected<std::shared_ptr<const GatewayState>, std::vector<std::string>> GatewayS
   if (!errors.empty()) return unexpected(std::move(errors));
   state->config = std::move(config);
   state->catalog = std::make_unique<router::ModelCatalog>(state->providers);
+  const auto& rc = state->config.router;
+  state->routes = std::make_unique<router::RouteTable>(state->providers, state->config.models, rc.strategy,
+                                                       *state->catalog);
+  state->stats = std::make_unique<router::DeploymentStats>(state->routes->slot_count());
+  const router::RouteTable* table = state->routes.get();
+  state->breakers = std::make_unique<router::LocalBreakerStore>(
+      state->routes->slot_count(), rc.breaker, [table](const router::BreakerEvent& e) {
+        observability::log_warning(router::describe(e, table->slots()[e.slot].label));
+      });
   boost::json::array data;
   for (const auto& m : state->catalog->models()) data.push_back(model_object(m));
   boost::json::object list;

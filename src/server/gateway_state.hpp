@@ -9,7 +9,10 @@
 
 #include "llmux/config.hpp"
 #include "providers/provider.hpp"
+#include "router/balancer.hpp"
+#include "router/breaker.hpp"
 #include "router/model_catalog.hpp"
+#include "router/route_table.hpp"
 
 namespace llmux::server {
 
@@ -17,6 +20,11 @@ struct GatewayState {
   GatewayConfig config;
   std::vector<std::unique_ptr<providers::Provider>> providers;
   std::unique_ptr<router::ModelCatalog> catalog;
+  std::unique_ptr<router::RouteTable> routes;
+  // Shared, thread-safe state of the request path (atomics): in-flight counts and latency per
+  // deployment, circuit breakers. Per snapshot: a reload starts them afresh.
+  std::unique_ptr<router::DeploymentStats> stats;
+  std::unique_ptr<router::LocalBreakerStore> breakers;
   std::string models_json;  // GET /v1/models body
 
   // Returns the errors (provider type unknown, …) instead of a state when the config is unusable.

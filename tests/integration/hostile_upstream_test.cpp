@@ -37,7 +37,9 @@ class HostileUpstream : public ::testing::TestWithParam<const char*> {
     return curl() ? std::vector<std::string>{"LLMUX_UPSTREAM_ENGINE=curl"} : std::vector<std::string>{};
   }
   Gateway gateway_for(const FakeProvider& fake, const std::string& server = "", const std::string& extra = "") {
-    return start_gateway((server.empty() ? "" : "server:\n" + server) + "providers:\n  fake:\n    base_url: " +
+    // Breakers stay closed: these tests send one bad answer after another on purpose.
+    return start_gateway((server.empty() ? "" : "server:\n" + server) +
+                             "router:\n  breaker: {consecutive_failures: 1000}\nproviders:\n  fake:\n    base_url: " +
                              fake.base_url() + "\n    models: [fake-model]\n    max_retries: 0\n" + extra,
                          engine_env());
   }

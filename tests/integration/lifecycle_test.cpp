@@ -118,9 +118,12 @@ TEST(Upstream, UnreachableProviderIs502NamingProviderAndUrl) {
   EXPECT_EQ(message.find("sk-never-shown"), std::string::npos) << message;
 }
 
-TEST(Upstream, RetriesServerErrorsUpToMaxRetriesButNotRateLimits) {
+// The router retries transient failures (5xx and 429 alike) on the deployment up to max_retries.
+TEST(Upstream, RetriesServerErrorsAndRateLimitsUpToMaxRetries) {
   auto fake = start_fake();
-  auto gw = start_gateway("providers:\n" + provider_block("fake", fake.base_url(), "    max_retries: 2\n"));
+  // Six failures in a row would open the breaker (default 5) before the last retry.
+  auto gw = start_gateway("router:\n  breaker: {consecutive_failures: 100}\nproviders:\n" +
+                          provider_block("fake", fake.base_url(), "    max_retries: 2\n"));
   auto r = http_post(gw.url("/v1/chat/completions"),
                      R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":503}})");
   EXPECT_EQ(r.status, 503);
@@ -129,7 +132,8 @@ TEST(Upstream, RetriesServerErrorsUpToMaxRetriesButNotRateLimits) {
   auto limited = http_post(gw.url("/v1/chat/completions"),
                            R"({"model":"fake-model","messages":[{"role":"user","content":"x"}],"fake":{"status":429}})");
   EXPECT_EQ(limited.status, 429);
-  EXPECT_EQ(fake_requests(fake).size(), 1u);  // 429 goes back to the client to back off
+  EXPECT_EQ(fake_requests(fake).size(), 3u);
+  EXPECT_EQ(limited.header("x-llmux-attempts"), "3; fake/fake-model=429,fake/fake-model=429,fake/fake-model=429");
 }
 
 TEST(Upstream, BaseUrlWithoutV1OrWithTrailingSlashWorks) {
