@@ -1,7 +1,7 @@
 #include "server/completion_exchange.hpp"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 #include <ctime>
 
 #include <boost/asio/post.hpp>
@@ -311,11 +311,14 @@ void CompletionExchange::add_routing_headers() {
   planner_->append_attempts_header(h);
   overhead_ += Clock::now() - phase_start_;
   phase_start_ = Clock::now();
-  char ms[32];
+  // Milliseconds with three decimals, written without printf's floating-point formatting.
   auto us = std::chrono::duration_cast<std::chrono::microseconds>(overhead_).count();
-  int n = std::snprintf(ms, sizeof ms, "%.3f", static_cast<double>(us) / 1000.0);
+  char digits[24];
   h += "\r\nx-llmux-overhead-ms: ";
-  h.append(ms, static_cast<size_t>(n));
+  h.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, us / 1000).ptr - digits));
+  char fraction[4] = {static_cast<char>('.'), static_cast<char>('0' + us / 100 % 10),
+                      static_cast<char>('0' + us / 10 % 10), static_cast<char>('0' + us % 10)};
+  h.append(fraction, 4);
   h += "\r\n";
 }
 
