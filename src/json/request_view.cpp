@@ -40,9 +40,12 @@ Error bad_request(std::string message, std::string param = {}) {
   return Error::make(ErrorKind::invalid_request, std::move(message), std::move(param));
 }
 
-// Byte span of the top-level "model" value. The body is already validated, so a plain scan that
-// tracks strings and nesting depth is exact.
-std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::string_view key) {
+// Byte span of the value of the top-level member at `member_index` (in document order). The member
+// is found by position, not by its key text: the reader compares keys unescaped, so "m\u006fdel"
+// is the model, and a raw comparison here would miss it. The body is already validated, so a plain
+// scan that tracks strings and nesting depth is exact.
+std::pair<size_t, size_t> member_value_span(std::string_view body, size_t member_index) {
+  size_t members_seen = 0;
   int depth = 0;
   size_t i = 0;
   // Index one past the closing quote. memchr jumps over string contents (most of a chat body);
@@ -65,13 +68,12 @@ std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::strin
     if (c == '"') {
       size_t end = skip_string(i);
       if (depth == 1) {
-        std::string_view raw = body.substr(i + 1, end - i - 2);
         size_t k = end;
         while (k < body.size() && std::isspace(static_cast<unsigned char>(body[k]))) ++k;
         if (k < body.size() && body[k] == ':') {  // it is a key
           ++k;
           while (k < body.size() && std::isspace(static_cast<unsigned char>(body[k]))) ++k;
-          if (raw == key) {
+          if (members_seen++ == member_index) {
             size_t vend = k;
             if (body[k] == '"') {
               vend = skip_string(k);
@@ -215,11 +217,13 @@ Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
     return unexpected(bad_request("request body must be a JSON object"));
 
   f.top_level_keys.reserve(object.size());
+  size_t model_index = 0;
   for (auto field : object) {
     std::string_view key = field.key;
     f.top_level_keys.emplace_back(key);
     simdjson::dom::element v = field.value;
     if (key == "model") {
+      model_index = f.top_level_keys.size() - 1;
       f.model_type = type_of(v);
       if (f.model_type == JsonType::string) f.model.assign(v.get_string().value_unsafe());
     } else if (key == "stream") {
@@ -254,7 +258,7 @@ Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
                                       "' (servers disagree on which one counts)",
                                   std::string(*repeated), "duplicate_key"));
   if (f.model_type != JsonType::absent) {
-    auto [begin, end] = find_top_level_value(body, "model");
+    auto [begin, end] = member_value_span(body, model_index);
     f.model_begin = begin;
     f.model_end = end;
   }

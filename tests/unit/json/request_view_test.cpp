@@ -143,6 +143,23 @@ TEST(RequestViewTest, ReadsUsageFromResponsesAndChunks) {
   EXPECT_FALSE(read_usage("not json"));
 }
 
+// The reader routes by the unescaped key, so "m\u006fdel" is the model; the rewrite must replace
+// that value too, or the upstream receives the client's model id (found by fuzzing).
+TEST(RequestViewTest, ModelKeyWrittenWithEscapesIsRewritten) {
+  for (std::string body : {R"({"m\u006fdel":"a"})", R"({"messages":[],"\u006dodel" : "a" ,"n":1})",
+                           R"({"m\u006fdel":"a","model}" : "b\"c","max_toke+ns":1e2,"stream":false})",
+                           R"({"m\u006fdel":"a","podel}" : "b\"c","max_tokenE":0e1,"stream":false})"}) {
+    auto f = read_request(body);
+    ASSERT_TRUE(f) << body << ": " << f.error().message;
+    EXPECT_EQ(f->model, "a");
+    std::string out = rewrite_request(body, *f, "upstream-id", JsonMembers{});
+    auto reread = read_request(out);
+    ASSERT_TRUE(reread) << out;
+    EXPECT_EQ(reread->model, "upstream-id") << out;
+    EXPECT_EQ(out.find("\"a\""), std::string::npos) << out;
+  }
+}
+
 }  // namespace
 }  // namespace llmux::json
 
