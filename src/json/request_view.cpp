@@ -350,7 +350,7 @@ std::optional<Usage> read_usage(std::string_view body) {
   if (!usage.at_key("prompt_tokens").get_int64().get(n)) u.prompt_tokens = n;
   if (!usage.at_key("completion_tokens").get_int64().get(n)) u.completion_tokens = n;
   if (!usage.at_key("total_tokens").get_int64().get(n)) u.total_tokens = n;
-  else u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  else u.total_tokens = add_tokens(u.prompt_tokens, u.completion_tokens);
   return u;
 }
 

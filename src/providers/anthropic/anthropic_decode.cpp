@@ -110,9 +110,9 @@ struct AnthropicUsage {
   }
   json::Usage canonical() const {
     json::Usage u;
-    u.prompt_tokens = input + cache_creation + cache_read;
+    u.prompt_tokens = json::add_tokens(json::add_tokens(input, cache_creation), cache_read);
     u.completion_tokens = output;
-    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
     return u;
   }
 };

@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <limits>
 
 namespace llmux::json {
 namespace {
@@ -141,6 +142,19 @@ TEST(RequestViewTest, ReadsUsageFromResponsesAndChunks) {
   EXPECT_FALSE(read_usage(R"({"usage":null})"));
   EXPECT_FALSE(read_usage(R"({"choices":[]})"));
   EXPECT_FALSE(read_usage("not json"));
+}
+
+// Fuzzing found it (UBSan: signed overflow in the missing total); the sum saturates instead.
+TEST(RequestViewTest, UsageTotalSaturatesInsteadOfOverflowing) {
+  auto u = read_usage(R"({"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":1}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->prompt_tokens, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(u->total_tokens, std::numeric_limits<int64_t>::max());
+  auto negative = read_usage(R"({"usage":{"prompt_tokens":-9223372036854775808,"completion_tokens":-1}})");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative->total_tokens, std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(add_tokens(3, 4), 7);
+  EXPECT_EQ(add_tokens(std::numeric_limits<int64_t>::max(), -1), std::numeric_limits<int64_t>::max() - 1);
 }
 
 // The reader routes by the unescaped key, so "m\u006fdel" is the model; the rewrite must replace

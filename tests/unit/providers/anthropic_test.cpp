@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "http/sse.hpp"
@@ -508,6 +509,21 @@ TEST(AnthropicBody, MalformedBodyIsAnError) {
   EXPECT_FALSE(decoder->decode_body(R"({"id":"msg\x","model":"m","content":[{"type":"text","text":"x"}]})", response));
   EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"text","text":"\u00"}]})", response));
   EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"tool_use","id":"t\z","name":"f","input":{}}]})", response));
+}
+
+// UBSan found the sum of input and cache counts overflowing; it saturates.
+TEST(AnthropicBody, HugeUsageCountsSaturate) {
+  auto decoder = make_anthropic_decoder();
+  ChatResponse response;
+  ASSERT_TRUE(decoder->decode_body(
+      R"({"id":"m","model":"c","content":[],"usage":{"input_tokens":9223372036854775807,"cache_read_input_tokens":1,"output_tokens":1}})",
+      response));
+  EXPECT_EQ(response.usage.prompt_tokens, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(response.usage.completion_tokens, 1);
+  EXPECT_EQ(response.usage.total_tokens, std::numeric_limits<int64_t>::max());
+  std::string out;
+  write_chat_completion(response, 0, out);
+  EXPECT_NE(out.find(R"("total_tokens":9223372036854775807)"), std::string::npos) << out;
 }
 
 // --- provider --------------------------------------------------------------------------------
