@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
+
 #include <limits>
 
 namespace llmux::json {
@@ -155,6 +156,23 @@ TEST(RequestViewTest, UsageTotalSaturatesInsteadOfOverflowing) {
   EXPECT_EQ(negative->total_tokens, std::numeric_limits<int64_t>::min());
   EXPECT_EQ(add_tokens(3, 4), 7);
   EXPECT_EQ(add_tokens(std::numeric_limits<int64_t>::max(), -1), std::numeric_limits<int64_t>::max() - 1);
+}
+
+// A body nested a million levels deep that simdjson refuses for something else than depth (here
+// invalid UTF-8 at the end) was located by a recursive parser, which ran out of stack; the same
+// for an upstream body checked with locate_syntax_error.
+TEST(RequestViewTest, MillionLevelsDeepIsCheckedWithoutRecursion) {
+  constexpr size_t kDepth = 1'000'000;
+  std::string invalid = std::string(kDepth, '[') + "\xff";
+  auto f = read_request(invalid);
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("deeper than 1024 levels (line 1, column 1025)"), std::string::npos)
+      << f.error().message;
+  auto where = locate_syntax_error(invalid);
+  ASSERT_TRUE(where);
+  EXPECT_EQ(*where, std::make_pair(1, static_cast<int>(kDepth) + 1));
+  std::string valid = std::string(kDepth, '[') + std::string(kDepth, ']');
+  EXPECT_FALSE(locate_syntax_error(valid));
 }
 
 // The reader routes by the unescaped key, so "m\u006fdel" is the model; the rewrite must replace
