@@ -1,5 +1,7 @@
 #include "json/json_check.hpp"
 
+#include <cstring>
+
 namespace llmux::json {
 
 namespace {
@@ -12,10 +14,22 @@ int hex_value(unsigned char c) {
   return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
+// Eight bytes at a time: true when none of them ends a plain run of string contents (a quote, a
+// backslash, a control character or a byte of a UTF-8 sequence).
+bool plain_string_bytes(const unsigned char* at) {
+  constexpr uint64_t kOnes = 0x0101010101010101ull, kHigh = 0x8080808080808080ull;
+  uint64_t word;
+  std::memcpy(&word, at, sizeof word);
+  auto has_zero_byte = [](uint64_t w) { return (w - kOnes) & ~w & kHigh; };
+  uint64_t special = (word & kHigh) | ((word - 0x20 * kOnes) & ~word & kHigh) | has_zero_byte(word ^ ('"' * kOnes)) |
+                     has_zero_byte(word ^ ('\\' * kOnes));
+  return special == 0;
+}
+
 }  // namespace
 
 void JsonChecker::reset() {
-  levels_.clear();
+  depth_ = 0;
   offset_ = error_offset_ = 0;
   expect_ = Expect::value;
   token_ = Token::none;
@@ -32,7 +46,7 @@ void JsonChecker::reset(size_t max_depth, Root root) {
 }
 
 bool JsonChecker::blank() const noexcept {
-  return !failed_ && expect_ == Expect::value && token_ == Token::none && levels_.empty();
+  return !failed_ && expect_ == Expect::value && token_ == Token::none && depth_ == 0;
 }
 
 bool JsonChecker::fail(size_t at) {
@@ -71,7 +85,12 @@ bool JsonChecker::feed(std::string_view piece) {
       token_ = Token::none;
       value_done();  // and `c` is read as what follows the number
     }
-    if (!is_whitespace(c) && !structural(c)) return fail(i);
+    if (is_whitespace(c)) {
+      while (++i < size && is_whitespace(text[i])) {
+      }
+      continue;
+    }
+    if (!structural(c)) return fail(i);
     ++i;
   }
   offset_ += size;
@@ -92,8 +111,10 @@ bool JsonChecker::finish() {
 // go through string_byte one at a time.
 size_t JsonChecker::scan_string(const unsigned char* text, size_t i, size_t size) {
   while (i < size) {
-    if (!after_backslash_ && hex_digits_left_ == 0 && utf8_left_ == 0 && surrogate_ == Surrogate::none)
+    if (!after_backslash_ && hex_digits_left_ == 0 && utf8_left_ == 0 && surrogate_ == Surrogate::none) {
+      while (size - i >= 8 && plain_string_bytes(text + i)) i += 8;
       while (i < size && text[i] >= 0x20 && text[i] < 0x80 && text[i] != '"' && text[i] != '\\') ++i;
+    }
     if (i == size) break;
     if (!string_byte(text[i])) {
       fail(i);
@@ -245,7 +266,7 @@ bool JsonChecker::structural(unsigned char c) {
       return true;
     case Expect::comma_or_close:
       if (c == ',') {
-        expect_ = levels_.back() ? Expect::key : Expect::value;
+        expect_ = innermost_is_object() ? Expect::key : Expect::value;
         return true;
       }
       if (c == '}' || c == ']') return close(c == '}');
@@ -257,7 +278,7 @@ bool JsonChecker::structural(unsigned char c) {
 }
 
 bool JsonChecker::begin_value(unsigned char c) {
-  if (root_ == Root::object && levels_.empty() && c != '{') return false;
+  if (root_ == Root::object && depth_ == 0 && c != '{') return false;
   switch (c) {
     case '{': return open(true);
     case '[': return open(false);
@@ -279,24 +300,28 @@ bool JsonChecker::begin_value(unsigned char c) {
 }
 
 bool JsonChecker::open(bool object) {
-  if (levels_.size() >= max_depth_) {
+  if (depth_ >= max_depth_) {
     too_deep_ = true;
     return false;
   }
-  levels_.push_back(object);
+  size_t word = depth_ / 64;
+  uint64_t bit = uint64_t{1} << (depth_ % 64);
+  if (word == levels_.size()) levels_.push_back(0);
+  levels_[word] = object ? levels_[word] | bit : levels_[word] & ~bit;
+  ++depth_;
   expect_ = object ? Expect::key_or_close : Expect::value_or_close;
   return true;
 }
 
 bool JsonChecker::close(bool object) {
-  if (levels_.empty() || levels_.back() != object) return false;
-  levels_.pop_back();
+  if (depth_ == 0 || innermost_is_object() != object) return false;
+  --depth_;
   value_done();
   return true;
 }
 
 void JsonChecker::value_done() noexcept {
-  expect_ = levels_.empty() ? Expect::end : Expect::comma_or_close;
+  expect_ = depth_ == 0 ? Expect::end : Expect::comma_or_close;
 }
 
 std::optional<JsonSyntaxError> check_json(std::string_view text, size_t max_depth) {

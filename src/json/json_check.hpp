@@ -59,7 +59,10 @@ class JsonChecker {
 
   size_t max_depth_;
   Root root_;
-  std::vector<bool> levels_;  // true: an object, false: an array; innermost last
+  bool innermost_is_object() const noexcept { return levels_[(depth_ - 1) / 64] >> ((depth_ - 1) % 64) & 1; }
+
+  std::vector<uint64_t> levels_;  // bit i: level i+1 is an object (1) or an array (0)
+  size_t depth_ = 0;
   size_t offset_ = 0;         // bytes fed before the current piece
   size_t error_offset_ = 0;
   Expect expect_ = Expect::value;
