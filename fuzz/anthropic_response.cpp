@@ -67,8 +67,7 @@ void collect_arguments(std::string_view chunk, std::vector<std::string>& argumen
 }
 
 // The events a client receives, each "data: …\n\n"; [DONE] only last, the rest JSON objects.
-// When the stream ends with [DONE], each tool call's arguments joined are a JSON object (or
-// empty, for a tool without input).
+// When the stream ends with [DONE], each tool call's arguments joined are a JSON object.
 void check_client_stream(std::string_view out, bool ended) {
   bool saw_end = false, saw_done = false;
   std::vector<std::string> arguments;
@@ -89,7 +88,7 @@ void check_client_stream(std::string_view out, bool ended) {
   }
   LLMUX_FUZZ_CHECK(saw_end == ended);
   if (saw_done)
-    for (const std::string& joined : arguments) LLMUX_FUZZ_CHECK(joined.empty() || is_json_object(joined));
+    for (const std::string& joined : arguments) LLMUX_FUZZ_CHECK(is_json_object(joined));
 }
 
 }  // namespace

@@ -162,12 +162,13 @@ class AnthropicDecoder final : public ResponseDecoder {
       out.text = f.delta_text;
       sink.on_event(out);
     } else if (f.type == "content_block_start") {
-      if (!end_tool_input()) return unexpected(malformed("tool input (not a JSON object)"));
+      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
       start_block(f, sink);
     } else if (f.type == "content_block_stop") {
-      if (f.index == open_tool_block_ && !end_tool_input())
+      if (f.index == open_tool_block_ && !end_tool_input(sink))
         return unexpected(malformed("tool input (not a JSON object)"));
     } else if (f.type == "message_start") {
+      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
       reset();
       if (f.has_usage) usage_ = f.usage;
       out.kind = Kind::start;
@@ -190,7 +191,7 @@ class AnthropicDecoder final : public ResponseDecoder {
         sink.on_event(out);
       }
     } else if (f.type == "message_stop") {
-      if (!end_tool_input()) return unexpected(malformed("tool input (not a JSON object)"));
+      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
       out.kind = Kind::usage;
       out.usage = usage_.canonical();
       sink.on_event(out);
@@ -318,16 +319,23 @@ class AnthropicDecoder final : public ResponseDecoder {
   // only once the block ends; each piece goes to the client as it comes. A piece that cannot
   // continue a JSON object, a piece for a tool block that is no longer open (blocks stream one at
   // a time) and a block that ends with its object incomplete are malformed: the stream ends with
-  // an error instead of arguments the client cannot parse. A tool block with no input at all stays
-  // as it was (arguments ""), like the recorded streams of tools without parameters.
+  // an error instead of arguments the client cannot parse. A tool without parameters streams no
+  // input at all (an empty partial_json): its arguments are "{}", as OpenAI sends them, not "".
   bool check_tool_input_piece(const EventFields& f) {
     if (f.index != open_tool_block_) return false;
     return tool_input_.feed(f.partial_json);
   }
-  bool end_tool_input() {
+  bool end_tool_input(StreamSink& sink) {
     if (open_tool_block_ < 0) return true;
+    int tool = tool_index_of(open_tool_block_);
     open_tool_block_ = -1;
-    return tool_input_.blank() || tool_input_.finish();
+    if (!tool_input_.blank()) return tool_input_.finish();
+    StreamEvent out;
+    out.kind = StreamEvent::Kind::tool_arguments;
+    out.tool_index = tool;
+    out.text = "{}";
+    sink.on_event(out);
+    return true;
   }
 
   int tool_index_of(int64_t block) const {
@@ -336,7 +344,8 @@ class AnthropicDecoder final : public ResponseDecoder {
   }
 
   simdjson::error_code read_block(od::value block, ChatResponse& out, size_t& tools) {
-    std::string_view type, text, id, name, input;
+    std::string_view type, text, id, name;
+    std::string_view input = "{}";  // as Anthropic's API defaults it, should a block leave it out
     auto read = for_each_member(block, [&](std::string_view key, od::value value) -> simdjson::error_code {
       if (key == "type") {
         if (auto ec = value.get_string().get(type)) return ec;

@@ -220,6 +220,9 @@ Assembled expected_from_anthropic(const std::vector<std::string>& events) {
       a.error_message = e["error"].as_object()["message"].as_string();
     }
   }
+  // A tool without parameters streams no input; OpenAI's arguments for it are "{}".
+  for (auto& call : a.calls)
+    if (call.arguments.find_first_not_of(" \t\r\n") == std::string::npos) call.arguments += "{}";
   return a;
 }
 
@@ -461,8 +464,14 @@ TEST(AnthropicStream, ToolInputPiecesMustMakeAJsonObject) {
   EXPECT_EQ(good.calls[0].arguments, "{\"city\": \"Pa\\u00e9ris \\\"x\\\"\", \"n\": [1, 2.5e3]}  ");
   EXPECT_NO_THROW(bj::parse(good.calls[0].arguments));
   EXPECT_TRUE(good.done);
-  // Without any input the arguments stay empty, as before.
-  EXPECT_TRUE(assemble_openai(translate_stream_until_error(tool_stream({}))).error_type.empty());
+  // A tool without parameters streams no input (or only empty pieces): its arguments are "{}", as
+  // OpenAI sends them; "" is not JSON to the client.
+  for (auto pieces : {std::vector<std::string>{}, std::vector<std::string>{"", " "}}) {
+    Assembled none = assemble_openai(translate_stream_until_error(tool_stream(pieces)));
+    EXPECT_TRUE(none.error_type.empty()) << none.error_message;
+    ASSERT_EQ(none.calls.size(), 1u);
+    EXPECT_EQ(none.calls[0].arguments, pieces.empty() ? "{}" : " {}");
+  }
 
   struct Case {
     std::vector<std::string> pieces;
@@ -603,6 +612,11 @@ TEST(AnthropicBody, ToolInputThatIsNotJsonIsMalformed) {
   ASSERT_TRUE(decoder->decode_body(body(R"({ "a" : [true, null, -1.5e3, "\u00e9"] })"), response));
   ASSERT_EQ(response.tool_calls.size(), 1u);
   EXPECT_EQ(response.tool_calls[0].arguments_json, R"({"a":[true,null,-1.5e3,"\u00e9"]})");
+  // A block without input (the fuzzer wrote "iNput") has arguments "{}", not "".
+  ASSERT_TRUE(decoder->decode_body(R"({"id":"m","model":"c","content":[{"type":"tool_use","id":"t","name":"f","iNput":{"a":1}}]})",
+                                   response));
+  ASSERT_EQ(response.tool_calls.size(), 1u);
+  EXPECT_EQ(response.tool_calls[0].arguments_json, "{}");
 }
 
 // UBSan found the sum of input and cache counts overflowing; it saturates.
