@@ -2,12 +2,13 @@
 // OpenAI's wire format: every input is read both as a message body and as a message stream (SSE,
 // fed in fuzzer-derived pieces, the way the server translates a stream). Properties: what the
 // client gets is valid JSON whenever the decoder accepted its input (a completion body; every
-// stream event but the final [DONE]), tool-call arguments are JSON objects, and nothing follows
-// the end of a stream.
+// stream event but the final [DONE]), tool-call arguments are JSON objects (in a stream: joined,
+// once it has ended with [DONE]), and nothing follows the end of a stream.
 #include <simdjson.h>
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "fuzz_support.hpp"
 #include "http/sse.hpp"
@@ -48,9 +49,28 @@ void check_completion_body(const ChatResponse& response) {
   }
 }
 
+// Appends each tool call's piece of arguments in a chunk to `arguments` (by tool call index).
+void collect_arguments(std::string_view chunk, std::vector<std::string>& arguments) {
+  std::string copy(chunk);
+  simdjson::dom::element root;
+  simdjson::dom::array calls;
+  if (json_parser().parse(simdjson::padded_string(copy)).get(root) ||
+      root.at_pointer("/choices/0/delta/tool_calls").get_array().get(calls))
+    return;
+  for (simdjson::dom::element call : calls) {
+    int64_t index = 0;
+    std::string_view piece;
+    LLMUX_FUZZ_CHECK(!call["index"].get_int64().get(index) && index >= 0 && index < 4096);
+    if (arguments.size() <= static_cast<size_t>(index)) arguments.resize(static_cast<size_t>(index) + 1);
+    if (!call.at_pointer("/function/arguments").get_string().get(piece)) arguments[static_cast<size_t>(index)] += piece;
+  }
+}
+
 // The events a client receives, each "data: …\n\n"; [DONE] only last, the rest JSON objects.
+// When the stream ends with [DONE], each tool call's arguments joined are a JSON object.
 void check_client_stream(std::string_view out, bool ended) {
-  bool saw_end = false;
+  bool saw_end = false, saw_done = false;
+  std::vector<std::string> arguments;
   while (!out.empty()) {
     LLMUX_FUZZ_CHECK(!saw_end);
     LLMUX_FUZZ_CHECK(out.substr(0, 6) == "data: ");
@@ -59,13 +79,16 @@ void check_client_stream(std::string_view out, bool ended) {
     std::string_view data = out.substr(6, end - 6);
     out.remove_prefix(end + 2);
     if (data == "[DONE]") {
-      saw_end = true;
+      saw_end = saw_done = true;
       continue;
     }
     LLMUX_FUZZ_CHECK(is_json_object(data));
     if (data.substr(0, 9) == "{\"error\":") saw_end = true;
+    else collect_arguments(data, arguments);
   }
   LLMUX_FUZZ_CHECK(saw_end == ended);
+  if (saw_done)
+    for (const std::string& joined : arguments) LLMUX_FUZZ_CHECK(is_json_object(joined));
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 // not thread-safe; it lives on its connection's thread.
 #pragma once
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -35,6 +37,38 @@ inline boost::system::error_code make_error_code(FramingError e) noexcept {
   return {static_cast<int>(e), framing_category()};
 }
 
+// Beast applies header_limit to the bytes of one put() that are still unparsed: the complete
+// fields of every put are consumed, so a head sent in small pieces would never reach the limit.
+// This keeps it for the whole head: until the head is complete, Beast is shown only as many bytes
+// as the head may still take, and a head that does not end within them fails with
+// error::header_limit. Both parsers below are used through these put() and header_limit().
+template <bool isRequest>
+class HeadLimitedParser : public boost::beast::http::basic_parser<isRequest> {
+  using base = boost::beast::http::basic_parser<isRequest>;
+
+ public:
+  void header_limit(std::uint32_t bytes) {
+    head_limit_ = bytes;
+    base::header_limit(bytes);
+  }
+
+  std::size_t put(boost::asio::const_buffer buffer, boost::beast::error_code& ec) {
+    if (this->is_header_done()) return base::put(buffer, ec);
+    size_t room = head_bytes_ < head_limit_ ? head_limit_ - head_bytes_ : 0;
+    bool cut = buffer.size() > room;
+    size_t used = base::put(cut ? boost::asio::const_buffer(buffer.data(), room) : buffer, ec);
+    if (!this->is_header_done()) {
+      head_bytes_ += used;
+      if (cut && ec == boost::beast::http::error::need_more) ec = boost::beast::http::error::header_limit;
+    }
+    return used;
+  }
+
+ private:
+  size_t head_limit_ = 8192;  // Beast's default
+  size_t head_bytes_ = 0;     // of the head, consumed by earlier puts
+};
+
 // What the gateway reads from a client request.
 struct RequestHead {
   boost::beast::http::verb method = boost::beast::http::verb::unknown;
@@ -58,7 +92,7 @@ struct RequestHead {
   }
 };
 
-class RequestParser final : public boost::beast::http::basic_parser<true> {
+class RequestParser final : public HeadLimitedParser<true> {
  public:
   using error_code = boost::beast::error_code;
   using string_view = boost::beast::string_view;
@@ -152,7 +186,7 @@ struct ResponseHead {
   }
 };
 
-class ResponseParser final : public boost::beast::http::basic_parser<false> {
+class ResponseParser final : public HeadLimitedParser<false> {
  public:
   using error_code = boost::beast::error_code;
   using string_view = boost::beast::string_view;

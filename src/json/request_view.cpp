@@ -1,11 +1,11 @@
 #include "json/request_view.hpp"
 
-#include <boost/json/basic_parser_impl.hpp>
 #include <limits>
 #include <algorithm>
 #include <cstring>
 #include <simdjson.h>
 
+#include "json/json_check.hpp"
 #include "json/simdjson_support.hpp"
 
 namespace llmux::json {
@@ -40,9 +40,12 @@ Error bad_request(std::string message, std::string param = {}) {
   return Error::make(ErrorKind::invalid_request, std::move(message), std::move(param));
 }
 
-// Byte span of the top-level "model" value. The body is already validated, so a plain scan that
-// tracks strings and nesting depth is exact.
-std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::string_view key) {
+// Byte span of the value of the top-level member at `member_index` (in document order). The member
+// is found by position, not by its key text: the reader compares keys unescaped, so "m\u006fdel"
+// is the model, and a raw comparison here would miss it. The body is already validated, so a plain
+// scan that tracks strings and nesting depth is exact.
+std::pair<size_t, size_t> member_value_span(std::string_view body, size_t member_index) {
+  size_t members_seen = 0;
   int depth = 0;
   size_t i = 0;
   // Index one past the closing quote. memchr jumps over string contents (most of a chat body);
@@ -65,13 +68,12 @@ std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::strin
     if (c == '"') {
       size_t end = skip_string(i);
       if (depth == 1) {
-        std::string_view raw = body.substr(i + 1, end - i - 2);
         size_t k = end;
         while (k < body.size() && std::isspace(static_cast<unsigned char>(body[k]))) ++k;
         if (k < body.size() && body[k] == ':') {  // it is a key
           ++k;
           while (k < body.size() && std::isspace(static_cast<unsigned char>(body[k]))) ++k;
-          if (raw == key) {
+          if (members_seen++ == member_index) {
             size_t vend = k;
             if (body[k] == '"') {
               vend = skip_string(k);
@@ -103,53 +105,18 @@ std::pair<size_t, size_t> find_top_level_value(std::string_view body, std::strin
   return {0, 0};
 }
 
-// Validates without building anything: a DOM would cost memory per value, and destroying a deeply
-// nested one recurses. Boost.JSON's parser keeps its own stack, so depth costs no native stack.
-struct ValidatingHandler {
-  using ec_t = boost::json::error_code;
-  using sv = boost::json::string_view;
-  static constexpr size_t max_object_size = size_t(-1), max_array_size = size_t(-1);
-  static constexpr size_t max_key_size = size_t(-1), max_string_size = size_t(-1);
-  bool on_document_begin(ec_t&) { return true; }
-  bool on_document_end(ec_t&) { return true; }
-  bool on_object_begin(ec_t&) { return true; }
-  bool on_object_end(size_t, ec_t&) { return true; }
-  bool on_array_begin(ec_t&) { return true; }
-  bool on_array_end(size_t, ec_t&) { return true; }
-  bool on_key_part(sv, size_t, ec_t&) { return true; }
-  bool on_key(sv, size_t, ec_t&) { return true; }
-  bool on_string_part(sv, size_t, ec_t&) { return true; }
-  bool on_string(sv, size_t, ec_t&) { return true; }
-  bool on_number_part(sv, ec_t&) { return true; }
-  bool on_int64(int64_t, sv, ec_t&) { return true; }
-  bool on_uint64(uint64_t, sv, ec_t&) { return true; }
-  bool on_double(double, sv, ec_t&) { return true; }
-  bool on_bool(bool, ec_t&) { return true; }
-  bool on_null(ec_t&) { return true; }
-  bool on_comment_part(sv, ec_t&) { return true; }
-  bool on_comment(sv, ec_t&) { return true; }
-};
+// 1-based line and column of the byte at `offset` (one past the end: where more was expected).
+std::pair<int, int> line_and_column(std::string_view text, size_t offset) {
+  text = text.substr(0, std::min(offset, text.size()));
+  size_t last_newline = text.rfind('\n');
+  size_t line_start = last_newline == std::string_view::npos ? 0 : last_newline + 1;
+  auto lines = std::count(text.begin(), text.end(), '\n');
+  return {static_cast<int>(lines + 1), static_cast<int>(text.size() - line_start + 1)};
+}
 
-// 1-based line and column of the first syntax error, or of the value nested deeper than
-// `max_depth`; nullopt when the text is valid JSON within that depth.
-std::optional<std::pair<int, int>> locate_error(std::string_view body, size_t max_depth) {
-  boost::json::parse_options options;
-  options.max_depth = max_depth;
-  boost::json::basic_parser<ValidatingHandler> parser(options);
-  boost::json::error_code ec;
-  size_t consumed = parser.write_some(false, body.data(), body.size(), ec);
-  if (!ec) return std::nullopt;
-  consumed = std::min(consumed, body.size());
-  int line = 1, column = 1;
-  for (size_t i = 0; i < consumed; ++i) {
-    if (body[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return std::make_pair(line, column);
+std::string where(std::string_view body, size_t offset) {
+  auto [line, column] = line_and_column(body, offset);
+  return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
 // A key that occurs twice (keys are compared unescaped, so "mod\u0065l" repeats "model"): which
@@ -174,7 +141,9 @@ std::optional<std::string_view> repeated_key(const std::vector<std::string_view>
 }  // namespace
 
 std::optional<std::pair<int, int>> locate_syntax_error(std::string_view body) {
-  return locate_error(body, std::numeric_limits<size_t>::max());
+  auto error = check_json(body);
+  if (!error) return std::nullopt;
+  return line_and_column(body, error->offset);
 }
 
 Expected<RequestFields, Error> read_request(std::string_view body) {
@@ -196,30 +165,27 @@ Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
   auto& parser = dom_parser();
   simdjson::dom::element root;
   if (auto err = parser.parse(padded(body)).get(root); err) {
-    if (err == simdjson::DEPTH_ERROR) {
-      if (auto where = locate_error(body, kMaxRequestDepth))
-        return unexpected(bad_request("request body nests deeper than " + std::to_string(kMaxRequestDepth) +
-                                      " levels (line " + std::to_string(where->first) + ", column " +
-                                      std::to_string(where->second) + ")"));
-    }
-    std::string message = "request body is not valid JSON";
-    if (auto where = locate_syntax_error(body))
-      message += " (line " + std::to_string(where->first) + ", column " +
-                 std::to_string(where->second) + ")";
-    else
-      message += std::string(" (") + simdjson::error_message(err) + ")";
-    return unexpected(bad_request(std::move(message)));
+    // The checker says where: at the first syntax error, or where simdjson's depth limit is passed.
+    auto error = check_json(body, kMaxRequestDepth);
+    if (error && error->too_deep)
+      return unexpected(bad_request("request body nests deeper than " + std::to_string(kMaxRequestDepth) +
+                                    " levels (" + where(body, error->offset) + ")"));
+    if (error) return unexpected(bad_request("request body is not valid JSON (" + where(body, error->offset) + ")"));
+    // Valid to the grammar, but not to simdjson: a number out of range, a lone UTF-16 surrogate.
+    return unexpected(bad_request(std::string("request body is not valid JSON (") + simdjson::error_message(err) + ")"));
   }
   simdjson::dom::object object;
   if (root.get_object().get(object))
     return unexpected(bad_request("request body must be a JSON object"));
 
   f.top_level_keys.reserve(object.size());
+  size_t model_index = 0;
   for (auto field : object) {
     std::string_view key = field.key;
     f.top_level_keys.emplace_back(key);
     simdjson::dom::element v = field.value;
     if (key == "model") {
+      model_index = f.top_level_keys.size() - 1;
       f.model_type = type_of(v);
       if (f.model_type == JsonType::string) f.model.assign(v.get_string().value_unsafe());
     } else if (key == "stream") {
@@ -254,7 +220,7 @@ Expected<void, Error> read_request(std::string_view body, RequestFields& f) {
                                       "' (servers disagree on which one counts)",
                                   std::string(*repeated), "duplicate_key"));
   if (f.model_type != JsonType::absent) {
-    auto [begin, end] = find_top_level_value(body, "model");
+    auto [begin, end] = member_value_span(body, model_index);
     f.model_begin = begin;
     f.model_end = end;
   }
@@ -346,7 +312,7 @@ std::optional<Usage> read_usage(std::string_view body) {
   if (!usage.at_key("prompt_tokens").get_int64().get(n)) u.prompt_tokens = n;
   if (!usage.at_key("completion_tokens").get_int64().get(n)) u.completion_tokens = n;
   if (!usage.at_key("total_tokens").get_int64().get(n)) u.total_tokens = n;
-  else u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  else u.total_tokens = add_tokens(u.prompt_tokens, u.completion_tokens);
   return u;
 }
 

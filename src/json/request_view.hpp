@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -67,6 +68,15 @@ struct Usage {
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
 };
+
+// Token counts are the upstream's numbers, any int64: their sums saturate at the int64 range
+// instead of overflowing (undefined behaviour). An absurd count stays absurd but well defined; it
+// is no reason to throw away the answer it came with.
+inline int64_t add_tokens(int64_t a, int64_t b) noexcept {
+  int64_t sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+}
 
 // Usage from a response body or a stream chunk ({"usage":{...}}); nullopt when absent or null.
 // Cheap pre-check for stream events: true when the text has a "usage" member whose value is an

@@ -25,7 +25,7 @@ void append_usage(std::string& out, const json::Usage& u) {
   out += ",\"completion_tokens\":";
   append_number(out, u.completion_tokens);
   out += ",\"total_tokens\":";
-  append_number(out, u.total_tokens ? u.total_tokens : u.prompt_tokens + u.completion_tokens);
+  append_number(out, u.total_tokens ? u.total_tokens : json::add_tokens(u.prompt_tokens, u.completion_tokens));
   out += '}';
 }
 
@@ -182,7 +182,7 @@ void OpenAIChunkWriter::on_event(const StreamEvent& e) {
       break;
     case Kind::usage:
       usage_ = e.usage;
-      if (!usage_.total_tokens) usage_.total_tokens = usage_.prompt_tokens + usage_.completion_tokens;
+      if (!usage_.total_tokens) usage_.total_tokens = json::add_tokens(usage_.prompt_tokens, usage_.completion_tokens);
       break;
     case Kind::done:
       if (include_usage_) {

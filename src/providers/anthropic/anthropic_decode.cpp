@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include "json/json_check.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/anthropic/anthropic.hpp"
 
@@ -110,9 +111,9 @@ struct AnthropicUsage {
   }
   json::Usage canonical() const {
     json::Usage u;
-    u.prompt_tokens = input + cache_creation + cache_read;
+    u.prompt_tokens = json::add_tokens(json::add_tokens(input, cache_creation), cache_read);
     u.completion_tokens = output;
-    u.total_tokens = u.prompt_tokens + u.completion_tokens;
+    u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
     return u;
   }
 };
@@ -124,6 +125,7 @@ struct EventFields {
   std::string_view id, model;              // message_start: message.id, message.model
   std::string_view block_type, block_id, block_name, block_text;  // content_block_start
   std::string_view delta_type, delta_text, stop_reason;           // content_block_delta, message_delta
+  std::string_view partial_json;           // input_json_delta's piece unescaped: the JSON text itself
   std::string_view error_type, error_message;                     // error
   AnthropicUsage usage;
   bool has_usage = false;
@@ -135,6 +137,7 @@ class AnthropicDecoder final : public ResponseDecoder {
     block_tool_index_.clear();
     tool_count_ = 0;
     usage_ = {};
+    open_tool_block_ = -1;
   }
 
   Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) override {
@@ -150,6 +153,7 @@ class AnthropicDecoder final : public ResponseDecoder {
       } else if (f.delta_type == "thinking_delta") {
         out.kind = Kind::reasoning;
       } else if (f.delta_type == "input_json_delta" && tool >= 0) {
+        if (!check_tool_input_piece(f)) return unexpected(malformed("tool input (not a JSON object)"));
         out.kind = Kind::tool_arguments;
         out.tool_index = tool;
       } else {
@@ -158,8 +162,13 @@ class AnthropicDecoder final : public ResponseDecoder {
       out.text = f.delta_text;
       sink.on_event(out);
     } else if (f.type == "content_block_start") {
+      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
       start_block(f, sink);
+    } else if (f.type == "content_block_stop") {
+      if (f.index == open_tool_block_ && !end_tool_input(sink))
+        return unexpected(malformed("tool input (not a JSON object)"));
     } else if (f.type == "message_start") {
+      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
       reset();
       if (f.has_usage) usage_ = f.usage;
       out.kind = Kind::start;
@@ -182,6 +191,7 @@ class AnthropicDecoder final : public ResponseDecoder {
         sink.on_event(out);
       }
     } else if (f.type == "message_stop") {
+      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
       out.kind = Kind::usage;
       out.usage = usage_.canonical();
       sink.on_event(out);
@@ -193,7 +203,7 @@ class AnthropicDecoder final : public ResponseDecoder {
       out.text = f.error_message.empty() ? std::string_view("the provider reported an error") : f.error_message;
       sink.on_event(out);
     }
-    // ping, content_block_stop and event types newer than this code carry nothing to pass on.
+    // ping and event types newer than this code carry nothing to pass on.
     return {};
   }
 
@@ -244,11 +254,14 @@ class AnthropicDecoder final : public ResponseDecoder {
       if (key == "index") {
         f.index = integer(value);
       } else if (key == "delta") {
-        return for_each_member(value, [&f](std::string_view k, od::value v) {
+        return for_each_member(value, [&f](std::string_view k, od::value v) -> simdjson::error_code {
           if (k == "type") json::read_optional(v.get_string(), f.delta_type);
-          else if (k == "text" || k == "partial_json" || k == "thinking") return escaped_string(v, f.delta_text);
+          else if (k == "text" || k == "thinking") return escaped_string(v, f.delta_text);
           else if (k == "stop_reason") json::read_optional(v.get_string(), f.stop_reason);
-          return simdjson::SUCCESS;
+          if (k != "partial_json") return simdjson::SUCCESS;
+          // Passed on escaped, as it came; checked unescaped, as the client will read it.
+          if (auto ec = escaped_string(v, f.delta_text)) return ec;
+          return v.get_string().get(f.partial_json);
         });
       } else if (key == "content_block") {
         return for_each_member(value, [&f](std::string_view k, od::value v) {
@@ -284,6 +297,8 @@ class AnthropicDecoder final : public ResponseDecoder {
     if (block_tool_index_.size() <= index) block_tool_index_.resize(index + 1, -1);
     StreamEvent out;
     if (f.block_type == "tool_use") {
+      open_tool_block_ = f.index;
+      tool_input_.reset();
       block_tool_index_[index] = tool_count_;
       out.kind = StreamEvent::Kind::tool_call;
       out.tool_index = tool_count_++;
@@ -300,13 +315,37 @@ class AnthropicDecoder final : public ResponseDecoder {
     // nothing to execute, so they are not tool calls for it.
   }
 
+  // A tool call's input streams as pieces of JSON text (input_json_delta) that make a JSON object
+  // only once the block ends; each piece goes to the client as it comes. A piece that cannot
+  // continue a JSON object, a piece for a tool block that is no longer open (blocks stream one at
+  // a time) and a block that ends with its object incomplete are malformed: the stream ends with
+  // an error instead of arguments the client cannot parse. A tool without parameters streams no
+  // input at all (an empty partial_json): its arguments are "{}", as OpenAI sends them, not "".
+  bool check_tool_input_piece(const EventFields& f) {
+    if (f.index != open_tool_block_) return false;
+    return tool_input_.feed(f.partial_json);
+  }
+  bool end_tool_input(StreamSink& sink) {
+    if (open_tool_block_ < 0) return true;
+    int tool = tool_index_of(open_tool_block_);
+    open_tool_block_ = -1;
+    if (!tool_input_.blank()) return tool_input_.finish();
+    StreamEvent out;
+    out.kind = StreamEvent::Kind::tool_arguments;
+    out.tool_index = tool;
+    out.text = "{}";
+    sink.on_event(out);
+    return true;
+  }
+
   int tool_index_of(int64_t block) const {
     if (block < 0 || static_cast<size_t>(block) >= block_tool_index_.size()) return -1;
     return block_tool_index_[static_cast<size_t>(block)];
   }
 
   simdjson::error_code read_block(od::value block, ChatResponse& out, size_t& tools) {
-    std::string_view type, text, id, name, input;
+    std::string_view type, text, id, name;
+    std::string_view input = "{}";  // as Anthropic's API defaults it, should a block leave it out
     auto read = for_each_member(block, [&](std::string_view key, od::value value) -> simdjson::error_code {
       if (key == "type") {
         if (auto ec = value.get_string().get(type)) return ec;
@@ -319,7 +358,10 @@ class AnthropicDecoder final : public ResponseDecoder {
       } else if (key == "input") {
         od::object object;
         if (auto ec = value.get_object().get(object)) return ec;
-        return object.raw_json().get(input);
+        if (auto ec = object.raw_json().get(input)) return ec;
+        // On-Demand skips the object without reading its values, and minify copies what it is
+        // given: `{"a":tru}` would reach the client as its arguments.
+        if (json::check_json(input)) return simdjson::TAPE_ERROR;
       }
       return simdjson::SUCCESS;
     });
@@ -345,6 +387,8 @@ class AnthropicDecoder final : public ResponseDecoder {
   std::vector<int> block_tool_index_;    // content block index -> tool call index, or -1
   int tool_count_ = 0;
   AnthropicUsage usage_;
+  int64_t open_tool_block_ = -1;  // the streamed tool_use block whose input is being checked
+  json::JsonChecker tool_input_{json::JsonChecker::kUnlimitedDepth, json::JsonChecker::Root::object};
   // Minified tool inputs of the last body. A deque: growing it must not move the strings that
   // earlier tool calls of the same body already point into (short ones hold their text inline).
   std::deque<std::string> arguments_;

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 namespace llmux::json {
 namespace {
 
@@ -141,6 +143,53 @@ TEST(RequestViewTest, ReadsUsageFromResponsesAndChunks) {
   EXPECT_FALSE(read_usage(R"({"usage":null})"));
   EXPECT_FALSE(read_usage(R"({"choices":[]})"));
   EXPECT_FALSE(read_usage("not json"));
+}
+
+// Fuzzing found it (UBSan: signed overflow in the missing total); the sum saturates instead.
+TEST(RequestViewTest, UsageTotalSaturatesInsteadOfOverflowing) {
+  auto u = read_usage(R"({"usage":{"prompt_tokens":9223372036854775807,"completion_tokens":1}})");
+  ASSERT_TRUE(u);
+  EXPECT_EQ(u->prompt_tokens, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(u->total_tokens, std::numeric_limits<int64_t>::max());
+  auto negative = read_usage(R"({"usage":{"prompt_tokens":-9223372036854775808,"completion_tokens":-1}})");
+  ASSERT_TRUE(negative);
+  EXPECT_EQ(negative->total_tokens, std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(add_tokens(3, 4), 7);
+  EXPECT_EQ(add_tokens(std::numeric_limits<int64_t>::max(), -1), std::numeric_limits<int64_t>::max() - 1);
+}
+
+// A body nested a million levels deep that simdjson refuses for something else than depth (here
+// invalid UTF-8 at the end) was located by a recursive parser, which ran out of stack; the same
+// for an upstream body checked with locate_syntax_error.
+TEST(RequestViewTest, MillionLevelsDeepIsCheckedWithoutRecursion) {
+  constexpr size_t kDepth = 1'000'000;
+  std::string invalid = std::string(kDepth, '[') + "\xff";
+  auto f = read_request(invalid);
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("deeper than 1024 levels (line 1, column 1025)"), std::string::npos)
+      << f.error().message;
+  auto where = locate_syntax_error(invalid);
+  ASSERT_TRUE(where);
+  EXPECT_EQ(*where, std::make_pair(1, static_cast<int>(kDepth) + 1));
+  std::string valid = std::string(kDepth, '[') + std::string(kDepth, ']');
+  EXPECT_FALSE(locate_syntax_error(valid));
+}
+
+// The reader routes by the unescaped key, so "m\u006fdel" is the model; the rewrite must replace
+// that value too, or the upstream receives the client's model id (found by fuzzing).
+TEST(RequestViewTest, ModelKeyWrittenWithEscapesIsRewritten) {
+  for (std::string body : {R"({"m\u006fdel":"a"})", R"({"messages":[],"\u006dodel" : "a" ,"n":1})",
+                           R"({"m\u006fdel":"a","model}" : "b\"c","max_toke+ns":1e2,"stream":false})",
+                           R"({"m\u006fdel":"a","podel}" : "b\"c","max_tokenE":0e1,"stream":false})"}) {
+    auto f = read_request(body);
+    ASSERT_TRUE(f) << body << ": " << f.error().message;
+    EXPECT_EQ(f->model, "a");
+    std::string out = rewrite_request(body, *f, "upstream-id", JsonMembers{});
+    auto reread = read_request(out);
+    ASSERT_TRUE(reread) << out;
+    EXPECT_EQ(reread->model, "upstream-id") << out;
+    EXPECT_EQ(out.find("\"a\""), std::string::npos) << out;
+  }
 }
 
 }  // namespace

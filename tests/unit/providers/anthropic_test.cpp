@@ -7,6 +7,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "http/sse.hpp"
@@ -219,6 +220,9 @@ Assembled expected_from_anthropic(const std::vector<std::string>& events) {
       a.error_message = e["error"].as_object()["message"].as_string();
     }
   }
+  // A tool without parameters streams no input; OpenAI's arguments for it are "{}".
+  for (auto& call : a.calls)
+    if (call.arguments.find_first_not_of(" \t\r\n") == std::string::npos) call.arguments += "{}";
   return a;
 }
 
@@ -420,6 +424,82 @@ TEST(AnthropicStream, AStringThatIsNotValidJsonIsAnError) {
   EXPECT_EQ(assemble_openai(translate_stream(events)).text, "\"\\/\b\f\n\r\t\xC3\xA9");
 }
 
+// A tool_use block whose input streams as `pieces` of JSON text; then `after_pieces` (default: the
+// block's end and the message's).
+std::vector<std::string> tool_stream(const std::vector<std::string>& pieces,
+                                     std::vector<std::string> after_pieces = {
+                                         R"({"type":"content_block_stop","index":0})",
+                                         R"({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}})",
+                                         R"({"type":"message_stop"})"}) {
+  std::vector<std::string> events = {
+      R"({"type":"message_start","message":{"id":"msg_1","model":"m","usage":{"input_tokens":1,"output_tokens":0}}})",
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_1","name":"f","input":{}}})"};
+  for (const auto& piece : pieces)
+    events.push_back(R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":)" +
+                     bj::serialize(bj::string(piece)) + "}}");
+  events.insert(events.end(), after_pieces.begin(), after_pieces.end());
+  return events;
+}
+
+// As the server does: an event the decoder refuses ends the stream with an error event.
+std::string translate_stream_until_error(const std::vector<std::string>& events) {
+  auto decoder = make_anthropic_decoder();
+  OpenAIChunkWriter writer;
+  std::string out;
+  writer.begin(&out, 1700000000, false);
+  for (const auto& data : events) {
+    if (writer.ended()) break;
+    if (auto decoded = decoder->decode_event(http::SseEvent{"", data}, writer); !decoded) writer.fail(decoded.error());
+  }
+  return out;
+}
+
+// The client concatenates the argument pieces and parses them; what cannot become a JSON object
+// ends the stream with an error, and the piece that broke it is not passed on.
+TEST(AnthropicStream, ToolInputPiecesMustMakeAJsonObject) {
+  Assembled good = assemble_openai(translate_stream_until_error(
+      tool_stream({"", "{\"ci", "ty\": \"Pa\\u00e9", "ris \\\"x\\\"\"", ", \"n\": [1, 2.5e", "3]}", "  "})));
+  EXPECT_TRUE(good.error_type.empty()) << good.error_message;
+  ASSERT_EQ(good.calls.size(), 1u);
+  EXPECT_EQ(good.calls[0].arguments, "{\"city\": \"Pa\\u00e9ris \\\"x\\\"\", \"n\": [1, 2.5e3]}  ");
+  EXPECT_NO_THROW(bj::parse(good.calls[0].arguments));
+  EXPECT_TRUE(good.done);
+  // A tool without parameters streams no input (or only empty pieces): its arguments are "{}", as
+  // OpenAI sends them; "" is not JSON to the client.
+  for (auto pieces : {std::vector<std::string>{}, std::vector<std::string>{"", " "}}) {
+    Assembled none = assemble_openai(translate_stream_until_error(tool_stream(pieces)));
+    EXPECT_TRUE(none.error_type.empty()) << none.error_message;
+    ASSERT_EQ(none.calls.size(), 1u);
+    EXPECT_EQ(none.calls[0].arguments, pieces.empty() ? "{}" : " {}");
+  }
+
+  struct Case {
+    std::vector<std::string> pieces;
+    std::string passed_on;  // the arguments the client got before the error
+  };
+  for (const Case& c : std::vector<Case>{{{"{\"a\":tru", "}"}, "{\"a\":tru"},
+                                         {{"{\"a\":1", "} {}"}, "{\"a\":1"},
+                                         {{"[1]"}, ""},
+                                         {{"{\"a\":1"}, "{\"a\":1"},  // incomplete at the block's end
+                                         {{"{\"city\":\"Paris\"", std::string("\0\0[1, 2]}", 9)}, "{\"city\":\"Paris\""}}) {
+    std::string out = translate_stream_until_error(tool_stream(c.pieces));
+    Assembled got = assemble_openai(out);
+    EXPECT_EQ(got.error_type, "upstream_error") << out;
+    EXPECT_NE(got.error_message.find("malformed tool input"), std::string::npos) << got.error_message;
+    EXPECT_FALSE(got.done);
+    ASSERT_EQ(got.calls.size(), 1u) << out;
+    EXPECT_EQ(got.calls[0].arguments, c.passed_on) << out;
+  }
+  // Incomplete when the message ends without the block's end; a piece for a block already ended.
+  for (auto events : {tool_stream({"{\"a\":"}, {R"({"type":"message_stop"})"}),
+                      tool_stream({"{}"}, {R"({"type":"content_block_stop","index":0})",
+                                           R"({"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":" "}})"})}) {
+    Assembled got = assemble_openai(translate_stream_until_error(events));
+    EXPECT_EQ(got.error_type, "upstream_error");
+    EXPECT_FALSE(got.done);
+  }
+}
+
 TEST(AnthropicStream, AnEventWithEmptyDataIsSkipped) {
   auto events = sse_data(fixture("stream-text.sse.txt"));
   events.insert(events.begin() + 1, "");
@@ -508,6 +588,50 @@ TEST(AnthropicBody, MalformedBodyIsAnError) {
   EXPECT_FALSE(decoder->decode_body(R"({"id":"msg\x","model":"m","content":[{"type":"text","text":"x"}]})", response));
   EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"text","text":"\u00"}]})", response));
   EXPECT_FALSE(decoder->decode_body(R"({"id":"msg","model":"m","content":[{"type":"tool_use","id":"t\z","name":"f","input":{}}]})", response));
+}
+
+// On-Demand skips a tool input without reading its values, and minify does not check them either:
+// input that is not JSON must not become the client's arguments (found by fuzzing).
+TEST(AnthropicBody, ToolInputThatIsNotJsonIsMalformed) {
+  auto decoder = make_anthropic_decoder();
+  auto body = [](std::string_view input) {
+    return R"({"id":"m","model":"c","content":[{"type":"tool_use","id":"t","name":"f","input":)" + std::string(input) +
+           "}]}";
+  };
+  for (std::string_view input : {std::string_view(R"({"a":tru})"), std::string_view(R"({"city":"Parisy,a"d"s":[1, 2]})"),
+                                 std::string_view("{\"city\":\"Paris\"\0\0[1, 2]}", 24),
+                                 std::string_view(R"({"locat"content_block_stop"","temperature":-5})"),
+                                 std::string_view(R"({"a":01})"), std::string_view(R"({"a":"\q"})")}) {
+    ChatResponse response;
+    auto decoded = decoder->decode_body(body(input), response);
+    ASSERT_FALSE(decoded) << input;
+    EXPECT_EQ(decoded.error().code, "upstream_malformed_response");
+    EXPECT_EQ(decoded.error().http_status, 502);
+  }
+  ChatResponse response;
+  ASSERT_TRUE(decoder->decode_body(body(R"({ "a" : [true, null, -1.5e3, "\u00e9"] })"), response));
+  ASSERT_EQ(response.tool_calls.size(), 1u);
+  EXPECT_EQ(response.tool_calls[0].arguments_json, R"({"a":[true,null,-1.5e3,"\u00e9"]})");
+  // A block without input (the fuzzer wrote "iNput") has arguments "{}", not "".
+  ASSERT_TRUE(decoder->decode_body(R"({"id":"m","model":"c","content":[{"type":"tool_use","id":"t","name":"f","iNput":{"a":1}}]})",
+                                   response));
+  ASSERT_EQ(response.tool_calls.size(), 1u);
+  EXPECT_EQ(response.tool_calls[0].arguments_json, "{}");
+}
+
+// UBSan found the sum of input and cache counts overflowing; it saturates.
+TEST(AnthropicBody, HugeUsageCountsSaturate) {
+  auto decoder = make_anthropic_decoder();
+  ChatResponse response;
+  ASSERT_TRUE(decoder->decode_body(
+      R"({"id":"m","model":"c","content":[],"usage":{"input_tokens":9223372036854775807,"cache_read_input_tokens":1,"output_tokens":1}})",
+      response));
+  EXPECT_EQ(response.usage.prompt_tokens, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(response.usage.completion_tokens, 1);
+  EXPECT_EQ(response.usage.total_tokens, std::numeric_limits<int64_t>::max());
+  std::string out;
+  write_chat_completion(response, 0, out);
+  EXPECT_NE(out.find(R"("total_tokens":9223372036854775807)"), std::string::npos) << out;
 }
 
 // --- provider --------------------------------------------------------------------------------
