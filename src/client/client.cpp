@@ -88,7 +88,7 @@ TokenUsage usage_of(const bjson::value& v) {
   u.prompt_tokens = num("prompt_tokens");
   u.completion_tokens = num("completion_tokens");
   u.total_tokens = num("total_tokens");
-  if (!u.total_tokens) u.total_tokens = u.prompt_tokens + u.completion_tokens;
+  if (!u.total_tokens) u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
   return u;
 }
 
