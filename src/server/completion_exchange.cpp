@@ -37,17 +37,22 @@ void reuse(http::UpstreamRequest& used) {
 // Whether an OpenAI stream event carries part of the answer (text, reasoning, a tool call) or its
 // end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
 // still be left for another. Cheap substring checks; only used until the first such event.
+// Whether `key` (written with its quotes and colon) is followed by a non-empty string value.
+bool has_string_value(std::string_view data, std::string_view key) {
+  for (size_t at = data.find(key); at != std::string_view::npos; at = data.find(key, at + 1)) {
+    size_t i = at + key.size();
+    while (i < data.size() && data[i] == ' ') ++i;
+    if (i + 1 < data.size() && data[i] == '"' && data[i + 1] != '"') return true;
+  }
+  return false;
+}
+
+// Whether an OpenAI stream event carries part of the answer (text, reasoning, a tool call) or its
+// end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
+// still be left for another. Cheap substring checks; only used until the first such event.
 bool carries_content(std::string_view data) {
-  auto non_empty_string_after = [&](std::string_view key) {
-    for (size_t at = data.find(key); at != std::string_view::npos; at = data.find(key, at + 1)) {
-      size_t i = at + key.size();
-      while (i < data.size() && data[i] == ' ') ++i;
-      if (i + 1 < data.size() && data[i] == '"' && data[i + 1] != '"') return true;
-    }
-    return false;
-  };
-  return non_empty_string_after("\"content\":") || non_empty_string_after("\"reasoning_content\":") ||
-         non_empty_string_after("\"text\":") || non_empty_string_after("\"finish_reason\":") ||
+  return has_string_value(data, "\"content\":") || has_string_value(data, "\"reasoning_content\":") ||
+         has_string_value(data, "\"text\":") || has_string_value(data, "\"finish_reason\":") ||
          data.find("\"tool_calls\"") != std::string_view::npos;
 }
 
@@ -268,6 +273,7 @@ std::optional<Error> CompletionExchange::validate_fields() const {
 void CompletionExchange::start_attempt() {
   upstream_status_ = 0;
   saw_done_ = false;
+  saw_finish_ = false;
   upstream_streaming_ = false;
   attempt_error_.reset();
   buffers_.upstream_body.clear();
@@ -392,9 +398,12 @@ void CompletionExchange::begin_translated_stream() {
 bool CompletionExchange::note_event(const http::SseEvent& e) {
   if (e.data == "[DONE]") {
     saw_done_ = true;
-  } else if (json::has_usage_object(e.data)) {
+    return true;
+  }
+  if (json::has_usage_object(e.data)) {
     if (auto u = json::read_usage(e.data)) usage_ = *u;
   }
+  if (!saw_finish_ && has_string_value(e.data, "\"finish_reason\":")) saw_finish_ = true;
   return true;
 }
 
@@ -536,6 +545,12 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
   const auto& provider = *resolution_.provider;
   auto& writer = buffers_.chunk_writer;
   bool ended = decoder_ ? writer.ended() : saw_done_ && result.failure == http::TransferFailure::none;
+  // An upstream that finished its answer (a finish reason) and closed cleanly without [DONE] is a
+  // success: the client gets the [DONE] its SDK waits for.
+  if (!ended && !decoder_ && saw_finish_ && result.failure == http::TransferFailure::none) {
+    connection_->stream("data: [DONE]\n\n");
+    ended = true;
+  }
   if (!ended) {
     std::string why = result.failure == http::TransferFailure::timeout
                           ? "stopped sending for " + providers::format_duration(buffers_.upstream_request.timeout)

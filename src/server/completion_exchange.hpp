@@ -157,6 +157,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::optional<Error> attempt_error_;
   std::optional<ContentGate> gate_;  // translated streams
   bool saw_done_ = false;
+  bool saw_finish_ = false;  // a pass-through stream's finish_reason event
   bool paused_ = false;
   bool ended_ = false;
   json::Usage usage_;

@@ -60,6 +60,17 @@ TEST_F(StreamStart, AStreamCutAfterContentEndsWithAnErrorEvent) {
   EXPECT_EQ(requests_seen(fake_), 1u);  // content had reached the client: no second attempt
 }
 
+// The answer finished (its finish_reason came) and the upstream closed without [DONE]: a success,
+// and the client gets the [DONE] its SDK waits for.
+TEST_F(StreamStart, AFinishedStreamWithoutDoneIsCompleted) {
+  auto r = http_post(gw_.url("/v1/chat/completions"), stream_body("fake-model", R"({"chunks":2,"truncate_after_chunks":3})"));
+  EXPECT_EQ(r.status, 200);
+  auto events = sse_data(r.body);
+  ASSERT_FALSE(events.empty());
+  EXPECT_EQ(events.back(), "[DONE]") << r.body;
+  EXPECT_EQ(r.body.find("\"error\""), std::string::npos) << r.body;
+}
+
 TEST_F(StreamStart, AHealthyStreamIsUnchanged) {
   auto r = http_post(gw_.url("/v1/chat/completions"), stream_body("fake-model", R"({"chunks":4})"));
   EXPECT_EQ(r.status, 200);
