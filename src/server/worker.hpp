@@ -43,10 +43,11 @@ struct Server::Impl {
   std::shared_ptr<const GatewayState> state;
   std::atomic<uint64_t> state_version{1};
   std::function<void()> on_reload;  // SIGHUP; set before run()
-  std::optional<boost::asio::signal_set> stop_signals, hangup;  // main_io's
 
   std::vector<std::unique_ptr<Worker>> workers;
   boost::asio::io_context main_io{1};
+  // main_io's; declared after it so they are destroyed before it.
+  std::optional<boost::asio::signal_set> stop_signals, hangup;
   std::atomic<bool> draining{false};
   std::atomic<int64_t> live_connections{0};  // all workers; also the max_connections count
   std::atomic<uint64_t> rejected_connections{0};
