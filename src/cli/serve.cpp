@@ -17,6 +17,7 @@
 #include "discovery/defaults.hpp"
 #include "discovery/live_models.hpp"
 #include "llmux/config.hpp"
+#include "observability/log.hpp"
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
 #include "store/prompts.hpp"
@@ -289,6 +290,7 @@ int run_serve(const ServeOptions& options) {
   }
   // Until the server listens for it, a SIGHUP (a reload request) must not end the process.
   std::signal(SIGHUP, SIG_IGN);
+  observability::start_log();
   // Taken before loading, so a change made while loading is noticed by the first poll.
   auto paths = store::Paths::from_environment();
   std::vector<std::string> watched;

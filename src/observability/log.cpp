@@ -27,6 +27,7 @@ spdlog::logger& logger() {
 
 }  // namespace
 
+void start_log() { (void)logger(); }
 void log_warning(std::string_view message) { logger().warn("{}", message); }
 void log_info(std::string_view message) { logger().info("{}", message); }
 void flush_log() { logger().flush(); }

@@ -9,6 +9,9 @@
 
 namespace llmux::observability {
 
+// Starts the writer thread now (at start-up) rather than on the first line, which may come when
+// the process is short of resources (e.g. out of file descriptors).
+void start_log();
 void log_warning(std::string_view message);
 void log_info(std::string_view message);
 // Writes out everything queued (at exit, and in tests before reading stderr).
