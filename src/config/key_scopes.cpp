@@ -42,17 +42,12 @@ std::string to_camel(std::string_view snake) {
 
 }  // namespace
 
-namespace {
-
-// Case, '_' and '-' are ignored when looking for a key the user may have meant.
 std::string fold(std::string_view key) {
   std::string out;
   for (char c : key)
     if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
-
-}  // namespace
 
 
 const KeySpec* find_spec(std::span<const KeySpec> specs, std::string_view key) {

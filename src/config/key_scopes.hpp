@@ -10,6 +10,10 @@
 
 namespace llmux::config_detail {
 
+// A key with case, '_' and '-' ignored: how the loader and the store match what a user may have
+// meant (apiKey, api_key, api-key).
+std::string fold(std::string_view key);
+
 struct KeySpec {
   std::string_view name;                      // canonical snake_case spelling
   std::array<std::string_view, 2> aliases{};  // other names for the same setting

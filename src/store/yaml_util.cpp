@@ -1,6 +1,7 @@
 #include "store/yaml_util.hpp"
 
 #include "config/config_internal.hpp"
+#include "config/key_scopes.hpp"
 #include "core/env_refs.hpp"
 
 #include <algorithm>
@@ -14,12 +15,7 @@ namespace llmux::store {
 
 namespace {
 
-std::string fold(std::string_view key) {
-  std::string out;
-  for (char c : key)
-    if (c != '_' && c != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using config_detail::fold;
 
 // Other names the config loader accepts for a setting (see kProviderKeys in src/config/loader.cpp).
 std::vector<std::string_view> aliases_of(std::string_view canonical) {
