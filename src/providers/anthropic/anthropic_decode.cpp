@@ -1,6 +1,7 @@
 // Anthropic message bodies and message streams into canonical form (chat_events.hpp).
 // simdjson's On-Demand API reads each event in place: string values are taken as raw tokens, so
 // text reaches the client still escaped, exactly as Anthropic wrote it.
+#include <algorithm>
 #include <cctype>
 #include <deque>
 
@@ -163,7 +164,7 @@ class AnthropicDecoder final : public ResponseDecoder {
       sink.on_event(out);
     } else if (f.type == "content_block_start") {
       if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
-      start_block(f, sink);
+      if (!start_block(f, sink)) return unexpected(malformed("stream (a content block index started twice)"));
     } else if (f.type == "content_block_stop") {
       if (f.index == open_tool_block_ && !end_tool_input(sink))
         return unexpected(malformed("tool input (not a JSON object)"));
@@ -291,10 +292,14 @@ class AnthropicDecoder final : public ResponseDecoder {
     });
   }
 
-  void start_block(const EventFields& f, StreamSink& sink) {
-    if (f.index < 0 || f.index > 4096) return;
+  // Block indexes are unique within a message: a second start at an index would append a second
+  // tool call's input to the first's arguments ("{}{}"), so it ends the stream as malformed.
+  bool start_block(const EventFields& f, StreamSink& sink) {
+    if (f.index < 0 || f.index > 4096) return true;
     auto index = static_cast<size_t>(f.index);
-    if (block_tool_index_.size() <= index) block_tool_index_.resize(index + 1, -1);
+    if (block_tool_index_.size() <= index) block_tool_index_.resize(index + 1, kBlockUnused);
+    if (block_tool_index_[index] != kBlockUnused) return false;
+    block_tool_index_[index] = kBlockNotTool;
     StreamEvent out;
     if (f.block_type == "tool_use") {
       open_tool_block_ = f.index;
@@ -313,6 +318,7 @@ class AnthropicDecoder final : public ResponseDecoder {
     }
     // server_tool_use and the server tools' result blocks run at Anthropic; the client has
     // nothing to execute, so they are not tool calls for it.
+    return true;
   }
 
   // A tool call's input streams as pieces of JSON text (input_json_delta) that make a JSON object
@@ -340,7 +346,7 @@ class AnthropicDecoder final : public ResponseDecoder {
 
   int tool_index_of(int64_t block) const {
     if (block < 0 || static_cast<size_t>(block) >= block_tool_index_.size()) return -1;
-    return block_tool_index_[static_cast<size_t>(block)];
+    return std::max(block_tool_index_[static_cast<size_t>(block)], -1);
   }
 
   simdjson::error_code read_block(od::value block, ChatResponse& out, size_t& tools) {
@@ -384,7 +390,8 @@ class AnthropicDecoder final : public ResponseDecoder {
 
   od::parser parser_;
   std::string buffer_;                   // the padded copy of the text being read
-  std::vector<int> block_tool_index_;    // content block index -> tool call index, or -1
+  static constexpr int kBlockUnused = -1, kBlockNotTool = -2;
+  std::vector<int> block_tool_index_;    // content block index -> tool call index, or kBlock*
   int tool_count_ = 0;
   AnthropicUsage usage_;
   int64_t open_tool_block_ = -1;  // the streamed tool_use block whose input is being checked

@@ -500,6 +500,31 @@ TEST(AnthropicStream, ToolInputPiecesMustMakeAJsonObject) {
   }
 }
 
+// Found by the anthropic_response fuzz target: a second block started at a used index made one
+// tool call of two ("{}{}" as its arguments). Indexes are unique within a message.
+TEST(AnthropicStream, ABlockIndexStartedTwiceIsMalformed) {
+  const std::string second_tool =
+      R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_2","name":"g","input":{}}})";
+  const std::string text_block = R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})";
+  for (const std::string& again : {second_tool, text_block}) {
+    std::string out = translate_stream_until_error(
+        tool_stream({}, {R"({"type":"content_block_stop","index":0})", again, R"({"type":"content_block_stop","index":0})",
+                         R"({"type":"message_stop"})"}));
+    Assembled got = assemble_openai(out);
+    EXPECT_EQ(got.error_type, "upstream_error") << out;
+    EXPECT_NE(got.error_message.find("started twice"), std::string::npos) << got.error_message;
+    EXPECT_FALSE(got.done);
+    ASSERT_EQ(got.calls.size(), 1u) << out;
+    EXPECT_EQ(got.calls[0].arguments, "{}");
+  }
+  // A new message starts its indexes afresh.
+  std::vector<std::string> two_messages = tool_stream({"{}"});
+  std::vector<std::string> next = tool_stream({"{}"});
+  two_messages.insert(two_messages.end(), next.begin(), next.end());
+  Assembled got = assemble_openai(translate_stream_until_error(two_messages));
+  EXPECT_TRUE(got.error_type.empty()) << got.error_message;
+}
+
 TEST(AnthropicStream, AnEventWithEmptyDataIsSkipped) {
   auto events = sse_data(fixture("stream-text.sse.txt"));
   events.insert(events.begin() + 1, "");
