@@ -2,7 +2,7 @@
 # Instructions and heap allocations llmux spends per proxied request, repeatably (CPU time on a
 # shared 2-core machine is too noisy to see a 5% change). llmux runs under callgrind twice, with
 # N requests and with none, at a low fixed rate from llmux-loadgen; the difference divided by N
-# is the per-request cost. Allocations are counted as calls to malloc in the same profiles.
+# is the per-request cost. Heap allocations come the same way from memcheck's heap summary.
 #   bench/instructions.sh [BUILD_DIR] [REQUESTS] [CONFIG_EXTRA_FILE]
 # CONFIG_EXTRA_FILE, when given, is appended to the generated config (e.g. a models: section).
 set -euo pipefail
@@ -19,18 +19,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_listening() {
-  for _ in $(seq 1 1000); do
-    grep -q '^listening on ' "$1" 2>/dev/null && { grep -m1 '^listening on ' "$1" | sed 's|.*:||'; return; }
-    sleep 0.05
-  done
-  echo "did not start: $(cat "$1")" >&2; exit 1
-}
-
-"$build/llmux-fake-provider" --port 0 --threads 1 >"$tmp/fake.out" 2>&1 & fake_pid=$!
-fake_port=$(wait_listening "$tmp/fake.out")
-printf 'providers:\n  fake:\n    base_url: http://127.0.0.1:%s/v1\n    api_key: sk-bench\n    models: [fake-model]\n' \
-  "$fake_port" >"$tmp/config.yaml"
+. "$here/fake_upstream.sh"
+start_fake_upstream
 [ -n "$extra" ] && sed "s/@FAKE_PORT@/$fake_port/g" "$extra" >>"$tmp/config.yaml"
 sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/wrk/chat.lua" >"$tmp/body.json"
 
