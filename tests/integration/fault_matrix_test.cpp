@@ -80,6 +80,18 @@ double metric(const Gateway& gw, const std::string& name) {
   return at == std::string::npos ? -1 : std::stod(text.substr(at + name.size() + 2));
 }
 
+// The sum of every series of `name` whose labels start with `labels` (e.g. provider="a").
+double series_sum(const Gateway& gw, const std::string& name, const std::string& labels) {
+  auto text = http_get(gw.url("/metrics")).body;
+  const std::string start = "\n" + name + "{" + labels;
+  double sum = 0;
+  for (size_t at = text.find(start); at != std::string::npos; at = text.find(start, at + 1)) {
+    size_t space = text.find("} ", at);
+    if (space != std::string::npos) sum += std::stod(text.substr(space + 2));
+  }
+  return sum;
+}
+
 long gap_ms(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration_cast<milliseconds>(b - a).count();
 }
@@ -401,6 +413,21 @@ TEST_P(FaultMatrix, TheRouterDoesWhatTheFailureTableSays) {
               r.header("x-llmux-attempts").c_str(), primary.size(), backup.size(),
               primary.size() >= 2 ? (std::to_string(gap_ms(primary[0], primary[1])) + " ms").c_str() : "—", total);
   expect_seen(r, want, k.stream);
+  // Failed attempts are not requests of the deployment that failed: /metrics counts the one that
+  // answered (the backup also answered the warm-up request).
+  // The request is recorded as its exchange ends, just after the last byte left: eventually.
+  const bool primary_answered = want.provider == "primary";
+  double by_primary = 0, by_backup = 0;
+  EXPECT_TRUE(eventually([&] {
+    by_primary = series_sum(c.gw, "llmux_requests_total", "provider=\"primary\"");
+    by_backup = series_sum(c.gw, "llmux_requests_total", "provider=\"backup\"");
+    return by_primary + by_backup == 2;
+  })) << "requests recorded: primary " << by_primary << ", backup " << by_backup;
+  EXPECT_EQ(by_primary, primary_answered ? 1 : 0);
+  EXPECT_EQ(by_backup, primary_answered ? 1 : 2);
+  if (!primary_answered || want.status != 200) {
+    EXPECT_EQ(series_sum(c.gw, "llmux_tokens_total", "provider=\"primary\""), 0) << "a failed attempt's usage counted";
+  }
 
   // A reset, a hang or a close before the answer leaves nothing to reuse; a stream cut with a clean
   // end of its chunked body does (the fake keeps that connection alive).
