@@ -513,8 +513,10 @@ INSTANTIATE_TEST_SUITE_P(Timed, FaultMatrixTimed, ::testing::Bool(),
 
 // ---- known bugs: the correct behaviour, failing until llmux is fixed -----------------------------
 
-// README: "An invalid JSON event inside an OpenAI pass-through stream is dropped and counted, not
-// forwarded." Today llmux forwards it to the client as received.
+// Issue 11, "Streams never lie": "An invalid JSON event inside an OpenAI pass-through stream is
+// dropped and counted, not forwarded." Today llmux forwards it to the client as received: events
+// held before the first content go out verbatim (CompletionExchange::open_client_stream), and
+// later ones are forwarded as read without a look at their JSON (on_body).
 TEST(FaultMatrixKnownBug, MalformedStreamEventIsDroppedNotForwarded) {
   Chain c = start_chain({"--malformed", "true"});
   auto r = http_post(c.gw.url("/v1/chat/completions"), chat_body(true));
