@@ -132,7 +132,8 @@ struct Expected {
   std::string attempts;  // x-llmux-attempts, with p = primary/fake-model, b = backup/fake-model
   size_t primary_requests = 0, backup_requests = 0;
   Seen seen = Seen::backup_answer;
-  std::string error_code;
+  std::string error_code;  // "" = null
+  std::string error_says;  // words the error message must contain
   // Between the primary's first two requests, when it got two.
   long min_gap_ms = 0, max_gap_ms = 1000;
   long min_total_ms = 0, max_total_ms = 1500;  // the whole request, as the client waited
@@ -145,6 +146,7 @@ struct Cell {
   std::string name;
   std::vector<std::string> primary_flags;
   Expected plain, stream;
+  std::vector<std::string> backup_flags = {};  // the backup misbehaves too
 };
 
 std::string expand(std::string attempts) {
@@ -245,6 +247,23 @@ std::vector<Cell> cells() {
     e.error_code = "content_policy_violation";
     c.push_back({"ContentPolicyViolation", {"--error-code", "content_policy_violation"}, e, e});
   }
+  {
+    // Retry-After above router.max_retry_wait (10 s): not waited for, the backup at once.
+    auto e = with(answered_by_backup("2; p=429,b=200", 1), [](Expected& e) { e.max_total_ms = 800; });
+    c.push_back({"RetryAfterAboveTheCap", {"--status", "429", "--retry-after", "30"}, e, e});
+  }
+  {
+    // The last meaningful error: the backup's 400 about the request does not hide the primary's 503.
+    Expected e;
+    e.status = 503;
+    e.provider = "backup";  // the last deployment tried
+    e.attempts = "3; p=503,p=503,b=400";
+    e.primary_requests = 2;
+    e.backup_requests = 1;
+    e.seen = Seen::error;
+    e.error_says = "fake provider scripted status 503";
+    c.push_back({"PrimaryDownBackupRejects", {"--status", "503"}, e, e, {"--status", "400"}});
+  }
   return c;
 }
 
@@ -289,16 +308,19 @@ struct Chain {
   int baseline_fds = 0;  // the gateway's descriptors with no upstream connection counted
 };
 
-Chain start_chain(std::vector<std::string> primary_flags) {
+Chain start_chain(std::vector<std::string> primary_flags, std::vector<std::string> backup_flags = {}) {
   Chain c;
   primary_flags.insert(primary_flags.end(), {"--content", kPrimaryText});
+  backup_flags.insert(backup_flags.end(), {"--content", kBackupText});
   c.primary = start_fake(primary_flags);
-  c.backup = start_fake({"--content", kBackupText});
+  c.backup = start_fake(backup_flags);
   c.gw = start_gateway(chain_config(c.primary, c.backup));
   // One request through the upstream engine first, so what it creates once (its wakeup pipe, ...)
   // is in the baseline and not taken for a leak.
+  // The warm-up asks the backup to behave, whatever its flags say.
   auto warm = http_post(c.gw.url("/v1/chat/completions"),
-                        R"({"model":"backup/fake-model","messages":[{"role":"user","content":"warm"}]})");
+                        R"({"model":"backup/fake-model","messages":[{"role":"user","content":"warm"}],)"
+                        R"("fake":{"status":0,"error_code":""}})");
   EXPECT_EQ(warm.status, 200) << warm.body;
   http_request("DELETE", fake_url(c.backup, "/_fake/requests"));
   EXPECT_TRUE(eventually([&] { return metric(c.gw, "llmux_client_connections") == 1; }));
@@ -356,7 +378,9 @@ void expect_seen(const HttpResponse& r, const Expected& want, bool stream) {
       EXPECT_EQ(r.header("content-type"), "application/json");
       auto v = json::parse(r.body);
       auto& error = v.at("error").as_object();
-      EXPECT_EQ(error.at("code").as_string(), want.error_code) << r.body;
+      if (want.error_code.empty()) EXPECT_TRUE(error.at("code").is_null()) << r.body;
+      else EXPECT_EQ(error.at("code"), json::value(want.error_code)) << r.body;
+      EXPECT_NE(r.body.find(want.error_says), std::string::npos) << r.body;
       for (auto key : {"message", "type", "param"}) EXPECT_TRUE(error.contains(key)) << key << ": " << r.body;
       if (want.error_code == "content_policy_violation") {  // the provider's reason, as it gave it
         EXPECT_NE(r.body.find("rejected as a result of our safety system"), std::string::npos) << r.body;
@@ -386,7 +410,7 @@ class FaultMatrix : public ::testing::TestWithParam<Case> {};
 TEST_P(FaultMatrix, TheRouterDoesWhatTheFailureTableSays) {
   const Case& k = GetParam();
   const Expected& want = k.stream ? k.cell.stream : k.cell.plain;
-  Chain c = start_chain(k.cell.primary_flags);
+  Chain c = start_chain(k.cell.primary_flags, k.cell.backup_flags);
 
   auto started = Clock::now();
   auto r = http_post(c.gw.url("/v1/chat/completions"), chat_body(k.stream));
