@@ -46,9 +46,10 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 LOOPBACK = "127.0.0.1"
 
 TARGETS = ["direct", "nginx", "portkey", "llmux-baseline", "llmux"]  # llmux-baseline: only with --baseline
-CASES = ["plain", "stream", "anthropic-stream"]  # measured with wrk, every target
+CASES = ["plain", "routed", "stream", "anthropic-stream"]  # measured with wrk (routed: llmux only)
 OTHER_CASES = ["fixed-rate", "open-streams"]     # --cases can select these too
-CASE_TITLES = {"plain": "chat completion", "stream": "stream, 20 chunks",
+CASE_TITLES = {"plain": "chat completion", "routed": "chat completion, 2-deployment chain + breakers",
+               "stream": "stream, 20 chunks",
                "anthropic-stream": "Anthropic stream → OpenAI, 20 chunks"}
 UPSTREAMS = ["static", "fake"]
 STREAM_CHUNKS = 20
@@ -62,6 +63,24 @@ PASS_THROUGH_NOTE = ("Anthropic request and stream passed through, not translate
                      "not the same work as Portkey's and llmux's")
 
 
+# The routed case: the plain request to a model whose chain has two deployments (the primary
+# healthy, so the second is never asked) with circuit breakers on. Only llmux routes; the other
+# targets have no such thing, and the comparison is llmux's plain case in the same run.
+ROUTED_TARGETS = ("llmux-baseline", "llmux")
+ROUTED_BREAKER = "{consecutive_failures: 5, error_rate: 0.5, min_requests: 20, window: 30s, cooldown: 30s}"
+
+
+def measured_together(cases: list[str]) -> list[list[str]]:
+    """The wrk cases in groups whose rounds interleave: routed goes with plain, so the two CPU
+    figures it is judged by come from the same minutes."""
+    groups = []
+    for case in cases:
+        if case == "routed" and "plain" in cases:
+            continue
+        groups.append([case, "routed"] if case == "plain" and "routed" in cases else [case])
+    return groups
+
+
 def speaks_anthropic(target: str, case: str) -> bool:
     """Does this target get the Anthropic Messages request (and answer the Anthropic stream)?"""
     return case == "anthropic-stream" and target in PASS_THROUGH
@@ -71,7 +90,7 @@ def reply_kind(target: str, case: str) -> str:
     """What a correct answer looks like: "plain", "stream" (OpenAI chunks) or "anthropic"."""
     if case == "anthropic-stream":
         return "anthropic" if speaks_anthropic(target, case) else "stream"
-    return case
+    return "plain" if case == "routed" else case
 
 
 def target_label(target: str, case: str) -> str:
@@ -297,6 +316,15 @@ def post(port: int, path: str, body: bytes, headers: dict, timeout: float = 10) 
         conn.close()
 
 
+def routed_by_the_chain(up: str, headers: dict) -> tuple[bool, str]:
+    """Did the routed case go through its chain, answered by the first deployment at once?"""
+    attempts = {k.lower(): v for k, v in headers.items()}.get("x-llmux-attempts", "")
+    first = "fake/fake-model" if up == "fake" else "static-plain/static-plain"
+    if attempts != f"1; {first}=200":
+        return False, f"x-llmux-attempts {attempts!r}, expected '1; {first}=200'"
+    return True, ""
+
+
 def check_reply(kind: str, status: int, body: bytes) -> tuple[bool, str, dict]:
     """Is this a correct answer of this kind (reply_kind())? Returns (ok, why, facts)."""
     if status != 200:
@@ -457,9 +485,18 @@ def proxy_nginx_conf(prefix: str, routes: dict[str, tuple[int, int]]) -> str:
     return text + "}\n"
 
 
-def llmux_conf(upstream_bases: dict[str, str], models: dict[str, str], types: dict[str, str] | None = None) -> str:
-    """types: provider -> llmux provider type, for those that are not OpenAI-compatible."""
-    text = "providers:\n"
+def llmux_conf(upstream_bases: dict[str, str], models: dict[str, str], types: dict[str, str] | None = None,
+               chains: dict[str, list[str]] | None = None) -> str:
+    """types: provider -> llmux provider type, for those that are not OpenAI-compatible.
+    chains: routed model name -> its deployments' providers in priority order (breakers on)."""
+    text = ""
+    if chains:
+        text += f"router:\n  breaker: {ROUTED_BREAKER}\nmodels:\n"
+        for name, deployments in chains.items():
+            text += f"  {name}:\n    deployments:\n"
+            for i, key in enumerate(deployments):
+                text += f"      - {{provider: {key}, model: {models[key]}, priority: {i + 1}}}\n"
+    text += "providers:\n"
     for key, base in upstream_bases.items():
         kind = (types or {}).get(key)
         text += (f"  {key}:\n" + (f"    type: {kind}\n" if kind else "") +
@@ -501,6 +538,8 @@ def anthropic_request_body(openai_body: bytes) -> bytes:
 def case_model(up: str, case: str) -> str:
     """The model the requests name. On the fake, the Anthropic case uses the fake's second model
     so that llmux routes it to its anthropic provider and not to the OpenAI one."""
+    if case == "routed":
+        return f"routed-{up}"
     if up == "fake":
         return "fake-model-2" if case == "anthropic-stream" else "fake-model"
     return f"static-{case}"
@@ -590,6 +629,8 @@ class Bench:
                                                                       anthropic_request_body(body))
         static_replies = {}
         for case in CASES:
+            if case == "routed":  # the plain request under another model name: the plain reply
+                continue
             t = "direct"
             body = open(self.body_file(t, "fake", case), "rb").read()
             path = "/v1/messages" if speaks_anthropic(t, case) else "/v1/chat/completions"
@@ -617,16 +658,24 @@ class Bench:
             ("fake", "anthropic-stream"): f"http://{LOOPBACK}:{self.fake.port}/v1",
             ("static", "anthropic-stream"): f"http://{LOOPBACK}:{static_port}/anthropic-stream/v1",
         }
+        for up in UPSTREAMS:
+            self.upstream_base[(up, "routed")] = self.upstream_base[(up, "plain")]
         providers = {"fake": self.upstream_base[("fake", "plain")],
                      "static-plain": self.upstream_base[("static", "plain")],
                      "static-stream": self.upstream_base[("static", "stream")],
                      "fake-anthropic": self.upstream_base[("fake", "anthropic-stream")],
-                     "static-anthropic-stream": self.upstream_base[("static", "anthropic-stream")]}
+                     "static-anthropic-stream": self.upstream_base[("static", "anthropic-stream")],
+                     # The routed chains' second deployments: same upstream, never asked.
+                     "fake-b": self.upstream_base[("fake", "plain")],
+                     "static-plain-b": self.upstream_base[("static", "plain")]}
         models = {"fake": "fake-model", "static-plain": "static-plain", "static-stream": "static-stream",
                   "fake-anthropic": case_model("fake", "anthropic-stream"),
-                  "static-anthropic-stream": case_model("static", "anthropic-stream")}
+                  "static-anthropic-stream": case_model("static", "anthropic-stream"),
+                  "fake-b": "fake-model-b", "static-plain-b": "static-plain-b"}
         types = {"fake-anthropic": "anthropic", "static-anthropic-stream": "anthropic"}
-        self.llmux_config = self.write("llmux.yaml", llmux_conf(providers, models, types))
+        chains = {case_model("fake", "routed"): ["fake", "fake-b"],
+                  case_model("static", "routed"): ["static-plain", "static-plain-b"]}
+        self.llmux_config = self.write("llmux.yaml", llmux_conf(providers, models, types, chains))
 
         self.gateways: dict[str, Service] = {}
         if "nginx" in a.targets:
@@ -695,13 +744,15 @@ class Bench:
         checks = {}
         for up in self.args.upstreams:
             for case in self.args.wrk_cases:
-                for t in self.args.targets:
+                for t in self.case_targets(up, case):
                     body = open(self.body_file(t, up, case), "rb").read()
                     port, path, headers = self.target(t, up, case)
                     hdrs = dict(h.split(": ", 1) for h in headers)
                     try:
-                        status, _, reply = post(port, path, body, hdrs)
+                        status, reply_headers, reply = post(port, path, body, hdrs)
                         ok, why, facts = check_reply(reply_kind(t, case), status, reply)
+                        if ok and case == "routed":
+                            ok, why = routed_by_the_chain(up, reply_headers)
                     except OSError as e:
                         ok, why, facts = False, str(e), {}
                     checks[f"{up}/{case}/{t}"] = {"ok": ok, **facts, **({"error": why} if why else {})}
@@ -719,7 +770,8 @@ class Bench:
 
     def case_targets(self, up: str, case: str) -> list[str]:
         """The targets measured for this upstream and case (all but those found n/a)."""
-        return [t for t in self.args.targets if t not in self.not_measured.get(f"{up}/{case}", {})]
+        return [t for t in self.args.targets if t not in self.not_measured.get(f"{up}/{case}", {})
+                and (case != "routed" or t in ROUTED_TARGETS)]
 
     def measure(self, t: str, up: str, case: str, seconds: int) -> dict:
         port, path, headers = self.target(t, up, case)
@@ -753,24 +805,30 @@ class Bench:
             for up, case in todo:
                 self.measure("portkey", up, case, each)
         for up in a.upstreams:
-            for case in a.wrk_cases:
-                key = f"{up}/{case}"
-                targets = self.case_targets(up, case)
+            for group in measured_together(a.wrk_cases):
+                runs = [(case, t) for case in group for t in self.case_targets(up, case)]
                 if a.warmup > 0:
-                    for t in targets:
+                    for case, t in runs:
                         self.measure(t, up, case, a.warmup)
-                rounds = {t: [] for t in targets}
+                rounds = {run: [] for run in runs}
                 for rnd in range(a.rounds):
-                    for t in targets:
+                    for case, t in runs:
                         r = self.measure(t, up, case, a.duration)
-                        rounds[t].append(r)
-                        log(f"{key} round {rnd + 1}/{a.rounds} {target_label(t, case):8s} {r['rps']:>10.0f} req/s  "
+                        rounds[(case, t)].append(r)
+                        log(f"{up}/{case} round {rnd + 1}/{a.rounds} {target_label(t, case):8s} {r['rps']:>10.0f} req/s  "
                             f"p50 {r['p50_us'] / 1e3:7.2f} ms  p99 {r['p99_us'] / 1e3:7.2f} ms"
                             + (f"  cpu {r['cpu_us_per_req']:7.1f} us/req" if "cpu_us_per_req" in r else "")
                             + (f"  non-2xx {r['non2xx']}" if r["non2xx"] else "")
                             + (f"  {r['socket_errors_detail']}" if r["socket_errors"] else ""))
                 hwm = {t: g.kb("VmHWM") for t, g in self.gateways.items()}
-                out[key] = self.summarise(key, rounds, hwm)
+                for case in group:
+                    key = f"{up}/{case}"
+                    out[key] = self.summarise(key, {t: rs for (c, t), rs in rounds.items() if c == case}, hwm)
+                direct = out.get(f"{up}/plain", {}).get("direct")
+                if "routed" in group and direct:  # no direct of its own: added against the plain case's
+                    for s in out[f"{up}/routed"].values():
+                        s["added_p50_us"] = s["p50_us"] - direct["p50_us"]
+                        s["added_p99_us"] = s["p99_us"] - direct["p99_us"]
         return out
 
     def summarise(self, key: str, rounds: dict, hwm: dict) -> dict:
@@ -1204,6 +1262,14 @@ def targets_check(res: dict) -> list[tuple]:
     for key, t in res["cases"].items():
         up, case = key.split("/")
         lx, ng, pk = t.get("llmux"), t.get("nginx"), t.get("portkey")
+        if case == "routed":
+            plain = res["cases"].get(f"{up}/plain", {}).get("llmux")
+            if lx and plain and plain.get("cpu_us_per_req"):
+                ratio = lx["cpu_us_per_req"] / plain["cpu_us_per_req"]
+                rows.append(("routed: CPU/request within 5% of plain (same run)", up,
+                             f"{lx['cpu_us_per_req']:.1f} vs {plain['cpu_us_per_req']:.1f} µs ({ratio:.3f}×)",
+                             yes(ratio <= 1.05)))
+            continue
         if not lx or case == "anthropic-stream":  # not a case of the issue (and nginx is a pass-through there)
             continue
         if ng:

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <memory>
@@ -45,6 +46,9 @@ class RequestLog {
     rec.method = req.method_string();
     rec.target = req.target();
     rec.body = req.body();
+    // The system-wide monotonic clock, so a test can compare it with its own steady_clock.
+    rec.at_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch()).count();
     for (auto& f : req) {
       std::string name(f.name_string());
       std::transform(name.begin(), name.end(), name.begin(),
@@ -76,7 +80,8 @@ class RequestLog {
       out.push_back(json::object{{"method", r.method},
                                  {"target", r.target},
                                  {"headers", std::move(headers)},
-                                 {"body", r.body}});
+                                 {"body", r.body},
+                                 {"at_us", r.at_us}});
     }
     return json::serialize(out);
   }
@@ -93,6 +98,7 @@ class RequestLog {
   struct Record {
     std::string method, target, body;
     std::vector<std::pair<std::string, std::string>> headers;
+    std::int64_t at_us = 0;  // when it was received (steady clock)
   };
   static constexpr std::size_t kSize = 256;
 

@@ -33,7 +33,45 @@ bool bearer_matches(std::string_view value, std::string_view key) {
   return value == key;
 }
 
+// ---- Stateful faults (the router's fault matrix) ----------------------------------------------
+
+// An error reply as the provider would word it: OpenAI's messages for the codes the router treats
+// specially, a plain scripted message otherwise.
+Reply scripted_error(const Script& s, bool anthropic, std::uint64_t id) {
+  const unsigned status = s.status >= 400 ? unsigned(s.status) : 400u;
+  std::string message = "fake provider scripted status " + std::to_string(status);
+  std::string_view param;
+  if (s.error_code == "context_length_exceeded") {
+    message = anthropic ? "prompt is too long: 210000 tokens > 200000 maximum"
+                        : "This model's maximum context length is 8192 tokens. However, your messages resulted in "
+                          "9000 tokens. Please reduce the length of the messages.";
+    param = "messages";
+  } else if (s.error_code == "content_policy_violation") {
+    message = "Your request was rejected as a result of our safety system. Your prompt may contain text that is "
+              "not allowed by our safety system.";
+  }
+  if (anthropic) return anthropic_error(status, message, id);
+  Reply r = error_reply(status, message, s.error_code);
+  if (!param.empty()) {
+    constexpr std::string_view kNoParam = "\"param\":null";
+    if (auto at = r.body.find(kNoParam); at != std::string::npos)
+      r.body.replace(at, kNoParam.size(), "\"param\":\"" + std::string(param) + "\"");
+  }
+  return r;
+}
+
 }  // namespace
+
+bool Provider::in_failing_phase(const Script& s) const {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(faults_mu_);
+  auto it = faults_.find(s.fault_key);
+  if (it == faults_.end()) it = faults_.emplace(s.fault_key, FaultCounter{0, now}).first;
+  FaultCounter& c = it->second;
+  ++c.requests;
+  if (s.fail_first > 0 && c.requests <= s.fail_first) return true;
+  return s.down_for_ms > 0 && now - c.first < std::chrono::milliseconds(s.down_for_ms);
+}
 
 Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models) {}
 
@@ -82,6 +120,12 @@ Reply Provider::handle(const Request& req) const {
   if (!bad_json && body.is_object())
     if (auto* f = body.get_object().if_contains("fake"); f && f->is_object()) s.apply(f->get_object());
 
+  if (post && (s.fail_first > 0 || s.down_for_ms > 0) && in_failing_phase(s)) {
+    if (s.fail_with == "hang") s.hang = true;
+    else if (s.fail_with == "reset") s.reset_before_headers = true;
+    else s.status = std::stoi(s.fail_with);
+    s.retry_after = s.fail_retry_after;
+  }
   Reply r;
   if (s.hang) {
     r.hang = true;
@@ -106,9 +150,8 @@ Reply Provider::handle(const Request& req) const {
       r.content_type = "text/plain";
       r.body = "internal error while checking " + credentials;
     }
-  } else if (s.status >= 400) {
-    auto message = "fake provider scripted status " + std::to_string(s.status);
-    r = anthropic ? anthropic_error(s.status, message, id) : error_reply(s.status, message);
+  } else if (s.status >= 400 || !s.error_code.empty()) {
+    r = scripted_error(s, anthropic, id);
   } else {
     r = anthropic ? anthropic_.answer(req, path, body, bad_json, versioned, s, id)
                   : openai_.answer(req, path, deployment, body, bad_json, s);
@@ -129,10 +172,14 @@ Reply Provider::handle(const Request& req) const {
     r.headers += anthropic_id("req_", id);
     r.headers += "\r\n";
   }
+  if (s.reset_before_headers) {  // nothing of the answer leaves: the connection is reset at once
+    r.stream = false;
+    r.end = Reply::End::reset;
+  }
   r.latency_ms = s.latency_ms;
   r.early_hints = s.early_hints;
   r.interval_ms = s.chunk_interval_ms;
-  if (s.reset_after_chunks >= 0 || s.truncate_after_chunks >= 0) {
+  if (!s.reset_before_headers && (s.reset_after_chunks >= 0 || s.truncate_after_chunks >= 0)) {
     r.end = s.reset_after_chunks >= 0 ? Reply::End::reset : Reply::End::truncate;
     int n = s.reset_after_chunks >= 0 ? s.reset_after_chunks : s.truncate_after_chunks;
     r.cut = std::min(r.events.size(), r.first_content + std::size_t(n));

@@ -2,6 +2,10 @@
 // (headers, pacing, where a stream is cut); the wire formats are in openai.cpp and anthropic.cpp.
 #pragma once
 
+#include <chrono>
+#include <map>
+#include <mutex>
+
 #include "anthropic.hpp"
 #include "openai.hpp"
 #include "script.hpp"
@@ -19,6 +23,16 @@ class Provider {
   Options opt_;
   OpenAiApi openai_;
   AnthropicApi anthropic_;
+
+  // ---- Stateful faults (the router's fault matrix) ----
+  // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.
+  bool in_failing_phase(const Script& s) const;
+  mutable std::mutex faults_mu_;
+  struct FaultCounter {
+    long requests = 0;
+    std::chrono::steady_clock::time_point first;
+  };
+  mutable std::map<std::string, FaultCounter, std::less<>> faults_;
 };
 
 }  // namespace llmux::fake

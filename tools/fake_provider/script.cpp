@@ -44,14 +44,19 @@ bool head_safe(std::string_view value) {
                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
 }
 
-Knob knob_of(std::string_view name) {
-  char norm[32];
-  if (name.size() > sizeof norm) return Knob::unknown;
+// "Retry-After" -> "retry_after"; "" when too long to be a knob.
+std::string_view normalized(std::string_view name, char (&norm)[32]) {
+  if (name.size() > sizeof norm) return {};
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
     norm[i] = c == '-' ? '_' : (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c;
   }
-  std::string_view key(norm, name.size());
+  return {norm, name.size()};
+}
+
+Knob knob_of(std::string_view name) {
+  char norm[32];
+  std::string_view key = normalized(name, norm);
   for (auto& [n, k] : kKnobs)
     if (n == key) return k;
   return Knob::unknown;
@@ -139,7 +144,10 @@ bool Script::set(std::string_view name, std::string_view value) {
       if (b) usage = *b;
       return b.has_value();
     }
-    case Knob::unknown: break;
+    case Knob::unknown: {
+      char norm[32];
+      return set_fault(normalized(name, norm), value);
+    }
   }
   return false;
 }
@@ -156,6 +164,36 @@ void Script::apply(const boost::json::object& fake) {
     else continue;
     set(key, text);
   }
+}
+
+// ---- Stateful faults (the router's fault matrix) ----------------------------------------------
+
+bool Script::set_fault(std::string_view name, std::string_view value) {
+  if (name == "fail_first") return set_int(fail_first, value, 0, 1'000'000);
+  if (name == "down_for_ms") return set_int(down_for_ms, value, 0, kMaxMs);
+  if (name == "reset_before_headers") return set_bool(reset_before_headers, value);
+  value = trim(value);
+  if (!head_safe(value)) return false;
+  if (name == "fail_retry_after") {
+    fail_retry_after = value;
+    return true;
+  }
+  if (name == "fault_key") {
+    fault_key = value;
+    return true;
+  }
+  if (name == "error_code") {
+    error_code = value;
+    return true;
+  }
+  if (name == "fail_with") {
+    int s = 0;
+    bool status = set_int(s, value, 0, 1000) && s >= 400 && s <= 599;
+    if (!status && value != "reset" && value != "hang") return false;
+    fail_with = value;
+    return true;
+  }
+  return false;
 }
 
 }  // namespace llmux::fake

@@ -34,11 +34,28 @@ struct Script {
   std::string echo_auth;     // json | detail | text: an error body quoting the credential headers received
   int nesting = 0;           // > 0: a chat completion carries an "x_nested" member of this many arrays
 
+  // ---- Stateful faults (the router's fault matrix) ----
+  // A provider that fails for a while and then recovers. The requests (POSTs) carrying the same
+  // fault_key share one counter and one clock per fake-provider process; "" is the whole instance.
+  int fail_first = 0;            // the first N requests under fault_key fail with fail_with
+  int down_for_ms = 0;           // requests within this long of the first under fault_key fail
+  std::string fail_with = "503"; // a status ("429", "500"), "reset" (RST before headers) or "hang"
+  std::string fail_retry_after;  // Retry-After on the failing replies only
+  std::string fault_key;
+  // Persistent faults:
+  bool reset_before_headers = false;  // every request: RST after reading it, streams too
+  std::string error_code;  // an OpenAI error code for the error body (status 400 unless `status` says
+                           // otherwise); context_length_exceeded and content_policy_violation get
+                           // OpenAI's own wording
+
   // Sets one knob from text. The name may use '-' or '_' and any case. Returns false for an
   // unknown knob or an unusable value (the knob is then left unchanged).
   bool set(std::string_view name, std::string_view value);
   // Applies every knob of a body "fake" object; unknown names and bad values are ignored.
   void apply(const boost::json::object& fake);
+
+ private:
+  bool set_fault(std::string_view normalized_name, std::string_view value);
 };
 
 struct Options {
