@@ -34,11 +34,22 @@ struct Script {
   std::string echo_auth;     // json | detail | text: an error body quoting the credential headers received
   int nesting = 0;           // > 0: a chat completion carries an "x_nested" member of this many arrays
 
+  // Stream-repair knobs (timeouts, broken streams, resume):
+  int first_token_delay_ms = 0;  // a stream waits this long between its role chunk and its first content
+  int stall_after_chunks = -1;   // negative: off; else this many content events, then silence (kept open)
+  int malformed_event_at = -1;   // negative: off; else an unparseable event after this many content events
+  bool no_done = false;          // the stream ends without data: [DONE]
+  bool reject_prefill = false;   // a chat request ending with an assistant message gets a 400
+
   // Sets one knob from text. The name may use '-' or '_' and any case. Returns false for an
   // unknown knob or an unusable value (the knob is then left unchanged).
   bool set(std::string_view name, std::string_view value);
   // Applies every knob of a body "fake" object; unknown names and bad values are ignored.
   void apply(const boost::json::object& fake);
+
+ private:
+  // The stream-repair knobs; nullopt when `name` is none of them.
+  std::optional<bool> set_repair_knob(std::string_view name, std::string_view value);
 };
 
 struct Options {
