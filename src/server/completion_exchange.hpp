@@ -17,7 +17,6 @@
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
 #include "http/upstream.hpp"
-#include "json/json_check.hpp"
 #include "json/request_view.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
@@ -46,6 +45,7 @@ class ExchangeScratch {
     std::string headers;     // extra response header lines (x-request-id, CORS)
     std::string upstream_content_type;
     std::string retry_after;
+    std::string json_pad;  // a passed-through event, padded for the JSON check
     http::SseParser sse;
     providers::OpenAIChunkWriter chunk_writer;
   };
@@ -206,7 +206,6 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
 
   // Stream repair. Off the hot path: text is tracked only when a resume or an added usage chunk
   // may need it.
-  json::JsonChecker event_checker_;
   uint32_t events_dropped_ = 0;
   bool usage_seen_ = false;
   bool track_text_ = false;       // pass-through: keep identity and text of forwarded chunks

@@ -401,16 +401,20 @@ TEST(StreamResume, ResumesAreBoundedByMaxResumes) {
   EXPECT_EQ(fake_requests(fake).size(), 3u);
 }
 
-TEST(StreamResume, ATranslatedAnthropicStreamIsResumedWithAnAssistantPrefill) {
-  auto fake = start_fake();
+// Two resumable Anthropic deployments, the first cut after two events of its answer.
+Gateway anthropic_pair(const FakeProvider& fake) {
   auto anthropic = [&](const std::string& id, const std::string& knobs) {
     return "  " + id + ":\n    type: anthropic\n    base_url: " + fake.base_url() +
            "\n    api_key: k\n    max_retries: 0\n    resume: prefill\n    models: [fake-model]\n"
            "    default_params: {fake: " + knobs + "}\n";
   };
-  auto gw = start_gateway("providers:\n" + anthropic("claude_flaky", "{chunks: 6, truncate_after_chunks: 2}") +
-                          anthropic("claude", "{chunks: 6}") + "models:\n" +
-                          chain("resumable", {"claude_flaky", "claude"}));
+  return start_gateway("providers:\n" + anthropic("claude_flaky", "{chunks: 6, truncate_after_chunks: 2}") +
+                       anthropic("claude", "{chunks: 6}") + "models:\n" + chain("resumable", {"claude_flaky", "claude"}));
+}
+
+TEST(StreamResume, ATranslatedAnthropicStreamIsResumedWithAnAssistantPrefill) {
+  auto fake = start_fake();
+  auto gw = anthropic_pair(fake);
   std::string expected = full_answer(gw, "claude/fake-model");
   http_request("DELETE", "http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests");
   auto r = http_post(gw.url("/v1/chat/completions"), chat("resumable", true));
@@ -419,6 +423,22 @@ TEST(StreamResume, ATranslatedAnthropicStreamIsResumedWithAnAssistantPrefill) {
   auto requests = fake_requests(fake);
   ASSERT_GE(requests.size(), 2u);
   EXPECT_TRUE(expected.starts_with(prefill_of(requests.back())));
+}
+
+// Only text is resumed: a tool call's arguments cannot be continued from a prefill.
+TEST(StreamResume, AStreamBrokenInsideAToolCallIsNotResumed) {
+  auto fake = start_fake();
+  auto gw = anthropic_pair(fake);
+  auto r = http_post(gw.url("/v1/chat/completions"),
+                     chat("resumable", true,
+                          R"(,"tools":[{"type":"function","function":{"name":"get_weather",)"
+                          R"("parameters":{"type":"object","properties":{"city":{"type":"string"}}}}}])"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("tool_calls"), std::string::npos) << r.body;
+  auto seen = read_stream(r.body);
+  ASSERT_TRUE(seen.error) << r.body;
+  EXPECT_EQ(seen.done, 0);
+  EXPECT_EQ(fake_requests(fake).size(), 1u);
 }
 
 }  // namespace
