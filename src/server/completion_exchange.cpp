@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include <boost/asio/post.hpp>
@@ -39,11 +40,14 @@ void reuse(http::UpstreamRequest& used) {
 // end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
 // still be left for another. Cheap substring checks; only used until the first such event.
 // Whether `key` (written with its quotes and colon) is followed by a non-empty string value.
+// memmem, not find(): find() stops at every byte equal to the key's first one (each quote of the
+// event), and this runs on every passed-through event until the finish reason.
 bool has_string_value(std::string_view data, std::string_view key) {
-  for (size_t at = data.find(key); at != std::string_view::npos; at = data.find(key, at + 1)) {
-    size_t i = at + key.size();
+  while (const void* hit = memmem(data.data(), data.size(), key.data(), key.size())) {
+    size_t i = static_cast<size_t>(static_cast<const char*>(hit) - data.data()) + key.size();
     while (i < data.size() && data[i] == ' ') ++i;
     if (i + 1 < data.size() && data[i] == '"' && data[i + 1] != '"') return true;
+    data.remove_prefix(i);
   }
   return false;
 }
