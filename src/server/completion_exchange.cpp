@@ -446,23 +446,29 @@ void CompletionExchange::begin_translated_stream() {
   buffers_.translated.clear();
 }
 
-bool CompletionExchange::note_event(const http::SseEvent& e) {
-  if (e.data == "[DONE]") {
-    saw_done_ = true;
-    return true;
+// The [DONE]-less finish and the usage of a passed-through event, read from the DOM the JSON
+// check made of it: no second scan or parse.
+void CompletionExchange::note_parsed_event(simdjson::dom::element event) {
+  simdjson::dom::object root;
+  if (event.get_object().get(root)) return;
+  simdjson::dom::object usage;
+  if (!root["usage"].get_object().get(usage)) {
+    usage_ = json::usage_of(usage);
+    usage_seen_ = true;
   }
-  if (json::has_usage_object(e.data)) {
-    if (auto u = json::read_usage(e.data)) {
-      usage_ = *u;
-      usage_seen_ = true;
-    }
+  if (saw_finish_) return;
+  simdjson::dom::array choices;
+  if (root["choices"].get_array().get(choices)) return;
+  for (simdjson::dom::element choice : choices) {
+    std::string_view finish;
+    if (!choice["finish_reason"].get_string().get(finish) && !finish.empty()) saw_finish_ = true;
   }
-  if (!saw_finish_ && has_string_value(e.data, "\"finish_reason\":")) saw_finish_ = true;
-  return true;
 }
 
 void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
-  if (e.data != "[DONE]") {
+  if (e.data == "[DONE]") {
+    saw_done_ = true;
+  } else {
     // simdjson validates the whole event (about 2.5 times faster than json::JsonChecker here).
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element parsed;
@@ -470,6 +476,7 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
       ++events_dropped_;
       return;
     }
+    note_parsed_event(parsed);
     if (track_text_) {
       if (!identity_.known()) identity_.capture(e.data);
       std::string_view text = chunk_text(e.data);
@@ -478,7 +485,6 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
       tool_call_seen_ = tool_call_seen_ || chunk_has_tool_call(e.data);
     }
   }
-  note_event(e);
   if (!e.event.empty()) {
     out += "event: ";
     out += e.event;

@@ -17,6 +17,7 @@
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
 #include "http/upstream.hpp"
+#include "json/simdjson_support.hpp"
 #include "json/request_view.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
@@ -131,7 +132,6 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void add_routing_headers();
   void begin_translated_stream();
   bool translate_stream(std::string_view bytes);  // false: the attempt failed (attempt_error_)
-  bool note_event(const http::SseEvent& event);   // [DONE] and usage of a passed-through stream
   void open_client_stream();
   bool fail_attempt();  // from inside a transfer callback; returns false (pause the transfer)
   void attempt_failed(router::FailureKind kind, Error error);
@@ -149,6 +149,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void total_timed_out();
   // Pass-through events, re-framed one by one: an unparseable one is dropped and counted.
   void pass_event(const http::SseEvent& e, std::string& out);
+  void note_parsed_event(simdjson::dom::element event);
   bool pass_resumed_event(const http::SseEvent& e, std::string& out);  // false: the attempt failed
   // After the first byte: resume the stream on a `resume: prefill` deployment, else end it with
   // one error event.
