@@ -69,6 +69,9 @@ struct ProviderConfig {
   std::chrono::milliseconds timeout{60000};
   int max_retries = 2;  // retries on the same deployment before moving down the chain
   ProviderTimeouts timeouts;
+  // `resume: prefill`: a stream of this provider that broke after its first byte may be continued
+  // here with a trailing assistant message holding the text already sent.
+  bool resume_prefill = false;
   SourceLocation source;
 };
 
@@ -81,6 +84,7 @@ struct DeploymentConfig {
   std::string model;  // a model id (or alias) of that provider, or any id for a pass-through provider
   int priority = 1;   // 1 = tried first
   int weight = 1;     // for BalanceStrategy::weighted
+  std::optional<bool> resume_prefill;  // `resume: prefill` on the entry; unset: the provider's
 };
 
 // models: { NAME: {...} }: a model name clients ask for and where it is served. Without
@@ -122,6 +126,7 @@ struct RouterConfig {
   // shorten it, never lengthen it past max_request_timeout.
   std::chrono::milliseconds total_timeout{600000};
   std::chrono::milliseconds max_request_timeout{600000};  // upper bound for x-llmux-timeout
+  int max_resumes = 2;  // stream resumes (resume: prefill) per request
   BalanceStrategy strategy = BalanceStrategy::priority;
   BreakerConfig breaker;
   HealthConfig health;

@@ -33,14 +33,14 @@ inline constexpr KeySpec kProviderKeys[] = {
     {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
     {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
-    {"max_retries"}, {"timeouts"}};
+    {"max_retries"}, {"timeouts"}, {"resume"}};
 inline constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};
 inline constexpr KeySpec kRouteKeys[] = {
     {"aliases"}, {"deployments"}, {"strategy"}, {"context_fallbacks"}, {"content_policy_fallback"}};
-inline constexpr KeySpec kDeploymentKeys[] = {{"provider"}, {"model"}, {"priority"}, {"weight"}};
+inline constexpr KeySpec kDeploymentKeys[] = {{"provider"}, {"model"}, {"priority"}, {"weight"}, {"resume"}};
 inline constexpr KeySpec kRouterKeys[] = {
     {"max_attempts"}, {"max_retry_wait"}, {"backoff"}, {"total_timeout"}, {"max_request_timeout"},
-    {"strategy"}, {"breaker", {"circuit_breaker"}}, {"health"}};
+    {"strategy"}, {"breaker", {"circuit_breaker"}}, {"health"}, {"max_resumes"}};
 inline constexpr KeySpec kBackoffKeys[] = {{"base"}, {"cap"}};
 inline constexpr KeySpec kBreakerKeys[] = {
     {"consecutive_failures"}, {"error_rate"}, {"min_requests"}, {"window"}, {"cooldown"}};

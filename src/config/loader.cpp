@@ -511,6 +511,8 @@ class Loader {
     if (auto* i = get(f, "max_retries"))
       if (auto v = int32(*i)) p.max_retries = *v;
     if (auto* i = get(f, "timeouts")) load_timeouts(*i, p.timeouts);
+    if (auto* i = get(f, "resume"))
+      if (auto v = resume_mode(*i)) p.resume_prefill = *v;
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
@@ -620,6 +622,16 @@ class Loader {
            to_snake(root.begin()->first.Scalar()) == "models" && root.begin()->second.IsMap();
   }
 
+  // resume: prefill | none (false/off also turn it off).
+  std::optional<bool> resume_mode(const Item& item) {
+    auto s = text(item);
+    if (!s) return std::nullopt;
+    if (*s == "prefill") return true;
+    if (*s == "none" || *s == "off" || *s == "false") return false;
+    fail(item, "expected prefill or none, got " + quoted(*s));
+    return std::nullopt;
+  }
+
   void load_timeouts(const Item& item, ProviderTimeouts& t) {
     if (!expect_map(item, "a mapping with connect, headers, first_token, idle and total")) return;
     auto f = fields(item, kTimeoutScope);
@@ -698,6 +710,8 @@ class Loader {
           if (auto v = integer(*i, 1, 1000)) d.priority = static_cast<int>(*v);
         if (auto* i = get(f, "weight"))
           if (auto v = integer(*i, 1, 1'000'000)) d.weight = static_cast<int>(*v);
+        if (auto* i = get(f, "resume"))
+          if (auto v = resume_mode(*i)) d.resume_prefill = *v;
       }
       out.push_back(std::move(d));
     }
@@ -708,6 +722,8 @@ class Loader {
     auto f = fields(item, kRouterScope);
     if (auto* i = get(f, "max_attempts"))
       if (auto v = integer(*i, 1, 100)) r.max_attempts = static_cast<int>(*v);
+    if (auto* i = get(f, "max_resumes"))
+      if (auto v = integer(*i, 0, 100)) r.max_resumes = static_cast<int>(*v);
     std::pair<const char*, std::chrono::milliseconds*> durations[] = {
         {"max_retry_wait", &r.max_retry_wait}, {"total_timeout", &r.total_timeout},
         {"max_request_timeout", &r.max_request_timeout}};

@@ -124,4 +124,22 @@ bool remove_top_level_member(std::string& body, std::string_view key) {
   return false;
 }
 
+std::optional<ValueSpan> find_top_level_value(std::string_view s, std::string_view key) {
+  size_t i = skip_space(s, 0);
+  if (i >= s.size() || s[i] != '{') return std::nullopt;
+  for (i = skip_space(s, i + 1); i < s.size() && s[i] == '"';) {
+    size_t key_end = skip_string(s, i);
+    size_t colon = skip_space(s, key_end);
+    if (colon >= s.size() || s[colon] != ':') return std::nullopt;
+    size_t begin = skip_space(s, colon + 1), end = skip_value(s, begin);
+    if (end > begin && key_equals(s.substr(i + 1, key_end - i - 2), key)) return ValueSpan{begin, end};
+    size_t after = skip_space(s, end);
+    if (after >= s.size() || s[after] != ',') return std::nullopt;
+    i = skip_space(s, after + 1);
+  }
+  return std::nullopt;
+}
+
+size_t skip_json_string(std::string_view body, size_t i) { return skip_string(body, i); }
+
 }  // namespace llmux::json

@@ -9,6 +9,7 @@
 // Thread-safety: pure functions (read_fallbacks uses a per-thread parser).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,5 +27,15 @@ Expected<void, Error> read_fallbacks(std::string_view body, std::vector<std::str
 // which must be valid JSON. Returns whether it was there. Nested members of that name are left
 // alone. Other bytes are untouched; no allocation.
 bool remove_top_level_member(std::string& body, std::string_view key);
+
+// Where the value of top-level member `key` of the object in `body` is: [begin, end). nullopt
+// when absent or `body` is not an object. No allocation; `body` need not be checked JSON.
+struct ValueSpan {
+  size_t begin = 0, end = 0;
+};
+std::optional<ValueSpan> find_top_level_value(std::string_view body, std::string_view key);
+
+// One past the end of the JSON string literal opening at body[i] (a '"').
+size_t skip_json_string(std::string_view body, size_t i);
 
 }  // namespace llmux::json

@@ -307,6 +307,10 @@ std::optional<Usage> read_usage(std::string_view body) {
   if (parser.parse(padded(body)).get(root)) return std::nullopt;
   simdjson::dom::object usage;
   if (root.at_key("usage").get_object().get(usage)) return std::nullopt;
+  return usage_of(usage);
+}
+
+Usage usage_of(simdjson::dom::object usage) {
   Usage u;
   int64_t n;
   if (!usage.at_key("prompt_tokens").get_int64().get(n)) u.prompt_tokens = n;

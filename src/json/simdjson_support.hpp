@@ -18,6 +18,12 @@ inline simdjson::padded_string_view padded_copy(std::string_view text, std::stri
   return simdjson::padded_string_view(buffer.data(), text.size(), buffer.size());
 }
 
+struct Usage;  // json/request_view.hpp
+
+// The token counts of a parsed "usage" object, as read_usage reads them, for a caller that has
+// parsed the text already.
+Usage usage_of(simdjson::dom::object usage);
+
 // Reads an optional member: `out` keeps its value when the member is absent or of another type.
 template <typename T, typename Result>
 void read_optional(Result&& result, T& out) {

@@ -29,7 +29,7 @@ void append_seconds(std::string& out, double seconds) {
 }
 
 struct Totals {
-  uint64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, duration_ns = 0;
+  uint64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, duration_ns = 0, events_dropped = 0, resumes = 0;
   std::array<uint64_t, kDurationBuckets.size() + 1> buckets{};
 };
 
@@ -57,6 +57,8 @@ void MetricsShard::record(const RequestRecord& r) {
   if (r.completion_tokens > 0) s.completion_tokens.add(static_cast<uint64_t>(r.completion_tokens));
   auto ns = r.duration.count() > 0 ? static_cast<uint64_t>(r.duration.count()) : 0;
   s.duration_ns.add(ns);
+  if (r.stream_events_dropped) s.events_dropped.add(r.stream_events_dropped);
+  if (r.stream_resumes) s.resumes.add(r.stream_resumes);
   double seconds = static_cast<double>(ns) * 1e-9;
   auto bucket = std::lower_bound(kDurationBuckets.begin(), kDurationBuckets.end(), seconds);
   s.buckets[static_cast<size_t>(bucket - kDurationBuckets.begin())].add(1);
@@ -81,6 +83,8 @@ std::string Metrics::render() const {
         t.prompt_tokens += s->prompt_tokens.get();
         t.completion_tokens += s->completion_tokens.get();
         t.duration_ns += s->duration_ns.get();
+        t.events_dropped += s->events_dropped.get();
+        t.resumes += s->resumes.get();
         for (size_t i = 0; i < t.buckets.size(); ++i) t.buckets[i] += s->buckets[i].get();
       }
     }
@@ -122,6 +126,27 @@ std::string Metrics::render() const {
       out += "llmux_tokens_total{";
       labels({key.first, key.second, 0}, false);
       out += kind == 0 ? ",kind=\"prompt\"} " : ",kind=\"completion\"} ";
+      append_number(out, kind == 0 ? sum.first : sum.second);
+      out += '\n';
+    }
+  }
+  // Stream repairs, by provider (summed over model and status).
+  std::map<std::string, std::pair<uint64_t, uint64_t>> repairs;
+  for (const auto& [key, t] : series) {
+    if (std::get<0>(key).empty()) continue;
+    auto& sum = repairs[std::get<0>(key)];
+    sum.first += t.events_dropped;
+    sum.second += t.resumes;
+  }
+  for (int kind = 0; kind < 2; ++kind) {
+    out += kind == 0 ? "# HELP llmux_stream_events_dropped_total Unparseable events of passed-through streams, dropped instead of forwarded.\n"
+                       "# TYPE llmux_stream_events_dropped_total counter\n"
+                     : "# HELP llmux_stream_resumes_total Continuations spliced into broken streams (resume: prefill), by the provider that finished the answer.\n"
+                       "# TYPE llmux_stream_resumes_total counter\n";
+    for (const auto& [provider, sum] : repairs) {
+      out += kind == 0 ? "llmux_stream_events_dropped_total{provider=\"" : "llmux_stream_resumes_total{provider=\"";
+      append_label_value(out, provider);
+      out += "\"} ";
       append_number(out, kind == 0 ? sum.first : sum.second);
       out += '\n';
     }

@@ -32,6 +32,8 @@ struct RequestRecord {
   std::chrono::nanoseconds duration{0};  // request read to response written
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
+  uint32_t stream_events_dropped = 0;  // unparseable events of a passed-through stream, not forwarded
+  uint32_t stream_resumes = 0;         // continuations spliced into the client's stream (resume: prefill)
 };
 
 class MetricsShard {
@@ -51,6 +53,7 @@ class MetricsShard {
     std::string provider, model;
     int status = 0;
     Counter requests, prompt_tokens, completion_tokens, duration_ns;
+    Counter events_dropped, resumes;
     // Non-cumulative; the last one counts durations above every bound. The histogram's count is
     // their sum, so a scrape during a record never shows a bucket above +Inf.
     std::array<Counter, kDurationBuckets.size() + 1> buckets;

@@ -27,6 +27,7 @@ struct Deployment {
   std::string label;                   // "provider/model" as clients name it, for x-llmux-attempts
   int priority = 1;                    // 1 = first
   int weight = 1;
+  bool resume_prefill = false;  // may continue a broken stream (resume: prefill)
   // Index into the breaker and stats tables. Deployments of a pass-through provider built for a
   // request share their provider's slot.
   uint32_t slot = 0;

@@ -56,6 +56,7 @@ const Deployment* RouteTable::make_deployment(const providers::Provider& p, cons
   d->upstream_model = std::move(upstream);
   d->priority = priority;
   d->weight = weight;
+  d->resume_prefill = p.config().resume_prefill;
   // One slot per upstream target: the same provider and upstream model in two chains share a
   // breaker and its statistics.
   auto same_target = std::find_if(deployments_.begin(), deployments_.end(), [&](const auto& other) {
@@ -148,6 +149,7 @@ RouteTable::RouteTable(const std::vector<std::unique_ptr<providers::Provider>>& 
       if (!m && !p->config().models.empty()) continue;
       deployments.push_back(make_deployment(*p, m, m ? (m->upstream_id.empty() ? m->id : m->upstream_id) : std::string(model),
                                             dc.priority, dc.weight));
+      if (dc.resume_prefill) deployments_.back()->resume_prefill = *dc.resume_prefill;
     }
     std::stable_sort(deployments.begin(), deployments.end(),
                      [](auto* a, auto* b) { return a->priority < b->priority; });
@@ -198,6 +200,7 @@ Expected<const Chain*, Error> RouteTable::append(std::string_view name, std::str
     made->model = resolved->model;
     made->label = resolved->provider->id() + "/" + resolved->upstream_model;
     made->upstream_model = std::move(resolved->upstream_model);
+    made->resume_prefill = resolved->provider->config().resume_prefill;
     auto slot = passthrough_slot_.find(resolved->provider);
     made->slot = slot == passthrough_slot_.end() ? 0 : slot->second;
     d = made.get();

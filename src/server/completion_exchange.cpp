@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 
 #include <boost/asio/post.hpp>
@@ -11,6 +12,7 @@
 #include "server/connection.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "json/body_edit.hpp"
+#include "json/simdjson_support.hpp"
 #include "server/worker.hpp"
 
 namespace llmux::server {
@@ -38,11 +40,14 @@ void reuse(http::UpstreamRequest& used) {
 // end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
 // still be left for another. Cheap substring checks; only used until the first such event.
 // Whether `key` (written with its quotes and colon) is followed by a non-empty string value.
+// memmem, not find(): find() stops at every byte equal to the key's first one (each quote of the
+// event), and this runs on every passed-through event until the finish reason.
 bool has_string_value(std::string_view data, std::string_view key) {
-  for (size_t at = data.find(key); at != std::string_view::npos; at = data.find(key, at + 1)) {
-    size_t i = at + key.size();
+  while (const void* hit = memmem(data.data(), data.size(), key.data(), key.size())) {
+    size_t i = static_cast<size_t>(static_cast<const char*>(hit) - data.data()) + key.size();
     while (i < data.size() && data[i] == ' ') ++i;
     if (i + 1 < data.size() && data[i] == '"' && data[i + 1] != '"') return true;
+    data.remove_prefix(i);
   }
   return false;
 }
@@ -82,13 +87,21 @@ void ContentGate::on_event(const providers::StreamEvent& e) {
   next_->on_event(e);
 }
 
+void SentTextTracker::on_event(const providers::StreamEvent& e) {
+  using Kind = providers::StreamEvent::Kind;
+  if (e.kind == Kind::start && drop_start_) return;
+  if (e.kind == Kind::text && text_) text_->append(e.text);
+  if (e.kind == Kind::tool_call || e.kind == Kind::tool_arguments) tool_call_ = true;
+  next_->on_event(e);
+}
+
 // --- scratch ---------------------------------------------------------------------------------------
 
 ExchangeScratch::Buffers& ExchangeScratch::lend() {
   auto& b = buffers_;
   reuse(b.upstream_request);
   for (std::string* s : {&b.upstream_body, &b.translated, &b.request_id, &b.headers, &b.upstream_content_type,
-                         &b.retry_after})
+                         &b.retry_after, &b.json_pad})
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
@@ -107,7 +120,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
 void ExchangeScratch::release_large() {
   constexpr size_t kKeep = 64 * 1024;
   auto& b = buffers_;
-  for (std::string* s : {&b.upstream_body, &b.translated, &b.upstream_request.body})
+  for (std::string* s : {&b.upstream_body, &b.translated, &b.upstream_request.body, &b.json_pad})
     if (s->capacity() > kKeep) std::string().swap(*s);
 }
 
@@ -150,6 +163,7 @@ void CompletionExchange::stop_upstream() {
     transfer_ = 0;
   }
   if (retry_timer_) retry_timer_->cancel();
+  if (attempt_timer_) attempt_timer_->cancel();
 }
 
 void CompletionExchange::start() {
@@ -185,9 +199,13 @@ void CompletionExchange::start() {
   }
 
   stream_ = fields.stream && endpoint_ != providers::Endpoint::embeddings;
+  auto budget = router::request_budget(router_config, header_timeout);
+  if (budget) request_deadline_ = started_ + *budget;
+  if (stream_ && endpoint_ == providers::Endpoint::chat_completions && router_config.max_resumes > 0)
+    for (size_t i = 0; i < route_.size(); ++i) resumable_route_ = resumable_route_ || route_[i].resume_prefill;
+  track_text_ = stream_ && (resumable_route_ || fields.include_usage);
   auto now = router::Instant::now();
-  planner_.emplace(router_config, route_, *state_->breakers, *state_->stats, router::thread_random(), now,
-                   router::request_budget(router_config, header_timeout));
+  planner_.emplace(router_config, route_, *state_->breakers, *state_->stats, router::thread_random(), now, budget);
   act(planner_->first(now));
 }
 
@@ -228,10 +246,10 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
     encoded_for_ = &deployment;
     // With one deployment the body is never encoded again: a large one need not live as long as
     // the answer takes.
-    if (route_.size() == 1) connection_->release_request_body();
+    if (route_.size() == 1 && !resumable_route_) connection_->release_request_body();
   }
+  timeouts_ = timeouts;
   request.connect_timeout = timeouts.connect;
-  request.timeout = std::max(timeouts.headers, timeouts.idle);
   return {};
 }
 
@@ -281,13 +299,24 @@ void CompletionExchange::start_attempt() {
   buffers_.sse.reset();
   if (decoder_) {
     decoder_->reset();
-    buffers_.chunk_writer = providers::OpenAIChunkWriter{};
-    buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
-    gate_.emplace(buffers_.chunk_writer);
+    if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk
+      buffers_.chunk_writer = providers::OpenAIChunkWriter{};
+      buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+    }
+    if (tracker_) tool_call_seen_ = tool_call_seen_ || tracker_->tool_call_seen();
+    tracker_.emplace(buffers_.chunk_writer, resumable_route_ ? &sent_text_ : nullptr);
+    tracker_->drop_start(resuming_);
+    gate_.emplace(*tracker_);
   }
   auto now = Clock::now();
   overhead_ += now - phase_start_;
   attempt_started_ = now;
+  // Until the headers come the engine's inactivity limit is the headers limit; the total is
+  // enforced by the attempt timer from then on, and before by cutting the headers limit to it.
+  first_token_due_ = Clock::time_point::max();
+  total_due_ = timeouts_.total ? now + *timeouts_.total : Clock::time_point::max();
+  auto& request = buffers_.upstream_request;
+  request.timeout = timeouts_.total ? std::min(timeouts_.headers, *timeouts_.total) : timeouts_.headers;
   transfer_ = worker_.upstream.start(buffers_.upstream_request, this);
   self_while_transfer_ = shared_from_this();
 }
@@ -337,9 +366,18 @@ void CompletionExchange::on_headers(int status, std::string_view content_type, s
   // A stream's 200 goes to the client only with its first content (open_client_stream): until
   // then a failure of this attempt can still be answered by another.
   upstream_streaming_ = status >= 200 && status < 300 && stream_;
+  // One timer arm per attempt: the first-token limit of a stream (then, lazily, the total).
+  if (upstream_streaming_) {
+    first_token_due_ = Clock::now() + timeouts_.first_token;
+    buffers_.upstream_request.timeout = timeouts_.first_token;
+  } else {
+    buffers_.upstream_request.timeout = timeouts_.idle;
+  }
+  arm_attempt_timer();
 }
 
 void CompletionExchange::open_client_stream() {
+  content_started();
   attempt_succeeded();
   streaming_ = true;
   response_status_ = 200;
@@ -359,13 +397,24 @@ bool CompletionExchange::on_body(std::string_view bytes) {
   }
   if (decoder_) {
     if (!translate_stream(bytes)) return fail_attempt();
+  } else if (resuming_) {
+    // A continuation: its first content is spliced into the client's stream.
+    auto& out = buffers_.translated;
+    buffers_.sse.feed(bytes, [&](const http::SseEvent& e) { return pass_resumed_event(e, out); });
+    if (attempt_error_) return fail_attempt();
+    if (!out.empty()) connection_->stream(out);
+    out.clear();
   } else if (streaming_) {
-    // Forward as received: no re-framing, no waiting for event boundaries.
-    connection_->stream(bytes);
-    buffers_.sse.feed(bytes, [this](const http::SseEvent& e) { return note_event(e); });
+    // Forwarded per read, each complete event re-framed (an unparseable one is dropped).
+    auto& out = buffers_.translated;
+    buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
+      pass_event(e, out);
+      return true;
+    });
+    if (!out.empty()) connection_->stream(out);
+    out.clear();
   } else {
     // Held until the first event with content; an error event before it fails the attempt.
-    buffers_.upstream_body.append(bytes);
     bool content = false;
     buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
       if (!content && is_error_event(e.data)) {
@@ -373,7 +422,8 @@ bool CompletionExchange::on_body(std::string_view bytes) {
         return false;
       }
       content = content || carries_content(e.data);
-      return note_event(e);
+      pass_event(e, buffers_.upstream_body);
+      return true;
     });
     if (attempt_error_) return fail_attempt();
     if (content || buffers_.upstream_body.size() > kMaxHeldBeforeContent) open_client_stream();
@@ -386,6 +436,7 @@ bool CompletionExchange::on_body(std::string_view bytes) {
 }
 
 void CompletionExchange::begin_translated_stream() {
+  content_started();
   attempt_succeeded();
   streaming_ = true;
   response_status_ = 200;
@@ -395,15 +446,75 @@ void CompletionExchange::begin_translated_stream() {
   buffers_.translated.clear();
 }
 
-bool CompletionExchange::note_event(const http::SseEvent& e) {
+// The [DONE]-less finish and the usage of a passed-through event, read from the DOM the JSON
+// check made of it: no second scan or parse.
+void CompletionExchange::note_parsed_event(simdjson::dom::element event) {
+  simdjson::dom::object root;
+  if (event.get_object().get(root)) return;
+  simdjson::dom::object usage;
+  if (!root["usage"].get_object().get(usage)) {
+    usage_ = json::usage_of(usage);
+    usage_seen_ = true;
+  }
+  if (saw_finish_) return;
+  simdjson::dom::array choices;
+  if (root["choices"].get_array().get(choices)) return;
+  for (simdjson::dom::element choice : choices) {
+    std::string_view finish;
+    if (!choice["finish_reason"].get_string().get(finish) && !finish.empty()) saw_finish_ = true;
+  }
+}
+
+void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
   if (e.data == "[DONE]") {
     saw_done_ = true;
-    return true;
+  } else {
+    // simdjson validates the whole event (about 2.5 times faster than json::JsonChecker here).
+    thread_local simdjson::dom::parser parser;
+    simdjson::dom::element parsed;
+    if (parser.parse(json::padded_copy(e.data, buffers_.json_pad)).get(parsed)) {
+      ++events_dropped_;
+      return;
+    }
+    note_parsed_event(parsed);
+    if (track_text_) {
+      if (!identity_.known()) identity_.capture(e.data);
+      std::string_view text = chunk_text(e.data);
+      if (resumable_route_) sent_text_.append(text);
+      sent_code_points_ += count_code_points(text);
+      tool_call_seen_ = tool_call_seen_ || chunk_has_tool_call(e.data);
+    }
   }
-  if (json::has_usage_object(e.data)) {
-    if (auto u = json::read_usage(e.data)) usage_ = *u;
+  if (!e.event.empty()) {
+    out += "event: ";
+    out += e.event;
+    out += '\n';
   }
-  if (!saw_finish_ && has_string_value(e.data, "\"finish_reason\":")) saw_finish_ = true;
+  // A data field per line: the event's data may hold line breaks (pretty-printed JSON).
+  std::string_view data = e.data;
+  while (true) {
+    size_t nl = data.find('\n');
+    out += "data: ";
+    if (resumed_ && nl == std::string_view::npos) identity_.append_as_own(data, out);
+    else out.append(data.substr(0, nl));
+    out += '\n';
+    if (nl == std::string_view::npos) break;
+    data.remove_prefix(nl + 1);
+  }
+  out += '\n';
+}
+
+bool CompletionExchange::pass_resumed_event(const http::SseEvent& e, std::string& out) {
+  if (resuming_) {
+    if (is_error_event(e.data)) {
+      attempt_error_ = resolution_.provider->decode_error(502, e.data, {});
+      return false;
+    }
+    // The continuation's role chunk and other events before its content add nothing.
+    if (!carries_content(e.data) && e.data != "[DONE]") return true;
+    content_started();
+  }
+  pass_event(e, out);
   return true;
 }
 
@@ -435,9 +546,10 @@ bool CompletionExchange::translate_stream(std::string_view bytes) {
     attempt_error_ = resolution_.provider->scrubbed(std::move(e));
   }
   if (attempt_error_) return false;
-  if (!streaming_) {
+  if (!streaming_ || resuming_) {
     if (!gate.content_seen()) return true;  // held in `translated` until the answer starts
-    begin_translated_stream();
+    if (streaming_) content_started();      // a continuation, spliced into the client's stream
+    else begin_translated_stream();
   }
   if (!buffers_.translated.empty()) {
     // An upstream error event's text reaches the client: it goes through the provider's scrubber
@@ -458,6 +570,7 @@ bool CompletionExchange::fail_attempt() {
     self->self_while_transfer_.reset();
     Error e = std::move(*self->attempt_error_);
     self->attempt_error_.reset();
+    if (self->resuming_) return self->resume_attempt_failed(std::move(e));
     self->attempt_failed(router::FailureKind::error_event, std::move(e));
   });
   return false;
@@ -483,6 +596,10 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   auto self = std::move(self_while_transfer_);  // alive through this function
   const auto& provider = *resolution_.provider;
   if (attempt_error_) return;  // fail_attempt has taken over
+  if (resuming_ && (result.failure != http::TransferFailure::none || !upstream_streaming_)) {
+    if (result.failure != http::TransferFailure::none) return resume_attempt_failed(engine_timeout_error(result));
+    return resume_attempt_failed(provider.decode_error(upstream_status_, buffers_.upstream_body, buffers_.retry_after));
+  }
   if (upstream_streaming_ && !streaming_ && result.failure == http::TransferFailure::none) {
     // The stream ended before anything with content: complete (an empty answer), or cut.
     bool complete = decoder_ ? buffers_.chunk_writer.ended() && !gate_->failed() : saw_done_;
@@ -500,8 +617,8 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   }
   if (streaming_) return finish_stream(result);
   if (result.failure != http::TransferFailure::none) {
-    Error e = providers::transfer_error(provider, buffers_.upstream_request.url, result,
-                                        buffers_.upstream_request.timeout);
+    if (result.failure == http::TransferFailure::timeout && Clock::now() >= total_due_) return total_timed_out();
+    Error e = engine_timeout_error(result);
     router::FailureKind kind = router::FailureKind::malformed;
     switch (result.failure) {
       case http::TransferFailure::connect: kind = router::FailureKind::connect; break;
@@ -544,26 +661,191 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
 void CompletionExchange::finish_stream(const http::TransferResult& result) {
   const auto& provider = *resolution_.provider;
   auto& writer = buffers_.chunk_writer;
-  bool ended = decoder_ ? writer.ended() : saw_done_ && result.failure == http::TransferFailure::none;
+  bool clean = result.failure == http::TransferFailure::none;
+  bool ended = decoder_ ? writer.ended() : saw_done_ && clean;
   // An upstream that finished its answer (a finish reason) and closed cleanly without [DONE] is a
-  // success: the client gets the [DONE] its SDK waits for.
-  if (!ended && !decoder_ && saw_finish_ && result.failure == http::TransferFailure::none) {
-    connection_->stream("data: [DONE]\n\n");
+  // success: the client gets the usage chunk it asked for (estimated when the upstream counted
+  // nothing) and the [DONE] its SDK waits for.
+  if (!ended && !decoder_ && saw_finish_ && clean) {
+    std::string& out = buffers_.translated;
+    out.clear();
+    if (buffers_.fields.include_usage && !usage_seen_) {
+      usage_.completion_tokens = estimate_tokens(sent_code_points_);
+      usage_.prompt_tokens = estimate_tokens(body_.size());
+      identity_.append_usage_chunk(usage_, true, out);
+      observability::log_info("request " + buffers_.request_id + ": provider '" + provider.id() +
+                              "' ended its stream without usage or [DONE]; estimated usage added");
+    }
+    out += "data: [DONE]\n\n";
+    connection_->stream(out);
+    out.clear();
     ended = true;
   }
   if (!ended) {
-    std::string why = result.failure == http::TransferFailure::timeout
-                          ? "stopped sending for " + providers::format_duration(buffers_.upstream_request.timeout)
-                      : result.failure != http::TransferFailure::none ? "broke off: " + result.detail
-                                                                       : "ended before [DONE]";
-    Error e = Error::make(ErrorKind::upstream_error,
-                          "stream from provider '" + provider.id() + "' (" + buffers_.upstream_request.url + ") " + why);
-    observability::log_warning("request " + buffers_.request_id + ": " + e.message);
-    planner_->answer_broke(router::Instant::now());
-    std::string event = "data: " + to_openai_json(e) + "\n\n";
-    connection_->stream(event);
+    if (result.failure == http::TransferFailure::timeout && Clock::now() >= total_due_) return total_timed_out();
+    std::string why = result.failure == http::TransferFailure::timeout ? std::string()
+                      : !clean                                          ? "broke off: " + result.detail
+                                                                        : "ended before [DONE]";
+    Error e = result.failure == http::TransferFailure::timeout
+                  ? timeout_error(TimeoutKind::idle, provider, buffers_.upstream_request.url, timeouts_.idle)
+                  : Error::make(ErrorKind::upstream_error, "stream from provider '" + provider.id() + "' (" +
+                                                               url_for_message(buffers_.upstream_request.url) + ") " + why);
+    return stream_broke(std::move(e));
   }
   if (decoder_) usage_ = writer.usage();
+  record_usage();
+  connection_->end_stream();
+}
+
+// --- timeouts ----------------------------------------------------------------------------------------
+
+void CompletionExchange::arm_attempt_timer() {
+  auto due = std::min(first_token_due_, total_due_);
+  if (due == Clock::time_point::max()) return;
+  if (!attempt_timer_) attempt_timer_.emplace(worker_.io);
+  attempt_timer_->expires_at(due);
+  attempt_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+    if (ec) return;
+    if (auto self = weak.lock()) self->on_attempt_timer();
+  });
+}
+
+void CompletionExchange::on_attempt_timer() {
+  if (ended_ || !transfer_) return;
+  auto now = Clock::now();
+  if (now >= total_due_) {
+    stop_upstream();
+    self_while_transfer_.reset();
+    return total_timed_out();
+  }
+  if (now < first_token_due_) return arm_attempt_timer();  // content came: the total is left
+  stop_upstream();
+  auto self = std::move(self_while_transfer_);
+  Error e = timeout_error(TimeoutKind::first_token, *resolution_.provider, buffers_.upstream_request.url,
+                          timeouts_.first_token);
+  if (resuming_) return resume_attempt_failed(std::move(e));
+  attempt_failed(router::FailureKind::first_token_timeout, std::move(e));
+}
+
+void CompletionExchange::content_started() {
+  first_token_due_ = Clock::time_point::max();  // the timer, when it fires, re-arms for the total
+  buffers_.upstream_request.timeout = timeouts_.idle;
+  if (resuming_) {
+    resuming_ = false;
+    resumed_ = true;
+    ++resumes_spliced_;
+    observability::log_info("request " + buffers_.request_id + ": stream resumed on provider '" +
+                            resolution_.provider->id() + "' after " + std::to_string(sent_text_.size()) +
+                            " bytes of text");
+  }
+}
+
+// The error of an attempt the engine gave up, with the limit that ran out named.
+Error CompletionExchange::engine_timeout_error(const http::TransferResult& result) const {
+  const auto& provider = *resolution_.provider;
+  const auto& url = buffers_.upstream_request.url;
+  if (result.failure == http::TransferFailure::connect && result.detail.find("timed out") != std::string::npos)
+    return timeout_error(TimeoutKind::connect, provider, url, timeouts_.connect);
+  if (result.failure != http::TransferFailure::timeout)
+    return providers::transfer_error(provider, url_for_message(url), result, buffers_.upstream_request.timeout);
+  if (!upstream_status_) return timeout_error(TimeoutKind::headers, provider, url, timeouts_.headers);
+  if (upstream_streaming_ && first_token_due_ != Clock::time_point::max())
+    return timeout_error(TimeoutKind::first_token, provider, url, timeouts_.first_token);
+  return timeout_error(TimeoutKind::idle, provider, url, timeouts_.idle);
+}
+
+// The deadline ends the request: no other deployment is asked, whatever has reached the client.
+void CompletionExchange::total_timed_out() {
+  const auto& own = resolution_.provider->config().timeouts.total;
+  router::Millis limit = timeouts_.total.value_or(timeouts_.idle);
+  bool providers_own = own && *own <= limit;
+  Error e = timeout_error(TimeoutKind::total, *resolution_.provider, buffers_.upstream_request.url, limit,
+                          providers_own ? "timeouts.total" : "the request's deadline: router.total_timeout, x-llmux-timeout");
+  observability::log_warning("request " + buffers_.request_id + ": " + e.message);
+  if (streaming_) {
+    planner_->answer_broke(router::Instant::now());
+    return end_stream_with_error(e);
+  }
+  planner_->abandon();
+  send_error(e);
+}
+
+// --- stream repair -----------------------------------------------------------------------------------
+
+void CompletionExchange::stream_broke(Error e) {
+  observability::log_warning("request " + buffers_.request_id + ": " + e.message);
+  if (!broke_error_) {
+    planner_->answer_broke(router::Instant::now());
+    broke_error_ = e;
+  }
+  if (try_resume()) return;
+  end_stream_with_error(*broke_error_);
+}
+
+// The next deployment marked resume: prefill (the one that broke first, then those after it in
+// the route), asked to continue from exactly the text the client has: the original messages and
+// a trailing assistant message holding that text.
+bool CompletionExchange::try_resume() {
+  bool tool_call = tool_call_seen_ || (tracker_ && tracker_->tool_call_seen());
+  if (!resumable_route_ || tool_call || resumes_ >= state_->config.router.max_resumes) return false;
+  auto now = Clock::now();
+  if (now >= request_deadline_) return false;
+  if (!resume_started_) {
+    resume_started_ = true;
+    for (resume_cursor_ = 0; resume_cursor_ < route_.size(); ++resume_cursor_)
+      if (route_[resume_cursor_].provider == resolution_.provider &&
+          route_[resume_cursor_].upstream_model == resolution_.upstream_model)
+        break;
+  } else {
+    ++resume_cursor_;
+  }
+  const std::string& type = resolution_.provider->config().type;
+  // The continuation must speak the same wire format: its chunks are spliced as they come.
+  while (resume_cursor_ < route_.size() &&
+         (!route_[resume_cursor_].resume_prefill || route_[resume_cursor_].provider->config().type != type))
+    ++resume_cursor_;
+  if (resume_cursor_ >= route_.size()) return false;
+  const router::Deployment& d = route_[resume_cursor_];
+  ++resumes_;
+  resume_body_.clear();
+  if (!append_prefill(body_, sent_text_, prefill_style(d.provider->config()), resume_body_)) return false;
+  if (auto read = json::read_request(resume_body_, resume_fields_); !read) return false;
+  auto& request = buffers_.upstream_request;
+  resolution_.provider = d.provider;
+  resolution_.model = d.model;
+  resolution_.upstream_model = d.upstream_model;
+  decoder_ = scratch_.decoder_for(*d.provider);
+  providers::EncodeInput input{endpoint_, resume_body_, &resume_fields_, d.upstream_model, buffers_.request_id, stream_};
+  if (auto encoded = d.provider->encode_into(input, request); !encoded) return try_resume();
+  if (fallbacks_in_body_) json::remove_top_level_member(request.body, "fallbacks");
+  encoded_for_ = nullptr;
+  auto remaining = std::chrono::duration_cast<router::Millis>(request_deadline_ - now);
+  timeouts_ = router::attempt_timeouts(d.provider->config(),
+                                       request_deadline_ == Clock::time_point::max() ? std::nullopt
+                                                                                     : std::optional(remaining));
+  request.connect_timeout = timeouts_.connect;
+  resuming_ = true;
+  observability::log_info("request " + buffers_.request_id + ": resuming the stream on provider '" + d.provider_id() +
+                          "' (resume " + std::to_string(resumes_) + ")");
+  start_attempt();
+  return true;
+}
+
+// A resume attempt failed before adding anything: the next one, or the client's final error is
+// why the stream first broke (a deployment's 400 to the prefill never becomes it).
+void CompletionExchange::resume_attempt_failed(Error e) {
+  observability::log_warning("request " + buffers_.request_id + ": resume on provider '" +
+                             resolution_.provider->id() + "' failed" +
+                             (upstream_status_ == 400 ? " (rejects the prefill, skipped): " : ": ") + e.message);
+  resuming_ = false;
+  if (try_resume()) return;
+  end_stream_with_error(*broke_error_);
+}
+
+void CompletionExchange::end_stream_with_error(const Error& e) {
+  std::string event = "data: " + to_openai_json(e) + "\n\n";
+  connection_->stream(event);
+  if (decoder_) usage_ = buffers_.chunk_writer.usage();
   record_usage();
   connection_->end_stream();
 }
@@ -619,6 +901,8 @@ void CompletionExchange::end(bool client_left) {
   r.duration = Clock::now() - started_;
   r.prompt_tokens = usage_.prompt_tokens;
   r.completion_tokens = usage_.completion_tokens;
+  r.stream_events_dropped = events_dropped_;
+  r.stream_resumes = resumes_spliced_;
   worker_.metrics.record(r);
 }
 

@@ -17,6 +17,7 @@
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
 #include "http/upstream.hpp"
+#include "json/simdjson_support.hpp"
 #include "json/request_view.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
@@ -24,6 +25,7 @@
 #include "router/model_catalog.hpp"
 #include "router/route_table.hpp"
 #include "server/gateway_state.hpp"
+#include "server/stream_repair.hpp"
 
 namespace llmux::server {
 
@@ -44,6 +46,7 @@ class ExchangeScratch {
     std::string headers;     // extra response header lines (x-request-id, CORS)
     std::string upstream_content_type;
     std::string retry_after;
+    std::string json_pad;  // a passed-through event, padded for the JSON check
     http::SseParser sse;
     providers::OpenAIChunkWriter chunk_writer;
   };
@@ -80,6 +83,23 @@ class ContentGate final : public providers::StreamSink {
   std::string error_type_, error_text_;
 };
 
+// Between the gate and the writer of a translated stream: keeps the text that reached the client
+// (a resume continues from it) and whether a tool call began; in a resumed attempt it drops the
+// continuation's start, so the client's stream keeps its id and sends no second role chunk.
+class SentTextTracker final : public providers::StreamSink {
+ public:
+  SentTextTracker(providers::StreamSink& next, std::string* text) : next_(&next), text_(text) {}
+  void on_event(const providers::StreamEvent& event) override;
+  void drop_start(bool drop) noexcept { drop_start_ = drop; }
+  bool tool_call_seen() const noexcept { return tool_call_; }
+
+ private:
+  providers::StreamSink* next_;
+  std::string* text_;  // null: nothing to keep (no resume possible)
+  bool drop_start_ = false;
+  bool tool_call_ = false;
+};
+
 class CompletionExchange final : public std::enable_shared_from_this<CompletionExchange>,
                                  public http::UpstreamHandler {
  public:
@@ -112,7 +132,6 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void add_routing_headers();
   void begin_translated_stream();
   bool translate_stream(std::string_view bytes);  // false: the attempt failed (attempt_error_)
-  bool note_event(const http::SseEvent& event);   // [DONE] and usage of a passed-through stream
   void open_client_stream();
   bool fail_attempt();  // from inside a transfer callback; returns false (pause the transfer)
   void attempt_failed(router::FailureKind kind, Error error);
@@ -122,6 +141,22 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void send(int status, std::string_view content_type, std::string_view body);
   void record_usage();
   void stop_upstream();
+  // Limits of their own (the engines enforce connect, headers and idle): first token and total.
+  void arm_attempt_timer();
+  void on_attempt_timer();
+  void content_started();  // this attempt's first content: the first-token limit is met
+  Error engine_timeout_error(const http::TransferResult& result) const;
+  void total_timed_out();
+  // Pass-through events, re-framed one by one: an unparseable one is dropped and counted.
+  void pass_event(const http::SseEvent& e, std::string& out);
+  void note_parsed_event(simdjson::dom::element event);
+  bool pass_resumed_event(const http::SseEvent& e, std::string& out);  // false: the attempt failed
+  // After the first byte: resume the stream on a `resume: prefill` deployment, else end it with
+  // one error event.
+  void stream_broke(Error e);
+  bool try_resume();
+  void resume_attempt_failed(Error e);
+  void end_stream_with_error(const Error& e);
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
   std::shared_ptr<Connection> connection_;
@@ -162,6 +197,34 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   bool ended_ = false;
   json::Usage usage_;
   int64_t created_ = 0;
+
+  // Timeouts (stream_repair.hpp); the engines read upstream_request.timeout as the phase moves.
+  router::AttemptTimeouts timeouts_;
+  Clock::time_point request_deadline_ = Clock::time_point::max();
+  Clock::time_point first_token_due_ = Clock::time_point::max();
+  Clock::time_point total_due_ = Clock::time_point::max();
+  std::optional<boost::asio::steady_timer> attempt_timer_;
+
+  // Stream repair. Off the hot path: text is tracked only when a resume or an added usage chunk
+  // may need it.
+  uint32_t events_dropped_ = 0;
+  bool usage_seen_ = false;
+  bool track_text_ = false;       // pass-through: keep identity and text of forwarded chunks
+  bool resumable_route_ = false;  // a deployment of the route is marked resume: prefill
+  bool resuming_ = false;         // a resume attempt has not produced content yet
+  bool resumed_ = false;          // the client's stream carries a continuation
+  bool tool_call_seen_ = false;
+  bool resume_started_ = false;
+  int resumes_ = 0;               // resume attempts started
+  uint32_t resumes_spliced_ = 0;  // ... that continued the client's stream
+  size_t resume_cursor_ = 0;
+  size_t sent_code_points_ = 0;
+  std::string sent_text_;  // JSON-escaped text the client has been sent
+  std::string resume_body_;
+  json::RequestFields resume_fields_;
+  ChunkIdentity identity_;
+  std::optional<Error> broke_error_;  // why the client's stream first broke
+  std::optional<SentTextTracker> tracker_;
 };
 
 }  // namespace llmux::server

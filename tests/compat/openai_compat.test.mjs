@@ -351,6 +351,88 @@ describe('openai npm package against llmux with a gateway key', { timeout: 60_00
   });
 });
 
+// A stream cut after its first bytes and resumed (resume: prefill): the package must see one
+// complete answer, as if nothing had happened.
+describe('openai npm package reading a cut-and-resumed stream', { timeout: 60_000 }, () => {
+  let fake;
+  let gateway;
+
+  before(async () => {
+    fake = await startFake();
+    const provider = (id, knobs) => [
+      `  ${id}:`,
+      `    base_url: http://127.0.0.1:${fake.port}/v1`,
+      '    api_key: sk-fake',
+      '    max_retries: 0',
+      '    resume: prefill',
+      '    models: [fake-model]',
+      `    default_params: {fake: ${knobs}}`,
+    ];
+    const lines = [
+      'providers:',
+      ...provider('flaky', '{chunks: 8, truncate_after_chunks: 3}'),
+      ...provider('steady', '{chunks: 8}'),
+      'models:',
+      '  resumable:',
+      '    deployments:',
+      '      - {provider: flaky, model: fake-model, priority: 1}',
+      '      - {provider: steady, model: fake-model, priority: 2}',
+      '',
+    ];
+    const configPath = path.join(tmpDir, 'llmux-resume.yaml');
+    fs.writeFileSync(configPath, lines.join('\n'));
+    gateway = await startListening('llmux', LLMUX_BINARY, ['serve', '--config', configPath, '--port', '0'],
+      { XDG_STATE_HOME: stateDir });
+  });
+
+  after(async () => {
+    await stop(gateway);
+    await stop(fake);
+  });
+
+  async function streamed(client, model, messages) {
+    const started = performance.now();
+    const stream = await client.chat.completions.create({
+      model, messages, stream: true, stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    let text = '';
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      for (const c of chunk.choices) text += c.delta?.content ?? '';
+    }
+    return { chunks, text, ms: performance.now() - started };
+  }
+
+  it('arrives as one complete answer', async (t) => {
+    const client = clientFor(gateway);
+    const messages = [{ role: 'user', content: 'compat check: a stream that breaks and is resumed mid-answer' }];
+    const plain = await client.chat.completions.create({ model: 'steady/fake-model', messages });
+    const expected = plain.choices[0].message.content;
+
+    const resumed = await streamed(client, 'resumable', messages);
+    assert.equal(resumed.text, expected, 'no text lost or repeated');
+    assert.equal(new Set(resumed.chunks.map((c) => c.id)).size, 1, 'one stream id');
+    assert.equal(new Set(resumed.chunks.map((c) => c.model)).size, 1, 'one model');
+    const finishing = resumed.chunks.filter((c) => c.choices[0]?.finish_reason);
+    assert.equal(finishing.length, 1);
+    assert.equal(finishing[0].choices[0].finish_reason, 'stop');
+    assert.ok(resumed.chunks.at(-1).usage, 'the usage chunk asked for');
+
+    // The extra latency of a cut-and-resumed stream against a healthy one, same answer.
+    const runs = 5;
+    const healthy = [];
+    const cut = [];
+    for (let i = 0; i < runs; ++i) {
+      healthy.push((await streamed(client, 'steady/fake-model', messages)).ms);
+      cut.push((await streamed(client, 'resumable', messages)).ms);
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    t.diagnostic(`resume latency: healthy stream median ${median(healthy).toFixed(2)} ms, cut-and-resumed ` +
+      `(cut twice) median ${median(cut).toFixed(2)} ms, extra ${(median(cut) - median(healthy)).toFixed(2)} ms`);
+  });
+});
+
 after(() => {
   fs.rmSync(tmpDir, { recursive: true, force: true });
 });

@@ -234,6 +234,7 @@ Reply message(const json::object& req, const Script& s, std::uint64_t id) {
   const std::string_view model = str_field(req, "model");
   const Conversation c = read_conversation(req);
   Answer a = answer(s, c.said, c.prompt_chars, positive_int(req.if_contains("max_tokens")));
+  continue_prefill(req, a);
   const auto call = tool_call(req, c);
   std::uint64_t output_tokens = a.completion_tokens;
   std::string_view stop = a.length ? "max_tokens" : "end_turn";

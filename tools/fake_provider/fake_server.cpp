@@ -227,7 +227,7 @@ class Session : public std::enable_shared_from_this<Session> {
       out_ = "HTTP/1.1 103 Early Hints\r\nLink: </fake.css>; rel=preload\r\n\r\n";
       return write(&Session::pause_then_begin);
     }
-    if (reply_.latency_ms > 0 || (reply_.stream && reply_.interval_ms > 0)) watch();
+    if (reply_.latency_ms > 0 || (reply_.stream && (reply_.interval_ms > 0 || reply_.first_content_delay_ms > 0))) watch();
     if (reply_.latency_ms > 0) return wait(reply_.latency_ms, &Session::send_head);
     send_head();
   }
@@ -251,11 +251,12 @@ class Session : public std::enable_shared_from_this<Session> {
       return write(&Session::finish);
     }
     limit_ = reply_.end == Reply::End::normal ? reply_.events.size() : reply_.cut;
-    if (reply_.interval_ms > 0) return write(&Session::next_event);
+    if (reply_.interval_ms > 0 || reply_.first_content_delay_ms > 0) return write(&Session::next_event);
     // No pacing asked for: the whole stream goes out in one write.
     for (std::size_t i = 0; i < limit_; ++i) frame(reply_.events[i]);
     next_event_ = limit_;
-    if (reply_.end == Reply::End::reset || !chunked_) return write(&Session::end_stream);
+    if (reply_.end == Reply::End::reset || reply_.end == Reply::End::stall || !chunked_)
+      return write(&Session::end_stream);
     out_ += "0\r\n\r\n";
     write(&Session::finish);
   }
@@ -301,6 +302,8 @@ class Session : public std::enable_shared_from_this<Session> {
       return end_stream();
     }
     if (next_event_ == 0) return send_event();
+    if (next_event_ == reply_.first_content && reply_.first_content_delay_ms > 0)
+      return wait(reply_.first_content_delay_ms, &Session::send_event);
     wait(reply_.interval_ms, &Session::send_event);
   }
 
@@ -312,6 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void end_stream() {
     if (reply_.end == Reply::End::reset) return abort(true);
+    if (reply_.end == Reply::End::stall) return drain();  // silent, open until the client gives up
     if (!chunked_) return finish();
     out_.assign("0\r\n\r\n");
     write(&Session::finish);

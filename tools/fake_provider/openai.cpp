@@ -69,6 +69,7 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
   }
   Answer a = answer(s, last_user ? joined_text(*last_user) : std::string(), prompt_chars,
                     max_tokens(req));
+  continue_prefill(req, a);
   const std::uint64_t created = unix_now();
 
   if (!bool_field(req, "stream")) {

@@ -60,6 +60,21 @@ Reply scripted_error(const Script& s, bool anthropic, std::uint64_t id) {
   return r;
 }
 
+// The stream-repair knobs, on a stream already built.
+void apply_repair_knobs(const Script& s, Reply& r) {
+  r.first_content_delay_ms = s.first_token_delay_ms;
+  if (s.no_done && !r.events.empty() && r.events.back() == "data: [DONE]\n\n") r.events.pop_back();
+  if (s.malformed_event_at >= 0) {
+    std::size_t at = std::min(r.events.size(), r.first_content + std::size_t(s.malformed_event_at));
+    r.events.insert(r.events.begin() + std::ptrdiff_t(at), "data: {\"id\": \"chatcmpl-x\", \"choices\": [{\"delta\": \n\n");
+    if (r.end != Reply::End::normal && r.cut >= at) ++r.cut;
+  }
+  if (s.stall_after_chunks >= 0) {
+    r.end = Reply::End::stall;
+    r.cut = std::min(r.events.size(), r.first_content + std::size_t(s.stall_after_chunks));
+  }
+}
+
 }  // namespace
 
 bool Provider::in_failing_phase(const Script& s) const {
@@ -150,6 +165,9 @@ Reply Provider::handle(const Request& req) const {
       r.content_type = "text/plain";
       r.body = "internal error while checking " + credentials;
     }
+  } else if (s.reject_prefill && !bad_json && body.is_object() && !trailing_assistant_text(body.get_object()).empty()) {
+    auto message = "This model does not support assistant message prefill.";
+    r = anthropic ? anthropic_error(400, message, id) : error_reply(400, message, "prefill_unsupported");
   } else if (s.status >= 400 || !s.error_code.empty()) {
     r = scripted_error(s, anthropic, id);
   } else {
@@ -184,6 +202,7 @@ Reply Provider::handle(const Request& req) const {
     int n = s.reset_after_chunks >= 0 ? s.reset_after_chunks : s.truncate_after_chunks;
     r.cut = std::min(r.events.size(), r.first_content + std::size_t(n));
   }
+  if (r.stream) apply_repair_knobs(s, r);
   return r;
 }
 

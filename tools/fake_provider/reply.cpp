@@ -101,6 +101,15 @@ std::string joined_text(const json::value& content) {
   return out;
 }
 
+std::string trailing_assistant_text(const boost::json::object& req) {
+  auto* msgs = req.if_contains("messages");
+  if (!msgs || !msgs->is_array() || msgs->get_array().empty()) return {};
+  auto* last = msgs->get_array().back().if_object();
+  if (!last || str_field(*last, "role") != "assistant") return {};
+  auto* content = last->if_contains("content");
+  return content ? joined_text(*content) : std::string();
+}
+
 Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
               std::optional<std::uint64_t> max_tokens) {
   Answer a;
@@ -125,6 +134,11 @@ Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
   }
   a.completion_tokens = std::max<std::uint64_t>(words, 1);
   return a;
+}
+
+void continue_prefill(const boost::json::object& req, Answer& a) {
+  std::string prefill = trailing_assistant_text(req);
+  if (!prefill.empty() && a.text.starts_with(prefill)) a.text.erase(0, prefill.size());
 }
 
 }  // namespace llmux::fake

@@ -22,7 +22,7 @@ namespace llmux::fake {
 using Request = boost::beast::http::request<boost::beast::http::string_body>;
 
 struct Reply {
-  enum class End { normal, truncate, reset };
+  enum class End { normal, truncate, reset, stall };
 
   unsigned status = 200;
   std::string status_line;  // when set, replaces "<status> <reason>" in the head
@@ -40,7 +40,8 @@ struct Reply {
   bool hang = false;
   bool early_hints = false;
   End end = End::normal;
-  std::size_t cut = 0;  // events sent before a truncate/reset
+  std::size_t cut = 0;  // events sent before a truncate/reset/stall
+  int first_content_delay_ms = 0;  // before events[first_content]
 };
 
 Reply stream_reply(std::string_view content_type);
@@ -81,6 +82,9 @@ void for_each_text(const boost::json::value& content, F&& f) {
 }
 
 std::string joined_text(const boost::json::value& content);
+// The text of the request's last message when it is the assistant's (a prefill); "" otherwise.
+std::string trailing_assistant_text(const boost::json::object& req);
+
 
 // ---- the answer ----------------------------------------------------------------------------
 
@@ -95,5 +99,9 @@ struct Answer {
 // token_estimate() of the prompt, and one per word of the answer (at least one).
 Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
               std::optional<std::uint64_t> max_tokens);
+
+// A request ending with an assistant message (a prefill, as a resume sends it) is answered with
+// what follows that text in the scripted answer, as a model continuing it would.
+void continue_prefill(const boost::json::object& req, Answer& a);
 
 }  // namespace llmux::fake

@@ -48,6 +48,13 @@ struct Script {
                            // otherwise); context_length_exceeded and content_policy_violation get
                            // OpenAI's own wording
 
+  // Stream-repair knobs (timeouts, broken streams, resume):
+  int first_token_delay_ms = 0;  // a stream waits this long between its role chunk and its first content
+  int stall_after_chunks = -1;   // negative: off; else this many content events, then silence (kept open)
+  int malformed_event_at = -1;   // negative: off; else an unparseable event after this many content events
+  bool no_done = false;          // the stream ends without data: [DONE]
+  bool reject_prefill = false;   // a chat request ending with an assistant message gets a 400
+
   // Sets one knob from text. The name may use '-' or '_' and any case. Returns false for an
   // unknown knob or an unusable value (the knob is then left unchanged).
   bool set(std::string_view name, std::string_view value);
@@ -56,6 +63,9 @@ struct Script {
 
  private:
   bool set_fault(std::string_view normalized_name, std::string_view value);
+
+  // The stream-repair knobs; nullopt when `name` is none of them.
+  std::optional<bool> set_repair_knob(std::string_view name, std::string_view value);
 };
 
 struct Options {

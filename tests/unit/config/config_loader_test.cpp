@@ -354,6 +354,25 @@ TEST_F(ConfigLoaderTest, AnthropicDefaultsToItsApiAndKeyHeader) {
   EXPECT_EQ(proxy.auth, AuthStyle::bearer);  // an explicit auth_type wins
 }
 
+TEST_F(ConfigLoaderTest, ResumePrefillOnProvidersAndDeployments) {
+  auto c = load_ok(
+      "router: {max_resumes: 3}\n"
+      "providers:\n  a: {base_url: 'http://a/v1', resume: prefill, models: [m]}\n"
+      "  b: {base_url: 'http://b/v1', models: [m]}\n"
+      "models:\n  chat:\n    deployments:\n      - {provider: a, model: m, resume: none}\n"
+      "      - {provider: b, model: m, resume: prefill}\n");
+  EXPECT_EQ(c.router.max_resumes, 3);
+  ASSERT_EQ(c.providers.size(), 2u);
+  EXPECT_TRUE(c.providers[0].resume_prefill);
+  EXPECT_FALSE(c.providers[1].resume_prefill);
+  ASSERT_EQ(c.models.size(), 1u);
+  EXPECT_EQ(c.models[0].deployments[0].resume_prefill, std::optional<bool>(false));
+  EXPECT_EQ(c.models[0].deployments[1].resume_prefill, std::optional<bool>(true));
+  EXPECT_EQ(load_ok("providers: {a: {base_url: 'http://a/v1'}}").router.max_resumes, 2);
+  EXPECT_EQ(load_errors("providers: {a: {base_url: 'http://a/v1', resume: always}}"),
+            Strings{"cfg.yaml:1:50: providers.a.resume: expected prefill or none, got \"always\""});
+}
+
 TEST_F(ConfigLoaderTest, DurationsInProviderAndServer) {
   auto config = load_ok(R"(server: {shutdown_grace: 500ms}
 providers:
@@ -539,7 +558,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
                 "(did you mean \"custom_headers\"?)",
                 "cfg.yaml:7:5: providers.together.colour: unknown key \"colour\"; expected one "
                 "of: id, name, type, base_url, api_key, auth_type, auth_header, headers, models, "
-                "default_model, default_params, enabled, priority, timeout, max_retries, timeouts",
+                "default_model, default_params, enabled, priority, timeout, max_retries, timeouts, resume",
             }));
   EXPECT_EQ(load_errors("server: {prot: 80}\nprovider: {}\n"),
             (Strings{
