@@ -137,7 +137,7 @@ class ProbeScheduler {
  public:
   using Done = std::function<void(ProbeResult)>;
   // Starts the probe of provider `index` (HealthMonitor index) and calls `done` once, from any
-  // thread. The lead's implementation sends the real HTTP request.
+  // thread (server::HealthProbes sends the real HTTP request).
   using ProbeFn = std::function<void(size_t index, Done done)>;
   using ClockFn = std::function<Instant()>;
 

@@ -29,8 +29,19 @@ router::LocalBreakerStore::EventSink breaker_log_sink(const router::RouteTable& 
 
 void log_health_event(const router::HealthEvent& event) { observability::log_warning(describe(event)); }
 
+// What a provider's live state is about: its id and where and how llmux reaches it. A reload that
+// changes its URL, credential or headers makes it another upstream, whose past failures (a 401
+// for a missing key) say nothing about the new one. Secrets enter only as a hash.
+std::string upstream_identity(const ProviderConfig& c) {
+  size_t secrets = std::hash<std::string_view>{}(c.api_key.reveal());
+  for (const auto& h : c.headers)
+    secrets = secrets * 31 + std::hash<std::string_view>{}(h.name) * 7 + std::hash<std::string_view>{}(h.value);
+  return c.id + '\n' + c.type + '\n' + c.base_url + '\n' + std::to_string(static_cast<int>(c.auth)) + ' ' +
+         c.auth_header + '\n' + std::to_string(secrets);
+}
+
 std::string deployment_key(const router::RouteTable::SlotInfo& slot) {
-  return slot.provider->id() + '\n' + slot.upstream_model;
+  return upstream_identity(slot.provider->config()) + '\n' + slot.upstream_model;
 }
 
 }  // namespace
@@ -87,8 +98,9 @@ void RouterRegistry::bind(const GatewayState& state) {
   std::map<std::string, std::shared_ptr<router::HealthMonitor::Record>, std::less<>> providers;
   std::vector<std::shared_ptr<router::HealthMonitor::Record>> records;
   for (const auto* p : state.health_providers) {
-    auto& record = providers[p->id()];
-    if (auto old = providers_.find(p->id()); old != providers_.end() && health_carries) record = old->second;
+    std::string key = upstream_identity(p->config());
+    auto& record = providers[key];
+    if (auto old = providers_.find(key); old != providers_.end() && health_carries) record = old->second;
     if (!record) record = router::HealthMonitor::make_record(p->id(), rc.health);
     records.push_back(record);
   }

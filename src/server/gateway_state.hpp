@@ -68,8 +68,9 @@ std::string model_object_json(const router::ListedModel& model);
 std::string describe(const router::HealthEvent& event);
 
 // The router state that outlives config snapshots: each deployment's breaker and balancer
-// statistics, keyed by provider id and upstream model id, and each provider's health, keyed by
-// provider id. bind() gives a new snapshot the entries of the deployments and providers it keeps
+// statistics, keyed by provider and upstream model id, and each provider's health, keyed by
+// provider. A provider is its id with its type, URL, credential and headers: a reload that changes
+// those makes a new upstream, which starts afresh. bind() gives a new snapshot the entries of the deployments and providers it keeps
 // (so a reload neither closes an open breaker nor forgets health), makes fresh entries for new
 // ones and drops the entries of those that are gone (a snapshot still running requests keeps
 // its own references to them until it dies). A breaker (or health record) starts afresh when
@@ -94,7 +95,7 @@ class RouterRegistry {
   mutable std::mutex mutex_;
   router::HealthMonitor::EventSink health_sink_;
   std::optional<router::Millis> breaker_window_, health_window_;
-  std::map<std::string, DeploymentEntry, std::less<>> deployments_;  // "provider\nupstream model"
+  std::map<std::string, DeploymentEntry, std::less<>> deployments_;  // provider identity, upstream model
   std::map<std::string, std::shared_ptr<router::HealthMonitor::Record>, std::less<>> providers_;
 };
 

@@ -68,6 +68,27 @@ TEST(RouterRegistry, AReloadKeepsTheStateOfDeploymentsThatStayAndStartsNewOnesFr
   EXPECT_EQ(registry.deployment_count(), third->routes->slot_count());
 }
 
+// A new key (or URL, or header) is another upstream: the 401s of the old one say nothing about it.
+TEST(RouterRegistry, AProviderWhoseCredentialChangedStartsAfresh) {
+  RouterRegistry registry;
+  auto now = router::SteadyClock::now();
+  auto keyless = router::test::provider("a", {"m"});
+  auto first = build(config_of({keyless}));
+  registry.bind(*first);
+  first->breakers->record_failure(slot_of(*first, "a/m"), now, 0ms);
+  first->health->record_traffic(0, false, now, "401", {});
+  auto keyed = keyless;
+  keyed.api_key = Secret("sk-new");
+  auto second = build(config_of({keyed}));
+  registry.bind(*second);
+  EXPECT_EQ(second->breakers->status(slot_of(*second, "a/m"), now).state, router::BreakerState::closed);
+  EXPECT_EQ(second->health->snapshot(0, now).window_attempts, 0u);
+  auto third = build(config_of({keyed}));
+  registry.bind(*third);  // unchanged: kept
+  second->breakers->record_failure(slot_of(*second, "a/m"), now, 0ms);
+  EXPECT_EQ(third->breakers->status(slot_of(*third, "a/m"), now).state, router::BreakerState::open);
+}
+
 TEST(RouterRegistry, AChangedBreakerWindowStartsBreakersAfresh) {
   RouterRegistry registry;
   auto now = router::SteadyClock::now();
