@@ -14,8 +14,11 @@ all: build
 setup:
 	@bash scripts/setup.sh
 
+# Release, as bench/ builds it: debug info doubles g++'s compile time for this tree (56 s vs 26 s
+# for completion_exchange.cpp), which is most of a fresh `make test`. Pass
+# CMAKE_FLAGS=-DCMAKE_BUILD_TYPE=RelWithDebInfo for a tree to debug.
 configure: setup
-	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
 
 build: configure
 	@cmake --build $(BUILD) -j $(JOBS)

@@ -11,18 +11,8 @@ tmp=$(mktemp -d)
 cleanup() { kill "${fake_pid:-}" "${gw_pid:-}" 2>/dev/null || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-wait_listening() {
-  for _ in $(seq 1 200); do
-    grep -q '^listening on ' "$1" 2>/dev/null && { grep -m1 '^listening on ' "$1" | sed 's|.*:||'; return; }
-    sleep 0.02
-  done
-  echo "did not start: $(cat "$1")" >&2; exit 1
-}
-
-"$build/llmux-fake-provider" --port 0 --threads 1 >"$tmp/fake.out" 2>&1 & fake_pid=$!
-fake_port=$(wait_listening "$tmp/fake.out")
-printf 'providers:\n  fake:\n    base_url: http://127.0.0.1:%s/v1\n    api_key: sk-bench\n    models: [fake-model]\n' \
-  "$fake_port" >"$tmp/config.yaml"
+. "$here/fake_upstream.sh"
+start_fake_upstream
 XDG_STATE_HOME="$tmp/state" "$build/llmux" serve --config "$tmp/config.yaml" --port 0 ${LLMUX_THREADS:+--threads $LLMUX_THREADS} \
   >"$tmp/gw.out" 2>&1 & gw_pid=$!
 gw_port=$(wait_listening "$tmp/gw.out")

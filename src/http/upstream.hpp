@@ -16,13 +16,37 @@
 
 namespace llmux::http {
 
+// A request's own header lines ("Name: value"). Emptied for each request, it keeps the strings
+// it has grown, so a warm connection builds them without allocating; lines past size() are never
+// visible.
+class HeaderLines {
+ public:
+  // A new, empty line to fill.
+  std::string& add() {
+    if (used_ == lines_.size()) lines_.emplace_back();
+    std::string& line = lines_[used_++];
+    line.clear();
+    return line;
+  }
+  void push_back(std::string_view line) { add().assign(line); }
+  void clear() noexcept { used_ = 0; }
+  size_t size() const noexcept { return used_; }
+  bool empty() const noexcept { return used_ == 0; }
+  const std::string* begin() const noexcept { return lines_.data(); }
+  const std::string* end() const noexcept { return lines_.data() + used_; }
+
+ private:
+  std::vector<std::string> lines_;
+  size_t used_ = 0;
+};
+
 struct UpstreamRequest {
   std::string method = "POST";
   std::string url;
   // "Name: value" lines. `common_headers` (credential and custom headers) belong to the provider,
   // which outlives every request it builds; `headers` are this request's own.
   const std::vector<std::string>* common_headers = nullptr;
-  std::vector<std::string> headers;
+  HeaderLines headers;
   std::string body;
   // Time allowed until the response headers arrive, and afterwards between two body reads.
   std::chrono::milliseconds timeout{60000};

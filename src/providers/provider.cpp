@@ -52,11 +52,12 @@ void Provider::begin_post(const EncodeInput& in, const std::string& url, const s
   out.max_response_bytes = in.stream ? 0 : limits_.max_response_bytes;
   out.idle_connection_timeout = limits_.idle_connection_timeout;
   out.common_headers = &fixed_headers;
-  out.headers.resize(in.request_id.empty() ? 1 : 2);
-  out.headers[0].assign(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
+  out.headers.clear();
+  out.headers.push_back(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
   if (!in.request_id.empty()) {
-    out.headers[1].assign("x-request-id: ");
-    out.headers[1].append(in.request_id);
+    std::string& line = out.headers.add();
+    line.assign("x-request-id: ");
+    line.append(in.request_id);
   }
   out.body.clear();
 }

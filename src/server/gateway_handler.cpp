@@ -108,8 +108,9 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
                                                   "Content-Type must be application/json (got '" +
                                                       std::string(head.content_type) + "')",
                                                   {}, "unsupported_media_type"));
-    auto exchange = std::make_shared<CompletionExchange>(worker_, connection.shared_from_this(), state, scratch_,
-                                                         *endpoint, head, request_id_, headers_);
+    auto exchange = std::allocate_shared<CompletionExchange>(PoolAllocator<CompletionExchange>(worker_.exchange_blocks),
+                                                             worker_, connection.shared_from_this(), state, scratch_,
+                                                             *endpoint, head, request_id_, headers_);
     exchange_ = exchange;
     return exchange->start();  // `exchange` keeps it alive if it answers at once
   }

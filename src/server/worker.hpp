@@ -21,6 +21,7 @@
 #include "http/asio_types.hpp"
 #include "http/upstream.hpp"
 #include "observability/metrics.hpp"
+#include "server/block_pool.hpp"
 #include "server/health_probes.hpp"
 #include "server/server.hpp"
 
@@ -97,6 +98,8 @@ struct Worker {
 
   Server::Impl& server;
   observability::MetricsShard& metrics;  // this worker's; recorded into from its thread only
+  // Before `io`, so that it outlives the exchanges that pending handlers still hold.
+  BlockPool exchange_blocks;
   // One thread runs this context and owns every socket on it, so the reactor needs no locks;
   // other threads only post to it (drain, stop), which stays locked.
   boost::asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};

@@ -139,6 +139,7 @@ class AnthropicDecoder final : public ResponseDecoder {
     tool_count_ = 0;
     usage_ = {};
     open_tool_block_ = -1;
+    message_started_ = false;
   }
 
   Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) override {
@@ -169,8 +170,10 @@ class AnthropicDecoder final : public ResponseDecoder {
       if (f.index == open_tool_block_ && !end_tool_input(sink))
         return unexpected(malformed("tool input (not a JSON object)"));
     } else if (f.type == "message_start") {
-      if (!end_tool_input(sink)) return unexpected(malformed("tool input (not a JSON object)"));
-      reset();
+      // One stream carries one message. Nothing is reset here, and a second one is refused: either
+      // would number tool calls from 0 again, and the client would join two calls' arguments.
+      if (message_started_) return unexpected(malformed("stream (a second message_start)"));
+      message_started_ = true;
       if (f.has_usage) usage_ = f.usage;
       out.kind = Kind::start;
       out.id = f.id;
@@ -395,6 +398,7 @@ class AnthropicDecoder final : public ResponseDecoder {
   int tool_count_ = 0;
   AnthropicUsage usage_;
   int64_t open_tool_block_ = -1;  // the streamed tool_use block whose input is being checked
+  bool message_started_ = false;
   json::JsonChecker tool_input_{json::JsonChecker::kUnlimitedDepth, json::JsonChecker::Root::object};
   // Minified tool inputs of the last body. A deque: growing it must not move the strings that
   // earlier tool calls of the same body already point into (short ones hold their text inline).

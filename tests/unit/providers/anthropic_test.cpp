@@ -502,7 +502,7 @@ TEST(AnthropicStream, ToolInputPiecesMustMakeAJsonObject) {
 
 // Found by the anthropic_response fuzz target: a second block started at a used index made one
 // tool call of two ("{}{}" as its arguments). Indexes are unique within a message.
-TEST(AnthropicStream, ABlockIndexStartedTwiceIsMalformed) {
+TEST(AnthropicStream, ABlockIndexOrMessageStartedTwiceIsMalformed) {
   const std::string second_tool =
       R"({"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_2","name":"g","input":{}}})";
   const std::string text_block = R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})";
@@ -517,12 +517,15 @@ TEST(AnthropicStream, ABlockIndexStartedTwiceIsMalformed) {
     ASSERT_EQ(got.calls.size(), 1u) << out;
     EXPECT_EQ(got.calls[0].arguments, "{}");
   }
-  // A new message starts its indexes afresh.
-  std::vector<std::string> two_messages = tool_stream({"{}"});
+  // One stream is one message: a second message_start would number its tool calls from 0 again,
+  // and the client would join both calls' arguments as one ("{}{}").
+  std::vector<std::string> two_messages = tool_stream({"{}"}, {R"({"type":"content_block_stop","index":0})"});
   std::vector<std::string> next = tool_stream({"{}"});
   two_messages.insert(two_messages.end(), next.begin(), next.end());
   Assembled got = assemble_openai(translate_stream_until_error(two_messages));
-  EXPECT_TRUE(got.error_type.empty()) << got.error_message;
+  EXPECT_NE(got.error_message.find("a second message_start"), std::string::npos) << got.error_message;
+  ASSERT_EQ(got.calls.size(), 1u);
+  EXPECT_EQ(got.calls[0].arguments, "{}");
 }
 
 TEST(AnthropicStream, AnEventWithEmptyDataIsSkipped) {
