@@ -147,7 +147,8 @@ void HealthProbes::post_alert(const std::string& url, std::string body) {
   auto t = std::make_unique<Transfer>();
   t->request.method = "POST";
   t->request.url = url;
-  t->request.headers = {"Content-Type: application/json", "Accept: */*"};
+  t->request.headers.push_back("Content-Type: application/json");
+  t->request.headers.push_back("Accept: */*");
   t->request.body = std::move(body);
   t->request.timeout = kWebhookTimeout;
   t->request.connect_timeout = kWebhookTimeout;
