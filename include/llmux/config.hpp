@@ -115,6 +115,7 @@ struct HealthConfig {
   std::chrono::milliseconds window{3600000};  // uptime percentage and error rate over this span
   std::string path;  // probe path under the base URL; empty = the model listing
   std::chrono::milliseconds degraded_latency{5000};  // a probe slower than this is "degraded"
+  std::chrono::milliseconds timeout{10000};  // a probe without an answer by then failed
 };
 
 struct RouterConfig {

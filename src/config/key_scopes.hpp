@@ -44,7 +44,7 @@ inline constexpr KeySpec kRouterKeys[] = {
 inline constexpr KeySpec kBackoffKeys[] = {{"base"}, {"cap"}};
 inline constexpr KeySpec kBreakerKeys[] = {
     {"consecutive_failures"}, {"error_rate"}, {"min_requests"}, {"window"}, {"cooldown"}};
-inline constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"degraded_latency"}};
+inline constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"degraded_latency"}, {"timeout"}};
 inline constexpr KeySpec kAlertsKeys[] = {{"webhook"}};
 inline constexpr KeySpec kModelKeys[] = {
     {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},

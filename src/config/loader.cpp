@@ -769,6 +769,8 @@ class Loader {
       if (auto s = text(*i)) h.path = std::move(*s);
     if (auto* i = get(f, "degraded_latency"))
       if (auto v = duration(*i)) h.degraded_latency = *v;
+    if (auto* i = get(f, "timeout"))
+      if (auto v = duration(*i)) h.timeout = *v;
   }
 
   void load_alerts(const Item& item, AlertsConfig& a) {

@@ -168,6 +168,7 @@ void validate_router(const RouterConfig& r, const Fail& fail) {
   if (b.window.count() <= 0) fail("breaker.window", "must be positive");
   if (r.health.window.count() <= 0) fail("health.window", "must be positive");
   if (!r.health.path.empty() && r.health.path.front() != '/') fail("health.path", "must start with '/'");
+  if (r.health.timeout.count() <= 0) fail("health.timeout", "must be positive");
 }
 
 }  // namespace

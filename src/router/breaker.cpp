@@ -31,12 +31,22 @@ std::string describe(const BreakerEvent& event, std::string_view label) {
   return out;
 }
 
+std::shared_ptr<LocalBreakerStore::Slot> LocalBreakerStore::make_slot(const BreakerConfig& config) {
+  auto slot = std::make_shared<Slot>();
+  slot->window.set_window(config.window);
+  return slot;
+}
+
 LocalBreakerStore::LocalBreakerStore(size_t slots, const BreakerConfig& config, EventSink sink)
-    : slots_(std::make_unique<Slot[]>(std::max<size_t>(slots, 1))),
-      size_(std::max<size_t>(slots, 1)),
-      config_(config),
-      sink_(std::move(sink)) {
-  for (size_t i = 0; i < size_; ++i) slots_[i].window.set_window(config.window);
+    : config_(config), sink_(std::move(sink)) {
+  slots_.reserve(std::max<size_t>(slots, 1));
+  while (slots_.size() < std::max<size_t>(slots, 1)) slots_.push_back(make_slot(config));
+}
+
+LocalBreakerStore::LocalBreakerStore(std::vector<std::shared_ptr<Slot>> slots, const BreakerConfig& config,
+                                     EventSink sink)
+    : slots_(std::move(slots)), config_(config), sink_(std::move(sink)) {
+  if (slots_.empty()) slots_.push_back(make_slot(config));
 }
 
 LocalBreakerStore::~LocalBreakerStore() = default;
@@ -134,6 +144,15 @@ void LocalBreakerStore::record_probe(uint32_t slot, bool ok, SteadyTime now) noe
   // model listing says the server is up, not that this model answers, so it does not close).
   if (s.state.load(std::memory_order_acquire) == BreakerState::open)
     s.open_until.store(std::min(s.open_until.load(std::memory_order_relaxed), ticks(now)), std::memory_order_release);
+}
+
+void LocalBreakerStore::trip(uint32_t slot, SteadyTime now, std::string_view reason) noexcept {
+  Slot& s = at(slot);
+  BreakerState state = s.state.load(std::memory_order_acquire);
+  if (state != BreakerState::open) return open(slot, s, state, now, Millis(0), reason);
+  int64_t wanted = ticks(now + config_.cooldown);
+  int64_t until = s.open_until.load(std::memory_order_relaxed);
+  while (wanted > until && !s.open_until.compare_exchange_weak(until, wanted, std::memory_order_acq_rel)) {}
 }
 
 BreakerStatus LocalBreakerStore::status(uint32_t slot, SteadyTime now) const noexcept {

@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "llmux/config.hpp"
 #include "providers/provider.hpp"
@@ -38,10 +39,28 @@ struct Deployment {
 
 class DeploymentStats {
  public:
-  explicit DeploymentStats(size_t slots)
-      : slots_(std::make_unique<Slot[]>(slots ? slots : 1)), size_(slots ? slots : 1) {}
+  // One deployment's numbers; one cache line each, so worker threads updating different
+  // deployments do not contend. Shared by every DeploymentStats built from it (a config reload
+  // keeps the numbers of the deployments that stay, and in-flight counts stay right while
+  // requests of the old snapshot finish).
+  struct alignas(64) Slot {
+    std::atomic<int64_t> inflight{0};
+    std::atomic<int64_t> ttft_us{0};
+  };
 
-  size_t size() const noexcept { return size_; }
+  explicit DeploymentStats(size_t slots) {
+    slots_.reserve(slots ? slots : 1);
+    while (slots_.size() < (slots ? slots : 1)) slots_.push_back(std::make_shared<Slot>());
+  }
+  // Continues `slots` (slot i of this table is slots[i]).
+  explicit DeploymentStats(std::vector<std::shared_ptr<Slot>> slots) : slots_(std::move(slots)) {
+    if (slots_.empty()) slots_.push_back(std::make_shared<Slot>());
+  }
+
+  size_t size() const noexcept { return slots_.size(); }
+  const std::shared_ptr<Slot>& shared_slot(uint32_t slot) const noexcept {
+    return slots_[slot < slots_.size() ? slot : 0];
+  }
 
   void begin_attempt(uint32_t slot) noexcept { at(slot).inflight.fetch_add(1, std::memory_order_relaxed); }
   void end_attempt(uint32_t slot) noexcept { at(slot).inflight.fetch_sub(1, std::memory_order_relaxed); }
@@ -56,15 +75,9 @@ class DeploymentStats {
   }
 
  private:
-  // One cache line each: worker threads updating different deployments do not contend.
-  struct alignas(64) Slot {
-    std::atomic<int64_t> inflight{0};
-    std::atomic<int64_t> ttft_us{0};
-  };
-  Slot& at(uint32_t slot) const noexcept { return slots_[slot < size_ ? slot : 0]; }
+  Slot& at(uint32_t slot) const noexcept { return *shared_slot(slot); }
 
-  std::unique_ptr<Slot[]> slots_;
-  size_t size_;
+  std::vector<std::shared_ptr<Slot>> slots_;  // never empty
 };
 
 }  // namespace llmux::router

@@ -46,15 +46,20 @@ std::string alert_payload_json(const HealthEvent& e) {
 
 // --- monitor -----------------------------------------------------------------------------------------
 
+std::shared_ptr<HealthMonitor::Record> HealthMonitor::make_record(std::string provider_id, const HealthConfig& config) {
+  auto record = std::make_shared<Record>();
+  record->id = std::move(provider_id);
+  record->traffic.set_window(config.window);
+  return record;
+}
+
 HealthMonitor::HealthMonitor(std::vector<std::string> provider_ids, const HealthConfig& config, EventSink sink)
     : config_(config), sink_(std::move(sink)) {
-  for (auto& id : provider_ids) {
-    auto p = std::make_unique<Provider>();
-    p->id = std::move(id);
-    p->traffic.set_window(config.window);
-    providers_.push_back(std::move(p));
-  }
+  for (auto& id : provider_ids) providers_.push_back(make_record(std::move(id), config));
 }
+
+HealthMonitor::HealthMonitor(std::vector<std::shared_ptr<Record>> records, const HealthConfig& config, EventSink sink)
+    : config_(config), providers_(std::move(records)), sink_(std::move(sink)) {}
 
 std::optional<size_t> HealthMonitor::index_of(std::string_view provider) const noexcept {
   for (size_t i = 0; i < providers_.size(); ++i)
@@ -112,7 +117,7 @@ void HealthMonitor::record_probe(size_t index, const ProbeResult& result, Steady
   Provider& p = *providers_[index];
   std::optional<HealthEvent> event;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(p.mutex);
     p.probes.emplace_back(now, result.ok);
     while (!p.probes.empty() && now - p.probes.front().first > config_.window) p.probes.pop_front();
     p.last_check = result.checked_at;
@@ -144,7 +149,7 @@ void HealthMonitor::record_traffic(size_t index, bool ok, SteadyTime now, std::s
   }
   std::optional<HealthEvent> event;
   {
-    std::lock_guard lock(mutex_);
+    std::lock_guard lock(p.mutex);
     if (!ok) p.last_error = std::string(error);
     event = evaluate(p, now, wall, ok ? std::string_view{} : error);
   }
@@ -156,7 +161,7 @@ HealthSnapshot HealthMonitor::snapshot(size_t index, SteadyTime now) const {
   if (index >= providers_.size()) return s;
   const Provider& p = *providers_[index];
   auto traffic = p.traffic.totals(now);
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(p.mutex);
   s.provider = p.id;
   s.status = p.status.load(std::memory_order_acquire);
   size_t probes = 0, ok = 0;
@@ -216,14 +221,29 @@ SteadyTime ProbeScheduler::run_due() {
   return next;
 }
 
+std::optional<SteadyTime> ProbeScheduler::next_due(size_t index) const {
+  std::lock_guard lock(mutex_);
+  if (index >= next_due_.size() || in_flight_[index]) return std::nullopt;
+  return next_due_[index];
+}
+
+void ProbeScheduler::set_next_due(size_t index, SteadyTime when) {
+  std::lock_guard lock(mutex_);
+  if (index < next_due_.size()) next_due_[index] = when;
+}
+
 void ProbeScheduler::finished(size_t index, const ProbeResult& result) {
   Instant now = clock_();
   ProbeResult stamped = result;
   if (stamped.checked_at == WallTime{}) stamped.checked_at = now.wall;
   monitor_.record_probe(index, stamped, now.steady);
+  bool down = !result.ok && monitor_.status(index) == HealthStatus::down;
   if (breakers_)
-    for (size_t slot = 0; slot < slot_providers_.size(); ++slot)
-      if (slot_providers_[slot] == index) breakers_->record_probe(static_cast<uint32_t>(slot), result.ok, now.steady);
+    for (size_t slot = 0; slot < slot_providers_.size(); ++slot) {
+      if (slot_providers_[slot] != index) continue;
+      if (down) breakers_->trip(static_cast<uint32_t>(slot), now.steady, "provider down: health probes failing");
+      else breakers_->record_probe(static_cast<uint32_t>(slot), result.ok, now.steady);
+    }
   std::lock_guard lock(mutex_);
   in_flight_[index] = false;
   next_due_[index] = now.steady + interval_;

@@ -10,9 +10,18 @@
 //   healthy   otherwise, once a probe or a live attempt succeeded
 //   unknown   nothing known yet
 //
+// A provider's health lives in a shared Record: a monitor built for a new config snapshot from the
+// previous one's records continues them (a reload keeps the health of the providers that stay).
+//
+// Probes and breakers: a failed probe counts as a failed attempt on each of the provider's
+// breakers, and once the provider is down (3 probes failed in a row) its breakers are tripped
+// open, and kept open while the probes keep failing. A successful probe does not close a breaker
+// (a model listing says the server is up, not that a model answers): it ends an open breaker's
+// cooldown, so the next request is the half-open probe that closes it.
+//
 // Thread-safety: all HealthMonitor and ProbeScheduler members may be called from any thread.
 // record_traffic on a healthy provider touches only atomics (no lock); probe results, live
-// failures and snapshots take a per-monitor mutex. Event sinks are called without it held.
+// failures and snapshots take the provider's Record mutex. Event sinks are called without it held.
 #pragma once
 
 #include <atomic>
@@ -74,7 +83,28 @@ class HealthMonitor {
  public:
   using EventSink = std::function<void(const HealthEvent&)>;
 
+  // One provider's health. Shared by every monitor built from it; its window is fixed at
+  // creation, so records are shared only between monitors of one health.window.
+  struct Record {
+    std::string id;
+    std::atomic<HealthStatus> status{HealthStatus::unknown};
+    std::atomic<int32_t> live_failures_in_row{0};
+    WindowCounter traffic;
+    mutable std::mutex mutex;  // guards the fields below
+    std::deque<std::pair<SteadyTime, bool>> probes;  // within the window
+    int probe_failures_in_row = 0;
+    std::optional<WallTime> last_check;
+    std::optional<Millis> latency;
+    bool last_probe_slow = false;
+    std::string last_error;
+  };
+  static std::shared_ptr<Record> make_record(std::string provider_id, const HealthConfig& config);
+
   HealthMonitor(std::vector<std::string> provider_ids, const HealthConfig& config, EventSink sink = {});
+  // Continues `records` (provider i of this monitor is records[i]).
+  HealthMonitor(std::vector<std::shared_ptr<Record>> records, const HealthConfig& config, EventSink sink = {});
+
+  const std::shared_ptr<Record>& shared_record(size_t provider) const noexcept { return providers_[provider]; }
 
   // Index of a provider id; nullopt when unknown.
   std::optional<size_t> index_of(std::string_view provider) const noexcept;
@@ -89,27 +119,14 @@ class HealthMonitor {
   HealthStatus status(size_t provider) const noexcept;
 
  private:
-  struct Provider {
-    std::string id;
-    std::atomic<HealthStatus> status{HealthStatus::unknown};
-    std::atomic<int32_t> live_failures_in_row{0};
-    WindowCounter traffic;
-    // Under mutex_:
-    std::deque<std::pair<SteadyTime, bool>> probes;  // within the window
-    int probe_failures_in_row = 0;
-    std::optional<WallTime> last_check;
-    std::optional<Millis> latency;
-    bool last_probe_slow = false;
-    std::string last_error;
-  };
+  using Provider = Record;
 
-  // Re-evaluates under mutex_; returns the event to emit, if the status changed.
+  // Re-evaluates under p.mutex; returns the event to emit, if the status changed.
   std::optional<HealthEvent> evaluate(Provider& p, SteadyTime now, WallTime wall, std::string_view why);
   void emit(std::optional<HealthEvent> event);
 
   HealthConfig config_;
-  std::vector<std::unique_ptr<Provider>> providers_;
-  mutable std::mutex mutex_;
+  std::vector<std::shared_ptr<Provider>> providers_;
   EventSink sink_;
 };
 
@@ -120,7 +137,7 @@ class ProbeScheduler {
  public:
   using Done = std::function<void(ProbeResult)>;
   // Starts the probe of provider `index` (HealthMonitor index) and calls `done` once, from any
-  // thread. The lead's implementation sends the real HTTP request.
+  // thread (server::HealthProbes sends the real HTTP request).
   using ProbeFn = std::function<void(size_t index, Done done)>;
   using ClockFn = std::function<Instant()>;
 
@@ -130,6 +147,10 @@ class ProbeScheduler {
 
   // Starts the probes that are due; returns when to call again.
   SteadyTime run_due();
+  // When the provider's next probe is due; nullopt while one is in flight.
+  std::optional<SteadyTime> next_due(size_t index) const;
+  // Moves the provider's next probe (a reload keeps the schedule of the providers that stay).
+  void set_next_due(size_t index, SteadyTime when);
 
  private:
   void finished(size_t index, const ProbeResult& result);
@@ -140,7 +161,7 @@ class ProbeScheduler {
   Millis interval_;
   ProbeFn probe_;
   ClockFn clock_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::vector<SteadyTime> next_due_;
   std::vector<bool> in_flight_;
 };

@@ -66,7 +66,7 @@ const Deployment* RouteTable::make_deployment(const providers::Provider& p, cons
     d->slot = (*same_target)->slot;
   } else {
     d->slot = static_cast<uint32_t>(slot_info_.size());
-    slot_info_.push_back({d->label, &p});
+    slot_info_.push_back({d->label, &p, d->upstream_model});
   }
   deployments_.push_back(std::move(d));
   return deployments_.back().get();
@@ -134,7 +134,7 @@ RouteTable::RouteTable(const std::vector<std::unique_ptr<providers::Provider>>& 
   }
   for (const auto* p : enabled) {
     passthrough_slot_.emplace(p, static_cast<uint32_t>(slot_info_.size()));
-    slot_info_.push_back({p->id() + "/*", p});
+    slot_info_.push_back({p->id() + "/*", p, "*"});
   }
 
   // models: explicit chains (or settings for the list-style chain of the same name).

@@ -103,6 +103,7 @@ class RouteTable {
   struct SlotInfo {
     std::string label;
     const providers::Provider* provider = nullptr;
+    std::string upstream_model;  // "*" for a pass-through provider's shared slot
   };
   const std::vector<SlotInfo>& slots() const noexcept { return slot_info_; }
   const Chain* find_chain(std::string_view name) const;

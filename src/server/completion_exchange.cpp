@@ -327,6 +327,7 @@ void CompletionExchange::attempt_succeeded() {
   auto now = Clock::now();
   phase_start_ = now;
   auto ttft = std::chrono::duration_cast<std::chrono::microseconds>(now - attempt_started_);
+  state_->record_success(*resolution_.provider, now);
   planner_->after(router::AttemptOutcome::success(ttft), router::Instant::now());
 }
 
@@ -580,6 +581,7 @@ void CompletionExchange::attempt_failed(router::FailureKind kind, Error e) {
   observability::log_warning("request " + buffers_.request_id + ": provider '" + resolution_.provider->id() +
                              "' attempt " + std::to_string(planner_->attempts()) + " failed: " + e.message);
   router::AttemptOutcome outcome{kind, e.http_status, e.code, e.message, buffers_.retry_after};
+  state_->record_failure(*resolution_.provider, outcome);
   phase_start_ = Clock::now();
   act(planner_->after(outcome, router::Instant::now(), std::move(e)));
 }
@@ -637,6 +639,7 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
                                std::to_string(upstream_status_));
     router::AttemptOutcome outcome = router::AttemptOutcome::from_error(e, buffers_.retry_after);
     outcome.status = upstream_status_;
+    state_->record_failure(provider, outcome);
     phase_start_ = Clock::now();
     return act(planner_->after(outcome, router::Instant::now(), std::move(e)));
   }

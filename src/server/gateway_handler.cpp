@@ -122,6 +122,11 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     return answer(connection, 200, "application/json", *model);
   }
   if (path == "/api/usage" && get) return answer(connection, 200, "application/json", worker_.server.usage_json());
+  if (path == "/api/providers" || path == "/api/providers/health") {
+    if (!get) return answer_error(connection, method_not_allowed("GET"));
+    return answer(connection, 200, "application/json",
+                  path == "/api/providers" ? providers_json(*state) : providers_health_json(*state));
+  }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 }
 

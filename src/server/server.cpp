@@ -159,6 +159,17 @@ void Server::Impl::finish_if_drained() {
   main_io.stop();
 }
 
+Server::Impl::Impl(std::shared_ptr<const GatewayState> s)
+    : registry([this](const router::HealthEvent& e) {
+        observability::log_warning(describe(e));
+        if (probes) probes->alert(e);
+      }),
+      probes(std::make_unique<HealthProbes>(main_io)) {
+  registry.bind(*s);
+  state = std::move(s);
+  probes->watch(state);
+}
+
 Server::Server(std::shared_ptr<const GatewayState> state) : impl_(std::make_unique<Impl>(std::move(state))) {}
 
 Server::~Server() {
@@ -266,6 +277,8 @@ void Server::stop() {
 }
 
 void Server::update_state(std::shared_ptr<const GatewayState> state) {
+  impl_->registry.bind(*state);  // before any worker can see it
+  impl_->probes->watch(state);
   {
     std::lock_guard lock(impl_->state_mutex);
     impl_->state = std::move(state);

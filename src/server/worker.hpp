@@ -22,6 +22,7 @@
 #include "http/upstream.hpp"
 #include "observability/metrics.hpp"
 #include "server/block_pool.hpp"
+#include "server/health_probes.hpp"
 #include "server/server.hpp"
 
 namespace llmux::server {
@@ -30,7 +31,7 @@ class Connection;
 struct Worker;
 
 struct Server::Impl {
-  explicit Impl(std::shared_ptr<const GatewayState> s) : state(std::move(s)) {}
+  explicit Impl(std::shared_ptr<const GatewayState> s);
 
   std::shared_ptr<const GatewayState> current_state() {
     std::lock_guard lock(state_mutex);
@@ -55,6 +56,10 @@ struct Server::Impl {
   std::atomic<uint64_t> streams_cut{0};  // answers still running when the grace period ended
   std::atomic<bool> finished{false};
   std::unique_ptr<boost::asio::steady_timer> grace_timer;
+  // Breakers, balancer stats and health across reloads; bound to every snapshot before it is
+  // published. Its health events go to the log and, through `probes`, to alerts.webhook.
+  RouterRegistry registry;
+  std::unique_ptr<HealthProbes> probes;  // on main_io
   observability::Metrics metrics;
   std::map<std::string, UsageTotals> usage;  // entries are never removed: pointers stay valid
   std::mutex usage_mutex;                    // guards the map's shape, not the counters

@@ -28,6 +28,10 @@ Answer health_answer(bool ready_check, bool draining);
 std::string metrics_text(Server::Impl& server);
 // GET /v1/models/{id}; `encoded_id` as it appears in the path.
 Expected<std::string, Error> model_json(const GatewayState& state, std::string_view encoded_id);
+// GET /api/providers/health: every watched provider's health.
+std::string providers_health_json(const GatewayState& state);
+// GET /api/providers: every provider with its settings, health and deployments' breakers.
+std::string providers_json(const GatewayState& state);
 // The completion endpoint a path names, if any.
 std::optional<providers::Endpoint> completion_endpoint(std::string_view path);
 

@@ -56,7 +56,8 @@ TEST(RoutingConfig, CamelCaseJsonSpelling) {
              "totalTimeout": "2m", "maxRequestTimeout": "5m", "strategy": "lowest_latency",
              "circuitBreaker": {"consecutiveFailures": 4, "errorRate": 0.25, "minRequests": 8,
                                 "window": "1m", "cooldown": "15s"},
-             "health": {"interval": "20s", "window": "30m", "path": "/health", "degradedLatency": "3s"}},
+             "health": {"interval": "20s", "window": "30m", "path": "/health", "degradedLatency": "3s",
+                        "timeout": "4s"}},
   "alerts": {"webhook": "https://hooks.example.com/llmux"}})");
   const ProviderTimeouts& t = config.providers.at(0).timeouts;
   EXPECT_EQ(t.connect, 2s);
@@ -81,6 +82,7 @@ TEST(RoutingConfig, CamelCaseJsonSpelling) {
   EXPECT_EQ(r.health.window, 30min);
   EXPECT_EQ(r.health.path, "/health");
   EXPECT_EQ(r.health.degraded_latency, 3s);
+  EXPECT_EQ(r.health.timeout, 4s);
   EXPECT_EQ(config.alerts.webhook, "https://hooks.example.com/llmux");
 }
 
@@ -88,6 +90,7 @@ TEST(RoutingConfig, Defaults) {
   auto config = load_ok(kProviders);
   EXPECT_EQ(config.router.max_attempts, 6);
   EXPECT_EQ(config.router.max_retry_wait, 10s);
+  EXPECT_EQ(config.router.health.timeout, 10s);
   EXPECT_TRUE(config.models.empty());
   EXPECT_FALSE(config.providers.at(0).timeouts.connect);
 }

@@ -123,6 +123,29 @@ TEST_F(BreakerTest, ASuccessfulHealthProbeEndsTheCooldown) {
   EXPECT_EQ(store_->status(1, now_).consecutive_failures, 1);
 }
 
+// A store built from another's slots (a config reload) continues their state, in any order.
+TEST_F(BreakerTest, AStoreBuiltFromSharedSlotsContinuesTheirState) {
+  for (int i = 0; i < 3; ++i) store_->record_failure(1, now_, 0ms);
+  ASSERT_EQ(store_->status(1, now_).state, BreakerState::open);
+  LocalBreakerStore reloaded({LocalBreakerStore::make_slot(config_), store_->shared_slot(1)}, config_);
+  EXPECT_EQ(reloaded.status(0, now_).state, BreakerState::closed);
+  EXPECT_EQ(reloaded.status(1, now_).state, BreakerState::open);
+  EXPECT_FALSE(reloaded.admit(1, now_ + 5s).admitted());
+  EXPECT_EQ(reloaded.admit(1, now_ + 10s).verdict, Verdict::probe);
+  reloaded.record_success(1, now_ + 10s);
+  EXPECT_EQ(store_->status(1, now_ + 10s).state, BreakerState::closed);  // one slot, seen through both
+}
+
+TEST_F(BreakerTest, TripOpensAtOnceAndKeepsAnOpenBreakerOpen) {
+  store_->trip(0, now_, "provider down");
+  EXPECT_EQ(store_->status(0, now_).state, BreakerState::open);
+  EXPECT_EQ(store_->status(0, now_).open_until, now_ + 10s);
+  store_->trip(0, now_ + 8s, "provider down");
+  EXPECT_EQ(store_->status(0, now_).open_until, now_ + 18s);
+  ASSERT_EQ(events_.size(), 1u);
+  EXPECT_EQ(events_[0], "closed->open:provider down");
+}
+
 TEST_F(BreakerTest, EventsDescribeThemselves) {
   BreakerEvent e{0, BreakerState::closed, BreakerState::open, "consecutive failures", now_, now_ + 30s};
   EXPECT_EQ(describe(e, "a/gpt-4o"), "breaker a/gpt-4o: closed -> open (consecutive failures), next probe in 30s");

@@ -108,6 +108,51 @@ TEST_F(HealthTest, SchedulerSpreadsProbesFeedsBreakersAndNeverOverlaps) {
   EXPECT_EQ(started[2].first, 0u);
 }
 
+// Down (3 probes failed in a row) opens every breaker of the provider at once, even when the
+// breaker itself would wait for more failures; a successful probe then only ends the cooldown.
+TEST_F(HealthTest, ADownProviderTripsItsBreakersAndASuccessfulProbeOnlyEndsTheCooldown) {
+  BreakerConfig bc;
+  bc.consecutive_failures = 100;
+  bc.cooldown = 60s;
+  LocalBreakerStore breakers(2, bc);
+  std::vector<ProbeScheduler::Done> started;
+  ProbeScheduler scheduler(
+      *monitor_, &breakers, {0, 0}, 10s, [&](size_t i, ProbeScheduler::Done done) { if (i == 0) started.push_back(done); },
+      [this] { return now_; }, now_);
+  for (int i = 0; i < 3; ++i) {
+    scheduler.run_due();
+    ASSERT_EQ(started.size(), static_cast<size_t>(i + 1));
+    EXPECT_EQ(breakers.status(0, now_.steady).state, BreakerState::closed);
+    started.back()(probe(false, 0ms, "connection refused"));
+    advance(10s);
+  }
+  EXPECT_EQ(monitor_->status(0), HealthStatus::down);
+  EXPECT_EQ(breakers.status(0, now_.steady).state, BreakerState::open);
+  EXPECT_EQ(breakers.status(1, now_.steady).state, BreakerState::open);
+  EXPECT_FALSE(breakers.admit(0, now_.steady).admitted());
+  scheduler.run_due();
+  started.back()(probe(true));
+  EXPECT_EQ(breakers.status(0, now_.steady).state, BreakerState::open);  // not closed by a listing
+  EXPECT_EQ(breakers.admit(0, now_.steady).verdict, Admission::Verdict::probe);
+}
+
+// A reload builds a new monitor from the old one's records: the history carries on.
+TEST_F(HealthTest, AMonitorBuiltFromSharedRecordsContinuesThem) {
+  for (int i = 0; i < 3; ++i) monitor_->record_probe(1, probe(false, 0ms, "refused"), now_.steady);
+  ASSERT_EQ(monitor_->status(1), HealthStatus::down);
+  std::vector<HealthEvent> later;
+  HealthMonitor reloaded({monitor_->shared_record(1), HealthMonitor::make_record("c", config_)}, config_,
+                         [&](const HealthEvent& e) { later.push_back(e); });
+  EXPECT_EQ(reloaded.index_of("b"), 0u);
+  EXPECT_EQ(reloaded.status(0), HealthStatus::down);
+  EXPECT_EQ(reloaded.snapshot(0, now_.steady).consecutive_probe_failures, 3);
+  EXPECT_EQ(reloaded.status(1), HealthStatus::unknown);
+  reloaded.record_probe(0, probe(true), now_.steady);
+  EXPECT_EQ(monitor_->status(1), HealthStatus::healthy);  // one record, seen through both
+  ASSERT_EQ(later.size(), 1u);
+  EXPECT_EQ(later[0].from, HealthStatus::down);
+}
+
 TEST_F(HealthTest, RendersHealthAndProviderStatus) {
   monitor_->record_probe(0, probe(true, 42ms), now_.steady);
   auto health = boost::json::parse(render_health_json(*monitor_, now_.steady));
