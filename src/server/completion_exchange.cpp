@@ -283,6 +283,7 @@ void CompletionExchange::start_attempt() {
     decoder_->reset();
     buffers_.chunk_writer = providers::OpenAIChunkWriter{};
     buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+    buffers_.chunk_writer.price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
     gate_.emplace(buffers_.chunk_writer);
   }
   auto now = Clock::now();
@@ -297,6 +298,7 @@ void CompletionExchange::start_attempt() {
 void CompletionExchange::attempt_succeeded() {
   auto now = Clock::now();
   phase_start_ = now;
+  answered_at_ = now;
   auto ttft = std::chrono::duration_cast<std::chrono::microseconds>(now - attempt_started_);
   planner_->after(router::AttemptOutcome::success(ttft), router::Instant::now());
 }
@@ -359,6 +361,8 @@ bool CompletionExchange::on_body(std::string_view bytes) {
   }
   if (decoder_) {
     if (!translate_stream(bytes)) return fail_attempt();
+  } else if (streaming_ && buffers_.fields.include_usage) {
+    forward_with_cost(bytes);
   } else if (streaming_) {
     // Forward as received: no re-framing, no waiting for event boundaries.
     connection_->stream(bytes);
@@ -403,6 +407,7 @@ bool CompletionExchange::note_event(const http::SseEvent& e) {
   if (json::has_usage_object(e.data)) {
     if (auto u = json::read_usage(e.data)) usage_ = *u;
   }
+  streamed_text_bytes_ += governance::text_bytes_in_json(e.data);
   if (!saw_finish_ && has_string_value(e.data, "\"finish_reason\":")) saw_finish_ = true;
   return true;
 }
@@ -589,6 +594,7 @@ void CompletionExchange::send_translated_body() {
 
 void CompletionExchange::send_error(const Error& e) {
   response_status_ = e.http_status;
+  error_type_ = e.type.empty() ? default_type(e.kind) : e.type;
   add_routing_headers();
   answer_error(*connection_, e, buffers_.request_id, buffers_.headers);
 }
@@ -596,6 +602,7 @@ void CompletionExchange::send_error(const Error& e) {
 void CompletionExchange::send(int status, std::string_view content_type, std::string_view body) {
   response_status_ = status;
   add_routing_headers();
+  if (status == 200) governance::append_cost_header(buffers_.headers, answer_cost(body));
   connection_->respond(status, content_type, body, buffers_.headers);
 }
 
@@ -620,6 +627,7 @@ void CompletionExchange::end(bool client_left) {
   r.prompt_tokens = usage_.prompt_tokens;
   r.completion_tokens = usage_.completion_tokens;
   worker_.metrics.record(r);
+  if (auto& ledger = worker_.server.ledger) ledger->record(governance::usage_row(finished_request(r.status)));
 }
 
 void CompletionExchange::cut_for_shutdown() {

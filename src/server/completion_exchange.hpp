@@ -16,6 +16,7 @@
 
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
+#include "governance/usage_record.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 #include "providers/openai_output.hpp"
@@ -122,6 +123,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void send(int status, std::string_view content_type, std::string_view body);
   void record_usage();
   void stop_upstream();
+  governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
+  governance::Cost answer_cost(std::string_view answer_body) const;
+  void forward_with_cost(std::string_view bytes);  // a passed-through stream whose client asked for usage
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
   std::shared_ptr<Connection> connection_;
@@ -162,6 +166,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   bool ended_ = false;
   json::Usage usage_;
   int64_t created_ = 0;
+  std::optional<Clock::time_point> answered_at_;  // first content (stream) or the whole answer
+  size_t streamed_text_bytes_ = 0;                // pass-through streams, for a cost estimate
+  std::string error_type_;                        // of the error answered, for the ledger
 };
 
 }  // namespace llmux::server

@@ -120,7 +120,11 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!model) return answer_error(connection, model.error());
     return answer(connection, 200, "application/json", *model);
   }
-  if (path == "/api/usage" && get) return answer(connection, 200, "application/json", worker_.server.usage_json());
+  if (path == "/api/usage" && get) {
+    auto usage = worker_.server.usage_json(head.target);
+    if (!usage) return answer_error(connection, usage.error());
+    return answer(connection, 200, "application/json", *usage);
+  }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 }
 

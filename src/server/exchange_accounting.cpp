@@ -1,0 +1,79 @@
+// The governance side of a completion exchange: what it costs and what the ledger records of it.
+// Kept apart from the request path's stages in completion_exchange.cpp.
+#include "server/completion_exchange.hpp"
+#include "server/connection.hpp"
+#include "server/worker.hpp"
+#include "governance/prices.hpp"
+
+namespace llmux::server {
+
+governance::Cost CompletionExchange::answer_cost(std::string_view answer_body) const {
+  static const ModelPrices kUnpriced;
+  const ModelPrices& prices = resolution_.model ? resolution_.model->prices : kUnpriced;
+  return governance::request_cost(usage_, prices, {body_, answer_body, streamed_text_bytes_});
+}
+
+governance::FinishedRequest CompletionExchange::finished_request(int status) const {
+  governance::FinishedRequest f;
+  f.config = &state_->config;
+  f.authorization = head_.authorization;
+  f.request_id = buffers_.request_id;
+  if (resolution_.provider) f.provider = resolution_.provider->id();
+  f.model = resolution_.model;
+  f.upstream_model = resolution_.upstream_model;
+  f.model_requested = buffers_.fields.model;
+  f.usage = usage_;
+  // The answer's body is still in its buffer: a translated one in `translated`, else as received.
+  std::string_view answer = stream_ ? std::string_view() : decoder_ ? buffers_.translated : buffers_.upstream_body;
+  f.estimate_basis = {body_, answer, decoder_ ? buffers_.chunk_writer.text_bytes() : streamed_text_bytes_};
+  auto now = Clock::now();
+  f.latency = now - started_;
+  if (answered_at_) f.first_token = *answered_at_ - started_;
+  f.status = status;
+  if (status >= 400) f.error_type = error_type_.empty() && status == 499 ? std::string_view("client_closed") : error_type_;
+  f.attempts = planner_ ? planner_->attempts() : 0;
+  return f;
+}
+
+// Event by event instead of as received: the usage chunk gets the answer's cost as
+// usage.cost_usd. Only for clients that asked for usage; the others' bytes pass untouched.
+void CompletionExchange::forward_with_cost(std::string_view bytes) {
+  auto& out = buffers_.translated;  // free: a passed-through answer translates nothing
+  out.clear();
+  buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
+    note_event(e);
+    if (!e.event.empty()) {
+      out += "event: ";
+      out += e.event;
+      out += '\n';
+    }
+    size_t usage = json::has_usage_object(e.data) ? e.data.find("\"usage\"") : std::string_view::npos;
+    size_t open = usage == std::string_view::npos ? usage : e.data.find('{', usage);
+    std::string data;
+    std::string_view text = e.data;
+    if (open != std::string_view::npos) {
+      data.reserve(e.data.size() + 32);
+      data.append(e.data.substr(0, open + 1));
+      data += "\"cost_usd\":";
+      governance::append_usd_nanos(data, answer_cost({}).nano_usd);
+      size_t next = e.data.find_first_not_of(" \t\r\n", open + 1);
+      if (next != std::string_view::npos && e.data[next] != '}') data += ',';
+      data.append(e.data.substr(open + 1));
+      text = data;
+    }
+    // Each line of the data is a data: line again.
+    for (size_t start = 0;;) {
+      size_t nl = text.find('\n', start);
+      out += "data: ";
+      out += text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+      out += '\n';
+      if (nl == std::string_view::npos) break;
+      start = nl + 1;
+    }
+    out += '\n';
+    return true;
+  });
+  if (!out.empty()) connection_->stream(out);
+}
+
+}  // namespace llmux::server
