@@ -207,7 +207,7 @@ TEST_F(ConfigLoaderTest, AllShapesOfTheSameProviderAreEqual) {
   std::string expected =
       "id=groq name=Groq type=openai-compatible url=https://api.groq.com/openai/v1 "
       "key=tg-secret-key auth=0 auth_header=Authorization headers= "
-      "models={llama-3.3-70b,llama-3.3-70b,llama-3.3-70b,[llama70;],131072,590000,790000,-1,-1,-1}"
+      "models={llama-3.3-70b,llama-3.3-70b,llama-3.3-70b,[llama70;],131072,590000000,790000000,-1,-1,-1}"
       "{mixtral,mixtral,mixtral,[],-1,0,0,-1,-1,-1} default_model=llama70 params= enabled=1 priority=0 "
       "timeout=30000 retries=2";
   EXPECT_EQ(dump(map_style.providers[0]), expected);
@@ -269,7 +269,7 @@ providers:
   }
   std::string expected =
       "id=p name=p type=openai-compatible url=http://h:1/v1 key=k auth=1 auth_header=X-Key "
-      "headers=A:b; models={m,org/m,m,[],10,1,2}{m2,org/m2,m2,[],-1,0,0} default_model=m2 "
+      "headers=A:b; models={m,org/m,m,[],10,1000000000,2000000000,-1,-1,-1}{m2,org/m2,m2,[],-1,0,0,-1,-1,-1} default_model=m2 "
       "params={\"top_p\":1} enabled=1 priority=0 timeout=60000 retries=0";
   EXPECT_EQ(dump(snake.providers[0]), expected);
   EXPECT_EQ(dump(camel.providers[0]), expected);
