@@ -331,6 +331,25 @@ Expected<std::unique_ptr<UsageLedger>, std::string> open_sqlite_ledger(const Sql
   return std::unique_ptr<UsageLedger>(std::move(ledger));
 }
 
+void append_ledger_metrics(std::string& out, const LedgerStats& stats) {
+  struct Line {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t value;
+  };
+  const Line lines[] = {
+      {"llmux_ledger_queued_rows", "gauge", "Usage ledger rows waiting for the writer.", stats.queued},
+      {"llmux_ledger_rows_written_total", "counter", "Usage ledger rows stored.", stats.written},
+      {"llmux_ledger_backpressure_waits_total", "counter",
+       "Requests that waited for room in the full usage ledger queue.", stats.backpressure_waits},
+      {"llmux_ledger_write_errors_total", "counter", "Failed usage ledger batch writes (retried).", stats.write_errors}};
+  for (const auto& l : lines) {
+    out.append("# HELP ").append(l.name).append(" ").append(l.help).append("\n# TYPE ").append(l.name);
+    out.append(" ").append(l.type).append("\n").append(l.name).append(" ").append(std::to_string(l.value)).append("\n");
+  }
+}
+
 std::string ledger_path(const std::string& state_dir) { return state_dir + "/usage.db"; }
 
 }  // namespace llmux::storage

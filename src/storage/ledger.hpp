@@ -103,6 +103,10 @@ struct SqliteLedgerOptions {
 // time one batch takes to write. Everything older is committed (WAL, synchronous=NORMAL).
 Expected<std::unique_ptr<UsageLedger>, std::string> open_sqlite_ledger(const SqliteLedgerOptions& options);
 
+// Prometheus lines for the stats: llmux_ledger_queued_rows, llmux_ledger_rows_written_total,
+// llmux_ledger_backpressure_waits_total, llmux_ledger_write_errors_total.
+void append_ledger_metrics(std::string& out, const LedgerStats& stats);
+
 // The ledger file inside a state directory.
 std::string ledger_path(const std::string& state_dir);
 

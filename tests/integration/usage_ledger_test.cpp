@@ -155,6 +155,9 @@ TEST(UsageLedger, ApiAndCliTotalsMatchTheAnswersExactly) {
   EXPECT_EQ(groups[1].at("requests").as_int64(), 4);
   EXPECT_EQ(report.at("providers").at("fake").at("requests").as_int64(), 12);  // the in-memory totals stay
   EXPECT_EQ(http_get(gw.url("/api/usage?since=soon"), {"Authorization: Bearer ak-team-a-0001"}).status, 400);
+  auto metrics = http_get(gw.url("/metrics"), {"Authorization: Bearer ak-team-a-0001"}).body;
+  EXPECT_NE(metrics.find("\nllmux_ledger_rows_written_total 13\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("\nllmux_ledger_backpressure_waits_total 0\n"), std::string::npos) << metrics;
 
   gw.process.signal(SIGTERM);
   ASSERT_EQ(gw.process.wait(), 0);

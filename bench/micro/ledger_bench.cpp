@@ -1,0 +1,88 @@
+// The usage ledger's cost on the request path: what CompletionExchange::end() does for the ledger
+// (build the row from the finished request, cost included, and queue it). The SQLite writer runs
+// on its own thread meanwhile, as in the gateway; the queue is large enough that record() never
+// waits here, so this is the enqueue cost, not the disk's.
+// - LedgerRowAndRecord: usage_row() + record(), a request with reported usage and listed prices.
+// - LedgerRecordOnly: record() of a row built beforehand (copied in, as the strings must be).
+#include <benchmark/benchmark.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "governance/usage_record.hpp"
+#include "storage/ledger.hpp"
+
+namespace llmux::bench {
+namespace {
+
+std::unique_ptr<storage::UsageLedger> open_ledger(std::string& dir) {
+  char path[] = "/tmp/llmux-ledger-bench-XXXXXX";
+  if (!::mkdtemp(path)) std::abort();
+  dir = path;
+  storage::SqliteLedgerOptions o;
+  o.path = storage::ledger_path(dir);
+  o.queue_capacity = 1 << 16;  // more than the iterations: record() never waits
+  auto ledger = storage::open_sqlite_ledger(o);
+  if (!ledger) std::abort();
+  return std::move(*ledger);
+}
+
+struct Fixture {
+  GatewayConfig config;
+  ModelConfig model;
+  std::string authorization = "Bearer ak-team-a-0001";
+  std::string request_id = "req_4b1c0e9f2a7d3e6c8b5a1f0d";
+  Fixture() {
+    config.api_keys.emplace_back(std::string("ak-team-a-0001"));
+    model.id = "llama-3.3-70b-versatile";
+    model.prices.input = 590'000;
+    model.prices.output = 790'000;
+  }
+  governance::FinishedRequest request() const {
+    governance::FinishedRequest f;
+    f.config = &config;
+    f.authorization = authorization;
+    f.request_id = request_id;
+    f.provider = "groq";
+    f.model = &model;
+    f.upstream_model = model.id;
+    f.model_requested = "llama70";
+    f.usage.prompt_tokens = 210;
+    f.usage.completion_tokens = 15;
+    f.usage.total_tokens = 225;
+    f.usage.reported = true;
+    f.latency = std::chrono::microseconds(1800);
+    f.first_token = std::chrono::microseconds(900);
+    f.status = 200;
+    f.attempts = 1;
+    return f;
+  }
+};
+
+void LedgerRowAndRecord(benchmark::State& state) {
+  std::string dir;
+  auto ledger = open_ledger(dir);
+  Fixture fx;
+  auto finished = fx.request();
+  for (auto _ : state) ledger->record(governance::usage_row(finished));
+  state.counters["backpressure_waits"] = static_cast<double>(ledger->stats().backpressure_waits);
+  ledger->close();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(LedgerRowAndRecord)->Iterations(50'000);
+
+void LedgerRecordOnly(benchmark::State& state) {
+  std::string dir;
+  auto ledger = open_ledger(dir);
+  Fixture fx;
+  const storage::UsageRow row = governance::usage_row(fx.request());
+  for (auto _ : state) ledger->record(row);
+  ledger->close();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(LedgerRecordOnly)->Iterations(50'000);
+
+}  // namespace
+}  // namespace llmux::bench
