@@ -24,8 +24,9 @@ storage::UsageRow usage_row(const FinishedRequest& r) {
   if (r.config) row.key_id = gateway_key_id(*r.config, r.authorization);
   row.provider = r.provider;
   if (!r.provider.empty()) {
-    row.deployment.reserve(r.provider.size() + 1 + r.upstream_model.size());
-    row.deployment.append(r.provider).append("/").append(r.model ? std::string_view(r.model->id) : r.upstream_model);
+    row.deployment = r.provider;
+    row.deployment.append("/");
+    row.deployment.append(r.model ? std::string_view(r.model->id) : r.upstream_model);
   }
   row.model_requested = r.model_requested;
   row.model_answered = r.upstream_model;

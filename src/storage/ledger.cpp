@@ -187,7 +187,7 @@ class SqliteLedger final : public UsageLedger {
     sqlite3_stmt* s = insert_.stmt;
     for (const auto& r : rows) {
       int i = 0;
-      auto text = [&](const std::string& v) { sqlite3_bind_text(s, ++i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); };
+      auto text = [&](std::string_view v) { sqlite3_bind_text(s, ++i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC); };
       auto number = [&](int64_t v) { sqlite3_bind_int64(s, ++i, v); };
       number(r.time_ms);
       text(r.request_id);

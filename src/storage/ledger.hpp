@@ -10,12 +10,15 @@
 // (backpressure, counted in stats().backpressure_waits): rows are never dropped.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmux/config.hpp"
@@ -23,14 +26,44 @@
 
 namespace llmux::storage {
 
+// Text held inside the row, so that building and queueing a row allocates nothing on the request
+// path. Longer text is cut at N bytes: request ids are at most 128, ids and model names far
+// shorter than their bounds here.
+template <size_t N>
+class InlineText {
+ public:
+  InlineText() = default;
+  InlineText(std::string_view text) { assign(text); }
+  InlineText& operator=(std::string_view text) {
+    assign(text);
+    return *this;
+  }
+  void assign(std::string_view text) {
+    size_ = 0;
+    append(text);
+  }
+  void append(std::string_view text) {
+    size_t n = std::min(text.size(), N - size_);
+    std::memcpy(data_ + size_, text.data(), n);
+    size_ += n;
+  }
+  std::string_view view() const { return {data_, size_}; }
+  operator std::string_view() const { return view(); }
+  bool operator==(std::string_view other) const { return view() == other; }
+
+ private:
+  size_t size_ = 0;
+  char data_[N];
+};
+
 struct UsageRow {
   int64_t time_ms = 0;      // when the request ended, Unix epoch milliseconds
-  std::string request_id;
-  std::string key_id;       // the gateway key's name (master_key, api_keys[N]); empty: no key
-  std::string provider;     // empty: the request never reached a provider
-  std::string deployment;   // provider/model id of the configured model that answered
-  std::string model_requested;
-  std::string model_answered;  // the id the provider was sent
+  InlineText<128> request_id;
+  InlineText<48> key_id;     // the gateway key's name (master_key, api_keys[N]); empty: no key
+  InlineText<64> provider;   // empty: the request never reached a provider
+  InlineText<320> deployment;  // provider/model id of the configured model that answered
+  InlineText<256> model_requested;
+  InlineText<256> model_answered;  // the id the provider was sent
   // input_tokens includes the cached and cache-write tokens; output_tokens the reasoning ones.
   int64_t input_tokens = 0, cached_tokens = 0, cache_write_tokens = 0, output_tokens = 0, reasoning_tokens = 0;
   int64_t cost_nano_usd = 0;
@@ -38,7 +71,7 @@ struct UsageRow {
   int64_t latency_us = 0;   // arrival to the end of the answer
   std::optional<int64_t> ttft_us;  // arrival to the first content sent; none for errors
   int status = 0;           // HTTP status answered (499: the client left first)
-  std::string error_type;   // the OpenAI error type, empty on success
+  InlineText<64> error_type;  // the OpenAI error type, empty on success
   int attempts = 0;         // upstream attempts made
 };
 
