@@ -4,7 +4,10 @@
 // running gateway); the writer stores them between iterations, outside the timing, so this is
 // the enqueue cost, not the disk's. items_per_second is rows: 1e9 / it = ns per request.
 // - LedgerRowAndRecord: usage_row() + record(), a request with reported usage and listed prices.
-// - LedgerRecordOnly: record() of a row built beforehand (copied in, as the strings must be).
+// - LedgerRecordOnly: record() of a row built beforehand (copied in).
+// - StreamTextEstimate: what a passed-through stream adds per event for a possible estimate
+//   (StreamTextEstimate::add over each event of a recorded OpenAI stream); items are events.
+//   StreamTextScan: the full scan it avoids on all but the first text event.
 #include <benchmark/benchmark.h>
 
 #include <cstdlib>
@@ -12,7 +15,9 @@
 #include <memory>
 #include <string>
 
+#include "corpus.hpp"
 #include "governance/usage_record.hpp"
+#include "http/sse.hpp"
 #include "storage/ledger.hpp"
 
 namespace llmux::bench {
@@ -99,6 +104,39 @@ void LedgerRecordOnly(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(LedgerRecordOnly)->Iterations(40);
+
+void StreamTextScan(benchmark::State& state) {
+  std::vector<std::string> events;
+  http::SseParser parser;
+  parser.feed(corpus().openai_sse, [&](const http::SseEvent& e) {
+    events.emplace_back(e.data);
+    return true;
+  });
+  size_t bytes = 0;
+  for (auto _ : state)
+    for (const auto& e : events) bytes += governance::text_bytes_in_json(e);
+  benchmark::DoNotOptimize(bytes);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events.size()));
+}
+BENCHMARK(StreamTextScan);
+
+void StreamTextEstimate(benchmark::State& state) {
+  std::vector<std::string> events;
+  http::SseParser parser;
+  parser.feed(corpus().openai_sse, [&](const http::SseEvent& e) {
+    events.emplace_back(e.data);
+    return true;
+  });
+  size_t bytes = 0;
+  for (auto _ : state) {
+    governance::StreamTextEstimate estimate;
+    for (const auto& e : events) estimate.add(e);
+    bytes += estimate.bytes();
+  }
+  benchmark::DoNotOptimize(bytes);
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(events.size()));
+}
+BENCHMARK(StreamTextEstimate);
 
 }  // namespace
 }  // namespace llmux::bench

@@ -26,32 +26,38 @@ int64_t cost_nano_usd(const json::Usage& u, const ModelPrices& p) noexcept {
   return static_cast<int64_t>(std::min(nano, kMax));
 }
 
+// Runs on every event of a passed-through stream, so it only looks where a key ends (`":`, found
+// with memchr) and skips each string value with memchr too, instead of walking every byte.
 size_t text_bytes_in_json(std::string_view json) noexcept {
-  static constexpr std::string_view kKeys[] = {"content", "text", "prompt", "input", "arguments", "reasoning_content"};
+  static constexpr std::string_view kKeys[] = {"\"content", "\"text", "\"prompt", "\"input", "\"arguments", "_content"};
+  auto blank = [](char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r'; };
   size_t total = 0;
-  for (size_t at = json.find('"'); at != std::string_view::npos; at = json.find('"', at)) {
-    // `at` opens a string; find where it closes.
-    size_t end = at + 1;
-    while (end < json.size() && json[end] != '"') end += json[end] == '\\' ? 2 : 1;
-    if (end >= json.size()) break;
-    std::string_view key = json.substr(at + 1, end - at - 1);
-    size_t next = end + 1;
-    while (next < json.size() && (json[next] == ' ' || json[next] == '\n' || json[next] == '\t' || json[next] == '\r')) ++next;
-    bool is_key = next < json.size() && json[next] == ':';
-    if (!is_key) {
-      at = end + 1;
+  for (size_t pos = json.find("\":"); pos != std::string_view::npos; pos = json.find("\":", pos)) {
+    std::string_view key = json.substr(0, pos);
+    size_t value = pos + 2;
+    while (value < json.size() && blank(json[value])) ++value;
+    if (value >= json.size() || json[value] != '"') {
+      pos = value;
       continue;
     }
-    ++next;
-    while (next < json.size() && (json[next] == ' ' || json[next] == '\n' || json[next] == '\t' || json[next] == '\r')) ++next;
-    at = next;
-    if (next >= json.size() || json[next] != '"') continue;
-    bool counted = false;
-    for (auto k : kKeys) counted = counted || key == k;
-    size_t close = next + 1;
-    while (close < json.size() && json[close] != '"') close += json[close] == '\\' ? 2 : 1;
-    if (counted) total += std::min(close, json.size()) - next - 1;
-    at = close + 1;
+    // The value's closing quote: the first one not escaped by an odd run of backslashes.
+    size_t close = value + 1;
+    for (;; ++close) {
+      close = json.find('"', close);
+      if (close == std::string_view::npos) {
+        close = json.size();
+        break;
+      }
+      size_t slashes = 0;
+      while (json[close - 1 - slashes] == '\\') ++slashes;
+      if (slashes % 2 == 0) break;
+    }
+    for (auto k : kKeys)
+      if (key.ends_with(k)) {
+        total += close - value - 1;
+        break;
+      }
+    pos = close;
   }
   return total;
 }

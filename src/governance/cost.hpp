@@ -25,6 +25,29 @@ int64_t cost_nano_usd(const json::Usage& usage, const ModelPrices& prices) noexc
 // quick scan, not a parse; escapes count as written). The basis of estimates.
 size_t text_bytes_in_json(std::string_view json) noexcept;
 
+// The text bytes of a passed-through stream, for an estimate, at O(1) per event: the first event
+// with text is scanned (text_bytes_in_json) to learn the stream's per-event framing (id, model,
+// created and the delta's keys repeat in every chunk); every later event counts as its size less
+// that framing. An estimate, and marked as one wherever it is used.
+class StreamTextEstimate {
+ public:
+  void add(std::string_view event_data) noexcept {
+    if (framing_ == kUnknown) {
+      size_t text = text_bytes_in_json(event_data);
+      if (text) framing_ = event_data.size() - text;
+      bytes_ += text;
+    } else if (event_data.size() > framing_) {
+      bytes_ += event_data.size() - framing_;
+    }
+  }
+  size_t bytes() const noexcept { return bytes_; }
+
+ private:
+  static constexpr size_t kUnknown = static_cast<size_t>(-1);
+  size_t framing_ = kUnknown;
+  size_t bytes_ = 0;
+};
+
 // Tokens in that much text by the usual rule of thumb (about 4 bytes a token): an estimate for
 // providers that report no usage, never a count to bill by when one is reported.
 int64_t estimate_tokens(size_t text_bytes) noexcept;

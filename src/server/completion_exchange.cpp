@@ -407,7 +407,7 @@ bool CompletionExchange::note_event(const http::SseEvent& e) {
   if (json::has_usage_object(e.data)) {
     if (auto u = json::read_usage(e.data)) usage_ = *u;
   }
-  streamed_text_bytes_ += governance::text_bytes_in_json(e.data);
+  streamed_text_.add(e.data);
   if (!saw_finish_ && has_string_value(e.data, "\"finish_reason\":")) saw_finish_ = true;
   return true;
 }

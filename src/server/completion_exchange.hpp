@@ -167,7 +167,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   json::Usage usage_;
   int64_t created_ = 0;
   std::optional<Clock::time_point> answered_at_;  // first content (stream) or the whole answer
-  size_t streamed_text_bytes_ = 0;                // pass-through streams, for a cost estimate
+  governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
   std::string error_type_;                        // of the error answered, for the ledger
 };
 

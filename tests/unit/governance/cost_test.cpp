@@ -193,10 +193,24 @@ TEST(CostEstimate, NoReportedUsageIsEstimatedFromTheTexts) {
 
 TEST(CostEstimate, TextBytesCountOnlyWhatAModelReadsOrWrites) {
   EXPECT_EQ(text_bytes_in_json(R"({"model":"gpt-4o","content":"abc","x":{"text":"de\"f"},"input":"g"})"), 3u + 5 + 1);
-  EXPECT_EQ(text_bytes_in_json(R"({"content" : "ab", "role":"content"})"), 2u);  // a value named content is no key
+  EXPECT_EQ(text_bytes_in_json(R"({"content": "ab", "role":"content"})"), 2u);  // a value named content is no key
+  EXPECT_EQ(text_bytes_in_json(R"({"reasoning_content":"xyz","context":"no"})"), 3u);
+  EXPECT_EQ(text_bytes_in_json(R"({"content":"a\\","text":"b"})"), 3u + 1);  // an escaped backslash ends no string
   EXPECT_EQ(text_bytes_in_json(R"({"content":null,"arguments":"{\"a\":1}"})"), 9u);  // escapes as written
   EXPECT_EQ(text_bytes_in_json(R"({"content":"unterminated)"), 12u);
   EXPECT_EQ(text_bytes_in_json(""), 0u);
+}
+
+TEST(CostEstimate, AStreamsTextIsItsEventsLessTheFramingLearnedOnce) {
+  StreamTextEstimate estimate;
+  estimate.add(R"({"id":"c1","choices":[{"delta":{"role":"assistant"}}]})");  // no text yet: framing unknown
+  EXPECT_EQ(estimate.bytes(), 0u);
+  estimate.add(R"({"id":"c1","choices":[{"delta":{"content":"Hello"}}]})");
+  EXPECT_EQ(estimate.bytes(), 5u);
+  estimate.add(R"({"id":"c1","choices":[{"delta":{"content":" world!"}}]})");
+  EXPECT_EQ(estimate.bytes(), 12u);
+  estimate.add(R"({"id":"c1","choices":[{"delta":{}}]})");  // shorter than the framing: nothing
+  EXPECT_EQ(estimate.bytes(), 12u);
 }
 
 TEST(CostRounding, OneRequestIsRoundedOnceToTheNearestNanoDollar) {
