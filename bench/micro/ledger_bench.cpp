@@ -105,13 +105,19 @@ void LedgerRecordOnly(benchmark::State& state) {
 }
 BENCHMARK(LedgerRecordOnly)->Iterations(40);
 
-void StreamTextScan(benchmark::State& state) {
+// The data of each event of the recorded OpenAI stream.
+std::vector<std::string> openai_events() {
   std::vector<std::string> events;
   http::SseParser parser;
   parser.feed(corpus().openai_sse, [&](const http::SseEvent& e) {
     events.emplace_back(e.data);
     return true;
   });
+  return events;
+}
+
+void StreamTextScan(benchmark::State& state) {
+  const std::vector<std::string> events = openai_events();
   size_t bytes = 0;
   for (auto _ : state)
     for (const auto& e : events) bytes += governance::text_bytes_in_json(e);
@@ -121,12 +127,7 @@ void StreamTextScan(benchmark::State& state) {
 BENCHMARK(StreamTextScan);
 
 void StreamTextEstimate(benchmark::State& state) {
-  std::vector<std::string> events;
-  http::SseParser parser;
-  parser.feed(corpus().openai_sse, [&](const http::SseEvent& e) {
-    events.emplace_back(e.data);
-    return true;
-  });
+  const std::vector<std::string> events = openai_events();
   size_t bytes = 0;
   for (auto _ : state) {
     governance::StreamTextEstimate estimate;
