@@ -21,14 +21,27 @@ enum class AuthStyle {
   none,    // no credential sent
 };
 
+// A model's token prices in integer micro-USD per 1M tokens (= pico-USD per token), exact for
+// every published price; see governance/prices.hpp. Config spellings and their units: README
+// "Prices and units". An unset optional price is the base price of its side: cached input and
+// cache writes cost what input costs, reasoning what output costs.
+struct ModelPrices {
+  int64_t input = 0;
+  int64_t output = 0;
+  std::optional<int64_t> cached_input;
+  std::optional<int64_t> cache_write;
+  std::optional<int64_t> reasoning;
+
+  bool any() const noexcept { return input || output || cached_input || cache_write || reasoning; }
+};
+
 struct ModelConfig {
   std::string id;           // what clients ask for
   std::string upstream_id;  // what the provider is sent; defaults to id
   std::string name;         // display name
   std::vector<std::string> aliases;
   std::optional<int64_t> context_window;
-  double input_price_per_mtok = 0;   // USD per 1M input tokens
-  double output_price_per_mtok = 0;  // USD per 1M output tokens
+  ModelPrices prices;
 };
 
 struct HeaderConfig {

@@ -100,6 +100,15 @@ int prompt_list(const PromptArgs& args);
 int prompt_show(const PromptArgs& args);
 int prompt_remove(const PromptArgs& args);
 
+// usage [--since] [--until] [--by] [--json] [--reprice]
+struct UsageArgs {
+  std::string since, until, by;
+  bool json = false;
+  bool reprice = false;  // recompute every recorded cost from its tokens with the current prices
+  std::string config_file;
+};
+int usage(const UsageArgs& args);
+
 // completion bash|zsh
 int completion(const std::string& shell);
 // Hidden helper for the completion script: provider or prompt names, one per line.

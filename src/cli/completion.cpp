@@ -25,7 +25,7 @@ _llmux() {
   local cur prev cmd="" sub="" i w skip=0
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local valued=" -c --config --host --port --threads --type -m --model --default-model -H --header --auth-type --auth-header --api-key-env --context-window --price-input --price-output --priority --timeout --max-retries --name --url --remove-model --remove-header --test -s --system -t --temperature --max-tokens --gateway --gateway-key -P --param -d --description -p --provider "
+  local valued=" -c --config --host --port --threads --type -m --model --default-model -H --header --auth-type --auth-header --api-key-env --context-window --price-input --price-output --price-input-per-mtok --price-output-per-mtok --price-cached-input-per-mtok --price-cache-write-per-mtok --price-reasoning-per-mtok --priority --timeout --max-retries --name --url --remove-model --remove-header --test -s --system -t --temperature --max-tokens --gateway --gateway-key -P --param -d --description -p --provider "
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     if ((skip)); then skip=0; continue; fi
@@ -61,7 +61,7 @@ _llmux() {
     serve) opts="--config --host --port --threads --dry-run --no-discover --no-watch" ;;
     validate) opts="--config --json" ;;
     provider)
-      local edit="--type --model --default-model --header --auth-type --auth-header --api-key-env --context-window --price-input --price-output --priority --timeout --max-retries --name"
+      local edit="--type --model --default-model --header --auth-type --auth-header --api-key-env --context-window --price-input --price-output --price-input-per-mtok --price-output-per-mtok --price-cached-input-per-mtok --price-cache-write-per-mtok --price-reasoning-per-mtok --priority --timeout --max-retries --name"
       case $sub in
         "") COMPREPLY=($(compgen -W "add list info update remove enable disable default test --help" -- "$cur")); return ;;
         add) opts="$edit --disabled" ;;

@@ -36,8 +36,16 @@ void add_edit_options(CLI::App* cmd, ProviderArgs& a, bool update) {
       ->type_name("VAR");
   cmd->add_option("--context-window", e.context_window, "Context window of the --model models (all models on update without --model)")
       ->type_name("N");
-  cmd->add_option("--price-input", e.price_input, "USD per 1M input tokens, for the --model models")->type_name("X");
-  cmd->add_option("--price-output", e.price_output, "USD per 1M output tokens, for the --model models")->type_name("Y");
+  cmd->add_option("--price-input", e.price_input, "USD per 1K input tokens, for the --model models")->type_name("X");
+  cmd->add_option("--price-output", e.price_output, "USD per 1K output tokens, for the --model models")->type_name("Y");
+  std::pair<const char*, std::optional<double>*> per_mtok[] = {
+      {"--price-input-per-mtok", &e.price_input_per_mtok},
+      {"--price-output-per-mtok", &e.price_output_per_mtok},
+      {"--price-cached-input-per-mtok", &e.price_cached_input_per_mtok},
+      {"--price-cache-write-per-mtok", &e.price_cache_write_per_mtok},
+      {"--price-reasoning-per-mtok", &e.price_reasoning_per_mtok}};
+  for (auto [flag, value] : per_mtok)
+    cmd->add_option(flag, *value, "USD per 1M tokens, for the --model models")->type_name("X");
   cmd->add_option("--priority", e.priority, "Lower wins when several providers serve a model (default 0)")->type_name("N");
   cmd->add_option("--timeout", e.timeout, "Upstream timeout: 500ms, 60s, 2m (default 60s)")->type_name("DURATION");
   cmd->add_option("--max-retries", e.max_retries, "Retries on connection failures and 5xx (default 2)")->type_name("N");
@@ -201,6 +209,17 @@ int main(int argc, char** argv) {
   auto* premove = prompt_cmd->add_subcommand("remove", "Delete a template");
   premove->add_option("name", prompt_args.name, "Prompt name")->required();
 
+  UsageArgs usage_args;
+  auto* usage_cmd = app.add_subcommand("usage", "Requests, tokens and cost from the usage ledger (what GET /api/usage reports)");
+  usage_cmd->add_option("--since", usage_args.since, "From this time: 7d, 12h, 30m ago, a UTC date 2026-12-01, or 2026-12-01T10:00:00Z")
+      ->type_name("TIME");
+  usage_cmd->add_option("--until", usage_args.until, "Up to (not including) this time, same forms")->type_name("TIME");
+  usage_cmd->add_option("--by", usage_args.by, "Group by provider, model, key or day (UTC)")
+      ->check(CLI::IsMember({"provider", "model", "key", "day"}));
+  usage_cmd->add_flag("--json", usage_args.json, "Print the report as JSON (the shape of GET /api/usage)");
+  usage_cmd->add_flag("--reprice", usage_args.reprice, "Recompute every recorded cost from its tokens with the current prices");
+  usage_cmd->add_option("-c,--config", usage_args.config_file, "Config file (its prices and state_dir)");
+
   std::string shell = "bash";
   auto* completion_cmd = app.add_subcommand("completion", "Print the shell completion script (bash or zsh)");
   completion_cmd->add_option("shell", shell, "bash or zsh")->check(CLI::IsMember({"bash", "zsh"}));
@@ -249,6 +268,7 @@ int main(int argc, char** argv) {
   if (plist->parsed()) return prompt_list(prompt_args);
   if (pshow->parsed()) return prompt_show(prompt_args);
   if (premove->parsed()) return prompt_remove(prompt_args);
+  if (usage_cmd->parsed()) return usage(usage_args);
   if (completion_cmd->parsed()) return completion(shell);
   if (complete_cmd->parsed()) return complete_names(complete_what);
   return kUsage;

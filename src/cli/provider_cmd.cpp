@@ -130,8 +130,15 @@ bjson::object describe(const ProviderConfig& c, const store::ProviderOrigin& ori
       mo["aliases"] = std::move(aliases);
     }
     if (m.context_window) mo["context_window"] = *m.context_window;
-    if (m.input_price_per_mtok || m.output_price_per_mtok)
-      mo["pricing"] = bjson::object{{"input", m.input_price_per_mtok}, {"output", m.output_price_per_mtok}};
+    if (m.prices.any()) {
+      // Always the explicit unit: USD per 1M tokens, whatever spelling the file uses.
+      auto usd = [](int64_t micro) { return static_cast<double>(micro) / 1e6; };
+      bjson::object pricing{{"input_per_mtok", usd(m.prices.input)}, {"output_per_mtok", usd(m.prices.output)}};
+      if (m.prices.cached_input) pricing["cached_input_per_mtok"] = usd(*m.prices.cached_input);
+      if (m.prices.cache_write) pricing["cache_write_per_mtok"] = usd(*m.prices.cache_write);
+      if (m.prices.reasoning) pricing["reasoning_per_mtok"] = usd(*m.prices.reasoning);
+      mo["pricing"] = std::move(pricing);
+    }
     models.push_back(std::move(mo));
   }
   o["models"] = std::move(models);
@@ -418,7 +425,8 @@ int provider_info(const ProviderArgs& args) {
     if (m.contains("context_window")) extras.push_back("context " + str(m, "context_window"));
     if (m.contains("pricing")) {
       const auto& pr = m.at("pricing").as_object();
-      extras.push_back("$" + number(pr.at("input")) + " in / $" + number(pr.at("output")) + " out per 1M tokens");
+      extras.push_back("$" + number(pr.at("input_per_mtok")) + " in / $" + number(pr.at("output_per_mtok")) +
+                       " out per 1M tokens");
     }
     for (size_t j = 0; j < extras.size(); ++j) text += (j ? ", " : " (") + extras[j] + (j + 1 == extras.size() ? ")" : "");
     line(i ? "" : "models", text);

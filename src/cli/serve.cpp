@@ -20,6 +20,7 @@
 #include "observability/log.hpp"
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
+#include "storage/ledger.hpp"
 #include "store/prompts.hpp"
 #include "store/sources.hpp"
 
@@ -313,7 +314,20 @@ int run_serve(const ServeOptions& options) {
   std::filesystem::create_directories(config.state_dir, ec);
   if (!ec) ::chmod(config.state_dir.c_str(), 0700);
 
+  auto ledger = storage::open_sqlite_ledger({storage::ledger_path(config.state_dir)});
+  if (!ledger) {
+    std::cerr << "llmux: " << ledger.error() << "\n";
+    return kFailed;
+  }
+  std::shared_ptr<storage::UsageLedger> usage_ledger = std::move(*ledger);
+  // Stores what is still queued on every way out, the SIGTERM drain included.
+  struct CloseLedger {
+    storage::UsageLedger& ledger;
+    ~CloseLedger() { ledger.close(); }
+  } close_ledger{*usage_ledger};
+
   server::Server server(loaded->state);
+  server.set_ledger(usage_ledger);
   auto port = server.listen();
   if (!port) {
     std::cerr << "llmux: " << port.error() << "\n";

@@ -48,8 +48,11 @@ inline constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"
 inline constexpr KeySpec kAlertsKeys[] = {{"webhook"}};
 inline constexpr KeySpec kModelKeys[] = {
     {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},
-    {"pricing"}, {"input_price"}, {"output_price"}};
-inline constexpr KeySpec kPricingKeys[] = {{"input"}, {"output"}};
+    {"pricing"}, {"input_price"}, {"output_price"}, {"input_per_mtok"}, {"output_per_mtok"},
+    {"cached_input_per_mtok"}, {"cache_write_per_mtok"}, {"reasoning_per_mtok"}};
+inline constexpr KeySpec kPricingKeys[] = {
+    {"input"}, {"output"}, {"input_per_mtok"}, {"output_per_mtok"}, {"cached_input_per_mtok"},
+    {"cache_write_per_mtok"}, {"reasoning_per_mtok"}};
 
 // Where a mapping sits in the document. A key that belongs to another scope means something else
 // there (a provider's api_key is an upstream credential, the top-level api_keys are the gateway's

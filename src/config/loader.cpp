@@ -25,6 +25,7 @@
 #include "config/config_internal.hpp"
 #include "config/key_scopes.hpp"
 #include "core/json_text.hpp"
+#include "governance/prices.hpp"
 
 namespace llmux {
 
@@ -591,29 +592,72 @@ class Loader {
     return m;
   }
 
-  // pricing: {input, output} and input_price/output_price are two spellings of the same prices.
+  // Each price has several spellings: pricing.input / input_price in USD per 1K tokens (the
+  // list-style configs' unit), pricing.input_per_mtok / input_per_mtok in USD per 1M tokens. One
+  // price given in two spellings is an error naming both: which one was meant is a guess.
   void load_prices(const Fields& f, const Item& model, ModelConfig& m) {
-    std::map<std::string, const Item*> given;  // "input"/"output" -> where it was set
-    Fields prices;
-    if (auto* i = get(f, "pricing"); i && expect_map(*i, "a mapping with input and output"))
-      prices = fields(*i, kPricingScope);
-    for (auto& [side, field] : prices) given[side] = &field.item;
-    for (const char* side : {"input", "output"}) {
-      const Item* flat = get(f, std::string(side) + "_price");
-      if (!flat) continue;
-      if (given.count(side)) {
-        fail(*flat, std::string("the ") + side + " price is given twice (also as pricing." +
-                        side + ")");
-        continue;
+    Fields nested;
+    if (auto* i = get(f, "pricing"); i && expect_map(*i, "a mapping of prices (input, output, input_per_mtok, ...)"))
+      nested = fields(*i, kPricingScope);
+    struct Spelling {
+      const Fields* where;
+      const char* key;
+      int64_t per_tokens;
+    };
+    struct Price {
+      const char* label;
+      const char* canonical;  // where validate_config reports it
+      std::optional<int64_t>* slot;
+      std::vector<Spelling> spellings;
+    };
+    std::optional<int64_t> input, output;
+    Price prices[] = {
+        {"input", "input", &input,
+         {{&nested, "input", governance::kPerThousand}, {&f, "input_price", governance::kPerThousand},
+          {&nested, "input_per_mtok", governance::kPerMillion}, {&f, "input_per_mtok", governance::kPerMillion}}},
+        {"output", "output", &output,
+         {{&nested, "output", governance::kPerThousand}, {&f, "output_price", governance::kPerThousand},
+          {&nested, "output_per_mtok", governance::kPerMillion}, {&f, "output_per_mtok", governance::kPerMillion}}},
+        {"cached input", "cached_input_per_mtok", &m.prices.cached_input,
+         {{&nested, "cached_input_per_mtok", governance::kPerMillion},
+          {&f, "cached_input_per_mtok", governance::kPerMillion}}},
+        {"cache write", "cache_write_per_mtok", &m.prices.cache_write,
+         {{&nested, "cache_write_per_mtok", governance::kPerMillion},
+          {&f, "cache_write_per_mtok", governance::kPerMillion}}},
+        {"reasoning", "reasoning_per_mtok", &m.prices.reasoning,
+         {{&nested, "reasoning_per_mtok", governance::kPerMillion},
+          {&f, "reasoning_per_mtok", governance::kPerMillion}}},
+    };
+    auto name = [&](const Item& item) {  // the key as written, relative to the model
+      return item.path.compare(0, model.path.size(), model.path) == 0 && item.path.size() > model.path.size()
+                 ? item.path.substr(model.path.size() + 1)
+                 : item.path;
+    };
+    auto unit = [](int64_t per_tokens) { return per_tokens == governance::kPerThousand ? "USD per 1K tokens" : "USD per 1M tokens"; };
+    for (auto& price : prices) {
+      const Item* chosen = nullptr;
+      int64_t chosen_per = 0;
+      for (const auto& spelling : price.spellings) {
+        const Item* item = get(*spelling.where, spelling.key);
+        if (!item) continue;
+        if (chosen) {
+          fail(*item, "the " + std::string(price.label) + " price is given twice: as " + name(*chosen) + " (" +
+                          unit(chosen_per) + ") and as " + name(*item) + " (" + unit(spelling.per_tokens) +
+                          "); keep one");
+          continue;
+        }
+        chosen = item;
+        chosen_per = spelling.per_tokens;
       }
-      // validate_config reports price errors at pricing.<side>; point those at this key instead.
-      remember({flat->node, flat->loc, flat->path, model.canon + ".pricing." + side});
-      given[side] = flat;
+      if (!chosen) continue;
+      remember({chosen->node, chosen->loc, chosen->path, model.canon + ".pricing." + price.canonical});
+      if (auto s = text(*chosen)) {
+        if (auto v = governance::parse_price(*s, chosen_per)) *price.slot = *v;
+        else fail(*chosen, v.error());
+      }
     }
-    for (auto& [side, item] : given) {
-      if (auto v = number(*item))
-        (side == "input" ? m.input_price_per_mtok : m.output_price_per_mtok) = *v;
-    }
+    m.prices.input = input.value_or(0);
+    m.prices.output = output.value_or(0);
   }
 
   // A file holding only a models: mapping is the routing section, not a provider's model list.

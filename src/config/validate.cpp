@@ -61,10 +61,13 @@ void validate_provider(const ProviderConfig& p, const std::string& prefix,
     }
     if (m.context_window && *m.context_window <= 0)
       fail(path + ".context_window", "must be greater than 0");
-    if (!(m.input_price_per_mtok >= 0) || !std::isfinite(m.input_price_per_mtok))
-      fail(path + ".pricing.input", "must be a number >= 0");
-    if (!(m.output_price_per_mtok >= 0) || !std::isfinite(m.output_price_per_mtok))
-      fail(path + ".pricing.output", "must be a number >= 0");
+    const ModelPrices& price = m.prices;
+    std::pair<std::optional<int64_t>, const char*> prices[] = {
+        {price.input, ".pricing.input"}, {price.output, ".pricing.output"},
+        {price.cached_input, ".pricing.cached_input_per_mtok"},
+        {price.cache_write, ".pricing.cache_write_per_mtok"}, {price.reasoning, ".pricing.reasoning_per_mtok"}};
+    for (auto& [value, key] : prices)
+      if (value && *value < 0) fail(path + key, "must be a number >= 0");
   }
   if (!p.default_model.empty() && !p.models.empty() && !model_names.count(p.default_model)) {
     std::string listed;

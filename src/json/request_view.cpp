@@ -317,6 +317,16 @@ Usage usage_of(simdjson::dom::object usage) {
   if (!usage.at_key("completion_tokens").get_int64().get(n)) u.completion_tokens = n;
   if (!usage.at_key("total_tokens").get_int64().get(n)) u.total_tokens = n;
   else u.total_tokens = add_tokens(u.prompt_tokens, u.completion_tokens);
+  simdjson::dom::object details;
+  if (!usage.at_key("prompt_tokens_details").get_object().get(details) &&
+      !details.at_key("cached_tokens").get_int64().get(n))
+    u.cached_tokens = n;
+  else if (!usage.at_key("prompt_cache_hit_tokens").get_int64().get(n))  // DeepSeek's spelling
+    u.cached_tokens = n;
+  if (!usage.at_key("completion_tokens_details").get_object().get(details) &&
+      !details.at_key("reasoning_tokens").get_int64().get(n))
+    u.reasoning_tokens = n;
+  u.reported = true;
   return u;
 }
 

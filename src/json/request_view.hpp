@@ -63,10 +63,16 @@ std::string rewrite_request(std::string_view body, const RequestFields& fields,
 
 using llmux::append_json_string;
 
+// Token counts in OpenAI's sense: the cached and cache-write counts are parts of prompt_tokens,
+// the reasoning count a part of completion_tokens (decoders of other shapes convert to this).
 struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
+  int64_t cached_tokens = 0;       // prompt tokens read from the provider's cache
+  int64_t cache_write_tokens = 0;  // prompt tokens written to it (Anthropic's cache_creation)
+  int64_t reasoning_tokens = 0;    // completion tokens spent thinking
+  bool reported = false;           // the provider sent these counts (false: all zero, unknown)
 };
 
 // Token counts are the upstream's numbers, any int64: their sums saturate at the int64 range

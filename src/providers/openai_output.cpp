@@ -1,5 +1,8 @@
 #include "providers/openai_output.hpp"
 
+#include "governance/cost.hpp"
+#include "governance/prices.hpp"
+
 #include <charconv>
 
 #include "core/json_text.hpp"
@@ -26,6 +29,21 @@ void append_usage(std::string& out, const json::Usage& u) {
   append_number(out, u.completion_tokens);
   out += ",\"total_tokens\":";
   append_number(out, u.total_tokens ? u.total_tokens : json::add_tokens(u.prompt_tokens, u.completion_tokens));
+  // OpenAI's detail objects, so a client sees cache reads and writes whichever provider answered.
+  if (u.cached_tokens || u.cache_write_tokens) {
+    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+    append_number(out, u.cached_tokens);
+    if (u.cache_write_tokens) {
+      out += ",\"cache_write_tokens\":";
+      append_number(out, u.cache_write_tokens);
+    }
+    out += '}';
+  }
+  if (u.reasoning_tokens) {
+    out += ",\"completion_tokens_details\":{\"reasoning_tokens\":";
+    append_number(out, u.reasoning_tokens);
+    out += '}';
+  }
   out += '}';
 }
 
@@ -102,6 +120,8 @@ void OpenAIChunkWriter::begin(std::string* out, int64_t created, bool include_us
   include_usage_ = include_usage;
   done_ = failed_ = false;
   usage_ = {};
+  prices_ = nullptr;
+  text_bytes_ = 0;
 }
 
 void OpenAIChunkWriter::open_chunk() {
@@ -131,6 +151,7 @@ void OpenAIChunkWriter::on_event(const StreamEvent& e) {
   if (ended()) return;
   std::string& out = *out_;
   using Kind = StreamEvent::Kind;
+  if (e.kind == Kind::text || e.kind == Kind::reasoning || e.kind == Kind::tool_arguments) text_bytes_ += e.text.size();
   switch (e.kind) {
     case Kind::start:
       id_.assign(e.id);
@@ -189,6 +210,12 @@ void OpenAIChunkWriter::on_event(const StreamEvent& e) {
         open_chunk();
         out += "],\"usage\":";
         append_usage(out, usage_);
+        if (prices_) {  // inside the usage object: drop its closing brace, add the cost, close again
+          out.pop_back();
+          out += ",\"cost_usd\":";
+          governance::append_usd_nanos(out, governance::request_cost(usage_, *prices_, {request_body_, {}, text_bytes_}).nano_usd);
+          out += '}';
+        }
         out += "}\n\n";
       }
       out += "data: [DONE]\n\n";

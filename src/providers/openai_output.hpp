@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
+#include "llmux/config.hpp"
 #include "providers/chat_events.hpp"
 
 namespace llmux::providers {
@@ -28,6 +30,13 @@ class OpenAIChunkWriter final : public StreamSink {
   bool failed() const noexcept { return failed_; }  // an error event written
   bool ended() const noexcept { return done_ || failed_; }
   const json::Usage& usage() const noexcept { return usage_; }
+  // With prices, the usage chunk (when the client asked for one) carries the answer's cost_usd;
+  // `request_body` is what an estimate starts from when the provider reports no usage.
+  void price_usage_with(const ModelPrices* prices, std::string_view request_body) noexcept {
+    prices_ = prices;
+    request_body_ = request_body;
+  }
+  size_t text_bytes() const noexcept { return text_bytes_; }  // text, reasoning and tool arguments written
 
  private:
   void open_chunk();                          // `data: {"id":…,"choices":[`
@@ -42,6 +51,9 @@ class OpenAIChunkWriter final : public StreamSink {
   bool done_ = false;
   bool failed_ = false;
   json::Usage usage_;
+  const ModelPrices* prices_ = nullptr;
+  std::string_view request_body_;
+  size_t text_bytes_ = 0;
 };
 
 }  // namespace llmux::providers

@@ -101,7 +101,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
   auto& b = buffers_;
   reuse(b.upstream_request);
   for (std::string* s : {&b.upstream_body, &b.translated, &b.request_id, &b.headers, &b.upstream_content_type,
-                         &b.retry_after, &b.json_pad})
+                         &b.retry_after, &b.json_pad, &b.cost_event})
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
@@ -304,6 +304,7 @@ void CompletionExchange::start_attempt() {
       buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
     }
     if (tracker_) tool_call_seen_ = tool_call_seen_ || tracker_->tool_call_seen();
+    buffers_.chunk_writer.price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
     tracker_.emplace(buffers_.chunk_writer, resumable_route_ ? &sent_text_ : nullptr);
     tracker_->drop_start(resuming_);
     gate_.emplace(*tracker_);
@@ -326,6 +327,7 @@ void CompletionExchange::start_attempt() {
 void CompletionExchange::attempt_succeeded() {
   auto now = Clock::now();
   phase_start_ = now;
+  answered_at_ = now;
   auto ttft = std::chrono::duration_cast<std::chrono::microseconds>(now - attempt_started_);
   state_->record_success(*resolution_.provider, now);
   planner_->after(router::AttemptOutcome::success(ttft), router::Instant::now());
@@ -478,6 +480,7 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
       return;
     }
     note_parsed_event(parsed);
+    streamed_text_.add(e.data);
     if (track_text_) {
       if (!identity_.known()) identity_.capture(e.data);
       std::string_view text = chunk_text(e.data);
@@ -493,6 +496,7 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
   }
   // A data field per line: the event's data may hold line breaks (pretty-printed JSON).
   std::string_view data = e.data;
+  if (usage_seen_ && buffers_.fields.include_usage && json::has_usage_object(data)) data = with_cost(data);
   while (true) {
     size_t nl = data.find('\n');
     out += "data: ";
@@ -874,6 +878,7 @@ void CompletionExchange::send_translated_body() {
 
 void CompletionExchange::send_error(const Error& e) {
   response_status_ = e.http_status;
+  error_type_ = e.type.empty() ? default_type(e.kind) : e.type;
   add_routing_headers();
   answer_error(*connection_, e, buffers_.request_id, buffers_.headers);
 }
@@ -881,6 +886,7 @@ void CompletionExchange::send_error(const Error& e) {
 void CompletionExchange::send(int status, std::string_view content_type, std::string_view body) {
   response_status_ = status;
   add_routing_headers();
+  if (status == 200) governance::append_cost_header(buffers_.headers, answer_cost(body));
   connection_->respond(status, content_type, body, buffers_.headers);
 }
 
@@ -907,6 +913,7 @@ void CompletionExchange::end(bool client_left) {
   r.stream_events_dropped = events_dropped_;
   r.stream_resumes = resumes_spliced_;
   worker_.metrics.record(r);
+  if (auto& ledger = worker_.server.ledger) ledger->record(governance::usage_row(finished_request(r.status)));
 }
 
 void CompletionExchange::cut_for_shutdown() {

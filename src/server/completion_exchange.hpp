@@ -16,6 +16,7 @@
 
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
+#include "governance/usage_record.hpp"
 #include "http/upstream.hpp"
 #include "json/simdjson_support.hpp"
 #include "json/request_view.hpp"
@@ -46,6 +47,7 @@ class ExchangeScratch {
     std::string headers;     // extra response header lines (x-request-id, CORS)
     std::string upstream_content_type;
     std::string retry_after;
+    std::string cost_event;  // a passed-through usage chunk rewritten with its cost
     std::string json_pad;  // a passed-through event, padded for the JSON check
     http::SseParser sse;
     providers::OpenAIChunkWriter chunk_writer;
@@ -157,6 +159,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   bool try_resume();
   void resume_attempt_failed(Error e);
   void end_stream_with_error(const Error& e);
+  governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
+  governance::Cost answer_cost(std::string_view answer_body) const;
+  std::string_view with_cost(std::string_view usage_event);  // a passed-through stream's usage chunk
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
   std::shared_ptr<Connection> connection_;
@@ -225,6 +230,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   ChunkIdentity identity_;
   std::optional<Error> broke_error_;  // why the client's stream first broke
   std::optional<SentTextTracker> tracker_;
+  std::optional<Clock::time_point> answered_at_;  // first content (stream) or the whole answer
+  governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
+  std::string error_type_;                        // of the error answered, for the ledger
 };
 
 }  // namespace llmux::server

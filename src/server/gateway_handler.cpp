@@ -121,7 +121,11 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!model) return answer_error(connection, model.error());
     return answer(connection, 200, "application/json", *model);
   }
-  if (path == "/api/usage" && get) return answer(connection, 200, "application/json", worker_.server.usage_json());
+  if (path == "/api/usage" && get) {
+    auto usage = worker_.server.usage_json(head.target);
+    if (!usage) return answer_error(connection, usage.error());
+    return answer(connection, 200, "application/json", *usage);
+  }
   if (path == "/api/providers" || path == "/api/providers/health") {
     if (!get) return answer_error(connection, method_not_allowed("GET"));
     return answer(connection, 200, "application/json",

@@ -254,6 +254,8 @@ int Server::run() {
   return static_cast<int>(impl.streams_cut.load());
 }
 
+void Server::set_ledger(std::shared_ptr<storage::UsageLedger> ledger) { impl_->ledger = std::move(ledger); }
+
 void Server::stop() {
   auto& impl = *impl_;
   asio::post(impl.main_io, [&impl] {

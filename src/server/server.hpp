@@ -13,6 +13,10 @@
 #include "llmux/expected.hpp"
 #include "server/gateway_state.hpp"
 
+namespace llmux::storage {
+class UsageLedger;
+}
+
 namespace llmux::server {
 
 // Token totals captured from responses and final stream chunks, per provider. Updated after the
@@ -39,6 +43,8 @@ class Server {
   int run();
   // Called on SIGHUP, on the server's main thread. Set before run().
   void set_reload(std::function<void()> reload);
+  // Every finished request is recorded in `ledger` (GET /api/usage reports from it). Set before run().
+  void set_ledger(std::shared_ptr<storage::UsageLedger> ledger);
   // Starts a graceful stop from any thread.
   void stop();
   // Replaces the config snapshot; requests already running keep the old one.

@@ -24,6 +24,7 @@
 #include "server/block_pool.hpp"
 #include "server/health_probes.hpp"
 #include "server/server.hpp"
+#include "storage/ledger.hpp"
 
 namespace llmux::server {
 
@@ -39,7 +40,8 @@ struct Server::Impl {
   }
   void finish_if_drained();
   UsageTotals& usage_for(const std::string& provider);
-  std::string usage_json();
+  // GET /api/usage?since=&until=&by=: the ledger's report plus the in-memory per-provider totals.
+  Expected<std::string, Error> usage_json(std::string_view target);
 
   std::mutex state_mutex;  // guards `state` (read by workers only when state_version moves)
   std::shared_ptr<const GatewayState> state;
@@ -63,6 +65,7 @@ struct Server::Impl {
   observability::Metrics metrics;
   std::map<std::string, UsageTotals> usage;  // entries are never removed: pointers stay valid
   std::mutex usage_mutex;                    // guards the map's shape, not the counters
+  std::shared_ptr<storage::UsageLedger> ledger;  // set before run(); null: requests are not recorded
 };
 
 struct Worker {

@@ -54,12 +54,35 @@ std::string model_id(const YAML::Node& model) {
   return model.IsMap() ? scalar(get_key(model, "id")) : scalar(model);
 }
 
+// Each --price-* option, the key it writes under pricing:, and which price it sets (the 1K and
+// 1M spellings of one price share a side; writing one removes the other).
+struct PriceFlag {
+  const char* flag;
+  const char* key;
+  const char* flat_key;  // the model-level spelling in USD per 1K tokens, if any
+  int side;
+  std::optional<double> ProviderEdit::*value;
+};
+constexpr PriceFlag kPriceFlags[] = {
+    {"--price-input", "input", "input_price", 0, &ProviderEdit::price_input},
+    {"--price-output", "output", "output_price", 1, &ProviderEdit::price_output},
+    {"--price-input-per-mtok", "input_per_mtok", nullptr, 0, &ProviderEdit::price_input_per_mtok},
+    {"--price-output-per-mtok", "output_per_mtok", nullptr, 1, &ProviderEdit::price_output_per_mtok},
+    {"--price-cached-input-per-mtok", "cached_input_per_mtok", nullptr, 2, &ProviderEdit::price_cached_input_per_mtok},
+    {"--price-cache-write-per-mtok", "cache_write_per_mtok", nullptr, 3, &ProviderEdit::price_cache_write_per_mtok},
+    {"--price-reasoning-per-mtok", "reasoning_per_mtok", nullptr, 4, &ProviderEdit::price_reasoning_per_mtok},
+};
+
 }  // namespace
+
+bool ProviderEdit::prices_given() const {
+  return std::any_of(std::begin(kPriceFlags), std::end(kPriceFlags), [this](const PriceFlag& f) { return (this->*f.value).has_value(); });
+}
 
 bool ProviderEdit::empty() const {
   return !display_name && !base_url && !type && add_models.empty() && remove_models.empty() && !clear_models &&
          !default_model && headers.empty() && remove_headers.empty() && !auth_type && !auth_header &&
-         !api_key_env && !clear_api_key && !context_window && !price_input && !price_output && !priority &&
+         !api_key_env && !clear_api_key && !context_window && !prices_given() && !priority &&
          !timeout && !max_retries && !enabled;
 }
 
@@ -116,8 +139,14 @@ Result<void> check_edit(const ProviderEdit& e, bool adding) {
          " for --api-key-env: letters, digits and _, not starting with a digit");
   if (e.api_key_env && e.clear_api_key) fail("--api-key-env and --no-api-key contradict each other");
   if (e.context_window && *e.context_window <= 0) fail("--context-window must be greater than 0");
-  for (auto [flag, price] : {std::pair{"--price-input", e.price_input}, std::pair{"--price-output", e.price_output}})
-    if (price && (!std::isfinite(*price) || *price < 0)) fail(std::string(flag) + " must be a number >= 0");
+  for (const auto& flag : kPriceFlags) {
+    const auto& price = e.*flag.value;
+    if (price && (!std::isfinite(*price) || *price < 0)) fail(std::string(flag.flag) + " must be a number >= 0");
+    for (const auto& other : kPriceFlags)
+      if (&other < &flag && other.side == flag.side && price && e.*other.value)
+        fail(std::string(other.flag) + " (USD per 1K tokens) and " + flag.flag +
+             " (USD per 1M tokens) set the same price: give one");
+  }
   if (e.max_retries && (*e.max_retries < 0 || *e.max_retries > 100)) fail("--max-retries must be between 0 and 100");
   if (e.timeout)
     if (auto d = parse_duration(*e.timeout); !d) fail("invalid --timeout: " + d.error());
@@ -125,8 +154,8 @@ Result<void> check_edit(const ProviderEdit& e, bool adding) {
     if (m.empty() || has_control_chars(m)) fail("invalid model id " + quoted(m));
   if (e.display_name && has_control_chars(*e.display_name)) fail("--name must not contain control characters");
   if (adding) {
-    if ((e.context_window || e.price_input || e.price_output) && e.add_models.empty())
-      fail("--context-window, --price-input and --price-output describe models: add --model M");
+    if ((e.context_window || e.prices_given()) && e.add_models.empty())
+      fail("--context-window and the --price-* options describe models: add --model M");
     if (e.default_model && !e.add_models.empty() &&
         std::find(e.add_models.begin(), e.add_models.end(), *e.default_model) == e.add_models.end()) {
       std::string listed;
@@ -179,7 +208,7 @@ void apply_edit(YAML::Node& p, const ProviderEdit& e) {
   }
 
   bool models_touched = e.clear_models || !e.remove_models.empty() || !e.add_models.empty() ||
-                        e.context_window || e.price_input || e.price_output;
+                        e.context_window || e.prices_given();
   if (models_touched) {
     YAML::Node old = get_key(p, "models");
     YAML::Node models(YAML::NodeType::Sequence);
@@ -194,7 +223,7 @@ void apply_edit(YAML::Node& p, const ProviderEdit& e) {
     };
     for (const auto& id : e.add_models)
       if (!contains(id)) models.push_back(text_node(id));
-    if (e.context_window || e.price_input || e.price_output) {
+    if (e.context_window || e.prices_given()) {
       for (size_t i = 0; i < models.size(); ++i) {
         std::string id = model_id(models[i]);
         bool targeted = e.add_models.empty() ||
@@ -206,16 +235,20 @@ void apply_edit(YAML::Node& p, const ProviderEdit& e) {
           m["id"] = text_node(id);
         }
         if (e.context_window) set_key(m, "context_window", YAML::Node(*e.context_window));
-        if (e.price_input || e.price_output) {
+        if (e.prices_given()) {
           YAML::Node pricing = get_key(m, "pricing");
           if (!pricing.IsMap()) pricing = YAML::Node(YAML::NodeType::Map);
-          if (e.price_input) {
-            pricing["input"] = number_node(*e.price_input);
-            remove_key(m, "input_price");
-          }
-          if (e.price_output) {
-            pricing["output"] = number_node(*e.price_output);
-            remove_key(m, "output_price");
+          for (const auto& flag : kPriceFlags) {
+            const auto& price = e.*flag.value;
+            if (!price) continue;
+            // The other spellings of this price would clash with the one written.
+            for (const auto& other : kPriceFlags)
+              if (other.side == flag.side) {
+                remove_key(pricing, other.key);
+                remove_key(m, other.key);
+                if (other.flat_key) remove_key(m, other.flat_key);
+              }
+            pricing[flag.key] = number_node(*price);
           }
           set_key(m, "pricing", pricing);
         }

@@ -29,14 +29,21 @@ struct ProviderEdit {
   std::optional<std::string> api_key_env;   // written as api_key: ${VAR}
   bool clear_api_key = false;               // drop api_key from the file (the vault key is used)
   std::optional<int64_t> context_window;
-  std::optional<double> price_input;
-  std::optional<double> price_output;
+  std::optional<double> price_input;   // USD per 1K tokens, written as pricing.input
+  std::optional<double> price_output;  // USD per 1K tokens, written as pricing.output
+  // USD per 1M tokens, written as pricing.<name>_per_mtok
+  std::optional<double> price_input_per_mtok;
+  std::optional<double> price_output_per_mtok;
+  std::optional<double> price_cached_input_per_mtok;
+  std::optional<double> price_cache_write_per_mtok;
+  std::optional<double> price_reasoning_per_mtok;
   std::optional<int> priority;
   std::optional<std::string> timeout;
   std::optional<int> max_retries;
   std::optional<bool> enabled;
 
   bool empty() const;
+  bool prices_given() const;
 };
 
 // A header argument split at its first ':' (the value is trimmed of surrounding blanks).

@@ -46,14 +46,15 @@ TEST(CliProvider, AddListInfoUpdateEnableDefaultRemove) {
   EXPECT_EQ(parsed[0].at("timeout_ms"), 30000);
   EXPECT_EQ(parsed[0].at("max_retries"), 1);
   EXPECT_EQ(parsed[0].at("models").as_array()[1].at("context_window"), 8192);
-  EXPECT_EQ(parsed[0].at("models").as_array()[0].at("pricing").at("output"), 1.5);
+  // --price-output is USD per 1K tokens; listings always say USD per 1M.
+  EXPECT_EQ(parsed[0].at("models").as_array()[0].at("pricing").at("output_per_mtok"), 1500.0);
   EXPECT_EQ(parsed[1].at("auth_type"), "none");
 
   auto info = box.run({"provider", "info", "local"});
   ASSERT_EQ(info.exit, 0) << info.all();
   for (const char* expected : {"base URL:       http://localhost:11434/v1", "priority:       3", "timeout:        30s",
                                "headers:        X-Custom: v", "API key:        ${LOCAL_KEY} (not set)",
-                               "llama3.2 (context 8192, $0.5 in / $1.5 out per 1M tokens)"})
+                               "llama3.2 (context 8192, $500 in / $1500 out per 1M tokens)"})
     EXPECT_TRUE(contains(info.out, expected)) << expected << "\n" << info.out;
 
   // update in place: no remove-and-add
@@ -240,6 +241,34 @@ TEST(CliProvider, InfoRedactsSecretsToTheirLastFourCharacters) {
   EXPECT_TRUE(contains(info.out, "X-Plain: visible")) << info.out;
   auto json = box.run({"provider", "list", "--json"});
   EXPECT_FALSE(contains(json.out, "secret")) << json.out;
+}
+
+}  // namespace
+namespace {
+
+TEST(CliProvider, PricesPerMillionTokensAndOnePriceGivenTwiceIsRefused) {
+  Sandbox box;
+  auto add = box.run({"provider", "add", "lab", "http://127.0.0.1:9/v1", "--model", "m", "--price-input-per-mtok", "3",
+                      "--price-output-per-mtok", "15", "--price-cached-input-per-mtok", "0.3",
+                      "--price-cache-write-per-mtok", "3.75", "--price-reasoning-per-mtok", "20"});
+  ASSERT_EQ(add.exit, 0) << add.all();
+  std::string file = read_text(box.store_file());
+  EXPECT_TRUE(contains(file, "cached_input_per_mtok: 0.3")) << file;
+  auto pricing = bjson::parse(box.run({"provider", "info", "lab", "--json"}).out).at("models").as_array()[0].at("pricing");
+  EXPECT_EQ(pricing.at("input_per_mtok"), 3.0);
+  EXPECT_EQ(pricing.at("cache_write_per_mtok"), 3.75);
+  EXPECT_EQ(pricing.at("reasoning_per_mtok"), 20.0);
+  // Switching spelling replaces the other one instead of leaving both in the file.
+  ASSERT_EQ(box.run({"provider", "update", "lab", "--model", "m", "--price-input", "0.002"}).exit, 0);
+  file = read_text(box.store_file());
+  EXPECT_FALSE(contains(file, "input_per_mtok: 3")) << file;
+  EXPECT_EQ(bjson::parse(box.run({"provider", "info", "lab", "--json"}).out).at("models").as_array()[0].at("pricing").at("input_per_mtok"), 2.0);
+
+  auto both = box.run({"provider", "add", "lab2", "http://127.0.0.1:9/v1", "--model", "m", "--price-output", "0.001",
+                       "--price-output-per-mtok", "1"});
+  EXPECT_EQ(both.exit, 2);
+  EXPECT_TRUE(contains(both.err, "--price-output (USD per 1K tokens) and --price-output-per-mtok (USD per 1M tokens) set the same price"))
+      << both.all();
 }
 
 }  // namespace

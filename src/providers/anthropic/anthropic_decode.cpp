@@ -115,6 +115,9 @@ struct AnthropicUsage {
     u.prompt_tokens = json::add_tokens(json::add_tokens(input, cache_creation), cache_read);
     u.completion_tokens = output;
     u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
+    u.cached_tokens = cache_read;
+    u.cache_write_tokens = cache_creation;
+    u.reported = has_input || has_output;
     return u;
   }
 };
@@ -182,8 +185,12 @@ class AnthropicDecoder final : public ResponseDecoder {
     } else if (f.type == "message_delta") {
       if (f.has_usage) {
         // Output tokens are cumulative; input counts are repeated only by newer API versions.
-        if (f.usage.has_output) usage_.output = f.usage.output;
+        if (f.usage.has_output) {
+          usage_.output = f.usage.output;
+          usage_.has_output = true;
+        }
         if (f.usage.has_input) {
+          usage_.has_input = true;
           usage_.input = f.usage.input;
           usage_.cache_creation = f.usage.cache_creation;
           usage_.cache_read = f.usage.cache_read;

@@ -14,6 +14,7 @@ std::string metrics_text(Server::Impl& server) {
          "# TYPE llmux_client_connections_refused_total counter\nllmux_client_connections_refused_total ";
   out += std::to_string(server.rejected_connections.load(std::memory_order_relaxed));
   out += "\n";
+  if (server.ledger) append_ledger_metrics(out, server.ledger->stats());
   return out;
 }
 

@@ -96,7 +96,7 @@ TEST_F(ConfigLoaderTest, ListStyleJson) {
   EXPECT_EQ(p.models[0].upstream_id, "llama3.1");
   EXPECT_EQ(p.models[0].name, "Llama 3.1 8B");
   EXPECT_EQ(p.models[0].context_window, 32768);
-  EXPECT_EQ(p.models[0].input_price_per_mtok, 0.0);
+  EXPECT_EQ(p.models[0].prices.input, 0);
   EXPECT_EQ(p.models[1].id, "qwen2.5");
   EXPECT_EQ(p.models[1].name, "qwen2.5");
   EXPECT_FALSE(p.models[1].context_window);
@@ -207,8 +207,8 @@ TEST_F(ConfigLoaderTest, AllShapesOfTheSameProviderAreEqual) {
   std::string expected =
       "id=groq name=Groq type=openai-compatible url=https://api.groq.com/openai/v1 "
       "key=tg-secret-key auth=0 auth_header=Authorization headers= "
-      "models={llama-3.3-70b,llama-3.3-70b,llama-3.3-70b,[llama70;],131072,0.59,0.79}"
-      "{mixtral,mixtral,mixtral,[],-1,0,0} default_model=llama70 params= enabled=1 priority=0 "
+      "models={llama-3.3-70b,llama-3.3-70b,llama-3.3-70b,[llama70;],131072,590000000,790000000,-1,-1,-1}"
+      "{mixtral,mixtral,mixtral,[],-1,0,0,-1,-1,-1} default_model=llama70 params= enabled=1 priority=0 "
       "timeout=30000 retries=2";
   EXPECT_EQ(dump(map_style.providers[0]), expected);
   EXPECT_EQ(dump(list_in_key.providers[0]), expected);
@@ -269,7 +269,7 @@ providers:
   }
   std::string expected =
       "id=p name=p type=openai-compatible url=http://h:1/v1 key=k auth=1 auth_header=X-Key "
-      "headers=A:b; models={m,org/m,m,[],10,1,2}{m2,org/m2,m2,[],-1,0,0} default_model=m2 "
+      "headers=A:b; models={m,org/m,m,[],10,1000000000,2000000000,-1,-1,-1}{m2,org/m2,m2,[],-1,0,0,-1,-1,-1} default_model=m2 "
       "params={\"top_p\":1} enabled=1 priority=0 timeout=60000 retries=0";
   EXPECT_EQ(dump(snake.providers[0]), expected);
   EXPECT_EQ(dump(camel.providers[0]), expected);
@@ -568,7 +568,8 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
   EXPECT_EQ(load_errors("providers: [{id: p, base_url: 'http://h', models: [{id: m, contxt: 1}]}]"),
             Strings{"cfg.yaml:1:60: providers[0].models[0].contxt: unknown key \"contxt\"; "
                     "expected one of: id, name, upstream_id, aliases, context_window, pricing, "
-                    "input_price, output_price"});
+                    "input_price, output_price, input_per_mtok, output_per_mtok, "
+                    "cached_input_per_mtok, cache_write_per_mtok, reasoning_per_mtok"});
 }
 
 TEST_F(ConfigLoaderTest, AMistypedRequiredKeyIsReportedOnce) {
@@ -654,7 +655,8 @@ TEST_F(ConfigLoaderTest, NegativeTimeoutAndPricesAndContextWindow) {
   EXPECT_EQ(load_errors("providers: [{id: p, base_url: 'http://h', models: [{id: m, input_price: 1,"
                         " pricing: {input: 2}}]}]"),
             Strings{"cfg.yaml:1:73: providers[0].models[0].input_price: the input price is given "
-                    "twice (also as pricing.input)"});
+                    "twice: as pricing.input (USD per 1K tokens) and as input_price (USD per 1K "
+                    "tokens); keep one"});
 }
 
 TEST_F(ConfigLoaderTest, MissingAndInvalidProviderFields) {

@@ -46,8 +46,9 @@ inline std::string dump(const ProviderConfig& p) {
   for (const auto& m : p.models) {
     o << '{' << m.id << ',' << m.upstream_id << ',' << m.name << ",[";
     for (const auto& a : m.aliases) o << a << ';';
-    o << "]," << m.context_window.value_or(-1) << ',' << m.input_price_per_mtok << ','
-      << m.output_price_per_mtok << '}';
+    o << "]," << m.context_window.value_or(-1) << ',' << m.prices.input << ',' << m.prices.output << ','
+      << m.prices.cached_input.value_or(-1) << ',' << m.prices.cache_write.value_or(-1) << ','
+      << m.prices.reasoning.value_or(-1) << '}';
   }
   o << " default_model=" << p.default_model << " params=" << p.default_params_json
     << " enabled=" << p.enabled << " priority=" << p.priority << " timeout=" << p.timeout.count()

@@ -23,7 +23,7 @@ TEST(ConfigValidateTest, AValidCodeBuiltConfigHasNoErrors) {
   GatewayConfig config;
   config.providers.push_back(provider("a"));
   auto b = provider("b");
-  b.models = {{"m1", "m1", "M1", {"one"}, 1000, 0.5, 1.5}, {"m2", "up/m2", "M2", {}, {}, 0, 0}};
+  b.models = {{"m1", "m1", "M1", {"one"}, 1000, {500'000, 1'500'000}}, {"m2", "up/m2", "M2", {}, {}, {}}};
   b.default_model = "one";
   b.default_params_json = R"({"temperature":0.1})";
   b.auth = AuthStyle::header;
@@ -58,7 +58,7 @@ TEST(ConfigValidateTest, ReportsEveryProblemWithIndexPaths) {
   bad.auth = AuthStyle::header;
   bad.auth_header = "";
   bad.headers = {{"X-Ok", "line\r\nX-Evil: 1"}, {"x-ok", "again"}, {"", "v"}};
-  bad.models = {{"m", "m", "m", {}, 0, -1, 0}, {"", "", "", {"m"}, {}, 0, 0}};
+  bad.models = {{"m", "m", "m", {}, 0, {-1, 0}}, {"", "", "", {"m"}, {}, {}}};
   bad.default_model = "zzz";
   config.providers = {a, dup, bad};
 

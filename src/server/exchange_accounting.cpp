@@ -1,0 +1,55 @@
+// The governance side of a completion exchange: what it costs and what the ledger records of it.
+// Kept apart from the request path's stages in completion_exchange.cpp.
+#include "server/completion_exchange.hpp"
+#include "server/connection.hpp"
+#include "server/worker.hpp"
+#include "governance/prices.hpp"
+
+namespace llmux::server {
+
+governance::Cost CompletionExchange::answer_cost(std::string_view answer_body) const {
+  static const ModelPrices kUnpriced;
+  const ModelPrices& prices = resolution_.model ? resolution_.model->prices : kUnpriced;
+  return governance::request_cost(usage_, prices, {body_, answer_body, streamed_text_.bytes()});
+}
+
+governance::FinishedRequest CompletionExchange::finished_request(int status) const {
+  governance::FinishedRequest f;
+  f.config = &state_->config;
+  f.authorization = head_.authorization;
+  f.request_id = buffers_.request_id;
+  if (resolution_.provider) f.provider = resolution_.provider->id();
+  f.model = resolution_.model;
+  f.upstream_model = resolution_.upstream_model;
+  f.model_requested = buffers_.fields.model;
+  f.usage = usage_;
+  // The answer's body is still in its buffer: a translated one in `translated`, else as received.
+  std::string_view answer = stream_ ? std::string_view() : decoder_ ? buffers_.translated : buffers_.upstream_body;
+  f.estimate_basis = {body_, answer, decoder_ ? buffers_.chunk_writer.text_bytes() : streamed_text_.bytes()};
+  auto now = Clock::now();
+  f.latency = now - started_;
+  if (answered_at_) f.first_token = *answered_at_ - started_;
+  f.status = status;
+  if (status >= 400) f.error_type = error_type_.empty() && status == 499 ? std::string_view("client_closed") : error_type_;
+  f.attempts = planner_ ? planner_->attempts() : 0;
+  return f;
+}
+
+// The usage chunk of a passed-through stream whose client asked for usage, with the answer's
+// cost as usage.cost_usd. Returns the event's data, rewritten into a scratch buffer.
+std::string_view CompletionExchange::with_cost(std::string_view data) {
+  size_t usage = data.find("\"usage\"");
+  size_t open = usage == std::string_view::npos ? usage : data.find('{', usage);
+  if (open == std::string_view::npos) return data;
+  std::string& out = buffers_.cost_event;
+  out.clear();
+  out.append(data.substr(0, open + 1));
+  out += "\"cost_usd\":";
+  governance::append_usd_nanos(out, answer_cost({}).nano_usd);
+  size_t next = data.find_first_not_of(" \t\r\n", open + 1);
+  if (next != std::string_view::npos && data[next] != '}') out += ',';
+  out.append(data.substr(open + 1));
+  return out;
+}
+
+}  // namespace llmux::server

@@ -1,0 +1,227 @@
+// The SQLite usage ledger: every row stored once, exact totals, filters and groupings, backpressure
+// instead of drops, everything queued stored on close, repricing from raw tokens.
+#include "storage/ledger.hpp"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+#include "storage/usage_query.hpp"
+
+namespace llmux::storage {
+namespace {
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/llmux-ledger-test-XXXXXX";
+    ASSERT_TRUE(::mkdtemp(dir));
+    dir_ = dir;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<UsageLedger> open(size_t capacity = 4096, size_t batch = 1024,
+                                    std::chrono::milliseconds window = std::chrono::milliseconds(100)) {
+    SqliteLedgerOptions o;
+    o.path = ledger_path(dir_);
+    o.queue_capacity = capacity;
+    o.batch_rows = batch;
+    o.batch_window = window;
+    auto ledger = open_sqlite_ledger(o);
+    EXPECT_TRUE(ledger) << (ledger ? "" : ledger.error());
+    return ledger ? std::move(*ledger) : nullptr;
+  }
+
+  std::string dir_;
+};
+
+UsageRow row(int64_t time_ms, std::string provider, std::string model, int64_t input, int64_t output, int64_t cost) {
+  UsageRow r;
+  r.time_ms = time_ms;
+  r.request_id = "req-" + std::to_string(time_ms);
+  r.provider = provider;
+  r.deployment = provider + "/" + model;
+  r.model_requested = model;
+  r.model_answered = model;
+  r.input_tokens = input;
+  r.output_tokens = output;
+  r.cost_nano_usd = cost;
+  r.status = 200;
+  r.attempts = 1;
+  return r;
+}
+
+TEST_F(LedgerTest, RowsFromManyThreadsAreStoredOnceWithExactTotals) {
+  auto ledger = open();
+  constexpr int kThreads = 4, kEach = 2500;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) ledger->record(row(t * kEach + i, "p" + std::to_string(t), "m", 3, 7, 1'000'003));
+    });
+  for (auto& t : threads) t.join();
+  ledger->flush();
+  auto report = ledger->report({});
+  ASSERT_TRUE(report) << report.error();
+  EXPECT_EQ(report->total.requests, kThreads * kEach);
+  EXPECT_EQ(report->total.input_tokens, 3 * kThreads * kEach);
+  EXPECT_EQ(report->total.output_tokens, 7 * kThreads * kEach);
+  EXPECT_EQ(report->total.cost_nano_usd, int64_t{1'000'003} * kThreads * kEach);
+  EXPECT_EQ(ledger->stats().written, uint64_t{kThreads * kEach});
+  EXPECT_EQ(ledger->stats().queued, 0u);
+}
+
+TEST_F(LedgerTest, AFullQueueMakesTheCallerWaitAndDropsNothing) {
+  auto ledger = open(/*capacity=*/1, /*batch=*/1, std::chrono::milliseconds(100));
+  constexpr int kThreads = 4, kEach = 200;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) ledger->record(row(t * kEach + i, "p", "m", 1, 1, 1));
+    });
+  for (auto& t : threads) t.join();
+  ledger->flush();
+  auto report = ledger->report({});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->total.requests, kThreads * kEach);
+  // Four producers and room for one row: producers found it full and waited.
+  EXPECT_GT(ledger->stats().backpressure_waits, 0u);
+}
+
+TEST_F(LedgerTest, CloseStoresEverythingQueued) {
+  {
+    // A window far longer than the test: only close() can have written these rows.
+    auto ledger = open(100'000, 100'000, std::chrono::hours(1));
+    for (int i = 0; i < 5000; ++i) ledger->record(row(i, "p", "m", 1, 2, 3));
+    ledger->close();
+  }
+  auto reopened = open();
+  auto report = reopened->report({});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->total.requests, 5000);
+  EXPECT_EQ(report->total.cost_nano_usd, 15000);
+}
+
+TEST_F(LedgerTest, FiltersAndGroupingsSumToTheTotal) {
+  auto ledger = open();
+  constexpr int64_t kDay = 86'400'000;
+  int64_t day0 = 20'000 * kDay;  // 2024-10-04 UTC
+  ledger->record(row(day0 + 1, "a", "m1", 10, 1, 100));
+  ledger->record(row(day0 + 2, "b", "m1", 20, 2, 200));
+  ledger->record(row(day0 + kDay + 5, "a", "m2", 30, 3, 300));
+  UsageRow keyed = row(day0 + 2 * kDay, "b", "m2", 40, 4, 400);
+  keyed.key_id = "api_keys[0]";
+  keyed.estimated = true;
+  keyed.status = 502;
+  ledger->record(keyed);
+  ledger->flush();
+
+  auto by_provider = ledger->report({std::nullopt, std::nullopt, UsageGrouping::provider});
+  ASSERT_TRUE(by_provider);
+  ASSERT_EQ(by_provider->groups.size(), 2u);
+  EXPECT_EQ(by_provider->groups[0].group, "a");
+  EXPECT_EQ(by_provider->groups[0].cost_nano_usd, 400);
+  EXPECT_EQ(by_provider->groups[1].group, "b");
+  EXPECT_EQ(by_provider->groups[1].cost_nano_usd, 600);
+  EXPECT_EQ(by_provider->total.cost_nano_usd, 1000);
+  EXPECT_EQ(by_provider->total.estimated_requests, 1);
+  EXPECT_EQ(by_provider->total.failed_requests, 1);
+
+  auto by_day = ledger->report({std::nullopt, std::nullopt, UsageGrouping::day});
+  ASSERT_TRUE(by_day);
+  ASSERT_EQ(by_day->groups.size(), 3u);
+  EXPECT_EQ(by_day->groups[0].group, "2024-10-04");
+  EXPECT_EQ(by_day->groups[0].requests, 2);
+
+  auto by_key = ledger->report({std::nullopt, std::nullopt, UsageGrouping::key});
+  ASSERT_TRUE(by_key);
+  ASSERT_EQ(by_key->groups.size(), 2u);
+  EXPECT_EQ(by_key->groups[1].group, "api_keys[0]");
+
+  auto by_model = ledger->report({std::nullopt, std::nullopt, UsageGrouping::model});
+  ASSERT_TRUE(by_model);
+  EXPECT_EQ(by_model->groups[1].group, "m2");
+  EXPECT_EQ(by_model->groups[1].input_tokens, 70);
+
+  // since inclusive, until exclusive.
+  auto window = ledger->report({day0 + 2, day0 + kDay + 5, UsageGrouping::none});
+  ASSERT_TRUE(window);
+  EXPECT_EQ(window->total.requests, 1);
+  EXPECT_EQ(window->total.cost_nano_usd, 200);
+}
+
+TEST_F(LedgerTest, RepriceRecomputesFromRawTokensWithCurrentPrices) {
+  auto ledger = open();
+  UsageRow r = row(1, "p", "m", 1000, 100, 42);
+  r.cached_tokens = 400;
+  r.reasoning_tokens = 50;
+  ledger->record(r);
+  ledger->record(row(2, "gone", "old", 5, 5, 77));
+  auto result = ledger->reprice([](const std::string& provider, const std::string& model) -> std::optional<ModelPrices> {
+    if (provider != "p" || model != "m") return std::nullopt;
+    ModelPrices p;
+    p.input = 1'000'000;  // pico-USD per token
+    p.output = 2'000'000;
+    p.cached_input = 100'000;
+    return p;
+  });
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_EQ(result->repriced, 1);
+  EXPECT_EQ(result->unpriced, 1);
+  auto report = ledger->report({std::nullopt, std::nullopt, UsageGrouping::provider});
+  ASSERT_TRUE(report);
+  // 600 × 1e6 + 400 × 1e5 + 100 × 2e6 (reasoning at the output price) pico = 840,000 nano.
+  EXPECT_EQ(report->groups[1].group, "p");
+  EXPECT_EQ(report->groups[1].cost_nano_usd, 840'000);
+  EXPECT_EQ(report->groups[0].cost_nano_usd, 77);  // left as it was
+}
+
+TEST_F(LedgerTest, TheFileIsPrivate) {
+  auto ledger = open();
+  struct stat st {};
+  ASSERT_EQ(::stat(ledger_path(dir_).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(UsageQuery, TimesAndGroupings) {
+  constexpr int64_t kNow = 1'764'590'400'000;  // 2025-12-01T12:00:00Z
+  EXPECT_EQ(*parse_time_point("7d", kNow), kNow - 7 * 86'400'000LL);
+  EXPECT_EQ(*parse_time_point("90m", kNow), kNow - 90 * 60'000LL);
+  EXPECT_EQ(*parse_time_point("2025-12-01", kNow), kNow - 12 * 3'600'000LL);
+  EXPECT_EQ(*parse_time_point("2025-12-01T10:30:00Z", kNow), kNow - 90 * 60'000LL);
+  EXPECT_EQ(*parse_time_point("1700000000000", kNow), 1'700'000'000'000);
+  EXPECT_EQ(*parse_time_point("now", kNow), kNow);
+  EXPECT_FALSE(parse_time_point("yesterday", kNow));
+  EXPECT_FALSE(parse_time_point("2025-02-30", kNow));
+  auto q = parse_usage_query("1d", "", "model", kNow);
+  ASSERT_TRUE(q);
+  EXPECT_EQ(q->by, UsageGrouping::model);
+  EXPECT_EQ(*q->since_ms, kNow - 86'400'000);
+  EXPECT_FALSE(q->until_ms);
+  auto bad = parse_usage_query("", "", "team", kNow);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error(), "by: \"team\" is not a grouping: use provider, model, key or day");
+  EXPECT_EQ(query_value("since=7d&by=day", "by"), "day");
+  EXPECT_EQ(query_value("until=2025-12-01T10%3A30%3A00Z", "until"), "2025-12-01T10:30:00Z");
+  EXPECT_EQ(query_value("by=day", "since"), "");
+}
+
+TEST(UsageQuery, TheReportJsonCarriesExactCosts) {
+  UsageReport r;
+  UsageTotals t;
+  t.group = "p";
+  t.requests = 2;
+  t.cost_nano_usd = 1'234'567'891;
+  r.groups.push_back(t);
+  r.total = t;
+  std::string out = usage_report_json({std::nullopt, 5, UsageGrouping::provider}, r);
+  EXPECT_NE(out.find(R"("since":null,"until":5,"by":"provider")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("group":"p","requests":2,)"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("cost_nano_usd":1234567891,"cost_usd":1.234567891})"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace llmux::storage
