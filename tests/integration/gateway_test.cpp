@@ -58,7 +58,9 @@ class GatewayTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     fake_ = new FakeProvider(start_fake());
-    gateway_ = new Gateway(start_gateway(config_for(*fake_)));
+    // The suite shares one gateway: the scripted upstream failures of one test must not open the
+    // breaker that the next test's requests go through.
+    gateway_ = new Gateway(start_gateway(config_for(*fake_, "", "router:\n  breaker: {consecutive_failures: 1000000, min_requests: 1000000}\n")));
   }
   static void TearDownTestSuite() {
     delete gateway_;
