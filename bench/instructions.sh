@@ -3,13 +3,15 @@
 # shared 2-core machine is too noisy to see a 5% change). llmux runs under callgrind twice, with
 # N requests and with none, at a low fixed rate from llmux-loadgen; the difference divided by N
 # is the per-request cost. Heap allocations come the same way from memcheck's heap summary.
-#   bench/instructions.sh [BUILD_DIR] [REQUESTS] [CONFIG_EXTRA_FILE]
-# CONFIG_EXTRA_FILE, when given, is appended to the generated config (e.g. a models: section).
+#   bench/instructions.sh [BUILD_DIR] [REQUESTS] [CONFIG_TEMPLATE MODEL]
+# CONFIG_TEMPLATE replaces the one-provider config (@FAKE_PORT@ becomes the fake provider's port),
+# and the request asks for MODEL (e.g. bench/routed.yaml routed).
 set -euo pipefail
 build=${1:-build}
 loadgen=${LOADGEN:-$build/llmux-loadgen}
 requests=${2:-2000}
-extra=${3:-}
+template=${3:-}
+model=${4:-fake-model}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 cleanup() {
@@ -21,8 +23,8 @@ trap cleanup EXIT
 
 . "$here/fake_upstream.sh"
 start_fake_upstream
-[ -n "$extra" ] && sed "s/@FAKE_PORT@/$fake_port/g" "$extra" >>"$tmp/config.yaml"
-sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/wrk/chat.lua" >"$tmp/body.json"
+[ -n "$template" ] && sed "s/@FAKE_PORT@/$fake_port/g" "$template" >"$tmp/config.yaml"
+sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/wrk/chat.lua" | sed "s/\"model\":\"fake-model\"/\"model\":\"$model\"/" >"$tmp/body.json"
 
 profile() {  # tool requests -> the tool's total (instructions, or heap allocations)
   local tool=$1 n=$2 out=$tmp/$1.$2

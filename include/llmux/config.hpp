@@ -150,6 +150,12 @@ struct AlertsConfig {
   std::string webhook;  // health state changes are POSTed here as JSON; empty = off
 };
 
+// The usage ledger (STATE_DIR/usage.db). Off, nothing is recorded and /api/usage reports only the
+// per-provider totals since start.
+struct LedgerConfig {
+  bool enabled = true;
+};
+
 // Browser access (off while `origins` is empty). "*" allows any origin.
 struct CorsConfig {
   std::vector<std::string> origins;
@@ -190,6 +196,7 @@ struct GatewayConfig {
   std::vector<ModelRouteConfig> models;  // the top-level models: section
   RouterConfig router;
   AlertsConfig alerts;
+  LedgerConfig ledger;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;
   std::string state_dir;  // empty = XDG default

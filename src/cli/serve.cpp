@@ -314,20 +314,26 @@ int run_serve(const ServeOptions& options) {
   std::filesystem::create_directories(config.state_dir, ec);
   if (!ec) ::chmod(config.state_dir.c_str(), 0700);
 
-  auto ledger = storage::open_sqlite_ledger({storage::ledger_path(config.state_dir)});
-  if (!ledger) {
-    std::cerr << "llmux: " << ledger.error() << "\n";
-    return kFailed;
+  // The ledger is opened at start only: turning it on or off takes a restart.
+  std::shared_ptr<storage::UsageLedger> usage_ledger;
+  if (config.ledger.enabled) {
+    auto ledger = storage::open_sqlite_ledger({storage::ledger_path(config.state_dir)});
+    if (!ledger) {
+      std::cerr << "llmux: " << ledger.error() << "\n";
+      return kFailed;
+    }
+    usage_ledger = std::move(*ledger);
   }
-  std::shared_ptr<storage::UsageLedger> usage_ledger = std::move(*ledger);
   // Stores what is still queued on every way out, the SIGTERM drain included.
   struct CloseLedger {
-    storage::UsageLedger& ledger;
-    ~CloseLedger() { ledger.close(); }
-  } close_ledger{*usage_ledger};
+    storage::UsageLedger* ledger;
+    ~CloseLedger() {
+      if (ledger) ledger->close();
+    }
+  } close_ledger{usage_ledger.get()};
 
   server::Server server(loaded->state);
-  server.set_ledger(usage_ledger);
+  if (usage_ledger) server.set_ledger(usage_ledger);
   auto port = server.listen();
   if (!port) {
     std::cerr << "llmux: " << port.error() << "\n";

@@ -163,6 +163,7 @@ class Loader {
     if (auto* i = get(f, "models")) load_model_routes(*i, config.models);
     if (auto* i = get(f, "router")) load_router(*i, config.router);
     if (auto* i = get(f, "alerts")) load_alerts(*i, config.alerts);
+    if (auto* i = get(f, "ledger")) load_ledger(*i, config.ledger);
     return config;
   }
 
@@ -822,6 +823,13 @@ class Loader {
     auto f = fields(item, kAlertsScope);
     if (auto* i = get(f, "webhook"))
       if (auto s = text(*i)) a.webhook = std::move(*s);
+  }
+
+  void load_ledger(const Item& item, LedgerConfig& l) {
+    if (!expect_map(item, "a mapping with enabled")) return;
+    auto f = fields(item, kLedgerScope);
+    if (auto* i = get(f, "enabled"))
+      if (auto v = boolean(*i)) l.enabled = *v;
   }
 
   // default_params as compact JSON. Quoted YAML scalars (tag "!") stay strings.

@@ -239,6 +239,25 @@ TEST(UsageLedger, SigtermStoresEveryAnsweredRequestBeforeExit) {
   EXPECT_EQ(stored.size(), load.done.size());  // and nothing twice or extra
 }
 
+// `ledger: {enabled: false}`: no ledger file, answers as before, /api/usage with the totals since
+// start only.
+TEST(UsageLedger, OffMeansNoFileAndTheTotalsSinceStart) {
+  TempDir state;
+  auto fake = start_fake();
+  auto gw = start_gateway(priced_config(fake.base_url(), state.path, "ledger: { enabled: false }\n"));
+  auto r = http_post(gw.url("/v1/chat/completions"), kChat);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(r.header("x-llmux-cost-usd").empty());  // the cost is still computed
+  auto usage = http_get(gw.url("/api/usage"));
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  auto report = json::parse(usage.body).as_object();
+  EXPECT_FALSE(report.contains("total")) << usage.body;
+  EXPECT_EQ(report.at("providers").at("fake").at("requests").as_int64(), 1) << usage.body;
+  gw.process.signal(SIGTERM);
+  EXPECT_EQ(gw.process.wait(), 0);
+  EXPECT_FALSE(std::filesystem::exists(state.path + "/usage.db"));
+}
+
 // The documented bound: a SIGKILL loses at most the rows of the last batch window (100 ms) plus
 // the time one batch takes to write. Measured: the newest answer missing from the ledger.
 TEST(UsageLedger, SigkillLosesAtMostTheLastBatchWindow) {
