@@ -512,6 +512,7 @@ class Loader {
       if (auto v = int32(*i)) p.max_retries = *v;
     if (auto* i = get(f, "timeouts")) load_timeouts(*i, p.timeouts);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
+    if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "anthropic.hpp"
+#include "gemini.hpp"
 #include "openai.hpp"
 #include "script.hpp"
 
@@ -19,6 +20,7 @@ class Provider {
   Options opt_;
   OpenAiApi openai_;
   AnthropicApi anthropic_;
+  GeminiApi gemini_;
 };
 
 }  // namespace llmux::fake
