@@ -67,6 +67,10 @@ struct Usage {
   int64_t prompt_tokens = 0;
   int64_t completion_tokens = 0;
   int64_t total_tokens = 0;
+  // Parts of the counts above, as OpenAI details them (0: not reported). Written by the adapters'
+  // decoders (prompt_tokens_details.cached_tokens, completion_tokens_details.reasoning_tokens).
+  int64_t cached_tokens = 0;
+  int64_t reasoning_tokens = 0;
 };
 
 // Token counts are the upstream's numbers, any int64: their sums saturate at the int64 range

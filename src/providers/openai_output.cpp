@@ -26,6 +26,16 @@ void append_usage(std::string& out, const json::Usage& u) {
   append_number(out, u.completion_tokens);
   out += ",\"total_tokens\":";
   append_number(out, u.total_tokens ? u.total_tokens : json::add_tokens(u.prompt_tokens, u.completion_tokens));
+  if (u.cached_tokens) {
+    out += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+    append_number(out, u.cached_tokens);
+    out += '}';
+  }
+  if (u.reasoning_tokens) {
+    out += ",\"completion_tokens_details\":{\"reasoning_tokens\":";
+    append_number(out, u.reasoning_tokens);
+    out += '}';
+  }
   out += '}';
 }
 

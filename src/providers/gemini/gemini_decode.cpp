@@ -61,6 +61,8 @@ struct GeminiUsage {
     u.prompt_tokens = json::add_tokens(prompt, tool_prompt);
     u.completion_tokens = json::add_tokens(candidates, thoughts);
     u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
+    u.cached_tokens = cached;
+    u.reasoning_tokens = thoughts;
     return u;
   }
 };

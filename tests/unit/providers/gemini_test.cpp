@@ -362,6 +362,15 @@ TEST(GeminiStream, ThoughtPartsAreReasoningAndEscapesPassThrough) {
   EXPECT_EQ(got.prompt_tokens, 12);
   EXPECT_EQ(got.completion_tokens, 8);
   EXPECT_EQ(got.id, "r1");
+  // Cached and thinking tokens as OpenAI details them.
+  std::string out = translate_stream(events);
+  auto usage_at = out.find("\"usage\":{");
+  ASSERT_NE(usage_at, std::string::npos) << out;
+  auto chunk_end = out.find("\n\n", usage_at);
+  auto chunk_start = out.rfind("data: ", usage_at) + 6;
+  auto usage = bj::parse(out.substr(chunk_start, chunk_end - chunk_start)).as_object()["usage"].as_object();
+  EXPECT_EQ(usage["prompt_tokens_details"], bj::parse(R"({"cached_tokens":4})"));
+  EXPECT_EQ(usage["completion_tokens_details"], bj::parse(R"({"reasoning_tokens":5})"));
 }
 
 TEST(GeminiStream, SafetyFinishAndBlockedPromptAreContentFilter) {
@@ -443,6 +452,8 @@ TEST(GeminiBody, TextResponse) {
   EXPECT_EQ(out["usage"].as_object()["completion_tokens"],
             u["candidatesTokenCount"].to_number<int64_t>() + u["thoughtsTokenCount"].to_number<int64_t>());
   EXPECT_EQ(out["usage"].as_object()["total_tokens"], u["totalTokenCount"]);
+  EXPECT_EQ(out["usage"].as_object()["completion_tokens_details"].as_object()["reasoning_tokens"], u["thoughtsTokenCount"]);
+  EXPECT_FALSE(out["usage"].as_object().contains("prompt_tokens_details"));  // no cachedContentTokenCount
 }
 
 TEST(GeminiBody, FunctionCallResponse) {
