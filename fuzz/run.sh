@@ -12,13 +12,13 @@ jobs=${FUZZ_JOBS:-2}
 max_len=${FUZZ_MAX_LEN:-8192}
 fixtures=${FUZZ_FIXTURES:-../shared/fixtures/providers}
 
-all_targets=(http_request http_response sse_stream request_json anthropic_response config_text env_refs)
+all_targets=(http_request http_response sse_stream request_json anthropic_response gemini_response config_text env_refs)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 declare -A dictionary=(
   [http_request]=http [http_response]=http [sse_stream]=sse [request_json]=json
-  [anthropic_response]=anthropic [config_text]=config [env_refs]=env_refs
+  [anthropic_response]=anthropic [gemini_response]=gemini [config_text]=config [env_refs]=env_refs
 )
 
 seeds=$build/fuzz-seeds
@@ -43,6 +43,8 @@ if [ -d "$fixtures" ]; then
   copy_fixtures sse_stream "$fixtures"/*/*.sse.txt
   copy_fixtures anthropic_response "$fixtures"/anthropic/*.sse.txt "$fixtures"/anthropic/messages-*.json \
     "$fixtures"/anthropic/error-*.json
+  copy_fixtures gemini_response "$fixtures"/gemini/*.sse.txt "$fixtures"/gemini/generate-content*.json \
+    "$fixtures"/gemini/error-*.json
   copy_fixtures request_json "$fixtures"/*/*.request.json "$fixtures"/openai/*.json
   mkdir -p "$seeds/http_request" "$seeds/http_response"
   for file in "$fixtures"/*/*.request.json; do

@@ -516,6 +516,7 @@ class Loader {
     if (auto* i = get(f, "resume"))
       if (auto v = resume_mode(*i)) p.resume_prefill = *v;
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
+    if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;

@@ -59,6 +59,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   std::string lower = to_lower(type);
   std::replace(lower.begin(), lower.end(), '_', '-');
   if (lower == kAnthropic || lower == "claude") return std::string(kAnthropic);
+  if (lower == kGemini || lower == "google-ai-studio") return std::string(kGemini);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
     return std::string(kOpenAICompatible);

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "providers/anthropic/anthropic.hpp"
+#include "providers/gemini/gemini.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 #include "providers/provider.hpp"
 #include "core/text.hpp"
@@ -25,6 +26,7 @@ const std::map<std::string, Factory>& factories() {
   static const std::map<std::string, Factory> table = {
       {"openai-compatible", &create<OpenAICompatibleProvider>},
       {"anthropic", &create<AnthropicProvider>},
+      {"gemini", &create<GeminiProvider>},
   };
   return table;
 }

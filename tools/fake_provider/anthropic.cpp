@@ -133,59 +133,6 @@ struct ToolCall {
   std::string input;  // a JSON object
 };
 
-std::string_view schema_type(const json::object& schema) {
-  auto* t = schema.if_contains("type");
-  if (!t) return {};
-  if (auto* s = t->if_string()) return *s;
-  if (auto* list = t->if_array())
-    for (auto& v : *list)
-      if (v.is_string() && v.get_string() != "null") return v.get_string();
-  return {};
-}
-
-void append_sample(std::string& out, const json::value& schema, int depth);
-
-void append_object_sample(std::string& out, const json::object* schema, int depth) {
-  out += '{';
-  const json::value* props = schema ? schema->if_contains("properties") : nullptr;
-  if (props && props->is_object() && depth < 4) {
-    bool first = true;
-    for (auto& [name, sub] : props->get_object()) {
-      if (!first) out += ',';
-      first = false;
-      append_str(out, name);
-      out += ':';
-      append_sample(out, sub, depth + 1);
-    }
-  }
-  out += '}';
-}
-
-// A small value that the schema accepts, so clients that validate tool input take it; the same
-// schema always gives the same value.
-void append_sample(std::string& out, const json::value& schema, int depth) {
-  auto* o = schema.if_object();
-  if (!o) {
-    out += "\"fake\"";
-    return;
-  }
-  if (auto* e = o->if_contains("enum"); e && e->is_array() && !e->get_array().empty()) {
-    out += json::serialize(e->get_array().front());
-    return;
-  }
-  if (auto* c = o->if_contains("const")) {
-    out += json::serialize(*c);
-    return;
-  }
-  auto type = schema_type(*o);
-  if (type == "object" || (type.empty() && o->contains("properties"))) append_object_sample(out, o, depth);
-  else if (type == "array") out += "[]";
-  else if (type == "integer" || type == "number") out += '1';
-  else if (type == "boolean") out += "true";
-  else if (type == "null") out += "null";
-  else out += "\"fake\"";
-}
-
 // The model calls a tool when it is offered one and not told otherwise, except right after a
 // tool result: that turn is answered in text, so that a tool loop ends.
 std::optional<ToolCall> tool_call(const json::object& req, const Conversation& c) {
@@ -352,6 +299,57 @@ std::string model_object(std::string_view id) {
 }
 
 }  // namespace
+
+static std::string_view schema_type(const json::object& schema) {
+  auto* t = schema.if_contains("type");
+  if (!t) return {};
+  if (auto* s = t->if_string()) return *s;
+  if (auto* list = t->if_array())
+    for (auto& v : *list)
+      if (v.is_string() && v.get_string() != "null") return v.get_string();
+  return {};
+}
+
+void append_object_sample(std::string& out, const json::object* schema, int depth) {
+  out += '{';
+  const json::value* props = schema ? schema->if_contains("properties") : nullptr;
+  if (props && props->is_object() && depth < 4) {
+    bool first = true;
+    for (auto& [name, sub] : props->get_object()) {
+      if (!first) out += ',';
+      first = false;
+      append_str(out, name);
+      out += ':';
+      append_sample(out, sub, depth + 1);
+    }
+  }
+  out += '}';
+}
+
+// A small value that the schema accepts, so clients that validate tool input take it; the same
+// schema always gives the same value.
+void append_sample(std::string& out, const json::value& schema, int depth) {
+  auto* o = schema.if_object();
+  if (!o) {
+    out += "\"fake\"";
+    return;
+  }
+  if (auto* e = o->if_contains("enum"); e && e->is_array() && !e->get_array().empty()) {
+    out += json::serialize(e->get_array().front());
+    return;
+  }
+  if (auto* c = o->if_contains("const")) {
+    out += json::serialize(*c);
+    return;
+  }
+  auto type = schema_type(*o);
+  if (type == "object" || (type.empty() && o->contains("properties"))) append_object_sample(out, o, depth);
+  else if (type == "array") out += "[]";
+  else if (type == "integer" || type == "number") out += '1';
+  else if (type == "boolean") out += "true";
+  else if (type == "null") out += "null";
+  else out += "\"fake\"";
+}
 
 std::string anthropic_id(std::string_view prefix, std::uint64_t id) {
   std::string digits = std::to_string(id);

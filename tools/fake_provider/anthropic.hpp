@@ -19,6 +19,11 @@ namespace llmux::fake {
 // request_id is the one the request-id header carries.
 Reply anthropic_error(unsigned status, std::string_view message, std::uint64_t id);
 
+// A small JSON value that `schema` accepts, so clients that validate tool input take it; the same
+// schema always gives the same value. An object schema (or none) gives an object.
+void append_sample(std::string& out, const boost::json::value& schema, int depth = 0);
+void append_object_sample(std::string& out, const boost::json::object* schema, int depth = 0);
+
 // "req_fake0000000000000042" and the like: Anthropic's ids are a prefix and 24 characters.
 std::string anthropic_id(std::string_view prefix, std::uint64_t id);
 

@@ -22,7 +22,8 @@ constexpr const char* kUsage =
     "(context_length_exceeded, content_policy_violation, ...). Requests override them with\n"
     "x-fake-<knob> headers or a \"fake\": {\"<knob_name>\": value} body field.\n"
     "Endpoints: OpenAI POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models;\n"
-    "Anthropic POST /v1/messages, and GET /v1/models in its shape when anthropic-version is sent.\n"
+    "Anthropic POST /v1/messages, and GET /v1/models in its shape when anthropic-version is sent;\n"
+    "Gemini POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse, GET /v1beta/models.\n"
     "GET /_fake/requests lists the requests received (DELETE clears it); GET /_fake/connections\n"
     "counts the open client connections.\n";
 

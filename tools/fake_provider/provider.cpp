@@ -88,13 +88,14 @@ bool Provider::in_failing_phase(const Script& s) const {
   return s.down_for_ms > 0 && now - c.first < std::chrono::milliseconds(s.down_for_ms);
 }
 
-Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models) {}
+Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models) {}
 
 Reply Provider::handle(const Request& req) const {
   Script s = opt_.defaults;
   const bool open = opt_.require_key.empty();
   // OpenAI-compatible servers take the key in any of their headers; Anthropic only in x-api-key.
   bool openai_key = open, anthropic_key = open, x_api_key_sent = false, versioned = false;
+  bool gemini_key = open, goog_key_sent = false;  // Gemini: only x-goog-api-key
   std::string_view request_id;
   std::string credentials;  // what echo_auth quotes
   for (auto& f : req) {
@@ -113,6 +114,9 @@ Reply Provider::handle(const Request& req) const {
       if (!open && f.value() == opt_.require_key) openai_key = anthropic_key = true;
     } else if (iequals(name, "api-key")) {
       if (!openai_key) openai_key = f.value() == opt_.require_key;
+    } else if (iequals(name, "x-goog-api-key")) {
+      goog_key_sent = true;
+      if (!open) gemini_key = f.value() == opt_.require_key;
     } else if (iequals(name, "anthropic-version")) {
       versioned = true;
     }
@@ -122,7 +126,8 @@ Reply Provider::handle(const Request& req) const {
   std::string_view target = req.target();
   std::string_view deployment;
   std::string_view path = api_path(target.substr(0, target.find('?')), deployment);
-  const bool anthropic = AnthropicApi::serves(path, versioned);
+  const bool gemini = GeminiApi::serves(path);
+  const bool anthropic = !gemini && AnthropicApi::serves(path, versioned);
   const std::uint64_t id = anthropic ? anthropic_.next_id() : 0;
 
   // A stack buffer holds the whole DOM of a typical request: no heap allocation to parse it.
@@ -146,7 +151,14 @@ Reply Provider::handle(const Request& req) const {
     r.hang = true;
     return r;
   }
-  if (anthropic && !anthropic_key) {
+  if (gemini) {
+    if (!gemini_key)
+      r = goog_key_sent ? gemini_error(400, "API key not valid. Please pass a valid API key.")
+                        : gemini_error(403, "Method doesn't allow unregistered callers. Please use API Key.");
+    else if (s.status >= 400) r = gemini_error(s.status, "fake provider scripted status " + std::to_string(s.status));
+    else r = gemini_.answer(req, path, body, bad_json, s);
+    if (s.status && r.status == 200) r.status = s.status;
+  } else if (anthropic && !anthropic_key) {
     r = anthropic_error(401, x_api_key_sent ? "invalid x-api-key" : "x-api-key header is required", id);
   } else if (!anthropic && !openai_key) {
     r = error_reply(401, "Incorrect API key provided.");

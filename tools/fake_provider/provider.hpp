@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "anthropic.hpp"
+#include "gemini.hpp"
 #include "openai.hpp"
 #include "script.hpp"
 
@@ -23,6 +24,7 @@ class Provider {
   Options opt_;
   OpenAiApi openai_;
   AnthropicApi anthropic_;
+  GeminiApi gemini_;
 
   // ---- Stateful faults (the router's fault matrix) ----
   // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.

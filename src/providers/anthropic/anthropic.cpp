@@ -5,6 +5,7 @@
 #include "core/json_text.hpp"
 #include "core/text.hpp"
 #include "json/simdjson_support.hpp"
+#include "providers/encode_support.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 
 namespace llmux::providers {
@@ -15,41 +16,12 @@ using simdjson::dom::array;
 using simdjson::dom::element;
 using simdjson::dom::object;
 
-Unexpected<Error> invalid(std::string message, std::string param, std::string code = "unsupported_parameter") {
-  return unexpected(Error::make(ErrorKind::invalid_request, std::move(message), std::move(param), std::move(code)));
-}
-
-// Where a field sits in the request ("messages[3].content[1]"), for error messages: links on the
-// stack, turned into text only when an error is reported.
-struct FieldPath {
-  const FieldPath* parent = nullptr;
-  std::string_view name;  // "messages", ".content"
-  size_t index = SIZE_MAX;  // "[index]" instead of a name
-
-  FieldPath operator/(std::string_view child) const { return {this, child}; }
-  FieldPath operator[](size_t i) const { return {this, {}, i}; }
-  std::string str() const {
-    std::string text = parent ? parent->str() : std::string();
-    if (index != SIZE_MAX) return text + "[" + std::to_string(index) + "]";
-    return text + std::string(name);
-  }
-};
-
-const FieldPath kMessages{nullptr, "messages"};
-const FieldPath kTools{nullptr, "tools"};
-
-// "<path><what>", with the path as the error's param.
-Unexpected<Error> invalid_at(const FieldPath& path, std::string_view what, std::string code = "unsupported_parameter") {
-  std::string param = path.str();
-  return invalid(param + std::string(what), param, std::move(code));
-}
-
-// Any JSON value, minified.
-void append_value(std::string& out, element value) {
-  std::string_view text;
-  if (!value.get_string().get(text)) return append_json_string(out, text);
-  out += simdjson::to_string(value);
-}
+using encode::append_value;
+using encode::FieldPath;
+using encode::invalid;
+using encode::invalid_at;
+using encode::kMessages;
+using encode::kTools;
 
 // Writes the request in Anthropic's shape while reading OpenAI's. One instance per call.
 class RequestTranslator {
@@ -163,25 +135,10 @@ class RequestTranslator {
 
   // Text content (a string, or an array of text parts) as comma-separated text blocks.
   Expected<void, Error> write_text_blocks(element content, const FieldPath& path) {
-    std::string_view text;
-    if (!content.get_string().get(text)) {
-      text_block(text);
-      return {};
-    }
-    array parts;
-    if (content.get_array().get(parts)) return invalid_at(path, " must be a string or an array of text parts", "invalid_type");
-    size_t j = 0;
-    bool first = true;
-    for (element part : parts) {
-      std::string_view type;
-      if (part["type"].get_string().get(type) || type != "text" || part["text"].get_string().get(text))
-        return invalid_at(path[j] / ".type", " must be \"text\" here");
+    return encode::for_each_text_part(content, path, [this](std::string_view text, bool first) {
       if (!first) out_ += ',';
-      first = false;
       text_block(text);
-      ++j;
-    }
-    return {};
+    });
   }
 
   void text_block(std::string_view text) {
@@ -265,10 +222,9 @@ class RequestTranslator {
         if (part["text"].get_string().get(text)) return invalid_at(part_path / ".text", " must be a string", "invalid_type");
         text_block(text);
       } else if (type == "image_url") {
-        std::string_view url;
-        if (part["image_url"]["url"].get_string().get(url) && part["image_url"].get_string().get(url))
-          return invalid_at(part_path / ".image_url.url", " is required", "missing_required_parameter");
-        write_image(url);
+        auto url = encode::image_url_of(part, part_path);
+        if (!url) return unexpected(std::move(url).error());
+        write_image(*url);
       } else {
         return invalid_at(part_path / ".type", " '" + std::string(type) + "' is not supported by Anthropic models (text and image_url are)");
       }
@@ -280,14 +236,12 @@ class RequestTranslator {
   // data:image/png;base64,… becomes a base64 source; any other URL a url source.
   void write_image(std::string_view url) {
     out_ += "{\"type\":\"image\",\"source\":";
-    size_t comma = url.find(',');
-    std::string_view meta = url.substr(0, comma);
-    if (url.starts_with("data:") && comma != std::string_view::npos && meta.size() > 12 &&
-        meta.substr(meta.size() - 7) == ";base64") {
+    std::string_view media_type, data;
+    if (encode::split_base64_data_url(url, media_type, data)) {
       out_ += "{\"type\":\"base64\",\"media_type\":";
-      append_json_string(out_, meta.substr(5, meta.size() - 12));
+      append_json_string(out_, media_type);
       out_ += ",\"data\":";
-      append_json_string(out_, url.substr(comma + 1));
+      append_json_string(out_, data);
     } else {
       out_ += "{\"type\":\"url\",\"url\":";
       append_json_string(out_, url);
@@ -318,36 +272,19 @@ class RequestTranslator {
     for (element call : calls) {
       FieldPath calls_path = path / ".tool_calls";
       FieldPath call_path = calls_path[k++];
-      std::string_view id, name, arguments;
-      if (call["id"].get_string().get(id)) return invalid_at(call_path / ".id", " is required", "missing_required_parameter");
-      if (call["function"]["name"].get_string().get(name))
-        return invalid_at(call_path / ".function.name", " is required", "missing_required_parameter");
-      json::read_optional(call["function"]["arguments"].get_string(), arguments);
+      auto fields = encode::read_tool_call(call, call_path);
+      if (!fields) return unexpected(std::move(fields).error());
       if (blocks++) out_ += ',';
       out_ += "{\"type\":\"tool_use\",\"id\":";
-      append_json_string(out_, id);
+      append_json_string(out_, fields->id);
       out_ += ",\"name\":";
-      append_json_string(out_, name);
+      append_json_string(out_, fields->name);
       out_ += ",\"input\":";
-      if (auto done = append_arguments(arguments, call_path / ".function.arguments"); !done) return unexpected(std::move(done).error());
+      if (auto done = encode::append_arguments_object(out_, fields->arguments, call_path / ".function.arguments"); !done)
+        return unexpected(std::move(done).error());
       out_ += '}';
     }
     return blocks;
-  }
-
-  // OpenAI carries arguments as a string of JSON; Anthropic wants the object itself.
-  Expected<void, Error> append_arguments(std::string_view arguments, const FieldPath& path) {
-    if (arguments.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-      out_ += "{}";
-      return {};
-    }
-    thread_local simdjson::dom::parser parser;
-    thread_local std::string buffer;
-    object parsed;
-    if (parser.parse(json::padded_copy(arguments, buffer)).get_object().get(parsed))
-      return invalid_at(path, " must be a JSON object in a string", "invalid_value");
-    out_ += simdjson::to_string(parsed);
-    return {};
   }
 
   Expected<void, Error> write_tool_result(element message, const FieldPath& path) {
@@ -396,24 +333,18 @@ class RequestTranslator {
     out_ += ",\"tools\":[";
     size_t k = 0;
     for (element tool : tools) {
-      FieldPath path = kTools[k];
-      std::string_view type = "function", name, description;
-      json::read_optional(tool["type"].get_string(), type);
-      if (type != "function") return invalid_at(path / ".type", " '" + std::string(type) + "' is not supported (use function)");
-      element function;
-      if (tool["function"].get(function) || function["name"].get_string().get(name))
-        return invalid_at(path / ".function.name", " is required", "missing_required_parameter");
+      auto function = encode::read_function_tool(tool, kTools[k]);
+      if (!function) return unexpected(std::move(function).error());
       if (k++) out_ += ',';
       out_ += "{\"name\":";
-      append_json_string(out_, name);
-      if (!function["description"].get_string().get(description)) {
+      append_json_string(out_, function->name);
+      if (function->has_description) {
         out_ += ",\"description\":";
-        append_json_string(out_, description);
+        append_json_string(out_, function->description);
       }
       out_ += ",\"input_schema\":";
-      element schema;
-      if (!function["parameters"].get(schema) && schema.is_object())
-        append_value(out_, schema);
+      if (function->has_parameters)
+        append_value(out_, function->parameters);
       else
         out_ += "{\"type\":\"object\",\"properties\":{}}";
       out_ += '}';
@@ -426,19 +357,10 @@ class RequestTranslator {
   Expected<void, Error> write_tool_choice() {
     bool parallel = true;
     json::read_optional(request_["parallel_tool_calls"].get_bool(), parallel);
-    element choice;
-    std::string_view mode = "auto", name;
-    if (!request_["tool_choice"].get(choice) && !choice.is_null()) {
-      if (choice.get_string().get(mode)) {
-        if (choice["function"]["name"].get_string().get(name))
-          return invalid("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":…}}",
-                         "tool_choice", "invalid_value");
-        mode = "function";
-      }
-    }
+    auto choice = encode::read_tool_choice(request_);
+    if (!choice) return unexpected(std::move(choice).error());
+    std::string_view mode = choice->mode, name = choice->name;
     std::string_view type = mode == "none" ? "none" : mode == "required" ? "any" : mode == "function" ? "tool" : "auto";
-    if (mode != "none" && mode != "auto" && mode != "required" && mode != "function")
-      return invalid("'tool_choice' must be none, auto, required or a function", "tool_choice", "invalid_value");
     out_ += ",\"tool_choice\":{\"type\":\"";
     out_ += type;
     out_ += '"';

@@ -2,7 +2,6 @@
 // simdjson's On-Demand API reads each event in place: string values are taken as raw tokens, so
 // text reaches the client still escaped, exactly as Anthropic wrote it.
 #include <algorithm>
-#include <cctype>
 #include <deque>
 
 #include <simdjson.h>
@@ -10,76 +9,22 @@
 #include "json/json_check.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/anthropic/anthropic.hpp"
+#include "providers/decode_support.hpp"
 
 namespace llmux::providers {
 
 namespace {
 
 namespace od = simdjson::ondemand;
+using decode::escaped_string;
+using decode::for_each_member;
+using decode::integer;
 
 Error malformed(std::string_view what) {
   Error e = Error::make(ErrorKind::upstream_error, "Anthropic sent a malformed " + std::string(what), {},
                         "upstream_malformed_response");
   e.http_status = 502;
   return e;
-}
-
-// True when every backslash in escaped string contents starts a valid JSON escape. simdjson
-// checks escapes only when it unescapes a string; raw tokens skip that (raw control characters
-// and bad UTF-8 are caught when the document is indexed), and an invalid escape passed on would
-// make the client's JSON invalid.
-bool valid_escapes(std::string_view text) {
-  for (size_t i = text.find('\\'); i != std::string_view::npos; i = text.find('\\', i)) {
-    if (++i == text.size()) return false;
-    switch (text[i++]) {
-      case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
-        break;
-      case 'u':
-        if (text.size() - i < 4) return false;
-        for (size_t end = i + 4; i < end; ++i)
-          if (!std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
-}
-
-// The contents of a string value between its quotes, still escaped. A value of another type
-// leaves `out` as it is; a string with an invalid escape is an error.
-simdjson::error_code escaped_string(od::value value, std::string_view& out) {
-  od::json_type type;
-  if (value.type().get(type) || type != od::json_type::string) return simdjson::SUCCESS;
-  std::string_view raw = value.raw_json_token();
-  while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\r' || raw.back() == '\t'))
-    raw.remove_suffix(1);
-  if (raw.size() < 2 || raw.front() != '"' || raw.back() != '"') return simdjson::STRING_ERROR;
-  std::string_view contents = raw.substr(1, raw.size() - 2);
-  if (!valid_escapes(contents)) return simdjson::STRING_ERROR;
-  out = contents;
-  return simdjson::SUCCESS;
-}
-
-// Calls on_member(key, value) for each member of an object value, in order; stops at the first
-// error, from the JSON or from on_member.
-template <typename OnMember>
-simdjson::error_code for_each_member(od::value object_value, OnMember&& on_member) {
-  od::object object;
-  if (auto ec = object_value.get_object().get(object)) return ec;
-  for (auto field : object) {
-    std::string_view key;
-    if (auto ec = field.unescaped_key().get(key)) return ec;
-    od::value value;
-    if (auto ec = field.value().get(value)) return ec;
-    if (auto ec = on_member(key, value)) return ec;
-  }
-  return simdjson::SUCCESS;
-}
-
-int64_t integer(od::value value) {
-  int64_t n = 0;
-  return value.get_int64().get(n) ? 0 : n;
 }
 
 FinishReason finish_reason(std::string_view stop_reason) {

@@ -1,0 +1,172 @@
+// Helpers shared by the translators of OpenAI chat requests into providers' request bodies.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <simdjson.h>
+
+#include "core/json_text.hpp"
+#include "json/simdjson_support.hpp"
+#include "llmux/error.hpp"
+#include "llmux/expected.hpp"
+
+namespace llmux::providers::encode {
+
+inline Unexpected<Error> invalid(std::string message, std::string param, std::string code = "unsupported_parameter") {
+  return unexpected(Error::make(ErrorKind::invalid_request, std::move(message), std::move(param), std::move(code)));
+}
+
+// Where a field sits in the request ("messages[3].content[1]"), for error messages: links on the
+// stack, turned into text only when an error is reported.
+struct FieldPath {
+  const FieldPath* parent = nullptr;
+  std::string_view name;  // "messages", ".content"
+  size_t index = SIZE_MAX;  // "[index]" instead of a name
+
+  FieldPath operator/(std::string_view child) const { return {this, child}; }
+  FieldPath operator[](size_t i) const { return {this, {}, i}; }
+  std::string str() const {
+    std::string text = parent ? parent->str() : std::string();
+    if (index != SIZE_MAX) return text + "[" + std::to_string(index) + "]";
+    return text + std::string(name);
+  }
+};
+
+inline const FieldPath kMessages{nullptr, "messages"};
+inline const FieldPath kTools{nullptr, "tools"};
+
+// "<path><what>", with the path as the error's param.
+inline Unexpected<Error> invalid_at(const FieldPath& path, std::string_view what,
+                                    std::string code = "unsupported_parameter") {
+  std::string param = path.str();
+  return invalid(param + std::string(what), param, std::move(code));
+}
+
+// Any JSON value, minified.
+inline void append_value(std::string& out, simdjson::dom::element value) {
+  std::string_view text;
+  if (!value.get_string().get(text)) return append_json_string(out, text);
+  out += simdjson::to_string(value);
+}
+
+// OpenAI carries tool arguments as a string of JSON; other providers want the object itself.
+// Blank arguments are an empty object.
+inline Expected<void, Error> append_arguments_object(std::string& out, std::string_view arguments, const FieldPath& path) {
+  if (arguments.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    out += "{}";
+    return {};
+  }
+  thread_local simdjson::dom::parser parser;
+  thread_local std::string buffer;
+  simdjson::dom::object parsed;
+  if (parser.parse(json::padded_copy(arguments, buffer)).get_object().get(parsed))
+    return invalid_at(path, " must be a JSON object in a string", "invalid_value");
+  out += simdjson::to_string(parsed);
+  return {};
+}
+
+}  // namespace llmux::providers::encode
+
+namespace llmux::providers::encode {
+
+// Calls on_text(text, first) for text content: a string, or each part of an array of text parts.
+template <typename OnText>
+Expected<void, Error> for_each_text_part(simdjson::dom::element content, const FieldPath& path, OnText&& on_text) {
+  std::string_view text;
+  if (!content.get_string().get(text)) {
+    on_text(text, true);
+    return {};
+  }
+  simdjson::dom::array parts;
+  if (content.get_array().get(parts)) return invalid_at(path, " must be a string or an array of text parts", "invalid_type");
+  size_t j = 0;
+  for (simdjson::dom::element part : parts) {
+    std::string_view type;
+    if (part["type"].get_string().get(type) || type != "text" || part["text"].get_string().get(text))
+      return invalid_at(path[j] / ".type", " must be \"text\" here");
+    on_text(text, j++ == 0);
+  }
+  return {};
+}
+
+// The URL of an image_url part ({"image_url":{"url":…}} or {"image_url":"…"}).
+inline Expected<std::string_view, Error> image_url_of(simdjson::dom::element part, const FieldPath& part_path) {
+  std::string_view url;
+  if (part["image_url"]["url"].get_string().get(url) && part["image_url"].get_string().get(url))
+    return invalid_at(part_path / ".image_url.url", " is required", "missing_required_parameter");
+  return url;
+}
+
+// "data:image/png;base64,…" split into its media type and data; false for any other URL.
+inline bool split_base64_data_url(std::string_view url, std::string_view& media_type, std::string_view& data) {
+  size_t comma = url.find(',');
+  std::string_view meta = url.substr(0, comma);
+  if (!url.starts_with("data:") || comma == std::string_view::npos || meta.size() <= 12 ||
+      meta.substr(meta.size() - 7) != ";base64")
+    return false;
+  media_type = meta.substr(5, meta.size() - 12);
+  data = url.substr(comma + 1);
+  return true;
+}
+
+// One entry of an assistant message's tool_calls.
+struct ToolCallFields {
+  std::string_view id, name, arguments;  // arguments: a string of JSON, as OpenAI carries them
+};
+
+inline Expected<ToolCallFields, Error> read_tool_call(simdjson::dom::element call, const FieldPath& call_path) {
+  ToolCallFields f;
+  if (call["id"].get_string().get(f.id)) return invalid_at(call_path / ".id", " is required", "missing_required_parameter");
+  if (call["function"]["name"].get_string().get(f.name))
+    return invalid_at(call_path / ".function.name", " is required", "missing_required_parameter");
+  json::read_optional(call["function"]["arguments"].get_string(), f.arguments);
+  return f;
+}
+
+// One entry of the request's tools: a function.
+struct FunctionTool {
+  std::string_view name;
+  std::string_view description;  // empty when absent
+  bool has_description = false;
+  simdjson::dom::element parameters;  // valid when has_parameters
+  bool has_parameters = false;        // an object schema was given
+};
+
+inline Expected<FunctionTool, Error> read_function_tool(simdjson::dom::element tool, const FieldPath& path) {
+  FunctionTool t;
+  std::string_view type = "function";
+  json::read_optional(tool["type"].get_string(), type);
+  if (type != "function") return invalid_at(path / ".type", " '" + std::string(type) + "' is not supported (use function)");
+  simdjson::dom::element function;
+  if (tool["function"].get(function) || function["name"].get_string().get(t.name))
+    return invalid_at(path / ".function.name", " is required", "missing_required_parameter");
+  t.has_description = !function["description"].get_string().get(t.description);
+  t.has_parameters = !function["parameters"].get(t.parameters) && t.parameters.is_object();
+  return t;
+}
+
+// tool_choice: mode is "none", "auto", "required" or "function" (with the function's name);
+// "auto" when the request has none.
+struct ToolChoice {
+  std::string_view mode = "auto";
+  std::string_view name;
+};
+
+inline Expected<ToolChoice, Error> read_tool_choice(simdjson::dom::object request) {
+  ToolChoice c;
+  simdjson::dom::element choice;
+  if (request["tool_choice"].get(choice) || choice.is_null()) return c;
+  if (choice.get_string().get(c.mode)) {
+    if (choice["function"]["name"].get_string().get(c.name))
+      return invalid("'tool_choice' must be none, auto, required or {\"type\":\"function\",\"function\":{\"name\":…}}",
+                     "tool_choice", "invalid_value");
+    c.mode = "function";
+  }
+  if (c.mode != "none" && c.mode != "auto" && c.mode != "required" && c.mode != "function")
+    return invalid("'tool_choice' must be none, auto, required or a function", "tool_choice", "invalid_value");
+  return c;
+}
+
+}  // namespace llmux::providers::encode
