@@ -132,10 +132,11 @@ void ChunkIdentity::append_usage_chunk(const json::Usage& usage, bool estimated,
 }
 
 PrefillStyle prefill_style(const ProviderConfig& provider) noexcept {
+  if (provider.type != "openai-compatible") return PrefillStyle::assistant_message;
   std::string_view url = provider.base_url;
   if (url.find("mistral.ai") != std::string_view::npos || url.find("deepseek.com") != std::string_view::npos)
     return PrefillStyle::prefix_flag;
-  return PrefillStyle::assistant_message;
+  return PrefillStyle::continue_final_message;
 }
 
 bool append_prefill(std::string_view body, std::string_view sent, PrefillStyle style, std::string& out) {
@@ -143,7 +144,14 @@ bool append_prefill(std::string_view body, std::string_view sent, PrefillStyle s
   if (!messages || body[messages->begin] != '[' || body[messages->end - 1] != ']') return false;
   size_t close = messages->end - 1;  // the array's ']'
   bool empty = skip_space(body, messages->begin + 1) == close;
-  out.append(body.substr(0, close));
+  size_t start = 0;
+  if (style == PrefillStyle::continue_final_message && !json::find_top_level_value(body, "continue_final_message") &&
+      !json::find_top_level_value(body, "add_generation_prompt")) {
+    start = body.find('{') + 1;  // the top-level object's; a member (messages) follows it
+    out.append(body.substr(0, start));
+    out += "\"continue_final_message\":true,\"add_generation_prompt\":false,";
+  }
+  out.append(body.substr(start, close - start));
   if (!empty) out += ',';
   out += "{\"role\":\"assistant\",\"content\":\"";
   out += sent;

@@ -52,8 +52,13 @@ struct ChunkIdentity {
 
 // How a deployment is asked to continue a trailing assistant message.
 enum class PrefillStyle : uint8_t {
-  assistant_message,  // Anthropic (translated by its encoder), vLLM, TGI, Ollama: a trailing assistant message
+  assistant_message,  // Anthropic, Gemini (translated by their encoders): a trailing assistant message
   prefix_flag,        // Mistral, DeepSeek: the trailing assistant message carries "prefix": true
+  // Other OpenAI-compatible servers (vLLM, TGI, Ollama, LM Studio): the trailing assistant message
+  // plus vLLM's "continue_final_message": true, "add_generation_prompt": false, without which vLLM
+  // starts a new turn instead of continuing. A server that ignores them continues the message; one
+  // that refuses them answers 400, and a refused prefill is skipped.
+  continue_final_message,
 };
 PrefillStyle prefill_style(const ProviderConfig& provider) noexcept;
 

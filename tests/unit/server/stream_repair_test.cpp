@@ -60,6 +60,13 @@ TEST(AppendPrefill, AddsATrailingAssistantMessage) {
   ASSERT_TRUE(append_prefill(R"({"messages": [ {"role":"user","content":"]"} ] })", "a", PrefillStyle::prefix_flag, out));
   EXPECT_EQ(out, R"({"messages": [ {"role":"user","content":"]"} ,{"role":"assistant","content":"a","prefix":true}] })");
   out.clear();
+  ASSERT_TRUE(append_prefill(R"( {"messages":[{"role":"user","content":"hi"}]})", "a", PrefillStyle::continue_final_message, out));
+  EXPECT_EQ(out, R"( {"continue_final_message":true,"add_generation_prompt":false,"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"a"}]})");
+  out.clear();
+  // Flags the client set itself are not repeated (a repeated key would be ambiguous upstream).
+  ASSERT_TRUE(append_prefill(R"({"add_generation_prompt":false,"messages":[]})", "a", PrefillStyle::continue_final_message, out));
+  EXPECT_EQ(out, R"({"add_generation_prompt":false,"messages":[{"role":"assistant","content":"a"}]})");
+  out.clear();
   EXPECT_FALSE(append_prefill(R"({"prompt":"x"})", "a", PrefillStyle::assistant_message, out));
 }
 
@@ -70,6 +77,8 @@ TEST(PrefillStyle, MistralAndDeepSeekTakeThePrefixFlag) {
   p.base_url = "https://api.deepseek.com/beta";
   EXPECT_EQ(prefill_style(p), PrefillStyle::prefix_flag);
   p.base_url = "http://vllm.internal:8000/v1";
+  EXPECT_EQ(prefill_style(p), PrefillStyle::continue_final_message);
+  p.type = "anthropic";
   EXPECT_EQ(prefill_style(p), PrefillStyle::assistant_message);
 }
 
