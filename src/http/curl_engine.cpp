@@ -275,12 +275,28 @@ class CurlEngine final : public TransferEngine {
     } else if (t->too_large || code == CURLE_FILESIZE_EXCEEDED) {
       result.failure = TransferFailure::too_large;
       result.detail = "response body exceeds the limit of " + std::to_string(t->request->max_response_bytes) + " bytes";
+    } else if (code == CURLE_OPERATION_TIMEDOUT && !connected(t->easy)) {
+      // curl reports its connect timeout (TCP and, for https, the TLS handshake) as a timeout of
+      // the operation; the connect limit is the one that ran out.
+      result.failure = TransferFailure::connect;
+      result.detail = std::string("connect timed out: ") + (t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(code));
     } else if (code != CURLE_OK) {
       result.failure = classify(code);
       result.detail = t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(code);
     }
     release(std::move(t));
     if (handler) handler->on_complete(result);
+  }
+
+  // Whether the connection was made: TCP, and for https the TLS handshake too.
+  static bool connected(CURL* easy) {
+    curl_off_t tcp = 0, tls = 0;
+    char* scheme = nullptr;
+    curl_easy_getinfo(easy, CURLINFO_CONNECT_TIME_T, &tcp);
+    curl_easy_getinfo(easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+    curl_easy_getinfo(easy, CURLINFO_SCHEME, &scheme);
+    bool https = scheme && (std::string_view(scheme) == "https" || std::string_view(scheme) == "HTTPS");
+    return https ? tls > 0 : tcp > 0;
   }
 
   static TransferFailure classify(CURLcode code) {

@@ -249,6 +249,31 @@ TEST(Upstream, CurlEngineServesPlainStreamErrorsAndTimeouts) {
   EXPECT_NE(sse_data(reset.body).back().find("\"error\""), std::string::npos);
 }
 
+// An https upstream whose TLS handshake never completes (a listener that accepts nothing): curl's
+// connect limit runs out, and the answer names that limit, not the headers timeout.
+TEST(Upstream, CurlEngineNamesAConnectTimeoutAsOne) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 16), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/v1";
+  auto gw = start_gateway("providers:\n" + provider_block("silent", url,
+                                                           "    timeout: 5s\n    max_retries: 0\n"
+                                                           "    timeouts: { connect: 300ms }\n"));
+  auto r = http_post(gw.url("/v1/chat/completions"), R"({"model":"silent/fake-model","messages":[{"role":"user","content":"x"}]})");
+  ::close(listener);
+  EXPECT_EQ(r.status, 504) << r.body;
+  auto error = boost::json::parse(r.body).at("error");
+  EXPECT_EQ(error.at("code").as_string(), "upstream_connect_timeout") << r.body;
+  std::string message(error.at("message").as_string());
+  EXPECT_NE(message.find("silent"), std::string::npos) << message;
+  EXPECT_NE(message.find("300ms"), std::string::npos) << message;
+}
 
 // Connects, optionally sends `bytes`, then waits (bounded) for the server to close the connection.
 // Returns how long that took, or -1 ms if it stayed open past the deadline.
