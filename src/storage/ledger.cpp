@@ -64,7 +64,9 @@ class SqliteLedger final : public UsageLedger {
   }
   ~SqliteLedger() override {
     close();
-    sqlite3_close(db_);
+    // _v2: the insert statement is a member, finalized only after this body; plain close would
+    // refuse (SQLITE_BUSY) and leak the connection.
+    sqlite3_close_v2(db_);
   }
 
   Expected<void, std::string> open() {

@@ -44,6 +44,7 @@ class InlineText {
   }
   void append(std::string_view text) {
     size_t n = std::min(text.size(), N - size_);
+    if (n == 0) return;  // an empty view may have no data pointer, which memcpy must not get
     std::memcpy(data_ + size_, text.data(), n);
     size_ += n;
   }
