@@ -99,7 +99,8 @@ constexpr long long kMaxMs = 24LL * 3600 * 1000;
 }  // namespace
 
 bool Script::set(std::string_view name, std::string_view value) {
-  if (auto repair = set_repair_knob(name, value)) return *repair;
+  char norm[32];
+  if (auto repair = set_repair_knob(normalized(name, norm), value)) return *repair;
   switch (knob_of(name)) {
     case Knob::latency_ms: return set_int(latency_ms, value, 0, kMaxMs);
     case Knob::chunk_interval_ms: return set_int(chunk_interval_ms, value, 0, kMaxMs);
@@ -145,33 +146,19 @@ bool Script::set(std::string_view name, std::string_view value) {
       if (b) usage = *b;
       return b.has_value();
     }
-    case Knob::unknown: {
-      char norm[32];
-      return set_fault(normalized(name, norm), value);
-    }
+    case Knob::unknown: return set_fault(normalized(name, norm), value);
   }
   return false;
 }
 
 // --- stream-repair knobs ---------------------------------------------------------------------
 
-namespace {
-// Knob names compare ignoring case, with '-' and '_' alike.
-bool names_knob(std::string_view name, std::string_view knob) {
-  return std::equal(name.begin(), name.end(), knob.begin(), knob.end(), [](char a, char b) {
-    if (a == '-') a = '_';
-    if (a >= 'A' && a <= 'Z') a = char(a - 'A' + 'a');
-    return a == b;
-  });
-}
-}  // namespace
-
 std::optional<bool> Script::set_repair_knob(std::string_view name, std::string_view value) {
-  if (names_knob(name, "first_token_delay_ms")) return set_int(first_token_delay_ms, value, 0, kMaxMs);
-  if (names_knob(name, "stall_after_chunks")) return set_int(stall_after_chunks, value, -1, 1'000'000);
-  if (names_knob(name, "malformed_event_at")) return set_int(malformed_event_at, value, -1, 1'000'000);
-  if (names_knob(name, "no_done")) return set_bool(no_done, value);
-  if (names_knob(name, "reject_prefill")) return set_bool(reject_prefill, value);
+  if (name == "first_token_delay_ms") return set_int(first_token_delay_ms, value, 0, kMaxMs);
+  if (name == "stall_after_chunks") return set_int(stall_after_chunks, value, -1, 1'000'000);
+  if (name == "malformed_event_at") return set_int(malformed_event_at, value, -1, 1'000'000);
+  if (name == "no_done") return set_bool(no_done, value);
+  if (name == "reject_prefill") return set_bool(reject_prefill, value);
   return std::nullopt;
 }
 

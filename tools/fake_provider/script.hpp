@@ -64,7 +64,7 @@ struct Script {
  private:
   bool set_fault(std::string_view normalized_name, std::string_view value);
 
-  // The stream-repair knobs; nullopt when `name` is none of them.
+  // The stream-repair knobs, by normalized name (snake_case); nullopt when `name` is none of them.
   std::optional<bool> set_repair_knob(std::string_view name, std::string_view value);
 };
 
