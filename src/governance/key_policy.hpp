@@ -1,0 +1,43 @@
+// Who a request is, as far as governance cares: the gateway key it came with and what that key
+// may do. The authentication stage resolves the request's key to one of these (a config key —
+// master_key, api_keys[N] — or a virtual key from the key store) and the request holds it for its
+// life; the rate limiter, the budgets and the ledger read it.
+//
+// Thread-safety: immutable once published; shared read-only (std::shared_ptr<const KeyPolicy>)
+// by any number of requests on any thread. A change to a key publishes a new object.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llmux::governance {
+
+// 0 = no limit.
+struct RateLimits {
+  uint32_t rpm = 0;         // requests per minute
+  uint32_t rph = 0;         // requests per hour
+  uint32_t tpm = 0;         // tokens (input + output) per minute
+  uint32_t concurrent = 0;  // requests in flight
+  bool any() const noexcept { return rpm || rph || tpm || concurrent; }
+};
+
+// Amounts in micro-USD; 0 = no cap for that period.
+struct BudgetLimits {
+  int64_t daily_micro_usd = 0;
+  int64_t monthly_micro_usd = 0;
+  double alert_threshold = 0;  // 0–1 of a cap; 0 = no alert
+  bool any() const noexcept { return daily_micro_usd || monthly_micro_usd; }
+};
+
+struct KeyPolicy {
+  std::string id;    // stable and never secret: "master_key", "api_keys[2]", or a virtual key's id
+  std::string name;  // what the operator called it (the ledger's key column); may equal id
+  RateLimits limits;
+  BudgetLimits budget;
+  std::vector<std::string> models;  // models the key may use; empty = all
+  int64_t expires_at_ms = 0;        // Unix ms; 0 = never
+  bool revoked = false;
+};
+
+}  // namespace llmux::governance
