@@ -65,6 +65,43 @@ struct ProviderTimeouts {
   std::optional<std::chrono::milliseconds> total;        // the whole attempt
 };
 
+// --- Rate limits and budgets (README "Rate limits and budgets"; parsed in
+// config/governance_keys.cpp). governance::KeyPolicy carries the same two structs for a key.
+namespace governance {
+
+// 0 = no limit.
+struct RateLimits {
+  uint32_t rpm = 0;         // requests per minute
+  uint32_t rph = 0;         // requests per hour
+  uint32_t tpm = 0;         // tokens (input + output) per minute
+  uint32_t concurrent = 0;  // requests in flight
+  bool any() const noexcept { return rpm || rph || tpm || concurrent; }
+};
+
+// Amounts in micro-USD; 0 = no cap for that period.
+struct BudgetLimits {
+  int64_t daily_micro_usd = 0;
+  int64_t monthly_micro_usd = 0;
+  double alert_threshold = 0;  // 0–1 of a cap; 0 = no alert
+  bool any() const noexcept { return daily_micro_usd || monthly_micro_usd; }
+};
+
+}  // namespace governance
+
+// A provider's `rateLimit:` and `budget:`.
+struct ProviderGovernance {
+  governance::RateLimits limits;
+  governance::BudgetLimits budget;
+};
+
+// What an `api_keys` entry of the object form adds to its key; all zero for the plain form.
+struct ApiKeySettings {
+  std::string name;  // empty: the key's id (api_keys[N])
+  governance::RateLimits limits;
+  governance::BudgetLimits budget;
+};
+// --- end of rate limits and budgets
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -85,6 +122,7 @@ struct ProviderConfig {
   // `resume: prefill`: a stream of this provider that broke after its first byte may be continued
   // here with a trailing assistant message holding the text already sent.
   bool resume_prefill = false;
+  ProviderGovernance governance;  // rateLimit, budget
   SourceLocation source;
 };
 
@@ -199,6 +237,7 @@ struct GatewayConfig {
   LedgerConfig ledger;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;
+  std::vector<ApiKeySettings> api_key_settings;  // one per api_keys entry, in the same order
   std::string state_dir;  // empty = XDG default
   std::string source_file;
 };

@@ -23,6 +23,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config_internal.hpp"
+#include "config/governance_keys.hpp"
 #include "config/key_scopes.hpp"
 #include "core/json_text.hpp"
 #include "governance/prices.hpp"
@@ -155,9 +156,11 @@ class Loader {
     if (auto* i = get(f, "master_key"))
       if (auto s = text(*i); s && !s->empty()) config.master_key = Secret(std::move(*s));
     // Empty entries let a list name optional keys: - ${EXTRA_KEY:-}
-    if (auto* i = get(f, "api_keys"))
-      for (auto& key : text_list(*i))
-        if (!key.empty()) config.api_keys.emplace_back(std::move(key));
+    if (auto* i = get(f, "api_keys")) {  // keys, or mappings with a key and its limits
+      config_detail::GovernanceIssues issues;
+      read_api_keys(i->node, i->path, config, issues);
+      report(issues, i->loc);
+    }
     if (auto* i = get(f, "state_dir"))
       if (auto s = text(*i)) config.state_dir = std::move(*s);
     if (auto* i = get(f, "models")) load_model_routes(*i, config.models);
@@ -515,11 +518,19 @@ class Loader {
     if (auto* i = get(f, "timeouts")) load_timeouts(*i, p.timeouts);
     if (auto* i = get(f, "resume"))
       if (auto v = resume_mode(*i)) p.resume_prefill = *v;
+    config_detail::GovernanceIssues issues;
+    if (auto* i = get(f, "rate_limit")) read_rate_limits(i->node, i->path, p.governance.limits, issues);
+    if (auto* i = get(f, "budget")) read_budget(i->node, i->path, p.governance.budget, issues);
+    report(issues, item.loc);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;
+  }
+
+  void report(const config_detail::GovernanceIssues& issues, Loc fallback) {
+    for (const auto& issue : issues) fail(loc_of(issue.node, fallback), issue.path, issue.message);
   }
 
   void load_auth(const Fields& f, ProviderConfig& p) {

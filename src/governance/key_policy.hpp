@@ -11,24 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "llmux/config.hpp"
+
 namespace llmux::governance {
 
-// 0 = no limit.
-struct RateLimits {
-  uint32_t rpm = 0;         // requests per minute
-  uint32_t rph = 0;         // requests per hour
-  uint32_t tpm = 0;         // tokens (input + output) per minute
-  uint32_t concurrent = 0;  // requests in flight
-  bool any() const noexcept { return rpm || rph || tpm || concurrent; }
-};
-
-// Amounts in micro-USD; 0 = no cap for that period.
-struct BudgetLimits {
-  int64_t daily_micro_usd = 0;
-  int64_t monthly_micro_usd = 0;
-  double alert_threshold = 0;  // 0–1 of a cap; 0 = no alert
-  bool any() const noexcept { return daily_micro_usd || monthly_micro_usd; }
-};
+// RateLimits and BudgetLimits are declared with the config (llmux/config.hpp).
 
 struct KeyPolicy {
   std::string id;    // stable and never secret: "master_key", "api_keys[2]", or a virtual key's id

@@ -104,6 +104,7 @@ Decision AttemptPlanner::fail_with_best(Instant now) {
                           {}, "request_timeout");
     return fail(std::move(e));
   }
+  if (auto refused = refused_error(now)) return fail(std::move(*refused));
   // Nothing was attempted: every deployment's breaker is open.
   std::string names;
   SteadyTime first_retry = SteadyTime::max();
@@ -131,6 +132,44 @@ Decision AttemptPlanner::fail_with_best(Instant now) {
   return fail(std::move(e));
 }
 
+// A deployment its breaker admitted may still be refused by the gate (its provider's limits or
+// budget); the breaker's admission is then given back.
+bool AttemptPlanner::gate_refuses(size_t index, const Admission& admission, Instant now) {
+  if (!gate_) return false;
+  AttemptGate::Verdict v = gate_->admit(route_[index], now);
+  if (v.refusal == AttemptGate::Refusal::none) return false;
+  breakers_.release(route_[index].slot, admission.verdict == Admission::Verdict::probe);
+  bool rate = v.refusal == AttemptGate::Refusal::rate_limited;
+  log(index, rate ? "limited" : "budget", true);
+  // A rate limit that clears soon is the better answer than a budget that resets at midnight.
+  if (v.refusal != refused_ && refused_ != AttemptGate::Refusal::none && !rate) return true;
+  if (v.refusal != refused_) refused_wait_ = Millis::max();
+  refused_ = v.refusal;
+  refused_wait_ = std::min(refused_wait_, v.retry_after);
+  return true;
+}
+
+// When no attempt was made because the gate refused deployments: 429 rate_limit_exceeded, or 402
+// budget_exceeded when only budgets refused (README "Rate limits and budgets" for why 402).
+std::optional<Error> AttemptPlanner::refused_error(Instant) const {
+  if (refused_ == AttemptGate::Refusal::none) return std::nullopt;
+  bool rate = refused_ == AttemptGate::Refusal::rate_limited;
+  auto seconds = std::chrono::duration_cast<std::chrono::seconds>(refused_wait_ + Millis(999)).count();
+  seconds = std::max<int64_t>(seconds, 1);
+  Error e = Error::make(ErrorKind::rate_limited,
+                        "no deployment of model '" + std::string(route_.requested()) + "' is available: " +
+                            (rate ? "their providers' rate limits are reached (retry in "
+                                  : "their providers' budgets are spent (the budget resets in ") +
+                            std::to_string(seconds) + " s)",
+                        {}, rate ? "rate_limit_exceeded" : "budget_exceeded");
+  if (!rate) {
+    e.http_status = 402;
+    e.type = "budget_exceeded";
+  }
+  e.retry_after = std::to_string(seconds);
+  return e;
+}
+
 bool AttemptPlanner::another_available(Instant now) const noexcept {
   for (size_t i = current_ + 1; i < route_.size(); ++i) {
     if (per_[i].done) continue;
@@ -151,6 +190,10 @@ Decision AttemptPlanner::move_on(Instant now) {
       per_[i].done = true;
       per_[i].open_until = admission.retry_at;
       log(i, "open", true);
+      continue;
+    }
+    if (gate_refuses(i, admission, now)) {
+      per_[i].done = true;
       continue;
     }
     return attempt(i, now.steady, admission);
@@ -180,7 +223,7 @@ std::optional<Decision> AttemptPlanner::retry_here(const AttemptOutcome& outcome
   if (deadline_ && start >= *deadline_) return std::nullopt;
   if (window_forced && another_available(now)) return std::nullopt;
   Admission admission = breakers_.admit(deployment.slot, now.steady);
-  if (!admission.admitted()) return std::nullopt;
+  if (!admission.admitted() || gate_refuses(current_, admission, now)) return std::nullopt;
   return attempt(current_, start, admission);
 }
 

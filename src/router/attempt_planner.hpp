@@ -45,6 +45,23 @@ struct Decision {
   AttemptTimeouts timeouts;
 };
 
+// Admission of a deployment beyond its breaker: the exchange's provider rate limits and budgets.
+// Asked before each attempt (what it admits it holds for that attempt); a refused deployment is
+// skipped like one with an open breaker. When every deployment was refused, the final error is
+// 429 rate_limit_exceeded (or 402 budget_exceeded) with the earliest wait as Retry-After.
+class AttemptGate {
+ public:
+  enum class Refusal : uint8_t { none, rate_limited, over_budget };
+  struct Verdict {
+    Refusal refusal = Refusal::none;
+    Millis retry_after{0};  // until the limit admits again, or the budget's period resets
+  };
+  virtual Verdict admit(const Deployment& deployment, Instant now) = 0;
+
+ protected:
+  ~AttemptGate() = default;
+};
+
 inline constexpr Millis kRetryWindow{1500};
 inline constexpr int kMaxAttemptsPerWindow = 2;
 
@@ -78,6 +95,9 @@ class AttemptPlanner {
   // counted. Appended to `out` (no allocation once `out` has grown).
   void append_attempts_header(std::string& out) const;
 
+  // Optional; borrowed for the planner's life. Without one every deployment is admitted.
+  void set_gate(AttemptGate* gate) noexcept { gate_ = gate; }
+
   int attempts() const noexcept { return attempts_; }
   const Deployment* current() const noexcept { return current_ < route_.size() ? &route_[current_] : nullptr; }
 
@@ -105,6 +125,8 @@ class AttemptPlanner {
   void log(size_t index, std::string_view code, bool skipped) noexcept;
   bool another_available(Instant now) const noexcept;
   void end_inflight() noexcept;
+  bool gate_refuses(size_t index, const Admission& admission, Instant now);
+  std::optional<Error> refused_error(Instant now) const;
   Millis backoff(int retry) noexcept;
 
   const RouterConfig& config_;
@@ -125,6 +147,9 @@ class AttemptPlanner {
   std::optional<Error> best_;
   int best_rank_ = -1;
   std::optional<Error> final_;
+  AttemptGate* gate_ = nullptr;
+  AttemptGate::Refusal refused_ = AttemptGate::Refusal::none;  // the strongest refusal seen
+  Millis refused_wait_ = Millis::max();                        // the shortest wait of that kind
 };
 
 }  // namespace llmux::router

@@ -153,6 +153,7 @@ CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connectio
 }
 
 CompletionExchange::~CompletionExchange() {
+  settle_governance(0, 0);  // after end() nothing is held; an exchange that never ended gives back
   stop_upstream();
   scratch_.release_large();
 }
@@ -204,8 +205,10 @@ void CompletionExchange::start() {
   if (stream_ && endpoint_ == providers::Endpoint::chat_completions && router_config.max_resumes > 0)
     for (size_t i = 0; i < route_.size(); ++i) resumable_route_ = resumable_route_ || route_[i].resume_prefill;
   track_text_ = stream_ && (resumable_route_ || fields.include_usage);
+  if (auto refused = admit_key()) return send_error(*refused);
   auto now = router::Instant::now();
   planner_.emplace(router_config, route_, *state_->breakers, *state_->stats, router::thread_random(), now, budget);
+  if (state_->governance->any_provider_governed()) planner_->set_gate(this);
   act(planner_->first(now));
 }
 
@@ -913,7 +916,12 @@ void CompletionExchange::end(bool client_left) {
   r.stream_events_dropped = events_dropped_;
   r.stream_resumes = resumes_spliced_;
   worker_.metrics.record(r);
-  if (auto& ledger = worker_.server.ledger) ledger->record(governance::usage_row(finished_request(r.status)));
+  auto& ledger = worker_.server.ledger;
+  if (ledger || key_held_.state || provider_held_.state) {
+    auto row = governance::usage_row(finished_request(r.status));
+    settle_governance(row.input_tokens + row.output_tokens, row.cost_nano_usd);
+    if (ledger) ledger->record(std::move(row));
+  }
 }
 
 void CompletionExchange::cut_for_shutdown() {

@@ -103,7 +103,8 @@ class SentTextTracker final : public providers::StreamSink {
 };
 
 class CompletionExchange final : public std::enable_shared_from_this<CompletionExchange>,
-                                 public http::UpstreamHandler {
+                                 public http::UpstreamHandler,
+                                 private router::AttemptGate {
  public:
   using Clock = std::chrono::steady_clock;
 
@@ -114,6 +115,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   CompletionExchange(const CompletionExchange&) = delete;
   CompletionExchange& operator=(const CompletionExchange&) = delete;
 
+  // The gateway key the request came with (null: no gateway key is configured). Before start().
+  void set_gateway_key(std::shared_ptr<const governance::KeyPolicy> key) noexcept { key_ = std::move(key); }
   void start();
   // The connection has written the whole answer (client_left = false) or lost its client.
   void end(bool client_left);
@@ -162,6 +165,23 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
   governance::Cost answer_cost(std::string_view answer_body) const;
   std::string_view with_cost(std::string_view usage_event);  // a passed-through stream's usage chunk
+
+  // Rate limits and budgets (exchange_governance.cpp): the key's are taken once for the request,
+  // a provider's for each attempt (router::AttemptGate); all are settled with the real usage.
+  struct Held {
+    governance::SubjectState* state = nullptr;
+    const governance::RateLimits* limits = nullptr;
+    const governance::BudgetLimits* budget = nullptr;
+    std::string_view id;
+    const char* subject = "";
+    governance::LimitTicket ticket;
+    governance::BudgetReservation reservation;
+  };
+  std::optional<Error> admit_key();
+  Verdict admit(const router::Deployment& deployment, router::Instant now) override;
+  int64_t worst_case_nano(const router::Deployment& deployment) const;
+  void settle(Held& held, int64_t tokens, int64_t cost_nano);
+  void settle_governance(int64_t tokens, int64_t cost_nano);
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
   std::shared_ptr<Connection> connection_;
@@ -233,6 +253,10 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::optional<Clock::time_point> answered_at_;  // first content (stream) or the whole answer
   governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
   std::string error_type_;                        // of the error answered, for the ledger
+
+  std::shared_ptr<const governance::KeyPolicy> key_;
+  Held key_held_, provider_held_;
+  int64_t prompt_estimate_ = 0, output_reserve_ = 0;  // tokens, for reservations
 };
 
 }  // namespace llmux::server

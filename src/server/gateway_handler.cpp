@@ -57,6 +57,7 @@ void GatewayHandler::begin_answer(const http::RequestHead& head) {
 
 bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head) {
   begin_answer(head);
+  key_.reset();
   const auto& state = *worker_.state();
   if (worker_.server.draining.load(std::memory_order_relaxed)) connection.close_after_response();
   std::string_view path = path_of(head.target);
@@ -111,6 +112,7 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     auto exchange = std::allocate_shared<CompletionExchange>(PoolAllocator<CompletionExchange>(worker_.exchange_blocks),
                                                              worker_, connection.shared_from_this(), state, scratch_,
                                                              *endpoint, head, request_id_, headers_);
+    exchange->set_gateway_key(key_);
     exchange_ = exchange;
     return exchange->start();  // `exchange` keeps it alive if it answers at once
   }
@@ -163,7 +165,7 @@ void GatewayHandler::on_shutdown_cut() {
   }
 }
 
-std::optional<Error> GatewayHandler::check_gateway_key(const GatewayState& state, const http::RequestHead& head) const {
+std::optional<Error> GatewayHandler::check_gateway_key(const GatewayState& state, const http::RequestHead& head) {
   const auto& config = state.config;
   if (!config.master_key && config.api_keys.empty()) return std::nullopt;
   std::string_view auth = head.authorization;
@@ -175,9 +177,11 @@ std::optional<Error> GatewayHandler::check_gateway_key(const GatewayState& state
                        "master_key or api_keys in the llmux config)",
                        {}, "missing_api_key");
   }
-  bool ok = config.master_key && config.master_key->equals(key);
-  for (const auto& k : config.api_keys) ok = ok || k.equals(key);
-  if (!ok) return Error::make(ErrorKind::authentication, "invalid gateway key", {}, "invalid_api_key");
+  const auto& governance = *state.governance;  // the config keys' policies (limits, budgets)
+  if (config.master_key && config.master_key->equals(key)) key_ = governance.master_policy();
+  for (size_t i = 0; i < config.api_keys.size() && !key_; ++i)
+    if (config.api_keys[i].equals(key)) key_ = governance.api_key_policy(i);
+  if (!key_) return Error::make(ErrorKind::authentication, "invalid gateway key", {}, "invalid_api_key");
   return std::nullopt;
 }
 

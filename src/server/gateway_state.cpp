@@ -106,6 +106,7 @@ void RouterRegistry::bind(const GatewayState& state) {
   }
   providers_ = std::move(providers);
 
+  state.governance = governance_.bind(state.config);
   state.stats = std::make_unique<router::DeploymentStats>(std::move(stats_slots));
   state.breakers = std::make_unique<router::LocalBreakerStore>(std::move(breaker_slots), rc.breaker,
                                                                breaker_log_sink(*state.routes));
@@ -138,6 +139,7 @@ Expected<std::shared_ptr<const GatewayState>, std::vector<std::string>> GatewayS
   state->stats = std::make_unique<router::DeploymentStats>(state->routes->slot_count());
   state->breakers = std::make_unique<router::LocalBreakerStore>(state->routes->slot_count(), rc.breaker,
                                                                 breaker_log_sink(*state->routes));
+  state->governance = governance::GovernanceRegistry().bind(state->config);  // unbound: fresh state
   std::vector<std::string> watched;
   for (const auto& p : state->providers)
     if (p->config().enabled) {

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "governance/governor.hpp"
 #include "llmux/config.hpp"
 #include "providers/provider.hpp"
 #include "router/balancer.hpp"
@@ -39,6 +40,9 @@ struct GatewayState {
   mutable std::unique_ptr<router::DeploymentStats> stats;
   mutable std::unique_ptr<router::LocalBreakerStore> breakers;
   mutable std::unique_ptr<router::HealthMonitor> health;
+  // Rate limits and budgets of the providers and keys, and the config keys' policies; bound like
+  // the router state above (RouterRegistry::bind), so their counters survive reloads.
+  mutable std::shared_ptr<const governance::Governance> governance;
   // The providers `health` watches (the enabled ones), in its index order.
   std::vector<const providers::Provider*> health_providers;
   std::string models_json;  // GET /v1/models body
@@ -85,6 +89,8 @@ class RouterRegistry {
   void bind(const GatewayState& state);
 
   size_t deployment_count() const;
+  // The rate-limit and budget state across reloads (set its ledger and alert sink before run).
+  governance::GovernanceRegistry& governance() noexcept { return governance_; }
 
  private:
   struct DeploymentEntry {
@@ -93,6 +99,7 @@ class RouterRegistry {
   };
 
   mutable std::mutex mutex_;
+  governance::GovernanceRegistry governance_;
   router::HealthMonitor::EventSink health_sink_;
   std::optional<router::Millis> breaker_window_, health_window_;
   std::map<std::string, DeploymentEntry, std::less<>> deployments_;  // provider identity, upstream model

@@ -136,8 +136,10 @@ void HealthProbes::probe(const std::shared_ptr<Run>& run, size_t index, router::
   start(std::move(t));
 }
 
-void HealthProbes::alert(const router::HealthEvent& event) {
-  asio::post(io_, [this, body = router::alert_payload_json(event)]() mutable {
+void HealthProbes::alert(const router::HealthEvent& event) { post_json(router::alert_payload_json(event)); }
+
+void HealthProbes::post_json(std::string body) {
+  asio::post(io_, [this, body = std::move(body)]() mutable {
     if (!run_ || run_->state->config.alerts.webhook.empty()) return;
     post_alert(run_->state->config.alerts.webhook, std::move(body));
   });

@@ -45,6 +45,8 @@ class HealthProbes {
   void watch(std::shared_ptr<const GatewayState> state);
   // POSTs the event to the current snapshot's alerts.webhook, if one is configured.
   void alert(const router::HealthEvent& event);
+  // POSTs a JSON body (a budget alert) to the current snapshot's alerts.webhook, if any.
+  void post_json(std::string body);
 
  private:
   struct Run;

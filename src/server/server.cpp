@@ -165,6 +165,12 @@ Server::Impl::Impl(std::shared_ptr<const GatewayState> s)
         if (probes) probes->alert(e);
       }),
       probes(std::make_unique<HealthProbes>(main_io)) {
+  registry.governance().set_alert_sink([this](const governance::BudgetAlert& a) {
+    observability::log_warning(std::string("budget alert: ") + a.subject + " '" + a.id + "' has spent " +
+                               std::to_string(a.threshold * 100).substr(0, 5) + "% or more of its " +
+                               (a.crossing.period == governance::BudgetPeriod::daily ? "daily" : "monthly") + " budget");
+    if (probes) probes->post_json(governance::budget_alert_json(a));
+  });
   registry.bind(*s);
   state = std::move(s);
   probes->watch(state);
@@ -254,7 +260,10 @@ int Server::run() {
   return static_cast<int>(impl.streams_cut.load());
 }
 
-void Server::set_ledger(std::shared_ptr<storage::UsageLedger> ledger) { impl_->ledger = std::move(ledger); }
+void Server::set_ledger(std::shared_ptr<storage::UsageLedger> ledger) {
+  impl_->registry.governance().set_ledger(ledger);  // budgets start from this period's recorded spend
+  impl_->ledger = std::move(ledger);
+}
 
 void Server::stop() {
   auto& impl = *impl_;

@@ -558,7 +558,8 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
                 "(did you mean \"custom_headers\"?)",
                 "cfg.yaml:7:5: providers.together.colour: unknown key \"colour\"; expected one "
                 "of: id, name, type, base_url, api_key, auth_type, auth_header, headers, models, "
-                "default_model, default_params, enabled, priority, timeout, max_retries, timeouts, resume",
+                "default_model, default_params, enabled, priority, timeout, max_retries, timeouts, resume, "
+                "rate_limit, budget",
             }));
   EXPECT_EQ(load_errors("server: {prot: 80}\nprovider: {}\n"),
             (Strings{
@@ -788,7 +789,7 @@ TEST_F(ConfigLoaderTest, WrongShapesAtTheTop) {
   EXPECT_EQ(load_errors("server: [1]\napi_keys: {a: b}\n"),
             (Strings{
                 "cfg.yaml:1:9: server: expected a mapping of server settings, got a list",
-                "cfg.yaml:2:11: api_keys: expected a list of strings, got a mapping",
+                "cfg.yaml:2:11: api_keys: expected a list of keys (strings, or mappings with key:), got a mapping",
             }));
 }
 
