@@ -61,15 +61,11 @@ int64_t PeriodCounter::settle(int64_t reserved, int64_t reserved_tag, int64_t re
   for (;;) {
     int64_t tag = tag_of(w);
     int64_t next;
-    int64_t next_tag = tag;
-    if (tag == short_tag(reserved_tag)) {
+    if (short_tag(reserved_tag) == short_tag(now_tag) && tag == short_tag(now_tag))
       next = std::max<int64_t>(amount_of(w) - reserved, 0) + real;
-    } else {  // a new period began since the reservation: the real cost counts in it
-      next_tag = now_tag;
+    else  // a new period began since the reservation: the real cost counts in it
       next = (tag == short_tag(now_tag) ? amount_of(w) : 0) + real;
-    }
-    if (word_.compare_exchange_weak(w, pack(next_tag, next), std::memory_order_acq_rel))
-      return short_tag(next_tag) == short_tag(now_tag) ? next : 0;
+    if (word_.compare_exchange_weak(w, pack(now_tag, next), std::memory_order_acq_rel)) return next;
   }
 }
 
