@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "harness.hpp"
+#include "webhook_listener.hpp"
 
 namespace llmux::test {
 namespace {
@@ -199,6 +200,36 @@ TEST(GovernanceLimits, SpendSurvivesARestartThroughTheLedger) {
   auto refused = post(gw, kChat, "key-a");
   EXPECT_EQ(refused.status, 402) << refused.body;
   EXPECT_EQ(error_code(refused), "budget_exceeded");
+}
+
+// Half of a $0.006 budget is crossed by the first request: one alert, POSTed to alerts.webhook;
+// the second request (over the threshold too) sends none.
+TEST(GovernanceLimits, CrossingTheAlertThresholdPostsOneBudgetAlert) {
+  auto fake = start_fake();
+  WebhookListener hook;
+  auto gw = start_gateway("alerts:\n  webhook: " + hook.url("/budget") +
+                          "\nproviders:\n" +
+                          provider("a", fake.base_url(), "    budget: { daily: 0.006, alertThreshold: 0.5 }\n"));
+  // The webhook also hears health changes (the provider's first answers); budget alerts are picked out.
+  auto next_budget_alert = [&](std::chrono::milliseconds deadline) -> std::optional<WebhookListener::Received> {
+    auto until = Clock::now() + deadline;
+    while (Clock::now() < until) {
+      auto received = hook.next(std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()));
+      if (!received) return std::nullopt;
+      if (received->body.find("\"type\":\"budget_alert\"") != std::string::npos) return received;
+    }
+    return std::nullopt;
+  };
+  ASSERT_EQ(post(gw, kChat).status, 200);
+  auto alert = next_budget_alert(10s);
+  ASSERT_TRUE(alert) << "no budget alert within the deadline";
+  EXPECT_EQ(alert->head.rfind("POST /budget HTTP/1.1", 0), 0u) << alert->head;
+  EXPECT_NE(alert->body.find("\"subject\":\"provider\",\"id\":\"a\",\"period\":\"daily\""), std::string::npos)
+      << alert->body;
+  EXPECT_NE(alert->body.find("\"spent_usd\":0.003"), std::string::npos) << alert->body;
+  EXPECT_NE(alert->body.find("\"cap_usd\":0.006"), std::string::npos) << alert->body;
+  ASSERT_EQ(post(gw, kChat).status, 200);
+  EXPECT_FALSE(next_budget_alert(300ms)) << "a second alert in the same period";
 }
 
 }  // namespace
