@@ -123,6 +123,19 @@ TEST(GovernanceLimits, AKeysConcurrencyLimitHoldsWhileARequestIsInFlight) {
   EXPECT_EQ(post(gw, kChat, "key-a").status, 200);  // given back when it ended
 }
 
+// Tokens per minute reserve the estimate (body bytes / 4 + max_tokens: about 27 here) and keep
+// only the real count (about 6) once the answer is in: eight requests fit in 100 tokens, which
+// three estimates alone would fill.
+TEST(GovernanceLimits, TokensPerMinuteCountTheRealUsageOnceKnown) {
+  auto fake = start_fake();
+  auto gw = start_gateway("api_keys:\n  - { key: key-a, tpm: 100 }\nproviders:\n" + provider("a", fake.base_url()));
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(post(gw, kChat, "key-a").status, 200) << "request " << i;
+  std::string large = R"({"model":"fake-model","max_tokens":200,"messages":[{"role":"user","content":"hi"}]})";
+  auto refused = post(gw, large, "key-a");
+  EXPECT_EQ(refused.status, 429) << refused.body;
+  EXPECT_NE(refused.body.find("over its tpm limit (100)"), std::string::npos) << refused.body;
+}
+
 // The budget has room for exactly ten worst-case reservations ($0.003 each); every answer costs
 // its reservation. However the 100 requests interleave, ten are answered and 90 refused: the
 // reservation is taken atomically before the call, so none can spend past the cap.
