@@ -85,6 +85,7 @@ struct ProviderConfig {
   // `resume: prefill`: a stream of this provider that broke after its first byte may be continued
   // here with a trailing assistant message holding the text already sent.
   bool resume_prefill = false;
+  std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
   SourceLocation source;
 };
 
