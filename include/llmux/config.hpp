@@ -123,6 +123,7 @@ struct ProviderConfig {
   // here with a trailing assistant message holding the text already sent.
   bool resume_prefill = false;
   ProviderGovernance governance;  // rateLimit, budget
+  std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
   SourceLocation source;
 };
 

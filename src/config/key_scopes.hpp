@@ -33,7 +33,7 @@ inline constexpr KeySpec kProviderKeys[] = {
     {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
     {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
-    {"max_retries"}, {"timeouts"}, {"resume"}, {"rate_limit"}, {"budget"}};
+    {"max_retries"}, {"timeouts"}, {"resume"}, {"rate_limit"}, {"budget"}, {"api_version"}};
 inline constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};
 inline constexpr KeySpec kRouteKeys[] = {
     {"aliases"}, {"deployments"}, {"strategy"}, {"context_fallbacks"}, {"content_policy_fallback"}};
@@ -48,7 +48,7 @@ inline constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"
 inline constexpr KeySpec kAlertsKeys[] = {{"webhook"}};
 inline constexpr KeySpec kLedgerKeys[] = {{"enabled"}};
 inline constexpr KeySpec kModelKeys[] = {
-    {"id"}, {"name"}, {"upstream_id", {"upstream"}}, {"aliases"}, {"context_window"},
+    {"id"}, {"name"}, {"upstream_id", {"upstream", "deployment"}}, {"aliases"}, {"context_window"},
     {"pricing"}, {"input_price"}, {"output_price"}, {"input_per_mtok"}, {"output_per_mtok"},
     {"cached_input_per_mtok"}, {"cache_write_per_mtok"}, {"reasoning_per_mtok"}};
 inline constexpr KeySpec kPricingKeys[] = {

@@ -522,6 +522,12 @@ class Loader {
     if (auto* i = get(f, "rate_limit")) read_rate_limits(i->node, i->path, p.governance.limits, issues);
     if (auto* i = get(f, "budget")) read_budget(i->node, i->path, p.governance.budget, issues);
     report(issues, item.loc);
+    if (auto* i = get(f, "api_version")) {
+      if (auto s = text(*i)) {
+        if (p.type != kAzureOpenAI) fail(*i, "api_version is an azure-openai setting (type: azure-openai)");
+        else p.api_version = std::move(*s);
+      }
+    }
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     load_auth(f, p);
@@ -555,6 +561,9 @@ class Loader {
     } else if (!style && p.type == kAnthropic) {
       style = AuthStyle::header;  // Anthropic's own credential header
       p.auth_header = kAnthropicKeyHeader;
+    } else if (!style && p.type == kAzureOpenAI) {
+      style = AuthStyle::header;  // Azure's key header; auth_type: bearer sends an Entra ID token
+      p.auth_header = "api-key";
     }
     p.auth = style.value_or(AuthStyle::bearer);
     if (p.api_key.empty()) p.auth = AuthStyle::none;

@@ -60,13 +60,15 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   std::replace(lower.begin(), lower.end(), '_', '-');
   if (lower == kAnthropic || lower == "claude") return std::string(kAnthropic);
   if (lower == kGemini || lower == "google-ai-studio") return std::string(kGemini);
+  if (lower == kAzureOpenAI || lower == "azure") return std::string(kAzureOpenAI);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
     return std::string(kOpenAICompatible);
   std::string known(kOpenAICompatible);
   known += " (also written as";
   for (auto alias : kAliases) known += " " + std::string(alias);
-  known += "), " + std::string(kAnthropic) + " (also written as claude";
+  known += "), " + std::string(kAnthropic) + " (also written as claude), " + std::string(kGemini) + ", " +
+           std::string(kAzureOpenAI) + " (also written as azure";
   return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known +
                     ")");
 }

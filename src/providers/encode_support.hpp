@@ -18,6 +18,17 @@ inline Unexpected<Error> invalid(std::string message, std::string param, std::st
   return unexpected(Error::make(ErrorKind::invalid_request, std::move(message), std::move(param), std::move(code)));
 }
 
+// A model or deployment id that can stand in a URL path as it is: letters, digits, '-', '.', '_'
+// (anything else could change the path or the query the provider is sent).
+inline bool is_plain_path_segment(std::string_view id) noexcept {
+  if (id.empty() || id == "." || id == "..") return false;
+  for (char c : id) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-' && c != '_' && c != '.') return false;
+  }
+  return true;
+}
+
 // Where a field sits in the request ("messages[3].content[1]"), for error messages: links on the
 // stack, turned into text only when an error is reported.
 struct FieldPath {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "providers/anthropic/anthropic.hpp"
+#include "providers/azure_openai/azure_openai.hpp"
 #include "providers/gemini/gemini.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 #include "providers/provider.hpp"
@@ -27,6 +28,7 @@ const std::map<std::string, Factory>& factories() {
       {"openai-compatible", &create<OpenAICompatibleProvider>},
       {"anthropic", &create<AnthropicProvider>},
       {"gemini", &create<GeminiProvider>},
+      {"azure-openai", &create<AzureOpenAIProvider>},
   };
   return table;
 }

@@ -23,7 +23,9 @@ constexpr const char* kUsage =
     "x-fake-<knob> headers or a \"fake\": {\"<knob_name>\": value} body field.\n"
     "Endpoints: OpenAI POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models;\n"
     "Anthropic POST /v1/messages, and GET /v1/models in its shape when anthropic-version is sent;\n"
-    "Gemini POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse, GET /v1beta/models.\n"
+    "Gemini POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse, GET /v1beta/models;\n"
+    "Azure OpenAI the OpenAI endpoints under /openai/deployments/{name}/...?api-version= and /openai/v1/,\n"
+    "GET /openai/models?api-version=, with content-filter annotations (error-code content_filter: Azure's refusal).\n"
     "GET /_fake/requests lists the requests received (DELETE clears it); GET /_fake/connections\n"
     "counts the open client connections.\n";
 

@@ -5,6 +5,8 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/json.hpp>
 
+#include "azure.hpp"
+
 namespace llmux::fake {
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -15,6 +17,8 @@ namespace {
 // Everything but /v1 (or an Azure deployment prefix) is dropped; "" when the path is not an API path.
 std::string_view api_path(std::string_view path, std::string_view& deployment) {
   if (path.starts_with("/v1/")) return path.substr(3);
+  if (path.starts_with("/openai/v1/")) return path.substr(10);
+  if (path == "/openai/models") return path.substr(7);
   constexpr std::string_view azure = "/openai/deployments/";
   if (path.starts_with(azure)) {
     path.remove_prefix(azure.size());
@@ -126,6 +130,7 @@ Reply Provider::handle(const Request& req) const {
   std::string_view target = req.target();
   std::string_view deployment;
   std::string_view path = api_path(target.substr(0, target.find('?')), deployment);
+  const bool azure = azure_target(target);
   const bool gemini = GeminiApi::serves(path);
   const bool anthropic = !gemini && AnthropicApi::serves(path, versioned);
   const std::uint64_t id = anthropic ? anthropic_.next_id() : 0;
@@ -151,7 +156,9 @@ Reply Provider::handle(const Request& req) const {
     r.hang = true;
     return r;
   }
-  if (gemini) {
+  if (auto wrong = azure ? azure_target_error(target) : std::nullopt) {
+    r = std::move(*wrong);
+  } else if (gemini) {
     if (!gemini_key)
       r = goog_key_sent ? gemini_error(400, "API key not valid. Please pass a valid API key.")
                         : gemini_error(403, "Method doesn't allow unregistered callers. Please use API Key.");
@@ -180,11 +187,14 @@ Reply Provider::handle(const Request& req) const {
   } else if (s.reject_prefill && !bad_json && body.is_object() && !trailing_assistant_text(body.get_object()).empty()) {
     auto message = "This model does not support assistant message prefill.";
     r = anthropic ? anthropic_error(400, message, id) : error_reply(400, message, "prefill_unsupported");
+  } else if (azure && s.error_code == "content_filter") {
+    r = azure_content_filter_error();
   } else if (s.status >= 400 || !s.error_code.empty()) {
     r = scripted_error(s, anthropic, id);
   } else {
     r = anthropic ? anthropic_.answer(req, path, body, bad_json, versioned, s, id)
                   : openai_.answer(req, path, deployment, body, bad_json, s);
+    if (azure) dress_as_azure(r);
     if (s.status && r.status == 200) r.status = s.status;
   }
 

@@ -23,6 +23,7 @@ using simdjson::dom::object;
 using encode::append_value;
 using encode::FieldPath;
 using encode::invalid;
+using encode::is_plain_path_segment;
 using encode::invalid_at;
 using encode::kMessages;
 using encode::kTools;
@@ -475,10 +476,7 @@ Expected<void, Error> translate_gemini_request(std::string_view openai_body, con
 
 Expected<std::string_view, Error> gemini_model_segment(std::string_view model) {
   if (model.starts_with("models/")) model.remove_prefix(7);
-  bool plain = !model.empty();
-  for (char c : model)
-    plain = plain && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_');
-  if (!plain)
+  if (!is_plain_path_segment(model))
     return invalid("model '" + std::string(model) + "' is not a Gemini model id (letters, digits, '-', '.', '_')", "model",
                    "invalid_value");
   return model;
