@@ -5,7 +5,8 @@
 # is the per-request cost. Heap allocations come the same way from memcheck's heap summary.
 #   bench/instructions.sh [BUILD_DIR] [REQUESTS] [CONFIG_TEMPLATE MODEL]
 # CONFIG_TEMPLATE replaces the one-provider config (@FAKE_PORT@ becomes the fake provider's port),
-# and the request asks for MODEL (e.g. bench/routed.yaml routed).
+# and the request asks for MODEL (e.g. bench/routed.yaml routed). HEADER='Name: value' adds a
+# request header (a gateway key); STATE_DIR=dir runs llmux with that state dir (one where `llmux keys create` made a key).
 set -euo pipefail
 build=${1:-build}
 loadgen=${LOADGEN:-$build/llmux-loadgen}
@@ -30,14 +31,14 @@ profile() {  # tool requests -> the tool's total (instructions, or heap allocati
   local tool=$1 n=$2 out=$tmp/$1.$2
   local args=(--tool=callgrind --callgrind-out-file="$out")
   [ "$tool" = memcheck ] && args=(--tool=memcheck --leak-check=no --log-file="$out")
-  XDG_STATE_HOME="$tmp/state" valgrind "${args[@]}" \
+  XDG_STATE_HOME="${STATE_DIR:-$tmp/state}" valgrind "${args[@]}" \
     "$build/llmux" serve --config "$tmp/config.yaml" --port 0 --threads 1 >"$tmp/gw.$n" 2>&1 & gw_pid=$!
   local port
   port=$(wait_listening "$tmp/gw.$n")
   if [ "$n" -gt 0 ]; then
     local rate=200
     "$loadgen" --url "http://127.0.0.1:$port/v1/chat/completions" --body "$tmp/body.json" \
-      --rate $rate --connections 4 --duration $(( (n + rate - 1) / rate )) --warmup 0 >"$tmp/load.$tool" 2>&1
+      ${HEADER:+--header "$HEADER"} --rate $rate --connections 4 --duration $(( (n + rate - 1) / rate )) --warmup 0 >"$tmp/load.$tool" 2>&1
   fi
   kill -TERM "$gw_pid"; wait "$gw_pid" || true
   if [ "$tool" = memcheck ]; then
