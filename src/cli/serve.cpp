@@ -20,6 +20,8 @@
 #include "observability/log.hpp"
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
+#include "governance/key_refresher.hpp"
+#include "storage/key_store.hpp"
 #include "storage/ledger.hpp"
 #include "store/prompts.hpp"
 #include "store/sources.hpp"
@@ -332,8 +334,21 @@ int run_serve(const ServeOptions& options) {
     }
   } close_ledger{usage_ledger.get()};
 
+  // Virtual keys (`llmux keys`): read now so the first request sees them, then kept fresh.
+  auto key_store = storage::open_sqlite_key_store(storage::key_store_path(config.state_dir));
+  if (!key_store) {
+    std::cerr << "llmux: " << key_store.error().message << "\n";
+    return kFailed;
+  }
+  auto virtual_keys = std::make_shared<governance::VirtualKeys>(std::shared_ptr<storage::KeyStore>(std::move(*key_store)));
+  if (auto read = virtual_keys->refresh(); !read) {
+    std::cerr << "llmux: " << read.error() << "\n";
+    return kFailed;
+  }
+
   server::Server server(loaded->state);
   if (usage_ledger) server.set_ledger(usage_ledger);
+  server.set_virtual_keys(virtual_keys);
   auto port = server.listen();
   if (!port) {
     std::cerr << "llmux: " << port.error() << "\n";

@@ -109,7 +109,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
 
   CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection, std::shared_ptr<const GatewayState> state,
                      ExchangeScratch& scratch, providers::Endpoint endpoint, const http::RequestHead& head,
-                     std::string_view request_id, std::string_view response_headers);
+                     std::string_view request_id, std::string_view response_headers,
+                     std::shared_ptr<const governance::KeyPolicy> key);
   ~CompletionExchange() override;
   CompletionExchange(const CompletionExchange&) = delete;
   CompletionExchange& operator=(const CompletionExchange&) = delete;
@@ -160,6 +161,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void resume_attempt_failed(Error e);
   void end_stream_with_error(const Error& e);
   governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
+  // The 403 when the key may not use the requested model or one of the request's fallbacks.
+  std::optional<Error> model_denied() const;  // exchange_accounting.cpp
   governance::Cost answer_cost(std::string_view answer_body) const;
   std::string_view with_cost(std::string_view usage_event);  // a passed-through stream's usage chunk
 
@@ -167,6 +170,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::shared_ptr<Connection> connection_;
   Worker& worker_;
   std::shared_ptr<const GatewayState> state_;  // this request's config snapshot
+  const std::shared_ptr<const governance::KeyPolicy> key_;  // the gateway key; null: open gateway
   ExchangeScratch::Buffers& buffers_;
   ExchangeScratch& scratch_;
   const providers::Endpoint endpoint_;

@@ -151,6 +151,7 @@ Expected<std::shared_ptr<const GatewayState>, std::vector<std::string>> GatewayS
   list["object"] = "list";
   list["data"] = std::move(data);
   state->models_json = boost::json::serialize(list);
+  state->config_keys = governance::config_key_policies(state->config);
   return std::shared_ptr<const GatewayState>(std::move(state));
 }
 

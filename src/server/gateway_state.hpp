@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "governance/key_snapshot.hpp"
 #include "llmux/config.hpp"
 #include "providers/provider.hpp"
 #include "router/balancer.hpp"
@@ -42,6 +43,8 @@ struct GatewayState {
   // The providers `health` watches (the enabled ones), in its index order.
   std::vector<const providers::Provider*> health_providers;
   std::string models_json;  // GET /v1/models body
+  // The config keys' policies (governance::config_key_policies): [0] master_key, then api_keys.
+  std::vector<std::shared_ptr<const governance::KeyPolicy>> config_keys;
 
   // Returns the errors (provider type unknown, …) instead of a state when the config is unusable.
   static Expected<std::shared_ptr<const GatewayState>, std::vector<std::string>> build(GatewayConfig config);
