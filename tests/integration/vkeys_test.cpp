@@ -47,7 +47,8 @@ HttpResponse chat(const Gateway& gw, const std::string& model, const std::string
 
 std::string error_code(const HttpResponse& r) {
   try {
-    const auto& code = json::parse(r.body).at("error").at("code");
+    json::value body = json::parse(r.body);
+    const auto& code = body.at("error").at("code");
     return code.is_string() ? std::string(code.as_string()) : "";
   } catch (const std::exception&) {
     return {};
