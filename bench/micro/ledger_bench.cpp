@@ -39,20 +39,18 @@ std::unique_ptr<storage::UsageLedger> open_ledger(std::string& dir) {
 }
 
 struct Fixture {
-  GatewayConfig config;
+  governance::KeyPolicy key;
   ModelConfig model;
-  std::string authorization = "Bearer ak-team-a-0001";
   std::string request_id = "req_4b1c0e9f2a7d3e6c8b5a1f0d";
   Fixture() {
-    config.api_keys.emplace_back(std::string("ak-team-a-0001"));
+    key.id = key.name = "api_keys[0]";
     model.id = "llama-3.3-70b-versatile";
     model.prices.input = 590'000;
     model.prices.output = 790'000;
   }
   governance::FinishedRequest request() const {
     governance::FinishedRequest f;
-    f.config = &config;
-    f.authorization = authorization;
+    f.key = &key;
     f.request_id = request_id;
     f.provider = "groq";
     f.model = &model;

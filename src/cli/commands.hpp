@@ -109,6 +109,24 @@ struct UsageArgs {
 };
 int usage(const UsageArgs& args);
 
+// keys create|list|show|update|revoke: the gateway's virtual keys (vkeys_cmd.cpp)
+struct VirtualKeyArgs {
+  std::string name;  // create --name
+  std::string id;    // show|update|revoke: id or name
+  std::optional<double> budget_daily, budget_monthly;  // USD
+  std::optional<uint32_t> rpm, tpm;
+  std::vector<std::string> models;  // create/update --models a,b
+  bool all_models = false;          // update --all-models
+  std::string expires;              // 30d, 12h, a UTC date, never
+  bool json = false;
+  std::string config_file;
+};
+int vkeys_create(const VirtualKeyArgs& args);
+int vkeys_list(const VirtualKeyArgs& args);
+int vkeys_show(const VirtualKeyArgs& args);
+int vkeys_update(const VirtualKeyArgs& args);
+int vkeys_revoke(const VirtualKeyArgs& args);
+
 // completion bash|zsh
 int completion(const std::string& shell);
 // Hidden helper for the completion script: provider or prompt names, one per line.

@@ -25,7 +25,7 @@ _llmux() {
   local cur prev cmd="" sub="" i w skip=0
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local valued=" -c --config --host --port --threads --type -m --model --default-model -H --header --auth-type --auth-header --api-key-env --context-window --price-input --price-output --price-input-per-mtok --price-output-per-mtok --price-cached-input-per-mtok --price-cache-write-per-mtok --price-reasoning-per-mtok --priority --timeout --max-retries --name --url --remove-model --remove-header --test -s --system -t --temperature --max-tokens --gateway --gateway-key -P --param -d --description -p --provider "
+  local valued=" -c --config --host --port --threads --type -m --model --default-model -H --header --auth-type --auth-header --api-key-env --context-window --price-input --price-output --price-input-per-mtok --price-output-per-mtok --price-cached-input-per-mtok --price-cache-write-per-mtok --price-reasoning-per-mtok --priority --timeout --max-retries --name --url --remove-model --remove-header --test -s --system -t --temperature --max-tokens --gateway --gateway-key -P --param -d --description -p --provider --budget-daily --budget-monthly --rpm --tpm --models --expires "
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     if ((skip)); then skip=0; continue; fi
@@ -56,7 +56,7 @@ _llmux() {
   local opts=""
   case $cmd in
     "")
-      COMPREPLY=($(compgen -W "serve validate provider api-key config chat models prompt create run completion --help --help-all --version" -- "$cur"))
+      COMPREPLY=($(compgen -W "serve validate provider api-key config keys chat models prompt create run completion --help --help-all --version" -- "$cur"))
       return ;;
     serve) opts="--config --host --port --threads --dry-run --no-discover --no-watch" ;;
     validate) opts="--config --json" ;;
@@ -87,6 +87,14 @@ _llmux() {
             return
           fi ;;
         list) opts="--json" ;;
+      esac ;;
+    keys)
+      local limits="--budget-daily --budget-monthly --rpm --tpm --models --expires"
+      case $sub in
+        "") COMPREPLY=($(compgen -W "create list show update revoke --help" -- "$cur")); return ;;
+        create) opts="--name $limits --json --config" ;;
+        update) opts="$limits --all-models --json --config" ;;
+        list|show|revoke) opts="--json --config" ;;
       esac ;;
     chat) opts="--provider --model --system --temperature --max-tokens --stream --json --usage --gateway --gateway-key --config" ;;
     run)

@@ -220,6 +220,41 @@ int main(int argc, char** argv) {
   usage_cmd->add_flag("--reprice", usage_args.reprice, "Recompute every recorded cost from its tokens with the current prices");
   usage_cmd->add_option("-c,--config", usage_args.config_file, "Config file (its prices and state_dir)");
 
+  // keys … (the gateway's virtual keys; `api-key` and `config set api_keys.NAME` are providers' keys)
+  VirtualKeyArgs vkey;
+  auto* vkeys_cmd = app.add_subcommand("keys", "Virtual gateway keys: create, list, show, update, revoke");
+  vkeys_cmd->require_subcommand(1);
+  auto add_vkey_limits = [&vkey](CLI::App* cmd) {
+    cmd->add_option("--budget-daily", vkey.budget_daily, "Daily budget, USD (UTC day)")->type_name("USD");
+    cmd->add_option("--budget-monthly", vkey.budget_monthly, "Monthly budget, USD (UTC month)")->type_name("USD");
+    cmd->add_option("--rpm", vkey.rpm, "Requests per minute")->type_name("N");
+    cmd->add_option("--tpm", vkey.tpm, "Tokens per minute")->type_name("N");
+    cmd->add_option("--models", vkey.models, "Only these models (comma-separate); default: all")->delimiter(',')->type_name("M,…");
+    cmd->add_option("--expires", vkey.expires, "Expire after 30d, 12h, 45s, or at a UTC date/time (never: no expiry)")
+        ->type_name("WHEN");
+  };
+  auto add_vkey_common = [&vkey](CLI::App* cmd) {
+    cmd->add_flag("--json", vkey.json, "Print JSON");
+    cmd->add_option("-c,--config", vkey.config_file, "Config file (its state_dir holds the keys)");
+  };
+  auto* vcreate = vkeys_cmd->add_subcommand("create", "Create a key and print it once: llmux keys create --name team-a");
+  vcreate->add_option("--name", vkey.name, "Name (the ledger's key column)")->required();
+  add_vkey_limits(vcreate);
+  add_vkey_common(vcreate);
+  auto* vlist = vkeys_cmd->add_subcommand("list", "List keys (never the keys themselves)");
+  add_vkey_common(vlist);
+  auto* vshow = vkeys_cmd->add_subcommand("show", "Show one key's settings");
+  vshow->add_option("key", vkey.id, "Key id or name")->required();
+  add_vkey_common(vshow);
+  auto* vupdate = vkeys_cmd->add_subcommand("update", "Change a key's limits, budget, models or expiry");
+  vupdate->add_option("key", vkey.id, "Key id or name")->required();
+  add_vkey_limits(vupdate);
+  vupdate->add_flag("--all-models", vkey.all_models, "Allow every model again");
+  add_vkey_common(vupdate);
+  auto* vrevoke = vkeys_cmd->add_subcommand("revoke", "Revoke a key for good");
+  vrevoke->add_option("key", vkey.id, "Key id or name")->required();
+  add_vkey_common(vrevoke);
+
   std::string shell = "bash";
   auto* completion_cmd = app.add_subcommand("completion", "Print the shell completion script (bash or zsh)");
   completion_cmd->add_option("shell", shell, "bash or zsh")->check(CLI::IsMember({"bash", "zsh"}));
@@ -269,6 +304,11 @@ int main(int argc, char** argv) {
   if (pshow->parsed()) return prompt_show(prompt_args);
   if (premove->parsed()) return prompt_remove(prompt_args);
   if (usage_cmd->parsed()) return usage(usage_args);
+  if (vcreate->parsed()) return vkeys_create(vkey);
+  if (vlist->parsed()) return vkeys_list(vkey);
+  if (vshow->parsed()) return vkeys_show(vkey);
+  if (vupdate->parsed()) return vkeys_update(vkey);
+  if (vrevoke->parsed()) return vkeys_revoke(vkey);
   if (completion_cmd->parsed()) return completion(shell);
   if (complete_cmd->parsed()) return complete_names(complete_what);
   return kUsage;

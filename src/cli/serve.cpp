@@ -20,6 +20,8 @@
 #include "observability/log.hpp"
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
+#include "governance/key_refresher.hpp"
+#include "storage/key_store.hpp"
 #include "storage/ledger.hpp"
 #include "store/prompts.hpp"
 #include "store/sources.hpp"
@@ -332,8 +334,28 @@ int run_serve(const ServeOptions& options) {
     }
   } close_ledger{usage_ledger.get()};
 
+  // Virtual keys (`llmux keys`): read now so the first request sees them, then kept fresh. A
+  // store that exists but cannot be read stops the start (its keys would be ignored); one that
+  // cannot be created (a read-only state dir) only means there are no virtual keys.
+  std::shared_ptr<governance::VirtualKeys> virtual_keys;
+  std::string keys_path = storage::key_store_path(config.state_dir);
+  bool keys_existed = std::filesystem::exists(keys_path, ec);
+  if (auto key_store = storage::open_sqlite_key_store(keys_path); key_store) {
+    virtual_keys = std::make_shared<governance::VirtualKeys>(std::shared_ptr<storage::KeyStore>(std::move(*key_store)));
+    if (auto read = virtual_keys->refresh(); !read) {
+      std::cerr << "llmux: " << read.error() << "\n";
+      return kFailed;
+    }
+  } else if (keys_existed) {
+    std::cerr << "llmux: " << key_store.error().message << "\n";
+    return kFailed;
+  } else {
+    observability::log_warning(key_store.error().message + "; running without virtual keys");
+  }
+
   server::Server server(loaded->state);
   if (usage_ledger) server.set_ledger(usage_ledger);
+  if (virtual_keys) server.set_virtual_keys(virtual_keys);
   auto port = server.listen();
   if (!port) {
     std::cerr << "llmux: " << port.error() << "\n";

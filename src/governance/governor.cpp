@@ -129,7 +129,7 @@ void GovernanceRegistry::load_spend(Governance& g) {
   int64_t month_start = ms(period_start(BudgetPeriod::monthly, now));
   bool pending = false;
   for (const auto& p : g.providers_) pending = pending || !p.state->spend_loaded.load();
-  for (const auto& policy : g.api_keys_) pending = pending || !g.key_state(policy->id).spend_loaded.load();
+  for (const auto& policy : g.api_keys_) pending = pending || !g.key_state(policy->name).spend_loaded.load();
   if (!pending) return;
   ledger_->flush();  // rows of requests just finished count too
   using Spend = std::map<std::string, std::pair<int64_t, int64_t>, std::less<>>;  // day, month micro-USD
@@ -160,7 +160,7 @@ void GovernanceRegistry::load_spend(Governance& g) {
     if (id.empty()) continue;
     apply(g.key_state(id), by_key, id);  // the next bind adopts it from this snapshot's table
   }
-  for (const auto& policy : g.api_keys_) apply(g.key_state(policy->id), by_key, policy->id);
+  for (const auto& policy : g.api_keys_) apply(g.key_state(policy->name), by_key, policy->name);
 }
 
 }  // namespace llmux::governance

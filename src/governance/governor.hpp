@@ -70,7 +70,8 @@ class Governance {
   const std::shared_ptr<const KeyPolicy>& master_policy() const noexcept { return master_; }
   const std::shared_ptr<const KeyPolicy>& api_key_policy(size_t index) const noexcept { return api_keys_[index]; }
 
-  // The live state of a key (config or virtual), made on first use. Lock-free.
+  // The live state of a key (config or virtual) by its name, the ledger's key column (active names are
+  // unique), made on first use. Lock-free.
   SubjectState& key_state(std::string_view key_id) const;
 
   void alert(const BudgetAlert& alert) const {

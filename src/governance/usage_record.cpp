@@ -1,18 +1,8 @@
 #include "governance/usage_record.hpp"
 
-#include "core/text.hpp"
 #include "governance/prices.hpp"
 
 namespace llmux::governance {
-
-std::string gateway_key_id(const GatewayConfig& config, std::string_view authorization) {
-  if (authorization.size() < 7 || !istarts_with(authorization, "bearer ")) return {};
-  std::string_view key = authorization.substr(7);
-  if (config.master_key && config.master_key->equals(key)) return "master_key";
-  for (size_t i = 0; i < config.api_keys.size(); ++i)
-    if (config.api_keys[i].equals(key)) return "api_keys[" + std::to_string(i) + "]";
-  return {};
-}
 
 storage::UsageRow usage_row(const FinishedRequest& r) {
   using std::chrono::duration_cast;
@@ -21,7 +11,7 @@ storage::UsageRow usage_row(const FinishedRequest& r) {
   row.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::system_clock::now().time_since_epoch()).count();
   row.request_id = r.request_id;
-  if (r.config) row.key_id = gateway_key_id(*r.config, r.authorization);
+  if (r.key) row.key_id = r.key->name;  // master_key, api_keys[N], or a virtual key's name
   row.provider = r.provider;
   if (!r.provider.empty()) {
     row.deployment = r.provider;

@@ -8,13 +8,13 @@
 #include <string_view>
 
 #include "governance/cost.hpp"
+#include "governance/key_policy.hpp"
 #include "storage/ledger.hpp"
 
 namespace llmux::governance {
 
 struct FinishedRequest {
-  const GatewayConfig* config = nullptr;  // for the gateway key's name
-  std::string_view authorization;         // the request's Authorization header
+  const KeyPolicy* key = nullptr;         // the gateway key it came with; null: none
   std::string_view request_id;
   std::string_view provider;              // empty: no provider was tried
   const ModelConfig* model = nullptr;     // the configured model that answered, if listed
@@ -28,10 +28,6 @@ struct FinishedRequest {
   std::string_view error_type;
   int attempts = 0;
 };
-
-// The configured name of the key an Authorization header carries: "master_key", "api_keys[N]";
-// empty when there is none or it is not one of them. Never the key itself.
-std::string gateway_key_id(const GatewayConfig& config, std::string_view authorization);
 
 storage::UsageRow usage_row(const FinishedRequest& request);
 

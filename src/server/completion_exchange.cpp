@@ -139,10 +139,12 @@ providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provid
 CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection,
                                        std::shared_ptr<const GatewayState> state, ExchangeScratch& scratch,
                                        providers::Endpoint endpoint, const http::RequestHead& head,
-                                       std::string_view request_id, std::string_view response_headers)
+                                       std::string_view request_id, std::string_view response_headers,
+                                       std::shared_ptr<const governance::KeyPolicy> key)
     : connection_(std::move(connection)),
       worker_(worker),
       state_(std::move(state)),
+      key_(std::move(key)),
       buffers_(scratch.lend()),
       scratch_(scratch),
       endpoint_(endpoint),
@@ -177,6 +179,7 @@ void CompletionExchange::start() {
     if (auto read = json::read_fallbacks(body_, body_fallbacks_); !read) return send_error(read.error());
     fallbacks_in_body_ = true;
   }
+  if (auto denied = model_denied()) return send_error(*denied);
   const auto& router_config = state_->config.router;
   std::optional<router::Millis> header_timeout;
   if (!head_.timeout.empty()) {

@@ -110,13 +110,13 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
 
   CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection, std::shared_ptr<const GatewayState> state,
                      ExchangeScratch& scratch, providers::Endpoint endpoint, const http::RequestHead& head,
-                     std::string_view request_id, std::string_view response_headers);
+                     std::string_view request_id, std::string_view response_headers,
+                     std::shared_ptr<const governance::KeyPolicy> key);
   ~CompletionExchange() override;
   CompletionExchange(const CompletionExchange&) = delete;
   CompletionExchange& operator=(const CompletionExchange&) = delete;
 
   // The gateway key the request came with (null: no gateway key is configured). Before start().
-  void set_gateway_key(std::shared_ptr<const governance::KeyPolicy> key) noexcept { key_ = std::move(key); }
   void start();
   // The connection has written the whole answer (client_left = false) or lost its client.
   void end(bool client_left);
@@ -163,6 +163,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void resume_attempt_failed(Error e);
   void end_stream_with_error(const Error& e);
   governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
+  // The 403 when the key may not use the requested model or one of the request's fallbacks.
+  std::optional<Error> model_denied() const;  // exchange_accounting.cpp
   governance::Cost answer_cost(std::string_view answer_body) const;
   std::string_view with_cost(std::string_view usage_event);  // a passed-through stream's usage chunk
 
@@ -187,6 +189,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::shared_ptr<Connection> connection_;
   Worker& worker_;
   std::shared_ptr<const GatewayState> state_;  // this request's config snapshot
+  const std::shared_ptr<const governance::KeyPolicy> key_;  // the gateway key; null: open gateway
   ExchangeScratch::Buffers& buffers_;
   ExchangeScratch& scratch_;
   const providers::Endpoint endpoint_;
@@ -254,7 +257,6 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
   std::string error_type_;                        // of the error answered, for the ledger
 
-  std::shared_ptr<const governance::KeyPolicy> key_;
   Held key_held_, provider_held_;
   int64_t prompt_estimate_ = 0, output_reserve_ = 0;  // tokens, for reservations
 };

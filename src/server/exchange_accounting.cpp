@@ -15,8 +15,7 @@ governance::Cost CompletionExchange::answer_cost(std::string_view answer_body) c
 
 governance::FinishedRequest CompletionExchange::finished_request(int status) const {
   governance::FinishedRequest f;
-  f.config = &state_->config;
-  f.authorization = head_.authorization;
+  f.key = key_.get();
   f.request_id = buffers_.request_id;
   if (resolution_.provider) f.provider = resolution_.provider->id();
   f.model = resolution_.model;
@@ -33,6 +32,21 @@ governance::FinishedRequest CompletionExchange::finished_request(int status) con
   if (status >= 400) f.error_type = error_type_.empty() && status == 499 ? std::string_view("client_closed") : error_type_;
   f.attempts = planner_ ? planner_->attempts() : 0;
   return f;
+}
+
+std::optional<Error> CompletionExchange::model_denied() const {
+  if (!key_ || key_->models.empty()) return std::nullopt;
+  std::string_view model = buffers_.fields.model;
+  if (!governance::model_allowed(*key_, model)) return governance::model_not_allowed(*key_, model);
+  if (!head_.fallbacks.empty()) {
+    auto header = router::parse_fallbacks_header(head_.fallbacks);
+    if (!header) return std::nullopt;  // routing answers the malformed header
+    for (size_t i = 0; i < header->count; ++i)
+      if (!governance::model_allowed(*key_, header->names[i])) return governance::model_not_allowed(*key_, header->names[i]);
+  }
+  for (const auto& name : body_fallbacks_)
+    if (!governance::model_allowed(*key_, name)) return governance::model_not_allowed(*key_, name);
+  return std::nullopt;
 }
 
 // The usage chunk of a passed-through stream whose client asked for usage, with the answer's

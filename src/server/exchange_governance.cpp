@@ -52,7 +52,7 @@ std::optional<Error> CompletionExchange::admit_key() {
   if (!key_ || (!key_->limits.any() && !key_->budget.any())) return std::nullopt;
   auto now = router::Instant::now();
   Held& held = key_held_;
-  held.state = &state_->governance->key_state(key_->id);
+  held.state = &state_->governance->key_state(key_->name);
   held.limits = &key_->limits;
   held.budget = &key_->budget;
   held.id = key_->name;

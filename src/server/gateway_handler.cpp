@@ -66,12 +66,15 @@ bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head
     answer_preflight(connection, state, head);
     return false;
   }
+  key_.reset();
   bool keyed = needs_gateway_key(path) || (path == "/metrics" && !metrics_public(state));
   if (!keyed) return true;
-  if (auto denied = check_gateway_key(state, head)) {
-    answer_error(connection, *denied);
+  auto key = check_gateway_key(state, head);
+  if (!key) {
+    answer_error(connection, key.error());
     return false;
   }
+  key_ = std::move(*key);
   return true;
 }
 
@@ -111,15 +114,17 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
                                                   {}, "unsupported_media_type"));
     auto exchange = std::allocate_shared<CompletionExchange>(PoolAllocator<CompletionExchange>(worker_.exchange_blocks),
                                                              worker_, connection.shared_from_this(), state, scratch_,
-                                                             *endpoint, head, request_id_, headers_);
-    exchange->set_gateway_key(key_);
+                                                             *endpoint, head, request_id_, headers_, key_);
     exchange_ = exchange;
     return exchange->start();  // `exchange` keeps it alive if it answers at once
   }
   if (path == "/v1/models" || path.starts_with("/v1/models/")) {
     if (!get) return answer_error(connection, method_not_allowed("GET"));
-    if (path == "/v1/models") return answer(connection, 200, "application/json", state->models_json);
-    auto model = model_json(*state, path.substr(std::string_view("/v1/models/").size()));
+    if (path == "/v1/models") {
+      if (key_ && !key_->models.empty()) return answer(connection, 200, "application/json", models_json_for(*state, *key_));
+      return answer(connection, 200, "application/json", state->models_json);
+    }
+    auto model = model_json(*state, path.substr(std::string_view("/v1/models/").size()), key_.get());
     if (!model) return answer_error(connection, model.error());
     return answer(connection, 200, "application/json", *model);
   }
@@ -165,24 +170,30 @@ void GatewayHandler::on_shutdown_cut() {
   }
 }
 
-std::optional<Error> GatewayHandler::check_gateway_key(const GatewayState& state, const http::RequestHead& head) {
+Expected<std::shared_ptr<const governance::KeyPolicy>, Error> GatewayHandler::check_gateway_key(
+    const GatewayState& state, const http::RequestHead& head) {
   const auto& config = state.config;
-  if (!config.master_key && config.api_keys.empty()) return std::nullopt;
+  const auto* virtual_keys = worker_.server.virtual_keys.get();
+  const governance::KeySnapshot* snapshot = virtual_keys ? &worker_.key_reader.get(virtual_keys->snapshots()) : nullptr;
+  // A stored key, even a revoked one, closes the gateway: revoking the last key must not open it.
+  bool stored_keys = snapshot && snapshot->size() > 0;
+  if (!config.master_key && config.api_keys.empty() && !stored_keys) return nullptr;
   std::string_view auth = head.authorization;
   std::string_view key;
   if (istarts_with(auth, "bearer ")) key = auth.substr(7);
   if (key.empty()) {
-    return Error::make(ErrorKind::authentication,
-                       "missing gateway key: send 'Authorization: Bearer <key>' (a key from "
-                       "master_key or api_keys in the llmux config)",
-                       {}, "missing_api_key");
+    return unexpected(Error::make(ErrorKind::authentication,
+                                  "missing gateway key: send 'Authorization: Bearer <key>' (a key from "
+                                  "master_key or api_keys in the llmux config, or from `llmux keys create`)",
+                                  {}, "missing_api_key"));
   }
   const auto& governance = *state.governance;  // the config keys' policies (limits, budgets)
-  if (config.master_key && config.master_key->equals(key)) key_ = governance.master_policy();
-  for (size_t i = 0; i < config.api_keys.size() && !key_; ++i)
-    if (config.api_keys[i].equals(key)) key_ = governance.api_key_policy(i);
-  if (!key_) return Error::make(ErrorKind::authentication, "invalid gateway key", {}, "invalid_api_key");
-  return std::nullopt;
+  if (config.master_key && config.master_key->equals(key)) return governance.master_policy();
+  for (size_t i = 0; i < config.api_keys.size(); ++i)
+    if (config.api_keys[i].equals(key)) return governance.api_key_policy(i);
+  if (stored_keys && governance::is_virtual_key(key))
+    return governance::check_virtual_key(*snapshot, key, governance::unix_now_ms());
+  return unexpected(Error::make(ErrorKind::authentication, "invalid gateway key", {}, "invalid_api_key"));
 }
 
 // metrics.public unset: public when the gateway listens on loopback only, where whoever can

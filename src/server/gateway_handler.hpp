@@ -34,17 +34,18 @@ class GatewayHandler final : public RequestHandler {
   void begin_answer(const http::RequestHead& head);
   void answer_error(Connection& connection, const Error& error);
   void answer(Connection& connection, int status, std::string_view content_type, std::string_view body);
-  // Sets key_ to the policy of the key the request came with.
-  std::optional<Error> check_gateway_key(const GatewayState& state, const http::RequestHead& head);
+  // The presented key's policy: null when the gateway is open (no config keys, no virtual keys).
+  Expected<std::shared_ptr<const governance::KeyPolicy>, Error> check_gateway_key(const GatewayState& state,
+                                                                                 const http::RequestHead& head);
   bool metrics_public(const GatewayState& state) const;
   void answer_preflight(Connection& connection, const GatewayState& state, const http::RequestHead& head);
 
   Worker& worker_;
   ExchangeScratch scratch_;
   std::shared_ptr<CompletionExchange> exchange_;  // the current request's, if it is a completion
+  std::shared_ptr<const governance::KeyPolicy> key_;  // the current request's gateway key
   std::string request_id_;                         // the current request's
   std::string headers_;                            // the current request's extra response headers
-  std::shared_ptr<const governance::KeyPolicy> key_;  // the current request's gateway key; null: none configured
 };
 
 }  // namespace llmux::server

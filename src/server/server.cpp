@@ -234,6 +234,7 @@ void Server::wait_for_hangup() {
   impl_->hangup->async_wait([this](boost::system::error_code ec, int) {
     if (ec) return;
     observability::log_warning("SIGHUP: reloading the configuration");
+    if (impl_->key_refresher) impl_->key_refresher->refresh_now();
     if (impl_->on_reload) impl_->on_reload();
     wait_for_hangup();
   });
@@ -263,6 +264,12 @@ int Server::run() {
 void Server::set_ledger(std::shared_ptr<storage::UsageLedger> ledger) {
   impl_->registry.governance().set_ledger(ledger);  // budgets start from this period's recorded spend
   impl_->ledger = std::move(ledger);
+}
+
+void Server::set_virtual_keys(std::shared_ptr<governance::VirtualKeys> keys) {
+  impl_->virtual_keys = keys;
+  impl_->key_refresher = std::make_unique<governance::KeyRefresher>(impl_->main_io, std::move(keys));
+  impl_->key_refresher->start();
 }
 
 void Server::stop() {

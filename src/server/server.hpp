@@ -16,6 +16,9 @@
 namespace llmux::storage {
 class UsageLedger;
 }
+namespace llmux::governance {
+class VirtualKeys;
+}
 
 namespace llmux::server {
 
@@ -45,6 +48,9 @@ class Server {
   void set_reload(std::function<void()> reload);
   // Every finished request is recorded in `ledger` (GET /api/usage reports from it). Set before run().
   void set_ledger(std::shared_ptr<storage::UsageLedger> ledger);
+  // Requests may present the virtual keys `keys` holds; the server keeps them fresh from their
+  // store (governance::KeyRefresher on its main thread, and on SIGHUP). Set before run().
+  void set_virtual_keys(std::shared_ptr<governance::VirtualKeys> keys);
   // Starts a graceful stop from any thread.
   void stop();
   // Replaces the config snapshot; requests already running keep the old one.

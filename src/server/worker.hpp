@@ -21,6 +21,7 @@
 #include "http/asio_types.hpp"
 #include "http/upstream.hpp"
 #include "observability/metrics.hpp"
+#include "governance/key_refresher.hpp"
 #include "server/block_pool.hpp"
 #include "server/health_probes.hpp"
 #include "server/server.hpp"
@@ -66,6 +67,9 @@ struct Server::Impl {
   std::map<std::string, UsageTotals> usage;  // entries are never removed: pointers stay valid
   std::mutex usage_mutex;                    // guards the map's shape, not the counters
   std::shared_ptr<storage::UsageLedger> ledger;  // set before run(); null: requests are not recorded
+  // Set before run(); null: no virtual keys. Refreshed on main_io, read by workers' key_reader.
+  std::shared_ptr<governance::VirtualKeys> virtual_keys;
+  std::unique_ptr<governance::KeyRefresher> key_refresher;  // on main_io
 };
 
 struct Worker {
@@ -112,6 +116,7 @@ struct Worker {
   std::shared_ptr<const GatewayState> state_ptr;
   uint64_t state_version = 0;
   std::unordered_map<std::string, UsageTotals*> usage_cache;
+  governance::KeySnapshotReader key_reader;  // this worker's view of server.virtual_keys
   std::list<std::weak_ptr<Connection>> connections;  // touched only on this thread
   boost::asio::steady_timer idle_timer{io};
   boost::asio::steady_timer accept_timer{io};

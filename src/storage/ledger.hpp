@@ -60,7 +60,7 @@ class InlineText {
 struct UsageRow {
   int64_t time_ms = 0;      // when the request ended, Unix epoch milliseconds
   InlineText<128> request_id;
-  InlineText<48> key_id;     // the gateway key's name (master_key, api_keys[N]); empty: no key
+  InlineText<48> key_id;     // the gateway key's name (master_key, api_keys[N], a virtual key's); empty: none
   InlineText<64> provider;   // empty: the request never reached a provider
   InlineText<320> deployment;  // provider/model id of the configured model that answered
   InlineText<256> model_requested;

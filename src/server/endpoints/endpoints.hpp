@@ -26,8 +26,11 @@ struct Answer {
 Answer health_answer(bool ready_check, bool draining);
 // GET /metrics: the request metrics plus the connection gauges.
 std::string metrics_text(Server::Impl& server);
-// GET /v1/models/{id}; `encoded_id` as it appears in the path.
-Expected<std::string, Error> model_json(const GatewayState& state, std::string_view encoded_id);
+// GET /v1/models/{id}; `encoded_id` as it appears in the path. A model the key may not use is a 403.
+Expected<std::string, Error> model_json(const GatewayState& state, std::string_view encoded_id,
+                                        const governance::KeyPolicy* key = nullptr);
+// GET /v1/models for a key restricted to some models: only those.
+std::string models_json_for(const GatewayState& state, const governance::KeyPolicy& key);
 // GET /api/providers/health: every watched provider's health.
 std::string providers_health_json(const GatewayState& state);
 // GET /api/providers: every provider with its settings, health and deployments' breakers.

@@ -3,8 +3,10 @@
 
 namespace llmux::server {
 
-Expected<std::string, Error> model_json(const GatewayState& state, std::string_view encoded_id) {
+Expected<std::string, Error> model_json(const GatewayState& state, std::string_view encoded_id,
+                                        const governance::KeyPolicy* key) {
   std::string id = percent_decode(encoded_id);
+  if (key && !governance::model_allowed(*key, id)) return unexpected(governance::model_not_allowed(*key, id));
   const auto* listed = state.catalog->find_listed(id);
   if (listed) return model_object_json(*listed);
   std::string message = "model '" + id + "' not found";
@@ -14,6 +16,19 @@ Expected<std::string, Error> model_json(const GatewayState& state, std::string_v
     for (size_t i = 0; i < close.size(); ++i) message += (i ? ", " : "") + close[i];
   }
   return unexpected(Error::make(ErrorKind::not_found, message, "model", "model_not_found"));
+}
+
+std::string models_json_for(const GatewayState& state, const governance::KeyPolicy& key) {
+  std::string out = R"({"object":"list","data":[)";
+  bool first = true;
+  for (const auto& m : state.catalog->models()) {
+    if (!governance::model_allowed(key, m.id)) continue;
+    if (!first) out += ',';
+    first = false;
+    out += model_object_json(m);
+  }
+  out += "]}";
+  return out;
 }
 
 std::optional<providers::Endpoint> completion_endpoint(std::string_view path) {
