@@ -3,6 +3,7 @@
 #include "server/completion_exchange.hpp"
 #include "server/connection.hpp"
 #include "server/worker.hpp"
+#include "governance/key_snapshot.hpp"
 #include "governance/prices.hpp"
 
 namespace llmux::server {

@@ -1,4 +1,5 @@
 #include "server/endpoints/endpoints.hpp"
+#include "governance/key_snapshot.hpp"
 #include "server/http_text.hpp"
 
 namespace llmux::server {
