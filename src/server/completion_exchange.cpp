@@ -318,7 +318,7 @@ void CompletionExchange::start_attempt() {
   total_due_ = timeouts_.total ? now + *timeouts_.total : Clock::time_point::max();
   auto& request = buffers_.upstream_request;
   request.timeout = timeouts_.total ? std::min(timeouts_.headers, *timeouts_.total) : timeouts_.headers;
-  transfer_ = worker_.upstream.start(buffers_.upstream_request, this);
+  transfer_ = worker_.upstream.start(buffers_.upstream_request, attempt_handler());
   self_while_transfer_ = shared_from_this();
 }
 
@@ -913,7 +913,9 @@ void CompletionExchange::end(bool client_left) {
   r.stream_events_dropped = events_dropped_;
   r.stream_resumes = resumes_spliced_;
   worker_.metrics.record(r);
-  if (auto& ledger = worker_.server.ledger) ledger->record(governance::usage_row(finished_request(r.status)));
+  auto row = governance::usage_row(finished_request(r.status));
+  observe_finished(row);
+  if (auto& ledger = worker_.server.ledger) ledger->record(row);
 }
 
 void CompletionExchange::cut_for_shutdown() {

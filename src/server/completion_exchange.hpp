@@ -20,6 +20,7 @@
 #include "http/upstream.hpp"
 #include "json/simdjson_support.hpp"
 #include "json/request_view.hpp"
+#include "observability/provider_debug.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
 #include "router/attempt_planner.hpp"
@@ -162,6 +163,10 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
   governance::Cost answer_cost(std::string_view answer_body) const;
   std::string_view with_cost(std::string_view usage_event);  // a passed-through stream's usage chunk
+  // The provider's meter and the access log (exchange_accounting.cpp); the attempt's handler,
+  // tapped when LLMUX_DEBUG selects the provider.
+  void observe_finished(const storage::UsageRow& row);
+  http::UpstreamHandler* attempt_handler();
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
   std::shared_ptr<Connection> connection_;
@@ -233,6 +238,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::optional<Clock::time_point> answered_at_;  // first content (stream) or the whole answer
   governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
   std::string error_type_;                        // of the error answered, for the ledger
+  std::unique_ptr<observability::UpstreamDebugTap> debug_tap_;  // LLMUX_DEBUG only
 };
 
 }  // namespace llmux::server

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "llmux/config.hpp"
+#include "observability/access_log.hpp"
+#include "observability/provider_metrics.hpp"
 #include "providers/provider.hpp"
 #include "router/balancer.hpp"
 #include "router/breaker.hpp"
@@ -41,6 +43,9 @@ struct GatewayState {
   mutable std::unique_ptr<router::HealthMonitor> health;
   // The providers `health` watches (the enabled ones), in its index order.
   std::vector<const providers::Provider*> health_providers;
+  // Each watched provider's request meter, in the same order; bound like `health`.
+  mutable std::vector<std::shared_ptr<observability::ProviderMeter>> meters;
+  std::shared_ptr<observability::AccessLog> access_log;  // null: logging.access_log is off
   std::string models_json;  // GET /v1/models body
 
   // Returns the errors (provider type unknown, …) instead of a state when the config is unusable.
@@ -59,6 +64,10 @@ struct GatewayState {
     if (auto i = health_index(provider)) health->record_traffic(*i, true, now);
   }
   void record_failure(const providers::Provider& provider, const router::AttemptOutcome& outcome) const;
+  observability::ProviderMeter* meter_for(const providers::Provider& provider) const noexcept {
+    auto i = health_index(provider);
+    return i && *i < meters.size() ? meters[*i].get() : nullptr;
+  }
 };
 
 // One listed model in the OpenAI "model" object shape.
@@ -97,6 +106,7 @@ class RouterRegistry {
   std::optional<router::Millis> breaker_window_, health_window_;
   std::map<std::string, DeploymentEntry, std::less<>> deployments_;  // provider identity, upstream model
   std::map<std::string, std::shared_ptr<router::HealthMonitor::Record>, std::less<>> providers_;
+  std::shared_ptr<observability::ProviderMeterStore> meters_ = std::make_shared<observability::LocalProviderMeterStore>();
 };
 
 }  // namespace llmux::server
