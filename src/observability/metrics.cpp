@@ -184,6 +184,12 @@ void GovernanceMetrics::set_budget_reader(BudgetReader reader) {
 void GovernanceMetrics::render(std::string& out) const {
   PrometheusText text(out);
   std::vector<Budget> budgets;
+  BudgetReader reader;
+  {
+    std::lock_guard lock(mutex_);
+    reader = budgets_;  // called unlocked: it may register a counter itself
+  }
+  if (reader) reader(budgets);
   std::lock_guard lock(mutex_);
   if (!rejections_.empty()) {
     text.family("llmux_rate_limit_rejections_total", "counter",
@@ -192,7 +198,6 @@ void GovernanceMetrics::render(std::string& out) const {
       text.sample("llmux_rate_limit_rejections_total", {{"scope", r->scope}, {"name", r->name}},
                   r->count.load(std::memory_order_relaxed));
   }
-  if (budgets_) budgets_(budgets);
   if (budgets.empty()) return;
   text.family("llmux_budget_spent_usd", "gauge", "Spend in the budget's current period, reservations included, USD.");
   for (const auto& b : budgets)

@@ -82,8 +82,8 @@ class GovernanceMetrics {
     std::string scope, name, period;
     double spent_usd = 0, cap_usd = 0;
   };
-  // Called at each scrape, on the scraping thread, to append the budgets as they are then;
-  // replaces the previous reader. The reader must stay callable as long as this object.
+  // Called at each scrape, on the scraping thread and with no lock of this object held, to append
+  // the budgets as they are then; replaces the previous reader.
   using BudgetReader = std::function<void(std::vector<Budget>&)>;
   void set_budget_reader(BudgetReader reader);
 

@@ -234,6 +234,30 @@ TEST(AccessLog, WritesOneJsonLinePerRequestWithoutBodiesOrSecrets) {
   EXPECT_EQ(lines["log-429-3"].at("error_type").as_string(), "rate_limit_error");
 }
 
+TEST(AccessLog, GoesToStderrWhenAskedAndIsOffByDefault) {
+  auto fake = start_fake();
+  const std::string line_start = "{\"time\":\"";
+  for (bool on : {true, false}) {
+    auto gw = serve(metrics_config(fake, "sk-metrics-key") + (on ? "logging: { access_log: stderr }\n" : ""));
+    EXPECT_EQ(http_request("POST", gw.url("/v1/chat/completions"), chat_body("fake-model"),
+                           {"Content-Type: application/json", "x-request-id: stderr-line-1"})
+                  .status,
+              200);
+    gw.process.signal(SIGTERM);
+    ASSERT_EQ(gw.process.wait(), 0);
+    const std::string& out = gw.process.output();
+    size_t at = out.find(line_start);
+    if (!on) {
+      EXPECT_EQ(at, std::string::npos) << out;
+      continue;
+    }
+    ASSERT_NE(at, std::string::npos) << out;
+    auto line = boost::json::parse(out.substr(at, out.find('\n', at) - at)).as_object();
+    EXPECT_EQ(line.at("request_id").as_string(), "stderr-line-1");
+    EXPECT_EQ(line.at("status").to_number<int64_t>(), 200);
+  }
+}
+
 TEST(ProviderDebug, LogsUpstreamTrafficWithEveryCredentialRedacted) {
   auto fake = start_fake();
   const std::string bearer_key = "sk-debug-bearer-5c1e9f0a";
