@@ -77,8 +77,8 @@ std::string model_object_json(const router::ListedModel& model);
 std::string describe(const router::HealthEvent& event);
 
 // The router state that outlives config snapshots: each deployment's breaker and balancer
-// statistics, keyed by provider and upstream model id, and each provider's health, keyed by
-// provider. A provider is its id with its type, URL, credential and headers: a reload that changes
+// statistics, keyed by provider and upstream model id, and each provider's health and request
+// meter (observability::ProviderMeterStore), keyed by provider. A provider is its id with its type, URL, credential and headers: a reload that changes
 // those makes a new upstream, which starts afresh. bind() gives a new snapshot the entries of the deployments and providers it keeps
 // (so a reload neither closes an open breaker nor forgets health), makes fresh entries for new
 // ones and drops the entries of those that are gone (a snapshot still running requests keeps
