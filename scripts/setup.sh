@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-14-dev
   wrk
+  prometheus  # promtool: the integration test checks the /metrics exposition with it
   "$@"
 )
 

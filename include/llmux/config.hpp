@@ -228,6 +228,18 @@ struct MetricsConfig {
   std::optional<bool> public_access;
 };
 
+// --- logging: the access log (one JSON line per request) -------------------------------------
+struct AccessLogConfig {
+  enum class Target { off, stderr_stream, file };
+  Target target = Target::off;
+  std::string path;  // Target::file
+  bool operator==(const AccessLogConfig&) const = default;
+};
+struct LoggingConfig {
+  AccessLogConfig access_log;
+};
+// --- end of logging ----------------------------------------------------------------------------
+
 struct GatewayConfig {
   ServerConfig server;
   MetricsConfig metrics;
@@ -236,6 +248,7 @@ struct GatewayConfig {
   RouterConfig router;
   AlertsConfig alerts;
   LedgerConfig ledger;
+  LoggingConfig logging;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;
   std::vector<ApiKeySettings> api_key_settings;  // one per api_keys entry, in the same order

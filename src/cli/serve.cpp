@@ -41,7 +41,9 @@ void print_summary(const server::GatewayState& state, const std::string& origin)
   }
   for (const auto& p : state.providers) {
     const auto& c = p->config();
-    std::printf("provider %s (%s) %s%s: ", c.id.c_str(), c.type.c_str(), c.base_url.c_str(),
+    std::string url = c.base_url;  // a key may sit in its path (Azure-style deployment URLs)
+    p->scrub(url);
+    std::printf("provider %s (%s) %s%s: ", c.id.c_str(), c.type.c_str(), url.c_str(),
                 c.enabled ? "" : " [disabled]");
     if (c.models.empty()) std::printf("any model (pass-through)");
     constexpr size_t kShown = 8;  // a hosted service lists dozens

@@ -43,6 +43,9 @@ std::string without_credentials(std::string_view url);
 bool is_header_token(std::string_view name);  // RFC 9110 token
 bool has_control_chars(std::string_view text);
 
+// logging.access_log: "stderr", "off" (also "false", "none", ""), or a file path (logging.cpp).
+Expected<AccessLogConfig, std::string> parse_access_log_target(std::string_view text);
+
 using llmux::edit_distance;
 using llmux::iequals;
 using llmux::to_lower;

@@ -22,7 +22,7 @@ struct KeySpec {
 // camelCase spellings of all of these are accepted too (see to_snake).
 inline constexpr KeySpec kTopKeys[] = {
     {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"},
-    {"models"}, {"router"}, {"alerts"}, {"ledger"}};
+    {"models"}, {"router"}, {"alerts"}, {"ledger"}, {"logging"}};
 inline constexpr KeySpec kServerKeys[] = {
     {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
     {"write_timeout"}, {"max_connections"}, {"cors"}, {"max_response_size", {"max_response_bytes"}},
@@ -47,6 +47,7 @@ inline constexpr KeySpec kBreakerKeys[] = {
 inline constexpr KeySpec kHealthKeys[] = {{"interval"}, {"window"}, {"path"}, {"degraded_latency"}, {"timeout"}};
 inline constexpr KeySpec kAlertsKeys[] = {{"webhook"}};
 inline constexpr KeySpec kLedgerKeys[] = {{"enabled"}};
+inline constexpr KeySpec kLoggingKeys[] = {{"access_log"}};
 inline constexpr KeySpec kModelKeys[] = {
     {"id"}, {"name"}, {"upstream_id", {"upstream", "deployment"}}, {"aliases"}, {"context_window"},
     {"pricing"}, {"input_price"}, {"output_price"}, {"input_per_mtok"}, {"output_per_mtok"},
@@ -84,10 +85,12 @@ inline constexpr Scope kBreakerScope{kBreakerKeys, "a circuit breaker setting", 
 inline constexpr Scope kHealthScope{kHealthKeys, "a health check setting", "under router.health:"};
 inline constexpr Scope kAlertsScope{kAlertsKeys, "an alerts setting", "under alerts:"};
 inline constexpr Scope kLedgerScope{kLedgerKeys, "a usage ledger setting", "under ledger:"};
+inline constexpr Scope kLoggingScope{kLoggingKeys, "a logging setting", "under logging:"};
 inline constexpr const Scope* kScopes[] = {&kTopScope,     &kServerScope,     &kProviderScope, &kModelScope,
                                     &kPricingScope, &kCorsScope,       &kMetricsScope,  &kTimeoutScope,
                                     &kRouteScope,   &kDeploymentScope, &kRouterScope,   &kBackoffScope,
-                                    &kBreakerScope, &kHealthScope,     &kAlertsScope,   &kLedgerScope};
+                                    &kBreakerScope, &kHealthScope,     &kAlertsScope,   &kLedgerScope,
+                                    &kLoggingScope};
 
 std::string to_snake(std::string_view key);
 const KeySpec* find_spec(std::span<const KeySpec> specs, std::string_view key);

@@ -167,6 +167,7 @@ class Loader {
     if (auto* i = get(f, "router")) load_router(*i, config.router);
     if (auto* i = get(f, "alerts")) load_alerts(*i, config.alerts);
     if (auto* i = get(f, "ledger")) load_ledger(*i, config.ledger);
+    if (auto* i = get(f, "logging")) load_logging(*i, config.logging);
     return config;
   }
 
@@ -851,6 +852,16 @@ class Loader {
     auto f = fields(item, kLedgerScope);
     if (auto* i = get(f, "enabled"))
       if (auto v = boolean(*i)) l.enabled = *v;
+  }
+
+  void load_logging(const Item& item, LoggingConfig& l) {  // values: logging.cpp
+    if (!expect_map(item, "a mapping with access_log")) return;
+    auto f = fields(item, kLoggingScope);
+    auto* i = get(f, "access_log");
+    auto value = i ? text(*i) : std::nullopt;
+    if (!value) return;
+    if (auto target = parse_access_log_target(*value)) l.access_log = *target;
+    else fail(*i, target.error());
   }
 
   // default_params as compact JSON. Quoted YAML scalars (tag "!") stay strings.

@@ -5,28 +5,15 @@
 #include <map>
 #include <tuple>
 
+#include "observability/number_text.hpp"
+#include "observability/prometheus_text.hpp"
+
 namespace llmux::observability {
 
 namespace {
 
-void append_label_value(std::string& out, std::string_view value) {
-  for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
-  }
-}
-
-void append_number(std::string& out, uint64_t n) {
-  char digits[24];
-  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits));
-}
-
-void append_seconds(std::string& out, double seconds) {
-  char digits[32];
-  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, seconds).ptr - digits));
-}
+void append_number(std::string& out, uint64_t n) { append_decimal(out, n); }
+void append_seconds(std::string& out, double seconds) { append_decimal(out, seconds); }
 
 struct Totals {
   uint64_t requests = 0, prompt_tokens = 0, completion_tokens = 0, duration_ns = 0, events_dropped = 0, resumes = 0;
@@ -177,6 +164,47 @@ std::string Metrics::render() const {
     out += '\n';
   }
   return out;
+}
+
+std::atomic<uint64_t>& GovernanceMetrics::rate_limit_rejections(std::string_view scope, std::string_view name) {
+  std::lock_guard lock(mutex_);
+  for (auto& r : rejections_)
+    if (r->scope == scope && r->name == name) return r->count;
+  rejections_.push_back(std::make_unique<Rejections>());
+  rejections_.back()->scope = scope;
+  rejections_.back()->name = name;
+  return rejections_.back()->count;
+}
+
+void GovernanceMetrics::set_budget_reader(BudgetReader reader) {
+  std::lock_guard lock(mutex_);
+  budgets_ = std::move(reader);
+}
+
+void GovernanceMetrics::render(std::string& out) const {
+  PrometheusText text(out);
+  std::vector<Budget> budgets;
+  BudgetReader reader;
+  {
+    std::lock_guard lock(mutex_);
+    reader = budgets_;  // called unlocked: it may register a counter itself
+  }
+  if (reader) reader(budgets);
+  std::lock_guard lock(mutex_);
+  if (!rejections_.empty()) {
+    text.family("llmux_rate_limit_rejections_total", "counter",
+                "Requests a rate limit turned away (moved to a fallback or answered 429), by limit.");
+    for (const auto& r : rejections_)
+      text.sample("llmux_rate_limit_rejections_total", {{"scope", r->scope}, {"name", r->name}},
+                  r->count.load(std::memory_order_relaxed));
+  }
+  if (budgets.empty()) return;
+  text.family("llmux_budget_spent_usd", "gauge", "Spend in the budget's current period, reservations included, USD.");
+  for (const auto& b : budgets)
+    text.sample("llmux_budget_spent_usd", {{"scope", b.scope}, {"name", b.name}, {"period", b.period}}, b.spent_usd);
+  text.family("llmux_budget_cap_usd", "gauge", "The budget's cap for its period, USD.");
+  for (const auto& b : budgets)
+    text.sample("llmux_budget_cap_usd", {{"scope", b.scope}, {"name", b.name}, {"period", b.period}}, b.cap_usd);
 }
 
 }  // namespace llmux::observability

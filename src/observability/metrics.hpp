@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,12 +65,48 @@ class MetricsShard {
   mutable std::mutex shape_mutex_;  // held to insert into series_, or to walk it from a scrape
 };
 
+// The rate-limit and budget families, filled by the governance code that enforces them:
+//   llmux_rate_limit_rejections_total{scope,name}   counter (scope: provider | key)
+//   llmux_budget_spent_usd{scope,name,period}       gauge   (period: daily | monthly)
+//   llmux_budget_cap_usd{scope,name,period}         gauge
+// A family nothing registered into is left out of the exposition entirely.
+//
+// Thread-safety: all members may be called from any thread. rate_limit_rejections() takes a
+// mutex (call it when a limit is set up, not per request); the counter it returns is a plain
+// atomic, incremented lock-free from any thread, valid as long as this object.
+class GovernanceMetrics {
+ public:
+  std::atomic<uint64_t>& rate_limit_rejections(std::string_view scope, std::string_view name);
+
+  struct Budget {
+    std::string scope, name, period;
+    double spent_usd = 0, cap_usd = 0;
+  };
+  // Called at each scrape, on the scraping thread and with no lock of this object held, to append
+  // the budgets as they are then; replaces the previous reader.
+  using BudgetReader = std::function<void(std::vector<Budget>&)>;
+  void set_budget_reader(BudgetReader reader);
+
+  void render(std::string& out) const;
+
+ private:
+  struct Rejections {
+    std::string scope, name;
+    std::atomic<uint64_t> count{0};
+  };
+  mutable std::mutex mutex_;
+  std::vector<std::unique_ptr<Rejections>> rejections_;
+  BudgetReader budgets_;
+};
+
 // The set of shards, one per worker; shards live as long as this object.
 class Metrics {
  public:
   MetricsShard& add_shard();
   // Prometheus text exposition format 0.0.4, series summed over all shards.
   std::string render() const;
+
+  GovernanceMetrics governance;
 
  private:
   mutable std::mutex shards_mutex_;

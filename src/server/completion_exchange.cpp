@@ -324,7 +324,7 @@ void CompletionExchange::start_attempt() {
   total_due_ = timeouts_.total ? now + *timeouts_.total : Clock::time_point::max();
   auto& request = buffers_.upstream_request;
   request.timeout = timeouts_.total ? std::min(timeouts_.headers, *timeouts_.total) : timeouts_.headers;
-  transfer_ = worker_.upstream.start(buffers_.upstream_request, this);
+  transfer_ = worker_.upstream.start(buffers_.upstream_request, attempt_handler());
   self_while_transfer_ = shared_from_this();
 }
 
@@ -919,12 +919,10 @@ void CompletionExchange::end(bool client_left) {
   r.stream_events_dropped = events_dropped_;
   r.stream_resumes = resumes_spliced_;
   worker_.metrics.record(r);
-  auto& ledger = worker_.server.ledger;
-  if (ledger || key_held_.state || provider_held_.state) {
-    auto row = governance::usage_row(finished_request(r.status));
-    settle_governance(row.input_tokens + row.output_tokens, row.cost_nano_usd);
-    if (ledger) ledger->record(std::move(row));
-  }
+  auto row = governance::usage_row(finished_request(r.status));
+  settle_governance(row.input_tokens + row.output_tokens, row.cost_nano_usd);
+  observe_finished(row);
+  if (auto& ledger = worker_.server.ledger) ledger->record(std::move(row));
 }
 
 void CompletionExchange::cut_for_shutdown() {

@@ -20,6 +20,7 @@
 #include "http/upstream.hpp"
 #include "json/simdjson_support.hpp"
 #include "json/request_view.hpp"
+#include "observability/provider_debug.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
 #include "router/attempt_planner.hpp"
@@ -167,6 +168,10 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::optional<Error> model_denied() const;  // exchange_accounting.cpp
   governance::Cost answer_cost(std::string_view answer_body) const;
   std::string_view with_cost(std::string_view usage_event);  // a passed-through stream's usage chunk
+  // The provider's meter and the access log (exchange_accounting.cpp); the attempt's handler,
+  // tapped when LLMUX_DEBUG selects the provider.
+  void observe_finished(const storage::UsageRow& row);
+  http::UpstreamHandler* attempt_handler();
 
   // Rate limits and budgets (exchange_governance.cpp): the key's are taken once for the request,
   // a provider's for each attempt (router::AttemptGate); all are settled with the real usage.
@@ -259,6 +264,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
 
   Held key_held_, provider_held_;
   int64_t prompt_estimate_ = 0, output_reserve_ = 0;  // tokens, for reservations
+  std::unique_ptr<observability::UpstreamDebugTap> debug_tap_;  // LLMUX_DEBUG only
 };
 
 }  // namespace llmux::server

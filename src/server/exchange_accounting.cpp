@@ -5,6 +5,7 @@
 #include "server/worker.hpp"
 #include "governance/key_snapshot.hpp"
 #include "governance/prices.hpp"
+#include "observability/access_log.hpp"
 
 namespace llmux::server {
 
@@ -65,6 +66,36 @@ std::string_view CompletionExchange::with_cost(std::string_view data) {
   if (next != std::string_view::npos && data[next] != '}') out += ',';
   out.append(data.substr(open + 1));
   return out;
+}
+
+// Once per request, after it ended: the provider's meter (when an attempt reached it) and the
+// access log line, both from the ledger's row so that the three never disagree.
+void CompletionExchange::observe_finished(const storage::UsageRow& row) {
+  int attempts = planner_ ? planner_->attempts() : 0;
+  if (auto* meter = resolution_.provider && attempts ? state_->meter_for(*resolution_.provider) : nullptr) {
+    observability::ProviderSample s;
+    s.failed = row.status >= 400;
+    s.error_type = row.error_type;
+    s.latency_us = row.latency_us;
+    s.ttft_us = row.ttft_us;
+    s.upstream_us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - attempt_started_).count();
+    s.cost_nano_usd = row.cost_nano_usd;
+    s.tokens = row.input_tokens + row.output_tokens;
+    meter->record(s, router::SteadyClock::now());
+  }
+  if (state_->access_log) {
+    std::string_view target = head_.target;
+    state_->access_log->write(row, boost::beast::http::to_string(head_.method), target.substr(0, target.find('?')));
+  }
+}
+
+http::UpstreamHandler* CompletionExchange::attempt_handler() {
+  const auto& provider = *resolution_.provider;
+  if (!observability::provider_debug_enabled(provider.id())) return this;
+  debug_tap_.reset();  // the previous attempt's, done or cancelled: logs before the next one starts
+  debug_tap_ = std::make_unique<observability::UpstreamDebugTap>(*this, provider, buffers_.upstream_request,
+                                                                 buffers_.request_id);
+  return debug_tap_.get();
 }
 
 }  // namespace llmux::server

@@ -138,6 +138,13 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     return answer(connection, 200, "application/json",
                   path == "/api/providers" ? providers_json(*state) : providers_health_json(*state));
   }
+  if (constexpr std::string_view kPrefix = "/api/providers/", kSuffix = "/metrics";
+      path.starts_with(kPrefix) && path.ends_with(kSuffix) && path.size() > kPrefix.size() + kSuffix.size()) {
+    if (!get) return answer_error(connection, method_not_allowed("GET"));
+    auto metrics = provider_metrics_answer(*state, path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size()));
+    if (!metrics) return answer_error(connection, metrics.error());
+    return answer(connection, 200, "application/json", *metrics);
+  }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 }
 

@@ -105,6 +105,9 @@ void RouterRegistry::bind(const GatewayState& state) {
     records.push_back(record);
   }
   providers_ = std::move(providers);
+  std::vector<observability::ProviderMeterStore::Key> meter_keys;
+  for (const auto* p : state.health_providers) meter_keys.push_back({upstream_identity(p->config()), p->id()});
+  state.meters = meters_->bind(meter_keys);
 
   state.governance = governance_.bind(state.config);
   state.stats = std::make_unique<router::DeploymentStats>(std::move(stats_slots));
@@ -147,6 +150,9 @@ Expected<std::shared_ptr<const GatewayState>, std::vector<std::string>> GatewayS
       watched.push_back(p->id());
     }
   state->health = std::make_unique<router::HealthMonitor>(std::move(watched), rc.health, log_health_event);
+  for (const auto* p : state->health_providers)
+    state->meters.push_back(std::make_shared<observability::LocalProviderMeter>(p->id()));
+  state->access_log = observability::open_access_log(state->config.logging.access_log);
   boost::json::array data;
   for (const auto& m : state->catalog->models()) data.push_back(model_object(m));
   boost::json::object list;

@@ -18,6 +18,8 @@
 
 #include "governance/governor.hpp"
 #include "llmux/config.hpp"
+#include "observability/access_log.hpp"
+#include "observability/provider_metrics.hpp"
 #include "providers/provider.hpp"
 #include "router/balancer.hpp"
 #include "router/breaker.hpp"
@@ -45,6 +47,9 @@ struct GatewayState {
   mutable std::shared_ptr<const governance::Governance> governance;
   // The providers `health` watches (the enabled ones), in its index order.
   std::vector<const providers::Provider*> health_providers;
+  // Each watched provider's request meter, in the same order; bound like `health`.
+  mutable std::vector<std::shared_ptr<observability::ProviderMeter>> meters;
+  std::shared_ptr<observability::AccessLog> access_log;  // null: logging.access_log is off
   std::string models_json;  // GET /v1/models body
 
   // Returns the errors (provider type unknown, …) instead of a state when the config is unusable.
@@ -63,6 +68,10 @@ struct GatewayState {
     if (auto i = health_index(provider)) health->record_traffic(*i, true, now);
   }
   void record_failure(const providers::Provider& provider, const router::AttemptOutcome& outcome) const;
+  observability::ProviderMeter* meter_for(const providers::Provider& provider) const noexcept {
+    auto i = health_index(provider);
+    return i && *i < meters.size() ? meters[*i].get() : nullptr;
+  }
 };
 
 // One listed model in the OpenAI "model" object shape.
@@ -72,8 +81,8 @@ std::string model_object_json(const router::ListedModel& model);
 std::string describe(const router::HealthEvent& event);
 
 // The router state that outlives config snapshots: each deployment's breaker and balancer
-// statistics, keyed by provider and upstream model id, and each provider's health, keyed by
-// provider. A provider is its id with its type, URL, credential and headers: a reload that changes
+// statistics, keyed by provider and upstream model id, and each provider's health and request
+// meter (observability::ProviderMeterStore), keyed by provider. A provider is its id with its type, URL, credential and headers: a reload that changes
 // those makes a new upstream, which starts afresh. bind() gives a new snapshot the entries of the deployments and providers it keeps
 // (so a reload neither closes an open breaker nor forgets health), makes fresh entries for new
 // ones and drops the entries of those that are gone (a snapshot still running requests keeps
@@ -104,6 +113,7 @@ class RouterRegistry {
   std::optional<router::Millis> breaker_window_, health_window_;
   std::map<std::string, DeploymentEntry, std::less<>> deployments_;  // provider identity, upstream model
   std::map<std::string, std::shared_ptr<router::HealthMonitor::Record>, std::less<>> providers_;
+  std::shared_ptr<observability::ProviderMeterStore> meters_ = std::make_shared<observability::LocalProviderMeterStore>();
 };
 
 }  // namespace llmux::server

@@ -35,6 +35,8 @@ std::string models_json_for(const GatewayState& state, const governance::KeyPoli
 std::string providers_health_json(const GatewayState& state);
 // GET /api/providers: every provider with its settings, health and deployments' breakers.
 std::string providers_json(const GatewayState& state);
+// GET /api/providers/{name}/metrics (provider_metrics.cpp); `encoded_name` as in the path.
+Expected<std::string, Error> provider_metrics_answer(const GatewayState& state, std::string_view encoded_name);
 // The completion endpoint a path names, if any.
 std::optional<providers::Endpoint> completion_endpoint(std::string_view path);
 
