@@ -65,6 +65,20 @@ struct ProviderTimeouts {
   std::optional<std::chrono::milliseconds> total;        // the whole attempt
 };
 
+// ---- Upstream TLS: a provider's `security:` and `tls:` keys (src/config/tls_keys.cpp) ----
+enum class TlsVersion { unset, tls1_2, tls1_3 };  // unset: OpenSSL's default minimum (TLS 1.2)
+
+struct ProviderTlsConfig {
+  TlsVersion min_version = TlsVersion::unset;  // security.tlsVersion
+  bool verify = true;                          // security.certificateValidation
+  bool allow_insecure = false;                 // security.allowInsecure: the only way verify may be off
+  std::string ca_file;      // tls.ca_file: trusted CAs (PEM) instead of the system store
+  std::string client_cert;  // tls.client_cert: PEM chain for mutual TLS
+  std::string client_key;   // tls.client_key: its private key (PEM)
+  std::string server_name;  // tls.server_name: SNI and the name verified, instead of the URL's host
+};
+// ---- end upstream TLS ----
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -85,6 +99,7 @@ struct ProviderConfig {
   // `resume: prefill`: a stream of this provider that broke after its first byte may be continued
   // here with a trailing assistant message holding the text already sent.
   bool resume_prefill = false;
+  ProviderTlsConfig tls;
   SourceLocation source;
 };
 
