@@ -28,6 +28,7 @@ import platform
 import re
 import resource
 import shutil
+import ssl
 import signal
 import socket
 import statistics
@@ -51,7 +52,11 @@ OTHER_CASES = ["fixed-rate", "open-streams"]     # --cases can select these too
 CASE_TITLES = {"plain": "chat completion", "routed": "chat completion, 2-deployment chain + breakers",
                "stream": "stream, 20 chunks",
                "anthropic-stream": "Anthropic stream → OpenAI, 20 chunks"}
-UPSTREAMS = ["static", "fake"]
+UPSTREAMS = ["static", "fake", "tls"]
+# `tls`: the static nginx upstream over TLS (certificate made by the bench, its CA trusted by the
+# targets); only the plain and stream cases, with direct (wrk over https), nginx and llmux.
+TLS_CASES = ("plain", "stream")
+TLS_TARGETS = ("direct", "nginx", "llmux")
 STREAM_CHUNKS = 20
 ANTHROPIC_VERSION = "2023-06-01"
 ANTHROPIC_KEY = "sk-ant-bench"
@@ -282,7 +287,7 @@ def to_us(text: str) -> float:
 
 
 def run_wrk(url: str, body_file: str, headers: list[str], seconds: int, connections: int) -> dict:
-    assert url.startswith(f"http://{LOOPBACK}:"), url
+    assert url.startswith((f"http://{LOOPBACK}:", f"https://{LOOPBACK}:")), url
     env = dict(os.environ, BENCH_BODY_FILE=body_file, BENCH_HEADERS="\n".join(headers))
     argv = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s", "--latency",
             "-s", LUA, url]
@@ -306,8 +311,14 @@ def run_wrk(url: str, body_file: str, headers: list[str], seconds: int, connecti
 # HTTP checks
 
 
-def post(port: int, path: str, body: bytes, headers: dict, timeout: float = 10) -> tuple[int, dict, bytes]:
-    conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
+def post(port: int, path: str, body: bytes, headers: dict, timeout: float = 10,
+         ca_file: str | None = None) -> tuple[int, dict, bytes]:
+    if ca_file:  # the TLS upstream itself: its certificate is for "localhost"
+        context = ssl.create_default_context(cafile=ca_file)
+        context.check_hostname = False
+        conn = http.client.HTTPSConnection(LOOPBACK, port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection(LOOPBACK, port, timeout=timeout)
     try:
         conn.request("POST", path, body=body, headers={"Content-Type": "application/json", **headers})
         resp = conn.getresponse()
@@ -437,12 +448,35 @@ def nginx_return(name: str, body: bytes) -> str:
     return sets + "      return 200 '" + "".join(f"${{{name}{i}}}" for i in range(len(pieces))) + "';"
 
 
-def static_nginx_conf(prefix: str, port: int, replies: dict[str, bytes]) -> str:
+def make_tls_files(directory: str) -> dict[str, str]:
+    """A CA and a certificate for "localhost" signed by it (openssl CLI), for the TLS upstream."""
+    files = {name: os.path.join(directory, name) for name in ("ca.pem", "ca.key", "server.pem", "server.key")}
+    run = lambda *argv: subprocess.run(argv, check=True, capture_output=True)  # noqa: E731
+    run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", files["ca.key"], "-out",
+        files["ca.pem"], "-days", "2", "-subj", "/CN=llmux-bench-ca")
+    csr = os.path.join(directory, "server.csr")
+    run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", files["server.key"], "-out", csr,
+        "-subj", "/CN=localhost")
+    ext = os.path.join(directory, "server.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:localhost\n")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", files["ca.pem"], "-CAkey", files["ca.key"],
+        "-CAcreateserial", "-out", files["server.pem"], "-days", "2", "-extfile", ext)
+    return files
+
+
+def static_nginx_conf(prefix: str, port: int, replies: dict[str, bytes], tls_port: int = 0,
+                      tls: dict[str, str] | None = None) -> str:
     """The static upstream: fixed bodies for POST, so it costs next to nothing (the floor).
-    replies: case -> the fake provider's reply for it."""
+    replies: case -> the fake provider's reply for it. With `tls`, the same also on tls_port over
+    TLS (TLS 1.3, session tickets on, as hosted providers do)."""
+    listen = f"    listen {LOOPBACK}:{port};\n"
+    if tls:
+        listen += (f"    listen {LOOPBACK}:{tls_port} ssl;\n    ssl_certificate {tls['server.pem']};\n"
+                   f"    ssl_certificate_key {tls['server.key']};\n    ssl_protocols TLSv1.2 TLSv1.3;\n"
+                   "    ssl_session_cache shared:up:1m;\n    ssl_session_tickets on;\n")
     text = nginx_common(prefix) + f"""  server {{
-    listen {LOOPBACK}:{port};
-    location = /plain/v1/chat/completions {{
+{listen}    location = /plain/v1/chat/completions {{
       default_type application/json;
       {nginx_return("plain", replies["plain"])}
     }}
@@ -462,31 +496,41 @@ def static_nginx_conf(prefix: str, port: int, replies: dict[str, bytes]) -> str:
     return text + "  }\n}\n"
 
 
-def proxy_nginx_conf(prefix: str, routes: dict[str, tuple[int, int]]) -> str:
-    """routes: upstream name -> (listen port, upstream port)."""
+def proxy_nginx_conf(prefix: str, routes: dict[str, tuple[int, int]], tls_ca: str | None = None) -> str:
+    """routes: upstream name -> (listen port, upstream port). An upstream named up_tls is reached
+    over TLS: certificate verified against tls_ca for "localhost" (also sent as SNI), sessions
+    reused, connections kept alive like the others."""
     text = nginx_common(prefix)
     for name, (listen, upstream) in routes.items():
+        tls = name == "up_tls"
+        ssl_lines = (f"""      proxy_ssl_trusted_certificate {tls_ca};
+      proxy_ssl_verify on;
+      proxy_ssl_verify_depth 2;
+      proxy_ssl_name localhost;
+      proxy_ssl_server_name on;
+      proxy_ssl_session_reuse on;
+""" if tls else "")
         text += f"""  upstream {name} {{
     server {LOOPBACK}:{upstream};
-    keepalive 64;
+    keepalive {128 if tls else 64};
     keepalive_requests 100000000;
     keepalive_timeout 600s;
   }}
   server {{
     listen {LOOPBACK}:{listen};
     location / {{
-      proxy_pass http://{name};
+      proxy_pass {"https" if tls else "http"}://{name};
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_buffering off;
-    }}
+{ssl_lines}    }}
   }}
 """
     return text + "}\n"
 
 
 def llmux_conf(upstream_bases: dict[str, str], models: dict[str, str], types: dict[str, str] | None = None,
-               chains: dict[str, list[str]] | None = None) -> str:
+               chains: dict[str, list[str]] | None = None, extra: dict[str, str] | None = None) -> str:
     """types: provider -> llmux provider type, for those that are not OpenAI-compatible.
     chains: routed model name -> its deployments' providers in priority order (breakers on)."""
     text = ""
@@ -501,7 +545,7 @@ def llmux_conf(upstream_bases: dict[str, str], models: dict[str, str], types: di
         kind = (types or {}).get(key)
         text += (f"  {key}:\n" + (f"    type: {kind}\n" if kind else "") +
                  f"    base_url: {base}\n    api_key: {ANTHROPIC_KEY if kind == 'anthropic' else 'sk-bench'}\n"
-                 f"    timeout: 120s\n    max_retries: 0\n    models: [{models[key]}]\n")
+                 f"    timeout: 120s\n    max_retries: 0\n    models: [{models[key]}]\n" + (extra or {}).get(key, ""))
     return text
 
 
@@ -542,7 +586,7 @@ def case_model(up: str, case: str) -> str:
         return f"routed-{up}"
     if up == "fake":
         return "fake-model-2" if case == "anthropic-stream" else "fake-model"
-    return f"static-{case}"
+    return f"{up}-{case}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -643,12 +687,16 @@ class Bench:
 
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.nginx_bin = nginx
-        static_port, nginx_static_port, nginx_fake_port, portkey_port = free_ports(4)
+        static_port, nginx_static_port, nginx_fake_port, portkey_port, tls_port, nginx_tls_port = free_ports(6)
+        self.tls_files = make_tls_files(self.tmp) if "tls" in a.upstreams else None
         prefix = os.path.join(self.tmp, "nginx-static")
-        conf = self.write("nginx-static.conf", static_nginx_conf(prefix, static_port, static_replies))
+        conf = self.write("nginx-static.conf", static_nginx_conf(prefix, static_port, static_replies,
+                                                                 tls_port, self.tls_files))
         self.static = self.start("nginx-static", [nginx, "-p", prefix, "-c", conf, "-e", f"{prefix}/error.log"],
                                  with_children=True)
         self.static.wait_port(static_port)
+        if self.tls_files:
+            self.static.wait_port(tls_port)
 
         self.upstream_base = {
             ("fake", "plain"): f"http://{LOOPBACK}:{self.fake.port}/v1",
@@ -657,8 +705,10 @@ class Bench:
             ("static", "stream"): f"http://{LOOPBACK}:{static_port}/stream/v1",
             ("fake", "anthropic-stream"): f"http://{LOOPBACK}:{self.fake.port}/v1",
             ("static", "anthropic-stream"): f"http://{LOOPBACK}:{static_port}/anthropic-stream/v1",
+            ("tls", "plain"): f"https://{LOOPBACK}:{tls_port}/plain/v1",
+            ("tls", "stream"): f"https://{LOOPBACK}:{tls_port}/stream/v1",
         }
-        for up in UPSTREAMS:
+        for up in ("static", "fake"):
             self.upstream_base[(up, "routed")] = self.upstream_base[(up, "plain")]
         providers = {"fake": self.upstream_base[("fake", "plain")],
                      "static-plain": self.upstream_base[("static", "plain")],
@@ -668,26 +718,35 @@ class Bench:
                      # The routed chains' second deployments: same upstream, never asked.
                      "fake-b": self.upstream_base[("fake", "plain")],
                      "static-plain-b": self.upstream_base[("static", "plain")]}
+        extra = {}
+        if self.tls_files:  # the same check nginx makes: the bench CA, the name "localhost", SNI
+            for case in TLS_CASES:
+                providers[f"tls-{case}"] = self.upstream_base[("tls", case)]
+                extra[f"tls-{case}"] = (f"    tls: {{ ca_file: {self.tls_files['ca.pem']}, server_name: localhost }}\n"
+                                        "    security: { tlsVersion: \"1.2\" }\n")
         models = {"fake": "fake-model", "static-plain": "static-plain", "static-stream": "static-stream",
                   "fake-anthropic": case_model("fake", "anthropic-stream"),
                   "static-anthropic-stream": case_model("static", "anthropic-stream"),
-                  "fake-b": "fake-model-b", "static-plain-b": "static-plain-b"}
+                  "fake-b": "fake-model-b", "static-plain-b": "static-plain-b",
+                  "tls-plain": "tls-plain", "tls-stream": "tls-stream"}
         types = {"fake-anthropic": "anthropic", "static-anthropic-stream": "anthropic"}
         chains = {case_model("fake", "routed"): ["fake", "fake-b"],
                   case_model("static", "routed"): ["static-plain", "static-plain-b"]}
-        self.llmux_config = self.write("llmux.yaml", llmux_conf(providers, models, types, chains))
+        self.llmux_config = self.write("llmux.yaml", llmux_conf(providers, models, types, chains, extra))
 
         self.gateways: dict[str, Service] = {}
         if "nginx" in a.targets:
             prefix = os.path.join(self.tmp, "nginx-proxy")
+            routes = {"up_static": (nginx_static_port, static_port), "up_fake": (nginx_fake_port, self.fake.port)}
+            if self.tls_files:
+                routes["up_tls"] = (nginx_tls_port, tls_port)
             conf = self.write("nginx-proxy.conf", proxy_nginx_conf(
-                prefix, {"up_static": (nginx_static_port, static_port),
-                         "up_fake": (nginx_fake_port, self.fake.port)}))
+                prefix, routes, self.tls_files["ca.pem"] if self.tls_files else None))
             g = self.start("nginx-proxy", [nginx, "-p", prefix, "-c", conf, "-e", f"{prefix}/error.log"],
                            with_children=True)
             g.wait_port(nginx_static_port)
             g.wait_port(nginx_fake_port)
-            self.nginx_ports = {"static": nginx_static_port, "fake": nginx_fake_port}
+            self.nginx_ports = {"static": nginx_static_port, "fake": nginx_fake_port, "tls": nginx_tls_port}
             self.gateways["nginx"] = g
         if "portkey" in a.targets:
             env = dict(os.environ, NODE_ENV="production")
@@ -749,7 +808,8 @@ class Bench:
                     port, path, headers = self.target(t, up, case)
                     hdrs = dict(h.split(": ", 1) for h in headers)
                     try:
-                        status, reply_headers, reply = post(port, path, body, hdrs)
+                        ca = self.tls_files["ca.pem"] if up == "tls" and t == "direct" else None
+                        status, reply_headers, reply = post(port, path, body, hdrs, ca_file=ca)
                         ok, why, facts = check_reply(reply_kind(t, case), status, reply)
                         if ok and case == "routed":
                             ok, why = routed_by_the_chain(up, reply_headers)
@@ -770,8 +830,10 @@ class Bench:
 
     def case_targets(self, up: str, case: str) -> list[str]:
         """The targets measured for this upstream and case (all but those found n/a)."""
+        if up == "tls" and case not in TLS_CASES:
+            return []
         return [t for t in self.args.targets if t not in self.not_measured.get(f"{up}/{case}", {})
-                and (case != "routed" or t in ROUTED_TARGETS)]
+                and (case != "routed" or t in ROUTED_TARGETS) and (up != "tls" or t in TLS_TARGETS)]
 
     def measure(self, t: str, up: str, case: str, seconds: int) -> dict:
         port, path, headers = self.target(t, up, case)
@@ -779,7 +841,8 @@ class Bench:
         ours = [self.fake, self.static] + list(self.gateways.values())
         before = g.cpu_ticks() if g else 0
         m0, o0, c0, w0 = machine_busy_ticks(), sum(p.cpu_ticks() for p in ours), children_ticks(), time.monotonic()
-        r = run_wrk(f"http://{LOOPBACK}:{port}{path}", self.body_file(t, up, case), headers, seconds,
+        scheme = "https" if up == "tls" and t == "direct" else "http"
+        r = run_wrk(f"{scheme}://{LOOPBACK}:{port}{path}", self.body_file(t, up, case), headers, seconds,
                     self.args.connections)
         m1, o1, c1, w1 = machine_busy_ticks(), sum(p.cpu_ticks() for p in ours), children_ticks(), time.monotonic()
         # CPU that neither wrk nor our upstreams and gateways used: other work on the machine (noise).
@@ -807,6 +870,8 @@ class Bench:
         for up in a.upstreams:
             for group in measured_together(a.wrk_cases):
                 runs = [(case, t) for case in group for t in self.case_targets(up, case)]
+                if not runs:
+                    continue
                 if a.warmup > 0:
                     for case, t in runs:
                         self.measure(t, up, case, a.warmup)
@@ -869,6 +934,8 @@ class Bench:
         targets = [t for t in a.targets if t != "portkey"]
         out = {}
         for up in a.upstreams:
+            if up == "tls":  # the open-loop load generator speaks cleartext only
+                continue
             key = f"{up}/plain"
             rounds = {t: [] for t in targets}
             for rnd in range(-1 if a.warmup > 0 else 0, a.rounds):  # round -1 warms up, unrecorded

@@ -102,6 +102,20 @@ struct ApiKeySettings {
 };
 // --- end of rate limits and budgets
 
+// ---- Upstream TLS: a provider's `security:` and `tls:` keys (src/config/tls_keys.cpp) ----
+enum class TlsVersion { unset, tls1_2, tls1_3 };  // unset: OpenSSL's default minimum (TLS 1.2)
+
+struct ProviderTlsConfig {
+  TlsVersion min_version = TlsVersion::unset;  // security.tlsVersion
+  bool verify = true;                          // security.certificateValidation
+  bool allow_insecure = false;                 // security.allowInsecure: the only way verify may be off
+  std::string ca_file;      // tls.ca_file: trusted CAs (PEM) instead of the system store
+  std::string client_cert;  // tls.client_cert: PEM chain for mutual TLS
+  std::string client_key;   // tls.client_key: its private key (PEM)
+  std::string server_name;  // tls.server_name: SNI and the name verified, instead of the URL's host
+};
+// ---- end upstream TLS ----
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -124,6 +138,7 @@ struct ProviderConfig {
   bool resume_prefill = false;
   ProviderGovernance governance;  // rateLimit, budget
   std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
+  ProviderTlsConfig tls;
   SourceLocation source;
 };
 

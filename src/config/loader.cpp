@@ -25,6 +25,7 @@
 #include "config/config_internal.hpp"
 #include "config/governance_keys.hpp"
 #include "config/key_scopes.hpp"
+#include "config/tls_keys.hpp"
 #include "core/json_text.hpp"
 #include "governance/prices.hpp"
 
@@ -529,6 +530,8 @@ class Loader {
         else p.api_version = std::move(*s);
       }
     }
+    if (auto* i = get(f, "security")) read_tls_keys(*i, TlsKeyGroup::security, p.tls);
+    if (auto* i = get(f, "tls")) read_tls_keys(*i, TlsKeyGroup::tls, p.tls);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     load_auth(f, p);
@@ -538,6 +541,12 @@ class Loader {
 
   void report(const config_detail::GovernanceIssues& issues, Loc fallback) {
     for (const auto& issue : issues) fail(loc_of(issue.node, fallback), issue.path, issue.message);
+  }
+
+  void read_tls_keys(const Item& item, TlsKeyGroup group, ProviderTlsConfig& tls) {
+    load_tls_keys(item.node, group, tls, [&](const YAML::Node& at, std::string_view key, std::string message) {
+      fail(loc_of(at, item.loc), key.empty() ? item.path : join(item.path, key), std::move(message));
+    });
   }
 
   void load_auth(const Fields& f, ProviderConfig& p) {

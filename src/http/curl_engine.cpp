@@ -1,3 +1,4 @@
+#include "http/tls_context.hpp"
 #include "http/transfer_engine.hpp"
 #include "core/text.hpp"
 
@@ -57,6 +58,7 @@ struct Transfer {
   std::string content_type;
   std::string retry_after;
   bool headers_done = false;
+  bool tls_configured = false;  // carries a provider's TLS options: never pooled for another request
   bool cancelled = false;
   bool timed_out = false;
   bool paused = false;            // by its handler: the inactivity timeout does not run
@@ -324,7 +326,22 @@ class CurlEngine final : public TransferEngine {
   void release(std::unique_ptr<Transfer> t) {
     curl_slist_free_all(t->header_list);
     t->header_list = nullptr;
-    if (t->easy) idle_easies.push_back(t->easy);
+    if (t->easy && t->tls_configured) curl_easy_cleanup(t->easy);
+    else if (t->easy) idle_easies.push_back(t->easy);
+  }
+
+  // A provider's TLS settings when its https request goes through curl (a proxy is configured).
+  static void apply_tls(CURL* e, const ProviderTlsConfig& tls) {
+    if (!tls.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, tls.ca_file.c_str());
+    if (!tls.client_cert.empty()) {
+      curl_easy_setopt(e, CURLOPT_SSLCERT, tls.client_cert.c_str());
+      curl_easy_setopt(e, CURLOPT_SSLKEY, tls.client_key.c_str());
+    }
+    if (tls.min_version == TlsVersion::tls1_3) curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_3);
+    if (!tls.verify) {
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
   }
 
   // One periodic sweep checks every transfer's deadline, so starting, feeding and finishing a
@@ -398,6 +415,10 @@ class CurlEngine final : public TransferEngine {
     // Refuses a too large Content-Length up front; on_write counts bodies of unknown length.
     curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_response_bytes));
     curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    if (r.tls) {
+      apply_tls(e, r.tls->config());
+      t->tls_configured = true;
+    }
     // curl has no idle timer: an older pooled connection is closed when the next transfer looks.
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
                      static_cast<long>(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(

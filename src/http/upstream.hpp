@@ -1,5 +1,6 @@
-// Upstream HTTP client: libcurl's multi interface driven by an Asio io_context (curl does the
-// HTTP, TLS, HTTP/2, proxies and connection pooling; Asio does the waiting). One UpstreamClient
+// Upstream HTTP client. Cleartext and TLS HTTP/1.1 upstreams go through pooled keep-alive
+// connections of its own (http1_engine.cpp); libcurl's multi interface, driven by the same
+// io_context, does what only it does (proxies, an https request without provider TLS settings). One UpstreamClient
 // per io_context thread; it is NOT thread-safe and must only be used from its io_context's thread.
 // Connections are pooled per client, so requests from one worker thread reuse that thread's
 // keep-alive connections without any locking.
@@ -15,6 +16,8 @@
 #include <boost/asio/io_context.hpp>
 
 namespace llmux::http {
+
+class TlsClientContext;
 
 // A request's own header lines ("Name: value"). Emptied for each request, it keeps the strings
 // it has grown, so a warm connection builds them without allocating; lines past size() are never
@@ -48,6 +51,9 @@ struct UpstreamRequest {
   const std::vector<std::string>* common_headers = nullptr;
   HeaderLines headers;
   std::string body;
+  // The provider's TLS settings for an https URL (owned by the provider). Without it, an https
+  // request goes through curl with its defaults.
+  const TlsClientContext* tls = nullptr;
   // Time allowed until the response headers arrive, and afterwards between two body reads.
   std::chrono::milliseconds timeout{60000};
   static constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};

@@ -10,6 +10,7 @@
 #include "providers/gemini/gemini.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 #include "providers/provider.hpp"
+#include "http/tls_context.hpp"
 #include "core/text.hpp"
 
 namespace llmux::providers {
@@ -43,7 +44,13 @@ Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderCon
     for (const auto& name : known_provider_types()) known += (known.empty() ? "" : ", ") + name;
     return unexpected("unknown provider type '" + config.type + "' (known: " + known + ")");
   }
-  return it->second(config, UpstreamLimits::of(server));
+  auto provider = it->second(config, UpstreamLimits::of(server));
+  if (config.base_url.rfind("https://", 0) == 0) {
+    auto tls = http::TlsClientContext::make(config.tls, config.id);
+    if (!tls) return unexpected(std::move(tls).error());
+    provider->tls_ = std::move(*tls);
+  }
+  return provider;
 }
 
 void Provider::begin_post(const EncodeInput& in, const std::string& url, const std::vector<std::string>& fixed_headers,
@@ -56,6 +63,7 @@ void Provider::begin_post(const EncodeInput& in, const std::string& url, const s
   out.max_response_bytes = in.stream ? 0 : limits_.max_response_bytes;
   out.idle_connection_timeout = limits_.idle_connection_timeout;
   out.common_headers = &fixed_headers;
+  out.tls = tls_.get();
   out.headers.clear();
   out.headers.push_back(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
   if (!in.request_id.empty()) {
@@ -74,6 +82,7 @@ http::UpstreamRequest Provider::begin_get(std::string url, const std::vector<std
   request.max_response_bytes = limits_.max_response_bytes;
   request.idle_connection_timeout = limits_.idle_connection_timeout;
   request.common_headers = &fixed_headers;
+  request.tls = tls_.get();
   request.headers.push_back("Accept: application/json");
   return request;
 }

@@ -102,6 +102,9 @@ class Provider {
   ProviderConfig config_;
   UpstreamLimits limits_;
   SecretScrubber scrubber_;
+  // Set by make_provider for an https base_url: every request of this provider carries it.
+  std::shared_ptr<const http::TlsClientContext> tls_;
+  friend Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderConfig&, const ServerConfig&);
 };
 
 // The client-facing error for a transfer that got no usable response: unreachable, a refused

@@ -1,6 +1,9 @@
 #include "harness.hpp"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -137,6 +140,22 @@ FakeProvider start_fake(std::vector<std::string> extra_args) {
   fake.port = port_from_listening_line(fake.process.wait_for_line("listening on "));
   if (fake.port == 0) throw std::runtime_error("fake provider did not start: " + fake.process.output());
   return fake;
+}
+
+int silent_listener(int& port) {
+  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (listener < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener, 16) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(listener);
+    return -1;
+  }
+  port = ntohs(addr.sin_port);
+  return listener;
 }
 
 std::string temp_file(const std::string& contents, const std::string& suffix) {

@@ -87,4 +87,8 @@ std::vector<std::string> sse_data(const std::string& body);
 
 std::string temp_file(const std::string& contents, const std::string& suffix = ".yaml");
 
+// A socket listening on 127.0.0.1 (port 0) that never accepts: connections to it are made by the
+// kernel and then get no answer (a TLS handshake never completes). Returns the fd, -1 on failure.
+int silent_listener(int& port);
+
 }  // namespace llmux::test

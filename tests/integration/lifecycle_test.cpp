@@ -252,19 +252,14 @@ TEST(Upstream, CurlEngineServesPlainStreamErrorsAndTimeouts) {
 // An https upstream whose TLS handshake never completes (a listener that accepts nothing): curl's
 // connect limit runs out, and the answer names that limit, not the headers timeout.
 TEST(Upstream, CurlEngineNamesAConnectTimeoutAsOne) {
-  int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  int port = 0;
+  int listener = silent_listener(port);
   ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 16), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
-  std::string url = "https://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) + "/v1";
+  std::string url = "https://127.0.0.1:" + std::to_string(port) + "/v1";
   auto gw = start_gateway("providers:\n" + provider_block("silent", url,
                                                            "    timeout: 5s\n    max_retries: 0\n"
-                                                           "    timeouts: { connect: 300ms }\n"));
+                                                           "    timeouts: { connect: 300ms }\n"),
+                          {"LLMUX_UPSTREAM_ENGINE=curl"});
   auto r = http_post(gw.url("/v1/chat/completions"), R"({"model":"silent/fake-model","messages":[{"role":"user","content":"x"}]})");
   ::close(listener);
   EXPECT_EQ(r.status, 504) << r.body;

@@ -207,6 +207,8 @@ class Session : public std::enable_shared_from_this<Session> {
       r.body = "ok";
     } else if (path == "/_fake/connections") {
       r.body = "{\"open\":" + std::to_string(shared_.open_connections.load()) + "}";
+    } else if (path == "/_fake/tls") {
+      r.body = tls_stats_json();
     } else if (path == "/_fake/requests") {
       if (req.method() == http::verb::get) r.body = shared_.log.dump();
       else if (req.method() == http::verb::delete_) r.body = "{\"deleted\":" + std::to_string(shared_.log.clear()) + "}";
@@ -478,7 +480,7 @@ int run_server(const Options& opt) {
   for (int i = 0; i < std::max(1, opt.threads); ++i) workers.push_back(std::make_unique<Worker>());
   std::optional<Acceptor> acceptor;
   try {
-    acceptor.emplace(workers, shared, resolve(workers[0]->ioc, opt.host, opt.port));
+    acceptor.emplace(workers, shared, resolve(workers[0]->ioc, opt.host, opt.tls.enabled() ? 0 : opt.port));
   } catch (const boost::system::system_error& e) {
     throw std::runtime_error("cannot listen on " + opt.host + ":" + std::to_string(opt.port) + ": " +
                              e.code().message());
@@ -486,7 +488,15 @@ int run_server(const Options& opt) {
 
   std::string host = opt.host;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
-  std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(acceptor->port()));
+  if (opt.tls.enabled()) {
+    auto cleartext = resolve(workers[0]->ioc, opt.host, acceptor->port());
+    unsigned short port = start_tls_front(workers[0]->ioc, opt.tls, resolve(workers[0]->ioc, opt.host, opt.port),
+                                          cleartext);
+    std::printf("listening on https://%s:%u\ncleartext on http://%s:%u\n", host.c_str(), unsigned(port),
+                host.c_str(), unsigned(acceptor->port()));
+  } else {
+    std::printf("listening on http://%s:%u\n", host.c_str(), unsigned(acceptor->port()));
+  }
   std::fflush(stdout);
 
   acceptor->accept();

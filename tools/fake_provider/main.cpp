@@ -14,6 +14,10 @@ constexpr const char* kUsage =
     "usage: llmux-fake-provider [--host 127.0.0.1] [--port N] [--threads N] [--latency-ms N]\n"
     "         [--chunks N] [--chunk-interval-ms N] [--status N] [--retry-after S]\n"
     "         [--models a,b,c] [--require-key KEY] [--content TEXT]\n"
+    "         [--tls-cert PEM --tls-key PEM [--tls-max-version 1.2|1.3] [--tls-client-ca PEM]]\n"
+    "With --tls-cert, --port is a TLS port (first line \"listening on https://HOST:PORT\") relayed to a\n"
+    "cleartext one (second line \"cleartext on http://HOST:PORT\"); GET /_fake/tls counts TLS\n"
+    "connections, handshakes and resumed sessions.\n"
     "Any per-request knob (reset-after-chunks, truncate-after-chunks, hang, malformed, usage,\n"
     "early-hints, stream-error, content-size, chunked, status-line, header, echo-auth, nesting)\n"
     "is also accepted as a flag, and so are the stateful faults: fail-first N (the first N\n"
@@ -83,6 +87,15 @@ int main(int argc, char** argv) {
         if (!id.empty()) opt.models.emplace_back(id);
         value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
       }
+    } else if (name == "tls-cert") {
+      opt.tls.cert = value;
+    } else if (name == "tls-key") {
+      opt.tls.key = value;
+    } else if (name == "tls-max-version") {
+      opt.tls.max_version = value;
+      ok = value == "1.2" || value == "1.3";
+    } else if (name == "tls-client-ca") {
+      opt.tls.client_ca = value;
     } else if (name == "require-key") {
       opt.require_key = value;
     } else {

@@ -1,6 +1,8 @@
 // Per-request behaviour knobs of the fake provider and its command-line options.
 #pragma once
 
+#include "tls_front.hpp"
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -75,6 +77,7 @@ struct Options {
   std::vector<std::string> models{"fake-model", "fake-model-2", "fake-embedding"};
   std::string require_key;  // empty: no authentication
   Script defaults;
+  TlsOptions tls;
 };
 
 }  // namespace llmux::fake
