@@ -3,6 +3,9 @@
 // asks for: each complete request goes to the connection's RequestHandler, which answers through
 // respond() or begin_stream()/stream()/end_stream().
 //
+// The bytes travel over the TCP socket itself or, with server.tls, over a TLS stream on it: one
+// branch per I/O call, so the cleartext path stays what it was (direct writes included).
+//
 // Thread-safety: none. A connection and its handler live on their worker's thread only.
 #pragma once
 
@@ -20,6 +23,12 @@
 #include "http/asio_types.hpp"
 #include "http/message_parsers.hpp"
 #include "llmux/error.hpp"
+
+namespace boost::asio::ssl {
+class context;
+template <typename Stream>
+class stream;
+}  // namespace boost::asio::ssl
 
 namespace llmux::server {
 
@@ -59,8 +68,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Above this many queued output bytes a producer should pause (stream back-pressure).
   static constexpr size_t kPauseAbove = 256 << 10;
 
-  // `on_destroyed` runs when the connection goes (the worker's bookkeeping).
-  Connection(http::TcpSocket socket, boost::asio::io_context& io, std::function<void(Connection&)> on_destroyed);
+  // `on_destroyed` runs when the connection goes (the worker's bookkeeping). With `tls` the
+  // client must complete a TLS handshake first; the connection keeps that context for its life.
+  Connection(http::TcpSocket socket, boost::asio::io_context& io, std::function<void(Connection&)> on_destroyed,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -108,7 +119,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Clock = std::chrono::steady_clock;
+  using TlsStream = boost::asio::ssl::stream<http::TcpSocket&>;
 
+  // Calls `f` with the stream the bytes go through: the TLS stream or the socket.
+  template <class F>
+  void with_stream(F&& f);
+  void read_tls_hello();
+  void refuse_cleartext();
   void read_request();
   void parse_request();
   void send_continue();
@@ -127,6 +144,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void discard_input();
 
   http::TcpSocket socket_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<TlsStream> tls_;  // after socket_: it refers to it
   boost::asio::io_context& io_;
   std::function<void(Connection&)> on_destroyed_;
   std::unique_ptr<RequestHandler> handler_;
