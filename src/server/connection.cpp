@@ -237,6 +237,9 @@ void Connection::respond(int status, std::string_view content_type, std::string_
 void Connection::begin_stream(int status, std::string_view content_type, std::string_view extra_headers) {
   if (closed_ || answer_complete_ || streaming_) return;
   streaming_ = true;
+  // A stream can stay open for minutes while nothing is read from its client: the read buffer
+  // goes now and comes back with the next request (one allocation per stream, not per request).
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
   // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
   if (http10_) keep_alive_ = false;
   write_head(status, content_type, extra_headers, std::nullopt);
@@ -357,6 +360,20 @@ void Connection::release_request_body() {
 
 size_t Connection::buffer_capacity() const noexcept {
   return buffer_.capacity() + head_.body.capacity() + pending_.capacity() + inflight_.capacity();
+}
+
+size_t Connection::release_idle_memory() {
+  if (closed_) return 0;
+  constexpr size_t kIdleKeep = 1024;
+  size_t released = 0;
+  if (!writing_ && !flush_scheduled_ && pending_.empty())
+    for (std::string* s : {&pending_, &inflight_})
+      if (s->capacity() > kIdleKeep) {
+        released += s->capacity();
+        std::string().swap(*s);
+      }
+  if (in_request_) released += handler_->release_idle_memory();
+  return released;
 }
 
 // Buffers keep their capacity from one request to the next (no allocation per request), but one

@@ -61,6 +61,10 @@ class RequestHandler {
   virtual void on_writable() = 0;
   // The gateway is shutting down and this answer is being cut: end it as well as it can.
   virtual void on_shutdown_cut() = 0;
+  // The connection has nothing in flight right now (see Connection::release_idle_memory): give
+  // back buffer capacity that is empty.
+  // Returns the bytes released.
+  virtual size_t release_idle_memory() { return 0; }
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -102,6 +106,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void release_request_body();
   // Bytes of buffer capacity this connection holds (for the worker's memory trimming).
   size_t buffer_capacity() const noexcept;
+  // The worker's once-a-second sweep: empty output buffers above a small size go, and so do the
+  // handler's. Buffers keep their capacity between the events of a busy stream; a slow stream
+  // (one event a second, thousands open) holds only what is in flight.
+  // Returns the bytes released.
+  size_t release_idle_memory();
   // Closes after the current answer instead of reading another request.
   void close_after_response() noexcept { keep_alive_ = false; }
   bool keep_alive() const noexcept { return keep_alive_; }
