@@ -217,6 +217,17 @@ struct CorsConfig {
   std::chrono::seconds max_age{600};
 };
 
+// HTTPS for clients (server.tls; off while no certificate is set). The certificate and key are
+// read again on every config reload and when either file changes: new connections get the new
+// pair, open ones keep theirs. Turning TLS on or off takes a restart.
+struct ServerTlsConfig {
+  enum class MinVersion { tls1_2, tls1_3 };
+  std::string cert_file;  // PEM: the certificate, then any intermediates
+  std::string key_file;   // PEM private key matching the certificate
+  MinVersion min_version = MinVersion::tls1_2;
+  bool enabled() const noexcept { return !cert_file.empty() || !key_file.empty(); }
+};
+
 struct ServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 4000;
@@ -236,6 +247,7 @@ struct ServerConfig {
   static constexpr std::chrono::milliseconds kDefaultUpstreamIdleTimeout{30000};
   std::chrono::milliseconds upstream_idle_timeout = kDefaultUpstreamIdleTimeout;
   CorsConfig cors;
+  ServerTlsConfig tls;
 };
 
 struct MetricsConfig {

@@ -109,6 +109,13 @@ Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options, dis
   return Loaded{std::move(*sources), std::move(*state)};
 }
 
+// server.tls's certificate and key are watched like the config: a renewed certificate is served
+// to new connections without a SIGHUP.
+void add_tls_files(std::vector<std::string>& files, const ServerConfig& server) {
+  for (const std::string* path : {&server.tls.cert_file, &server.tls.key_file})
+    if (!path->empty()) files.push_back(*path);
+}
+
 // Size, mtime and inode of each watched file (all zero when absent).
 struct Signature {
   std::vector<std::tuple<bool, int64_t, int64_t, uint64_t, uint64_t>> files;
@@ -210,6 +217,7 @@ class Watcher {
       std::cerr << "llmux: server host/port/threads changes take effect after a restart\n";
     // The watched set follows the config (e.g. a config.yaml created under the config dir).
     files_ = loaded->sources.watch;
+    add_tls_files(files_, s);
     seen_ = signature(files_);
     discovered_ = discovered(loaded->sources);
     server_.update_state(loaded->state);
@@ -314,6 +322,13 @@ int run_serve(const ServeOptions& options) {
     return kFailed;
   }
   const auto& config = loaded->state->config;
+  {
+    std::vector<std::string> tls_files;
+    add_tls_files(tls_files, config.server);
+    watched.insert(watched.end(), tls_files.begin(), tls_files.end());
+    auto tls_seen = signature(tls_files);
+    seen.files.insert(seen.files.end(), tls_seen.files.begin(), tls_seen.files.end());
+  }
   std::error_code ec;
   std::filesystem::create_directories(config.state_dir, ec);
   if (!ec) ::chmod(config.state_dir.c_str(), 0700);
@@ -365,7 +380,8 @@ int run_serve(const ServeOptions& options) {
   }
   std::string host = config.server.host;
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
-  std::printf("listening on http://%s:%u\n", host.c_str(), static_cast<unsigned>(*port));
+  std::printf("listening on %s://%s:%u\n", config.server.tls.enabled() ? "https" : "http", host.c_str(),
+              static_cast<unsigned>(*port));
   print_summary(*loaded->state, loaded->sources.describe());
   int cut = 0;
   {

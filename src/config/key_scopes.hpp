@@ -26,7 +26,7 @@ inline constexpr KeySpec kTopKeys[] = {
 inline constexpr KeySpec kServerKeys[] = {
     {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
     {"write_timeout"}, {"max_connections"}, {"cors"}, {"max_response_size", {"max_response_bytes"}},
-    {"upstream_idle_timeout"}};
+    {"upstream_idle_timeout"}, {"tls"}};
 inline constexpr KeySpec kCorsKeys[] = {{"origins"}, {"headers"}, {"max_age"}};
 inline constexpr KeySpec kMetricsKeys[] = {{"public"}};
 inline constexpr KeySpec kProviderKeys[] = {

@@ -25,6 +25,7 @@
 #include "config/config_internal.hpp"
 #include "config/governance_keys.hpp"
 #include "config/key_scopes.hpp"
+#include "config/server_tls_keys.hpp"
 #include "config/tls_keys.hpp"
 #include "core/json_text.hpp"
 #include "governance/prices.hpp"
@@ -400,6 +401,15 @@ class Loader {
     if (auto* i = get(f, "max_connections"))
       if (auto v = integer(*i, 1, 10'000'000)) server.max_connections = *v;
     if (auto* i = get(f, "cors")) load_cors(*i, server.cors);
+    if (auto* i = get(f, "tls")) load_server_tls(*i, server.tls);
+  }
+
+  void load_server_tls(const Item& item, ServerTlsConfig& tls) {
+    if (!expect_map(item, "a mapping with cert, key and min_version")) return;
+    for (auto& [name, field] : fields(item, kServerTlsScope))
+      if (auto s = text(field.item))
+        if (auto problem = set_server_tls_key(name, std::move(*s), tls); !problem.empty()) fail(field.item, problem);
+    if (auto problem = incomplete_server_tls(tls); !problem.empty()) fail(item, problem);
   }
 
   void load_cors(const Item& item, CorsConfig& cors) {

@@ -124,6 +124,18 @@ void ExchangeScratch::release_large() {
     if (s->capacity() > kKeep) std::string().swap(*s);
 }
 
+size_t ExchangeScratch::release_idle() {
+  constexpr size_t kIdleKeep = 1024;
+  auto& b = buffers_;
+  size_t released = 0;
+  for (std::string* s : {&b.upstream_body, &b.translated, &b.json_pad, &b.cost_event})
+    if (s->empty() && s->capacity() > kIdleKeep) {
+      released += s->capacity();
+      std::string().swap(*s);
+    }
+  return released;
+}
+
 providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provider& provider) {
   const std::string& type = provider.config().type;
   if (!decoder_ || decoder_type_ != type) {

@@ -57,6 +57,10 @@ class ExchangeScratch {
   Buffers& lend();
   // One large answer must not pin its memory for as long as the connection stays open.
   void release_large();
+  // Between two events of a stream: buffers that are empty give back their capacity above a
+  // small size (a burst held before the first content, a long event), so an open stream holds
+  // what is in flight only. Nothing refers into an empty buffer, so this is safe mid-exchange.
+  size_t release_idle();  // the bytes released
   // The connection's decoder for the provider's wire format, reset for a new response; nullptr
   // when the provider's answers pass through. It keeps parse buffers from one answer to the next.
   providers::ResponseDecoder* decoder_for(const providers::Provider& provider);

@@ -1,6 +1,9 @@
 #include "server/connection.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <charconv>
@@ -26,8 +29,15 @@ void append_number(std::string& out, uint64_t n, int base = 10) {
 }
 }  // namespace
 
-Connection::Connection(http::TcpSocket socket, asio::io_context& io, std::function<void(Connection&)> on_destroyed)
-    : socket_(std::move(socket)), io_(io), on_destroyed_(std::move(on_destroyed)) {}
+Connection::Connection(http::TcpSocket socket, asio::io_context& io, std::function<void(Connection&)> on_destroyed,
+                       std::shared_ptr<asio::ssl::context> tls)
+    : socket_(std::move(socket)), tls_context_(std::move(tls)), io_(io), on_destroyed_(std::move(on_destroyed)) {}
+
+template <class F>
+void Connection::with_stream(F&& f) {
+  if (tls_) f(*tls_);
+  else f(socket_);
+}
 
 Connection::~Connection() {
   handler_.reset();
@@ -39,7 +49,50 @@ void Connection::start(std::unique_ptr<RequestHandler> handler) {
   buffer_.reserve(kReadBufferBytes);
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);  // flush() writes directly and must never block
+  if (tls_context_) return read_tls_hello();
   read_request();
+}
+
+// --- TLS -----------------------------------------------------------------------------------------
+
+// The first bytes decide: a TLS record (a ClientHello starts with 0x16) goes to the handshake
+// with them; anything else is a client speaking plain HTTP to the HTTPS port, which gets an answer
+// it can read instead of a handshake failure. Until the handshake is done the connection counts
+// as waiting for a request, so server.idle_timeout ends a client that connects and sends nothing
+// (or stops half-way through its handshake).
+void Connection::read_tls_hello() {
+  idle_ = true;
+  waiting_since_ = Clock::now();
+  socket_.async_read_some(buffer_.prepare(kReadBufferBytes), [self = shared_from_this()](beast::error_code ec, size_t n) {
+    if (ec) return self->close();
+    self->buffer_.commit(n);
+    constexpr unsigned char kTlsHandshakeRecord = 0x16;
+    if (*static_cast<const unsigned char*>(self->buffer_.data().data()) != kTlsHandshakeRecord)
+      return self->refuse_cleartext();
+    self->tls_ = std::make_unique<TlsStream>(self->socket_, *self->tls_context_);
+    self->tls_->async_handshake(asio::ssl::stream_base::server, self->buffer_.data(),
+                                [self](beast::error_code ec, size_t used) {
+                                  self->buffer_.consume(used);
+                                  // What the engine did not take would be ciphertext read as HTTP.
+                                  if (ec || self->buffer_.size() > 0) return self->close();
+                                  self->read_request();
+                                });
+  });
+}
+
+void Connection::refuse_cleartext() {
+  static const std::string kResponse = [] {
+    Error e = Error::make(ErrorKind::invalid_request,
+                          "this port serves HTTPS (server.tls): send the request with https://", {},
+                          "plain_http_to_https_port");
+    std::string body = to_openai_json(e);
+    return "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  }();
+  boost::system::error_code ec;
+  socket_.write_some(asio::buffer(kResponse), ec);
+  keep_alive_ = false;
+  linger();
 }
 
 // --- reading -------------------------------------------------------------------------------------
@@ -94,20 +147,24 @@ void Connection::parse_request() {
 // the interim response; answering it keeps that wait off the request's latency.
 void Connection::send_continue() {
   static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-  asio::async_write(socket_, asio::buffer(kContinue.data(), kContinue.size()),
-                    [self = shared_from_this()](beast::error_code ec, size_t) {
-                      if (ec) return self->close();
-                      self->parse_request();
-                    });
+  with_stream([&](auto& stream) {
+    asio::async_write(stream, asio::buffer(kContinue.data(), kContinue.size()),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                        if (ec) return self->close();
+                        self->parse_request();
+                      });
+  });
 }
 
 void Connection::read_more() {
   size_t room = buffer_.capacity() - buffer_.size();
   auto space = buffer_.prepare(room >= 2048 ? room : kReadBufferBytes);
-  socket_.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
-    if (ec) return self->on_read(ec);
-    self->buffer_.commit(n);
-    self->parse_request();
+  with_stream([&](auto& stream) {
+    stream.async_read_some(space, [self = shared_from_this()](beast::error_code ec, size_t n) {
+      if (ec) return self->on_read(ec);
+      self->buffer_.commit(n);
+      self->parse_request();
+    });
   });
 }
 
@@ -118,7 +175,8 @@ void Connection::on_read(beast::error_code ec) {
     return handler_->on_request(*this, head_);
   }
   if (ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
-      ec == asio::error::connection_reset || ec == asio::error::bad_descriptor)
+      ec == asio::error::connection_reset || ec == asio::error::bad_descriptor ||
+      ec.category() == asio::error::get_ssl_category() || ec == asio::ssl::error::stream_truncated)
     return close();
   keep_alive_ = false;
   in_request_ = true;
@@ -179,6 +237,9 @@ void Connection::respond(int status, std::string_view content_type, std::string_
 void Connection::begin_stream(int status, std::string_view content_type, std::string_view extra_headers) {
   if (closed_ || answer_complete_ || streaming_) return;
   streaming_ = true;
+  // A stream can stay open for minutes while nothing is read from its client: the read buffer
+  // goes now and comes back with the next request (one allocation per stream, not per request).
+  if (buffer_.size() == 0) buffer_.shrink_to_fit();
   // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
   if (http10_) keep_alive_ = false;
   write_head(status, content_type, extra_headers, std::nullopt);
@@ -224,17 +285,21 @@ void Connection::flush() {
     return;
   }
   // Almost every answer fits the socket's send buffer: write it now (the socket is non-blocking)
-  // and involve the reactor only for what the kernel did not take.
-  boost::system::error_code ec;
-  size_t n = socket_.write_some(asio::buffer(pending_), ec);
-  if (ec == asio::error::would_block || ec == asio::error::try_again) {
-    ec = {};
-    n = 0;
-  }
-  if (ec) return on_written(ec);
-  if (n == pending_.size()) {
-    pending_.clear();
-    return on_written({});
+  // and involve the reactor only for what the kernel did not take. Over TLS every write goes
+  // through the reactor: a record the kernel took only part of cannot be taken back.
+  size_t n = 0;
+  if (!tls_) {
+    boost::system::error_code ec;
+    n = socket_.write_some(asio::buffer(pending_), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec = {};
+      n = 0;
+    }
+    if (ec) return on_written(ec);
+    if (n == pending_.size()) {
+      pending_.clear();
+      return on_written({});
+    }
   }
   writing_ = true;
   std::swap(inflight_, pending_);
@@ -247,14 +312,16 @@ void Connection::flush() {
 // Piece by piece (not async_write) so that every byte the kernel takes counts as progress for the
 // write timeout: a slow reader is fine, one that stopped reading is not.
 void Connection::write_inflight() {
-  socket_.async_write_some(asio::buffer(inflight_.data() + inflight_sent_, inflight_.size() - inflight_sent_),
-                           [self = shared_from_this()](beast::error_code ec, size_t n) {
-                             if (ec) return self->on_written(ec);
-                             self->inflight_sent_ += n;
-                             self->write_progress_ = Clock::now();
-                             if (self->inflight_sent_ < self->inflight_.size()) return self->write_inflight();
-                             self->on_written({});
-                           });
+  with_stream([&](auto& stream) {
+    stream.async_write_some(asio::buffer(inflight_.data() + inflight_sent_, inflight_.size() - inflight_sent_),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              if (ec) return self->on_written(ec);
+                              self->inflight_sent_ += n;
+                              self->write_progress_ = Clock::now();
+                              if (self->inflight_sent_ < self->inflight_.size()) return self->write_inflight();
+                              self->on_written({});
+                            });
+  });
 }
 
 void Connection::on_written(beast::error_code ec) {
@@ -295,6 +362,20 @@ size_t Connection::buffer_capacity() const noexcept {
   return buffer_.capacity() + head_.body.capacity() + pending_.capacity() + inflight_.capacity();
 }
 
+size_t Connection::release_idle_memory() {
+  if (closed_) return 0;
+  constexpr size_t kIdleKeep = 1024;
+  size_t released = 0;
+  if (!writing_ && !flush_scheduled_ && pending_.empty())
+    for (std::string* s : {&pending_, &inflight_})
+      if (s->capacity() > kIdleKeep) {
+        released += s->capacity();
+        std::string().swap(*s);
+      }
+  if (in_request_) released += handler_->release_idle_memory();
+  return released;
+}
+
 // Buffers keep their capacity from one request to the next (no allocation per request), but one
 // 10 MB request must not pin 10 MB for as long as its connection stays open.
 void Connection::release_large_buffers() {
@@ -328,8 +409,9 @@ void Connection::cut_for_shutdown() {
   if (closed_) return;
   if (in_request_ && !answer_complete_) handler_->on_shutdown_cut();
   keep_alive_ = false;
-  // Whatever the kernel takes now is what the client gets; the loop stops right after.
-  if (!writing_ && !pending_.empty()) {
+  // Whatever the kernel takes now is what the client gets; the loop stops right after. (Over TLS
+  // nothing more can be written without the reactor.)
+  if (!writing_ && !pending_.empty() && !tls_) {
     boost::system::error_code ec;
     socket_.write_some(asio::buffer(pending_), ec);
   }
@@ -356,7 +438,15 @@ void Connection::abort() { close(); }
 // stop sending, then read and drop what the client still sends until it closes. Closing with
 // unread input makes the kernel answer with RST, which can destroy the answer before the client
 // has read it. The idle sweep bounds the wait.
+//
+// Over TLS the end is TLS's own: close_notify, then the client's close_notify or its close.
 void Connection::linger() {
+  if (tls_) {
+    idle_ = true;
+    waiting_since_ = Clock::now();
+    tls_->async_shutdown([self = shared_from_this()](beast::error_code) { self->close(); });
+    return;
+  }
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return close();

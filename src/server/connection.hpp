@@ -3,6 +3,9 @@
 // asks for: each complete request goes to the connection's RequestHandler, which answers through
 // respond() or begin_stream()/stream()/end_stream().
 //
+// The bytes travel over the TCP socket itself or, with server.tls, over a TLS stream on it: one
+// branch per I/O call, so the cleartext path stays what it was (direct writes included).
+//
 // Thread-safety: none. A connection and its handler live on their worker's thread only.
 #pragma once
 
@@ -20,6 +23,12 @@
 #include "http/asio_types.hpp"
 #include "http/message_parsers.hpp"
 #include "llmux/error.hpp"
+
+namespace boost::asio::ssl {
+class context;
+template <typename Stream>
+class stream;
+}  // namespace boost::asio::ssl
 
 namespace llmux::server {
 
@@ -52,6 +61,10 @@ class RequestHandler {
   virtual void on_writable() = 0;
   // The gateway is shutting down and this answer is being cut: end it as well as it can.
   virtual void on_shutdown_cut() = 0;
+  // The connection has nothing in flight right now (see Connection::release_idle_memory): give
+  // back buffer capacity that is empty.
+  // Returns the bytes released.
+  virtual size_t release_idle_memory() { return 0; }
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {
@@ -59,8 +72,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Above this many queued output bytes a producer should pause (stream back-pressure).
   static constexpr size_t kPauseAbove = 256 << 10;
 
-  // `on_destroyed` runs when the connection goes (the worker's bookkeeping).
-  Connection(http::TcpSocket socket, boost::asio::io_context& io, std::function<void(Connection&)> on_destroyed);
+  // `on_destroyed` runs when the connection goes (the worker's bookkeeping). With `tls` the
+  // client must complete a TLS handshake first; the connection keeps that context for its life.
+  Connection(http::TcpSocket socket, boost::asio::io_context& io, std::function<void(Connection&)> on_destroyed,
+             std::shared_ptr<boost::asio::ssl::context> tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -91,6 +106,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void release_request_body();
   // Bytes of buffer capacity this connection holds (for the worker's memory trimming).
   size_t buffer_capacity() const noexcept;
+  // The worker's once-a-second sweep: empty output buffers above a small size go, and so do the
+  // handler's. Buffers keep their capacity between the events of a busy stream; a slow stream
+  // (one event a second, thousands open) holds only what is in flight.
+  // Returns the bytes released.
+  size_t release_idle_memory();
   // Closes after the current answer instead of reading another request.
   void close_after_response() noexcept { keep_alive_ = false; }
   bool keep_alive() const noexcept { return keep_alive_; }
@@ -108,7 +128,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   using Clock = std::chrono::steady_clock;
+  using TlsStream = boost::asio::ssl::stream<http::TcpSocket&>;
 
+  // Calls `f` with the stream the bytes go through: the TLS stream or the socket.
+  template <class F>
+  void with_stream(F&& f);
+  void read_tls_hello();
+  void refuse_cleartext();
   void read_request();
   void parse_request();
   void send_continue();
@@ -127,6 +153,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void discard_input();
 
   http::TcpSocket socket_;
+  std::shared_ptr<boost::asio::ssl::context> tls_context_;
+  std::unique_ptr<TlsStream> tls_;  // after socket_: it refers to it
   boost::asio::io_context& io_;
   std::function<void(Connection&)> on_destroyed_;
   std::unique_ptr<RequestHandler> handler_;

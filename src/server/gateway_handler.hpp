@@ -27,6 +27,7 @@ class GatewayHandler final : public RequestHandler {
   void on_request_end(bool client_left) override;
   void on_writable() override;
   void on_shutdown_cut() override;
+  size_t release_idle_memory() override { return scratch_.release_idle(); }
 
  private:
   // Response header lines every answer to `head` carries (x-request-id, CORS); the id is taken

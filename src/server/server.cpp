@@ -22,7 +22,9 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kMaxAcceptBackoff = std::chrono::milliseconds(1000);
-constexpr size_t kTrimAfterBytes = 16 << 20;
+// Freed buffers are given back to the system (malloc_trim) once this much has gone: RSS then
+// follows the open streams down instead of staying at the peak of a burst.
+constexpr size_t kTrimAfterBytes = 4 << 20;
 
 // Client connections allowed when server.max_connections is not set: half of what the fd limit
 // leaves after files and listeners, since every client connection may hold an upstream socket too.
@@ -55,7 +57,8 @@ void Worker::accept() {
     }
     socket.set_option(tcp::no_delay(true), ec);
     server.live_connections.fetch_add(1, std::memory_order_relaxed);
-    auto connection = std::make_shared<Connection>(std::move(socket), io, [this](Connection& c) { forget(c); });
+    auto connection =
+        std::make_shared<Connection>(std::move(socket), io, [this](Connection& c) { forget(c); }, tls_ptr);
     connections.push_front(connection);
     connection->registry_entry = connections.begin();
     connection->start(std::make_unique<GatewayHandler>(*this));
@@ -129,12 +132,15 @@ void Worker::sweep_idle() {
       released_bytes = 0;
       ::malloc_trim(0);
     }
-    for (auto& c : live_connections())
+    for (auto& c : live_connections()) {
       if (c->stalled(now, limit)) {
         if (c->streaming())
           observability::log_warning("client stopped reading its stream for longer than server.write_timeout; closed");
         c->close();
+        continue;
       }
+      released_bytes += c->release_idle_memory();
+    }
     sweep_idle();
   });
 }
@@ -192,6 +198,13 @@ Server::~Server() {
 Expected<uint16_t, std::string> Server::listen() {
   auto state = impl_->current_state();
   const auto& sc = state->config.server;
+  if (sc.tls.enabled()) {
+    auto tls = make_client_tls_context(sc.tls);
+    if (!tls) return unexpected(tls.error());
+    std::lock_guard lock(impl_->state_mutex);
+    impl_->client_tls = std::move(*tls);
+    impl_->client_tls_source = client_tls_fingerprint(sc.tls);
+  }
   boost::system::error_code ec;
   auto address = asio::ip::make_address(sc.host == "localhost" ? "127.0.0.1" : sc.host, ec);
   if (ec) return unexpected("invalid listen host '" + sc.host + "': " + ec.message());
@@ -203,6 +216,7 @@ Expected<uint16_t, std::string> Server::listen() {
   for (int i = 0; i < threads; ++i) {
     auto w = std::make_unique<Worker>(*impl_);
     w->state_ptr = state;
+    w->tls_ptr = impl_->client_tls;
     w->state_version = impl_->state_version.load();
     if (i == 0) {
       w->acceptor.open(endpoint.protocol(), ec);
@@ -294,12 +308,41 @@ void Server::stop() {
   });
 }
 
+ClientTlsContext Server::Impl::reload_client_tls(const ServerTlsConfig& tls) {
+  ClientTlsContext current;
+  {
+    std::lock_guard lock(state_mutex);
+    current = client_tls;
+  }
+  if (!current) {
+    if (tls.enabled()) observability::log_warning("server.tls: turning HTTPS on takes effect after a restart");
+    return current;
+  }
+  if (!tls.enabled()) {
+    observability::log_warning("server.tls: turning HTTPS off takes effect after a restart; still serving HTTPS");
+    return current;
+  }
+  std::string fingerprint = client_tls_fingerprint(tls);
+  if (fingerprint == client_tls_source) return current;
+  auto fresh = make_client_tls_context(tls);
+  if (!fresh) {
+    observability::log_warning("server.tls not reloaded, new connections keep the previous certificate: " +
+                               fresh.error());
+    return current;
+  }
+  client_tls_source = std::move(fingerprint);
+  observability::log_info("server.tls: certificate reloaded; new connections use it, open ones keep theirs");
+  return std::move(*fresh);
+}
+
 void Server::update_state(std::shared_ptr<const GatewayState> state) {
   impl_->registry.bind(*state);  // before any worker can see it
   impl_->probes->watch(state);
+  auto tls = impl_->reload_client_tls(state->config.server.tls);
   {
     std::lock_guard lock(impl_->state_mutex);
     impl_->state = std::move(state);
+    impl_->client_tls = std::move(tls);
   }
   impl_->state_version.fetch_add(1, std::memory_order_release);
 }

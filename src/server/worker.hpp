@@ -23,6 +23,7 @@
 #include "observability/metrics.hpp"
 #include "governance/key_refresher.hpp"
 #include "server/block_pool.hpp"
+#include "server/client_tls.hpp"
 #include "server/health_probes.hpp"
 #include "server/server.hpp"
 #include "storage/ledger.hpp"
@@ -39,13 +40,24 @@ struct Server::Impl {
     std::lock_guard lock(state_mutex);
     return state;
   }
+  void current(std::shared_ptr<const GatewayState>& s, ClientTlsContext& tls) {
+    std::lock_guard lock(state_mutex);
+    s = state;
+    tls = client_tls;
+  }
+  // A reload's server.tls: a new context when the settings or either file changed; on an error
+  // (or TLS turned on or off, which takes a restart) the current one stays. Called before the
+  // state is published, off the request path.
+  ClientTlsContext reload_client_tls(const ServerTlsConfig& tls);
   void finish_if_drained();
   UsageTotals& usage_for(const std::string& provider);
   // GET /api/usage?since=&until=&by=: the ledger's report plus the in-memory per-provider totals.
   Expected<std::string, Error> usage_json(std::string_view target);
 
-  std::mutex state_mutex;  // guards `state` (read by workers only when state_version moves)
+  std::mutex state_mutex;  // guards `state` and `client_tls` (read by workers only when state_version moves)
   std::shared_ptr<const GatewayState> state;
+  ClientTlsContext client_tls;         // null: plain HTTP
+  std::string client_tls_source;  // what client_tls was built from; touched by listen and reloads only
   std::atomic<uint64_t> state_version{1};
   std::function<void()> on_reload;  // SIGHUP; set before run()
 
@@ -80,7 +92,7 @@ struct Worker {
   const std::shared_ptr<const GatewayState>& state() {
     uint64_t v = server.state_version.load(std::memory_order_acquire);
     if (v != state_version) {
-      state_ptr = server.current_state();
+      server.current(state_ptr, tls_ptr);
       state_version = v;
     }
     return state_ptr;
@@ -114,6 +126,7 @@ struct Worker {
   http::UpstreamClient upstream;
   std::thread thread;
   std::shared_ptr<const GatewayState> state_ptr;
+  ClientTlsContext tls_ptr;  // what new connections are accepted with, refreshed with state_ptr
   uint64_t state_version = 0;
   std::unordered_map<std::string, UsageTotals*> usage_cache;
   governance::KeySnapshotReader key_reader;  // this worker's view of server.virtual_keys

@@ -67,7 +67,7 @@ function startListening(name, binary, args, env = {}) {
       const nl = proc.stdout.indexOf('\n');
       if (nl < 0) return;
       const first = proc.stdout.slice(0, nl).replace(/\r$/, '');
-      const m = /^listening on http:\/\/(.+):(\d+)$/.exec(first);
+      const m = /^listening on https?:\/\/(.+):(\d+)$/.exec(first);
       if (!m || Number(m[2]) <= 0) return settle(`unexpected first stdout line: ${JSON.stringify(first)}`);
       proc.port = Number(m[2]);
       settle();
@@ -99,9 +99,10 @@ function startFake() {
   return startListening('llmux-fake-provider', LLMUX_FAKE_BINARY, ['--port', '0']);
 }
 
-function startGateway(fakePort, { masterKey } = {}) {
+function startGateway(fakePort, { masterKey, tls } = {}) {
   const lines = [];
   if (masterKey) lines.push(`master_key: ${masterKey}`);
+  if (tls) lines.push('server:', '  tls:', `    cert: ${tls.cert}`, `    key: ${tls.key}`);
   lines.push(
     'providers:',
     '  fake:',
@@ -111,7 +112,7 @@ function startGateway(fakePort, { masterKey } = {}) {
     '    default_model: fake-model',
     '',
   );
-  const configPath = path.join(tmpDir, `llmux-${masterKey ? 'keyed' : 'open'}.yaml`);
+  const configPath = path.join(tmpDir, `llmux-${masterKey ? 'keyed' : 'open'}${tls ? '-tls' : ''}.yaml`);
   fs.writeFileSync(configPath, lines.join('\n'));
   return startListening('llmux', LLMUX_BINARY, ['serve', '--config', configPath, '--port', '0'],
     { XDG_STATE_HOME: stateDir });
@@ -430,6 +431,59 @@ describe('openai npm package reading a cut-and-resumed stream', { timeout: 60_00
     const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     t.diagnostic(`resume latency: healthy stream median ${median(healthy).toFixed(2)} ms, cut-and-resumed ` +
       `(cut twice) median ${median(cut).toFixed(2)} ms, extra ${(median(cut) - median(healthy)).toFixed(2)} ms`);
+  });
+});
+
+// HTTPS for clients: run.sh makes a CA and a server certificate for 127.0.0.1 in
+// LLMUX_COMPAT_TLS_DIR and starts node with NODE_EXTRA_CA_CERTS pointing at the CA, the way an
+// application trusts a private CA; the package itself is used unchanged.
+describe('openai npm package over HTTPS (server.tls)', { timeout: 60_000 }, () => {
+  const tlsDir = process.env.LLMUX_COMPAT_TLS_DIR;
+  let fake;
+  let gateway;
+  let client;
+
+  before(async () => {
+    assert.ok(tlsDir && process.env.NODE_EXTRA_CA_CERTS,
+      'run through run.sh: it sets LLMUX_COMPAT_TLS_DIR and NODE_EXTRA_CA_CERTS');
+    fake = await startFake();
+    gateway = await startGateway(fake.port, {
+      tls: { cert: path.join(tlsDir, 'server.crt'), key: path.join(tlsDir, 'server.key') },
+    });
+    client = clientFor(gateway, undefined, { baseURL: `https://127.0.0.1:${gateway.port}/v1` });
+  });
+
+  after(async () => {
+    await stop(gateway);
+    await stop(fake);
+  });
+
+  it('chat completion over TLS', async () => {
+    const prompt = 'compat check: chat over https';
+    const data = await client.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: 'user', content: prompt }] });
+    assert.equal(data.object, 'chat.completion');
+    assert.ok(data.choices[0].message.content.includes(prompt), `content: ${data.choices[0].message.content}`);
+  });
+
+  it('streaming chat completion over TLS', async () => {
+    const stream = await client.chat.completions.create({
+      model: CHAT_MODEL, stream: true, messages: [{ role: 'user', content: 'compat check: stream over https' }],
+    });
+    let text = '';
+    let finish = null;
+    for await (const chunk of stream) {
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    assert.ok(text.includes('stream over https'), `text: ${text}`);
+    assert.equal(finish, 'stop');
+  });
+
+  it('the plain-HTTP URL is refused with an error, not a hang', async () => {
+    const plain = clientFor(gateway);
+    await rejectsWith(plain.chat.completions.create({ model: CHAT_MODEL, messages: [{ role: 'user', content: 'x' }] }),
+      OpenAI.BadRequestError, 400);
   });
 });
 

@@ -30,4 +30,18 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   touch node_modules
 fi
 
-exec node --test openai_compat.test.mjs
+# A CA and a server certificate for the HTTPS case, made now; node trusts the CA through
+# NODE_EXTRA_CA_CERTS, read once at its start.
+tls_dir="$(mktemp -d)"
+trap 'rm -rf "$tls_dir"' EXIT
+make_cert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=llmux-compat-ca \
+    -keyout "$tls_dir/ca.key" -out "$tls_dir/ca.crt" &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+      -keyout "$tls_dir/server.key" -out "$tls_dir/server.csr" &&
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$tls_dir/san.ext" &&
+    openssl x509 -req -days 2 -in "$tls_dir/server.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
+      -CAcreateserial -extfile "$tls_dir/san.ext" -out "$tls_dir/server.crt"
+}
+make_cert >/dev/null 2>&1 || { echo "run.sh: openssl could not make the test certificates" >&2; exit 1; }
+LLMUX_COMPAT_TLS_DIR="$tls_dir" NODE_EXTRA_CA_CERTS="$tls_dir/ca.crt" node --test openai_compat.test.mjs

@@ -129,7 +129,8 @@ int Process::wait(std::chrono::milliseconds deadline) {
 
 int port_from_listening_line(const std::string& line) {
   size_t colon = line.rfind(':');
-  if (line.rfind("listening on http://", 0) != 0 || colon == std::string::npos) return 0;
+  bool listening = line.rfind("listening on http://", 0) == 0 || line.rfind("listening on https://", 0) == 0;
+  if (!listening || colon == std::string::npos) return 0;
   return std::atoi(line.c_str() + colon + 1);
 }
 

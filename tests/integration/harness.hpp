@@ -38,7 +38,7 @@ class Process {
   int status_ = 0;
 };
 
-// "listening on http://HOST:PORT" -> PORT
+// "listening on http://HOST:PORT" (or https://) -> PORT
 int port_from_listening_line(const std::string& line);
 
 struct FakeProvider {
