@@ -101,7 +101,7 @@ TEST_F(VirtualKeysTest, LifecycleThroughTheCli) {
   // No key anywhere: the gateway is open, as before.
   ASSERT_EQ(chat(gw_, "fake-model", "").status, 200);
 
-  std::string key = create({"--name", "team-a", "--rpm", "100", "--budget-daily", "2.5"});
+  std::string key = create({"--name", "team-a", "--rpm", "100000", "--budget-daily", "2.5"});
   // From now on a key is required.
   auto [closed, closed_in_time] =
       poll([&] { return chat(gw_, "fake-model", ""); }, [](const HttpResponse& r) { return r.status == 401; },
@@ -135,7 +135,7 @@ TEST_F(VirtualKeysTest, LifecycleThroughTheCli) {
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].at("name").as_string(), "team-a");
   EXPECT_EQ(list[0].at("prefix").as_string(), key.substr(0, 15));
-  EXPECT_EQ(list[0].at("limits").at("rpm").as_int64(), 100);
+  EXPECT_EQ(list[0].at("limits").at("rpm").as_int64(), 100000);
   EXPECT_EQ(list[0].at("budget").at("daily_usd").as_double(), 2.5);
   EXPECT_EQ(list[0].at("status").as_string(), "active");
   auto on_disk = read_text(state_.path + "/keys.db");
