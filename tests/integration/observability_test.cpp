@@ -293,8 +293,9 @@ TEST(ProviderDebug, LogsUpstreamTrafficWithEveryCredentialRedacted) {
   auto gw = serve("router:\n  health: { interval: 0 }\nproviders:\n"
                   "  lab:\n    base_url: " + fake.base_url() + "\n    api_key: " + bearer_key +
                   "\n    headers: { X-Team: \"team-{api_key}\", X-Org-Token: " + header_key + " }\n    models: [fake-model]\n"
-                  "  azure-lab:\n    base_url: http://127.0.0.1:" + port + "/openai/deployments/" + url_key +
-                  "\n    api_key: " + url_key + "\n    auth_type: api-key\n    auth_header: api-key\n    models: [azure-model]\n",
+                  "  azure-lab:\n    type: azure-openai\n    base_url: http://127.0.0.1:" + port +
+                  "\n    api_version: \"2024-10-21\"\n    api_key: " + url_key +
+                  "\n    models: [{ id: azure-model, deployment: " + url_key + " }]\n",
                   {"LLMUX_DEBUG=provider:*"});
   EXPECT_EQ(http_post(gw.url("/v1/chat/completions"), chat_body("lab/fake-model")).status, 200);
   EXPECT_EQ(http_post(gw.url("/v1/chat/completions"), chat_body("lab/fake-model", "{}", true)).status, 200);

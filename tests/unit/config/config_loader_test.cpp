@@ -559,7 +559,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
                 "cfg.yaml:7:5: providers.together.colour: unknown key \"colour\"; expected one "
                 "of: id, name, type, base_url, api_key, auth_type, auth_header, headers, models, "
                 "default_model, default_params, enabled, priority, timeout, max_retries, timeouts, resume, "
-                "rate_limit, budget",
+                "rate_limit, budget, api_version, security, tls",
             }));
   EXPECT_EQ(load_errors("server: {prot: 80}\nprovider: {}\n"),
             (Strings{
@@ -626,7 +626,7 @@ providers:
                 "cfg.yaml:12:11: providers.together.type: unknown provider type \"bedrock\"; "
                 "known types: openai-compatible (also written as openai custom ollama vllm "
                 "lmstudio together groq openrouter mistral deepseek fireworks), anthropic (also "
-                "written as claude)",
+                "written as claude), gemini, azure-openai (also written as azure)",
                 "cfg.yaml:13:13: providers.together.models: expected a list of models, got a "
                 "mapping",
             }));
