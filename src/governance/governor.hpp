@@ -34,6 +34,15 @@ struct SubjectState {
   LocalRateLimiter limiter;
   LocalBudgetStore budget;
   std::atomic<bool> spend_loaded{false};  // this period's spend was read from the ledger
+  // The caps last reserved against (micro-USD), so a scrape can report a key's spend against its
+  // cap without the key's policy at hand; written only when they change.
+  std::atomic<int64_t> daily_cap_micro{0}, monthly_cap_micro{0};
+  void note_caps(const BudgetLimits& b) noexcept {
+    if (daily_cap_micro.load(std::memory_order_relaxed) != b.daily_micro_usd)
+      daily_cap_micro.store(b.daily_micro_usd, std::memory_order_relaxed);
+    if (monthly_cap_micro.load(std::memory_order_relaxed) != b.monthly_micro_usd)
+      monthly_cap_micro.store(b.monthly_micro_usd, std::memory_order_relaxed);
+  }
 };
 
 struct BudgetAlert {
@@ -76,6 +85,22 @@ class Governance {
 
   void alert(const BudgetAlert& alert) const {
     if (alert_sink_) alert_sink_(alert);
+  }
+
+  // Every subject with a budget, with its caps in micro-USD: the providers', then the keys' that
+  // have reserved against one (scope "provider" or "key"). For the metrics scrape; safe beside the
+  // request path.
+  template <typename F>
+  void for_each_budget(F&& visit) const {
+    for (const auto& p : providers_)
+      if (p.budget.any()) visit("provider", std::string_view(p.id), *p.state, p.budget.daily_micro_usd, p.budget.monthly_micro_usd);
+    for (const auto& slot : keys_) {
+      const KeyEntry* e = slot.load(std::memory_order_acquire);
+      if (!e) continue;
+      int64_t daily = e->state->daily_cap_micro.load(std::memory_order_relaxed);
+      int64_t monthly = e->state->monthly_cap_micro.load(std::memory_order_relaxed);
+      if (daily || monthly) visit("key", std::string_view(e->id), *e->state, daily, monthly);
+    }
   }
 
  private:

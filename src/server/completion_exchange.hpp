@@ -193,6 +193,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   int64_t worst_case_nano(const router::Deployment& deployment) const;
   void settle(Held& held, int64_t tokens, int64_t cost_nano);
   void settle_governance(int64_t tokens, int64_t cost_nano);
+  void count_rejection(std::string_view scope, std::string_view name);  // llmux_rate_limit_rejections_total
 
   // Declared first so it is destroyed last: the scratch below belongs to the connection's handler.
   std::shared_ptr<Connection> connection_;

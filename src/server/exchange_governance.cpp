@@ -6,6 +6,7 @@
 
 #include "governance/cost.hpp"
 #include "server/completion_exchange.hpp"
+#include "server/worker.hpp"
 
 namespace llmux::server {
 
@@ -30,6 +31,11 @@ std::string utc_text(router::WallTime t) {
 }
 
 }  // namespace
+
+// A refusal is rare and already the slow path: the counter's lookup (a short lock) is paid only here.
+void CompletionExchange::count_rejection(std::string_view scope, std::string_view name) {
+  worker_.server.metrics.governance.rate_limit_rejections(scope, name).fetch_add(1, std::memory_order_relaxed);
+}
 
 // The most a request can cost on `deployment`: its prompt (estimated from the body's size, which
 // is never less than its text) plus every output token it may ask for, at the model's prices.
@@ -62,6 +68,7 @@ std::optional<Error> CompletionExchange::admit_key() {
     auto verdict = held.state->limiter.acquire(key_->limits, tokens, now.steady, held.ticket);
     if (!verdict.admitted) {
       held.state = nullptr;
+      count_rejection("key", key_->name);
       std::string wait = retry_seconds(verdict.retry_after);
       Error e = Error::make(ErrorKind::rate_limited,
                             "gateway key '" + key_->name + "' is over its " + verdict.limit + " limit (" +
@@ -73,12 +80,14 @@ std::optional<Error> CompletionExchange::admit_key() {
     }
   }
   if (key_->budget.any()) {
+    held.state->note_caps(key_->budget);
     int64_t worst = 0;
     for (size_t i = 0; i < route_.size(); ++i) worst = std::max(worst, worst_case_nano(route_[i]));
     auto verdict = held.state->budget.reserve(key_->budget, governance::micro_of_nano(worst), now.wall, held.reservation);
     if (!verdict.admitted) {
       held.state->limiter.settle(held.ticket, 0);
       held.state = nullptr;
+      count_rejection("key", key_->name);
       // 402, not 429: a spent budget is not a burst to back off from; SDKs retry 429 on their own,
       // which cannot succeed before the period resets. The reset time is in the message and header.
       std::string reset = utc_text(verdict.resets_at);
@@ -107,13 +116,17 @@ router::AttemptGate::Verdict CompletionExchange::admit(const router::Deployment&
   auto tokens = static_cast<uint32_t>(std::min<int64_t>(prompt_estimate_ + output_reserve_, UINT32_MAX));
   if (subject->limits.any()) {
     auto verdict = subject->state->limiter.acquire(subject->limits, tokens, now.steady, held.ticket);
-    if (!verdict.admitted) return {Refusal::rate_limited, verdict.retry_after};
+    if (!verdict.admitted) {
+      count_rejection("provider", subject->id);
+      return {Refusal::rate_limited, verdict.retry_after};
+    }
   }
   if (subject->budget.any()) {
     auto verdict = subject->state->budget.reserve(subject->budget, governance::micro_of_nano(worst_case_nano(deployment)),
                                                   now.wall, held.reservation);
     if (!verdict.admitted) {
       subject->state->limiter.settle(held.ticket, 0);
+      count_rejection("provider", subject->id);
       return {Refusal::over_budget, std::chrono::duration_cast<router::Millis>(verdict.resets_at - now.wall)};
     }
   }

@@ -180,6 +180,18 @@ Server::Impl::Impl(std::shared_ptr<const GatewayState> s)
   registry.bind(*s);
   state = std::move(s);
   probes->watch(state);
+  metrics.governance.set_budget_reader([this](std::vector<observability::GovernanceMetrics::Budget>& out) {
+    auto now = std::chrono::system_clock::now();
+    current_state()->governance->for_each_budget(
+        [&](const char* scope, std::string_view name, const governance::SubjectState& s, int64_t daily, int64_t monthly) {
+          auto add = [&](const char* period, governance::BudgetPeriod p, int64_t cap_micro) {
+            if (cap_micro > 0)
+              out.push_back({scope, std::string(name), period, s.budget.spent(p, now) / 1e6, cap_micro / 1e6});
+          };
+          add("daily", governance::BudgetPeriod::daily, daily);
+          add("monthly", governance::BudgetPeriod::monthly, monthly);
+        });
+  });
 }
 
 Server::Server(std::shared_ptr<const GatewayState> state) : impl_(std::make_unique<Impl>(std::move(state))) {}

@@ -104,6 +104,10 @@ TEST(GovernanceLimits, AKeyOverItsLimitGets429AndOtherKeysDoNot) {
   EXPECT_LE(retry, 60);
   EXPECT_GE(retry, 59 - elapsed);
   EXPECT_EQ(post(gw, kChat, "key-b").status, 200);
+  // The refusal is counted for the key, by its name.
+  auto scrape = http_get(gw.url("/metrics"));
+  EXPECT_NE(scrape.body.find("llmux_rate_limit_rejections_total{scope=\"key\",name=\"team-a\"} 1"), std::string::npos)
+      << scrape.body;
 }
 
 TEST(GovernanceLimits, AKeysConcurrencyLimitHoldsWhileARequestIsInFlight) {
@@ -194,6 +198,13 @@ TEST(GovernanceLimits, AProviderOverBudgetIsSkippedAndALoneOneAnswers402) {
   EXPECT_EQ(refused.status, 402) << refused.body;
   EXPECT_EQ(error_code(refused), "budget_exceeded");
   EXPECT_FALSE(refused.header("retry-after").empty());
+  // Spend against the cap, and the refusal, as Prometheus sees them.
+  auto scrape = http_get(only.url("/metrics")).body;
+  EXPECT_NE(scrape.find("llmux_budget_spent_usd{scope=\"provider\",name=\"a\",period=\"daily\"} 0.003"), std::string::npos)
+      << scrape;
+  EXPECT_NE(scrape.find("llmux_budget_cap_usd{scope=\"provider\",name=\"a\",period=\"daily\"} 0.003"), std::string::npos)
+      << scrape;
+  EXPECT_NE(scrape.find("llmux_rate_limit_rejections_total{scope=\"provider\",name=\"a\"} 1"), std::string::npos) << scrape;
 }
 
 TEST(GovernanceLimits, SpendSurvivesARestartThroughTheLedger) {
