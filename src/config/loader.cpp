@@ -25,6 +25,7 @@
 #include "config/config_internal.hpp"
 #include "config/governance_keys.hpp"
 #include "config/key_scopes.hpp"
+#include "config/presets.hpp"
 #include "config/server_tls_keys.hpp"
 #include "config/tls_keys.hpp"
 #include "core/json_text.hpp"
@@ -490,8 +491,10 @@ class Loader {
     }
     if (auto* i = get(f, "name"))
       if (auto s = text(*i)) p.name = std::move(*s);
+    const ProviderPreset* preset = nullptr;
     if (auto* i = get(f, "type")) {
       if (auto s = text(*i)) {
+        preset = find_preset(*s);
         if (auto type = normalize_provider_type(*s)) p.type = std::move(*type);
         else fail(*i, type.error());
       }
@@ -542,6 +545,7 @@ class Loader {
     }
     if (auto* i = get(f, "security")) read_tls_keys(*i, TlsKeyGroup::security, p.tls);
     if (auto* i = get(f, "tls")) read_tls_keys(*i, TlsKeyGroup::tls, p.tls);
+    if (preset) apply_preset(*preset, p, get(f, "base_url") != nullptr, get(f, "api_key") != nullptr);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     load_auth(f, p);

@@ -54,13 +54,15 @@ Expected<uint64_t, std::string> parse_byte_size(std::string_view text) {
 
 Expected<std::string, std::string> normalize_provider_type(std::string_view type) {
   static constexpr std::string_view kAliases[] = {
-      "openai",     "custom", "ollama",  "vllm",     "lmstudio", "together",
-      "groq", "openrouter", "mistral", "deepseek", "fireworks"};
+      "openai",   "custom",   "ollama",     "vllm",       "lmstudio", "together",    "groq",
+      "openrouter", "mistral", "deepseek", "fireworks", "xai",      "perplexity", "anyscale",
+      "huggingface", "tgi",    "localai",   "jan",        "llamafile"};
   std::string lower = to_lower(type);
   std::replace(lower.begin(), lower.end(), '_', '-');
   if (lower == kAnthropic || lower == "claude") return std::string(kAnthropic);
   if (lower == kGemini || lower == "google-ai-studio") return std::string(kGemini);
   if (lower == kAzureOpenAI || lower == "azure") return std::string(kAzureOpenAI);
+  if (lower == "hf" || lower == "hugging-face" || lower == "lm-studio") return std::string(kOpenAICompatible);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
     return std::string(kOpenAICompatible);

@@ -625,7 +625,8 @@ providers:
                 "cfg.yaml:11:14: providers.together.enabled: expected true or false, got \"yes\"",
                 "cfg.yaml:12:11: providers.together.type: unknown provider type \"bedrock\"; "
                 "known types: openai-compatible (also written as openai custom ollama vllm "
-                "lmstudio together groq openrouter mistral deepseek fireworks), anthropic (also "
+                "lmstudio together groq openrouter mistral deepseek fireworks xai perplexity anyscale "
+                "huggingface tgi localai jan llamafile), anthropic (also "
                 "written as claude), gemini, azure-openai (also written as azure)",
                 "cfg.yaml:13:13: providers.together.models: expected a list of models, got a "
                 "mapping",
