@@ -54,7 +54,12 @@ Governance::KeyEntry* Governance::insert_key(std::unique_ptr<KeyEntry> entry) co
 }
 
 // Open addressing, never removed from: a reader sees a slot empty or holding a complete entry.
-SubjectState& Governance::key_state(std::string_view key_id) const {
+SubjectState& Governance::key_state(std::string_view key_id) const { return find_or_add_key(key_id, true); }
+
+// A state made on the request path is live at once: its spend must never be replaced by a later
+// ledger load (that would drop the reservations in flight). Only the ledger load itself makes
+// states still to be loaded (spend_loaded false).
+SubjectState& Governance::find_or_add_key(std::string_view key_id, bool spend_loaded) const {
   size_t start = std::hash<std::string_view>{}(key_id) % kKeySlots;
   for (size_t n = 0; n < kKeySlots; ++n) {
     KeyEntry* seen = keys_[(start + n) % kKeySlots].load(std::memory_order_acquire);
@@ -62,6 +67,7 @@ SubjectState& Governance::key_state(std::string_view key_id) const {
     if (seen->id == key_id) return *seen->state;
   }
   auto entry = std::make_unique<KeyEntry>(KeyEntry{std::string(key_id), std::make_shared<SubjectState>()});
+  entry->state->spend_loaded.store(spend_loaded, std::memory_order_relaxed);
   KeyEntry* held = insert_key(std::move(entry));
   // More keys than slots in one snapshot: the rest share one state (limits then hold for them together).
   return held ? *held->state : *overflow_;
@@ -129,7 +135,7 @@ void GovernanceRegistry::load_spend(Governance& g) {
   int64_t month_start = ms(period_start(BudgetPeriod::monthly, now));
   bool pending = false;
   for (const auto& p : g.providers_) pending = pending || !p.state->spend_loaded.load();
-  for (const auto& policy : g.api_keys_) pending = pending || !g.key_state(policy->name).spend_loaded.load();
+  for (const auto& policy : g.api_keys_) pending = pending || !g.find_or_add_key(policy->name, false).spend_loaded.load();
   if (!pending) return;
   ledger_->flush();  // rows of requests just finished count too
   using Spend = std::map<std::string, std::pair<int64_t, int64_t>, std::less<>>;  // day, month micro-USD
@@ -158,9 +164,9 @@ void GovernanceRegistry::load_spend(Governance& g) {
   for (const auto& p : g.providers_) apply(*p.state, by_provider, p.id);
   for (const auto& [id, amounts] : by_key) {
     if (id.empty()) continue;
-    apply(g.key_state(id), by_key, id);  // the next bind adopts it from this snapshot's table
+    apply(g.find_or_add_key(id, false), by_key, id);  // the next bind adopts it from this snapshot's table
   }
-  for (const auto& policy : g.api_keys_) apply(g.key_state(policy->name), by_key, policy->name);
+  for (const auto& policy : g.api_keys_) apply(g.find_or_add_key(policy->name, false), by_key, policy->name);
 }
 
 }  // namespace llmux::governance

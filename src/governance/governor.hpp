@@ -112,6 +112,7 @@ class Governance {
   static constexpr size_t kKeySlots = 4096;
   // Adds `entry` unless its id is there; returns the entry that holds the id.
   KeyEntry* insert_key(std::unique_ptr<KeyEntry> entry) const;
+  SubjectState& find_or_add_key(std::string_view key_id, bool spend_loaded) const;
 
   std::vector<Subject> providers_;
   bool any_provider_ = false;

@@ -25,6 +25,9 @@ struct KeyPolicy {
   std::vector<std::string> models;  // models the key may use; empty = all
   int64_t expires_at_ms = 0;        // Unix ms; 0 = never
   bool revoked = false;
+  // A virtual key is a team's key for the model API (/v1): it cannot read the operator's /api
+  // (every team's usage, the providers) nor /metrics. Config keys are the operator's.
+  bool virtual_key = false;
 };
 
 }  // namespace llmux::governance

@@ -34,6 +34,7 @@ std::shared_ptr<const KeyPolicy> policy_of(const storage::StoredKey& key) {
   policy->models = key.models;
   policy->expires_at_ms = key.expires_ms;
   policy->revoked = key.revoked_ms != 0;
+  policy->virtual_key = true;
   return policy;
 }
 

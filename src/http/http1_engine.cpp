@@ -42,8 +42,14 @@ constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
 constexpr size_t kReadBufferBytes = 16 * 1024;  // a typical response head and body in one read
 constexpr size_t kMaxSpareTransfers = 64;
 
+// A connection is freed without a close_notify (its socket may be closed already). Marked as shut
+// down, OpenSSL keeps its session resumable: otherwise SSL_free flags the session, which the
+// shared session slot usually holds, as not resumable for every connection after it.
 struct SslFree {
-  void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
+  void operator()(SSL* ssl) const noexcept {
+    if (SSL_is_init_finished(ssl)) SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+    SSL_free(ssl);
+  }
 };
 
 struct Connection {
@@ -330,6 +336,9 @@ class Http1Engine final : public TransferEngine {
   // connection it is a connect failure (the router moves on), with OpenSSL's reason.
   void tls_failed(const Ptr& t, int ssl_error) {
     std::string reason = TlsClientContext::failure_reason(t->conn->ssl.get(), ssl_error);
+    // A pooled connection the server has dropped (restarted behind the same address) may answer
+    // with an alert: the request was never processed, so it goes out once more, as for cleartext.
+    if (retry_if_stale(t)) return;
     bool before_response = !t->reused && !t->headers_done;
     fail(t, before_response ? TransferFailure::connect : TransferFailure::reset,
          "TLS with " + t->authority + " failed: " + reason);
@@ -551,8 +560,10 @@ class Http1Engine final : public TransferEngine {
   void complete(const Ptr& t) {
     t->finished = true;
     auto& conn = t->conn;
+    // Bytes past the response, in our buffer or still inside OpenSSL (read-ahead), would be read as
+    // the next request's answer.
     bool reusable = t->response.status >= 200 && t->parser->keep_alive() && !t->parser->need_eof() &&
-                    conn->buffer.size() == 0;
+                    conn->buffer.size() == 0 && !(conn->ssl && SSL_has_pending(conn->ssl.get()));
     if (reusable && t->request->idle_connection_timeout.count() > 0) {
       auto& pool = idle_[t->pool_key];
       if (pool.size() < kMaxIdlePerHost) {

@@ -87,9 +87,11 @@ Expected<std::shared_ptr<const TlsClientContext>, std::string> TlsClientContext:
       return unexpected("tls.client_cert '" + config.client_cert + "' cannot be loaded: " + openssl_error_text());
     if (SSL_CTX_use_PrivateKey_file(ctx, config.client_key.c_str(), SSL_FILETYPE_PEM) != 1)
       return unexpected("tls.client_key '" + config.client_key + "' cannot be loaded: " + openssl_error_text());
-    if (SSL_CTX_check_private_key(ctx) != 1)
+    if (SSL_CTX_check_private_key(ctx) != 1) {
+      ERR_clear_error();
       return unexpected("tls.client_key '" + config.client_key + "' does not match tls.client_cert '" +
                         config.client_cert + "'");
+    }
   }
   if (config.verify) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
@@ -99,6 +101,7 @@ Expected<std::shared_ptr<const TlsClientContext>, std::string> TlsClientContext:
                                "': certificate validation is OFF (security.certificateValidation: false with "
                                "allowInsecure: true); anyone on the path can read and change its traffic");
   }
+  ERR_clear_error();  // a success may leave entries (e.g. absent system CA paths) this thread would report later
   return std::shared_ptr<const TlsClientContext>(std::move(made));
 }
 

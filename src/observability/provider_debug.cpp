@@ -1,5 +1,6 @@
 #include "observability/provider_debug.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "observability/log.hpp"
@@ -8,10 +9,16 @@ namespace llmux::observability {
 
 namespace {
 
-// Redacted before it is cut, so that a secret across the cut cannot leave its first half.
+// Redacted before it is cut, so that a secret across the cut cannot leave its first half. When the
+// kept window itself was cut, its end may hold the first part of a secret the redactor could not
+// recognise; what is shown then stops where it can only come from the window's first half (each
+// redaction that shortened the text pulls later bytes forward by as much).
 void append_body(std::string& out, const Redactor& redactor, std::string_view body, size_t total) {
-  std::string shown = redactor.text(body.substr(0, 2 * kDebugBodyLimit));
-  if (shown.size() > kDebugBodyLimit) shown.resize(kDebugBodyLimit);
+  std::string_view window = body.substr(0, 2 * kDebugBodyLimit);
+  std::string shown = redactor.text(window);
+  size_t limit = kDebugBodyLimit;
+  if (total > window.size() && shown.size() < window.size()) limit -= std::min(limit, window.size() - shown.size());
+  if (shown.size() > limit) shown.resize(limit);
   out += shown;
   if (total > kDebugBodyLimit) out += " ... (" + std::to_string(total) + " bytes in all)";
 }

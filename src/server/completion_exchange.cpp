@@ -831,6 +831,11 @@ bool CompletionExchange::try_resume() {
     ++resume_cursor_;
   if (resume_cursor_ >= route_.size()) return false;
   const router::Deployment& d = route_[resume_cursor_];
+  // A continuation on another provider is an attempt on it like any other: its limits and budget
+  // are asked first (the first provider's hold is given back). The whole answer is then settled on
+  // the provider that finishes it, the one its ledger row names.
+  if (d.provider != resolution_.provider && admit(d, router::Instant::now()).refusal != router::AttemptGate::Refusal::none)
+    return try_resume();
   ++resumes_;
   resume_body_.clear();
   if (!append_prefill(body_, sent_text_, prefill_style(d.provider->config()), resume_body_)) return false;

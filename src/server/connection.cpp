@@ -439,19 +439,23 @@ void Connection::abort() { close(); }
 // unread input makes the kernel answer with RST, which can destroy the answer before the client
 // has read it. The idle sweep bounds the wait.
 //
-// Over TLS the end is TLS's own: close_notify, then the client's close_notify or its close.
+// Over TLS, close_notify goes first; its completion does not mean the client's input was read
+// (OpenSSL drops records after a sent close_notify without reporting them), so the same drain
+// follows, on the raw socket.
 void Connection::linger() {
+  idle_ = true;
+  waiting_since_ = Clock::now();
   if (tls_) {
-    idle_ = true;
-    waiting_since_ = Clock::now();
-    tls_->async_shutdown([self = shared_from_this()](beast::error_code) { self->close(); });
+    tls_->async_shutdown([self = shared_from_this()](beast::error_code) { self->drain_after_answer(); });
     return;
   }
+  drain_after_answer();
+}
+
+void Connection::drain_after_answer() {
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_send, ec);
   if (ec) return close();
-  idle_ = true;
-  waiting_since_ = Clock::now();
   buffer_.clear();
   discard_input();
 }

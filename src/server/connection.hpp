@@ -150,6 +150,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void response_done();
   void release_large_buffers();
   void linger();
+  void drain_after_answer();  // linger's second half: stop sending, read and drop until the client closes
   void discard_input();
 
   http::TcpSocket socket_;

@@ -74,6 +74,13 @@ bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head
     answer_error(connection, key.error());
     return false;
   }
+  if (*key && (*key)->virtual_key && !path.starts_with("/v1/")) {
+    answer_error(connection, Error::make(ErrorKind::permission,
+                                         "the virtual key '" + (*key)->name + "' may call the /v1 API only; " +
+                                             std::string(path) + " needs master_key or a key from api_keys in the llmux config",
+                                         {}, "virtual_key_not_allowed"));
+    return false;
+  }
   key_ = std::move(*key);
   return true;
 }

@@ -123,8 +123,22 @@ TEST_F(VirtualKeysTest, LifecycleThroughTheCli) {
       if (g.at("group").as_string() == "team-a") return g.at("requests").as_int64();
     return 0;
   };
-  auto [usage, named] = poll([&] { return http_get(gw_.url("/api/usage?by=key"), {"Authorization: Bearer " + key}); },
-                             [&](const HttpResponse& r) { return team_a_requests(r) > 0; }, milliseconds(10000));
+  // A team's key cannot read the operator's API: every team's usage, the providers.
+  for (const char* path : {"/api/usage", "/api/providers"}) {
+    auto refused = http_get(gw_.url(path), {"Authorization: Bearer " + key});
+    EXPECT_EQ(refused.status, 403) << path << " " << refused.body;
+    EXPECT_EQ(error_code(refused), "virtual_key_not_allowed") << path;
+  }
+  // The operator reads the same ledger with the CLI.
+  auto usage_by_key = [&] {
+    auto r = sandbox_.run({"usage", "--by", "key", "--json", "--config", config_file_});
+    HttpResponse as_response;
+    as_response.status = r.exit == 0 ? 200 : 500;
+    as_response.body = r.out;
+    return as_response;
+  };
+  auto [usage, named] = poll(usage_by_key, [&](const HttpResponse& r) { return team_a_requests(r) > 0; },
+                             milliseconds(10000));
   ASSERT_TRUE(named) << usage.body;
   EXPECT_EQ(team_a_requests(usage), 1) << usage.body;
   auto listed = keys({"list", "--json"});
