@@ -32,9 +32,9 @@ sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/wrk/chat.lua" >"$tmp/body.json"
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-run() {  # config header -> "cpu_us_per_request p50_us p99_us"
-  local config=$1 header=$2
-  "$build/llmux" serve --config "$config" --port 0 --threads 1 >"$tmp/gw.log" 2>"$tmp/gw.err" & gw_pid=$!
+run() {  # config state_dir header -> "cpu_us_per_request p50_us p99_us"
+  local config=$1 state=$2 header=$3
+  XDG_STATE_HOME=$state "$build/llmux" serve --config "$config" --port 0 --threads 1 >"$tmp/gw.log" 2>"$tmp/gw.err" & gw_pid=$!
   local port
   port=$(wait_listening "$tmp/gw.log")
   local args=(--url "http://127.0.0.1:$port/v1/chat/completions" --body "$tmp/body.json" --connections 8)
@@ -60,8 +60,9 @@ PY
 
 declare -a off_runs on_runs
 for r in $(seq 1 "$rounds"); do
-  off_runs+=("$(run "$tmp/off.yaml" "")")
-  on_runs+=("$(run "$tmp/on.yaml" "Authorization: Bearer $key")")
+  # Off has a state dir of its own: a stored virtual key closes the gateway to keyless requests.
+  off_runs+=("$(run "$tmp/off.yaml" "$tmp/state-off" "")")
+  on_runs+=("$(run "$tmp/on.yaml" "$XDG_STATE_HOME" "Authorization: Bearer $key")")
   echo "round $r: off ${off_runs[-1]}  on ${on_runs[-1]}  (cpu_us/request p50_us p99_us)"
 done
 python3 - "${off_runs[@]}" -- "${on_runs[@]}" <<'PY'
@@ -77,6 +78,6 @@ print(f"{'on/off':8} {med(on, 0) / med(off, 0):11.2f} {med(on, 1) / med(off, 1):
 PY
 
 # Instructions and allocations per request (callgrind, memcheck), the same two ways.
-echo "off: $(bash "$here/instructions.sh" "$build" 1000 "$here/governance-off.yaml" fake-model | tr '\n' ' ')"
+STATE_DIR="$tmp/state-off" bash "$here/instructions.sh" "$build" 1000 "$here/governance-off.yaml" fake-model | sed 's/^/off: /'
 STATE_DIR="$XDG_STATE_HOME" HEADER="Authorization: Bearer $key" \
   bash "$here/instructions.sh" "$build" 1000 "$here/governance-on.yaml" fake-model | sed 's/^/on:  /'

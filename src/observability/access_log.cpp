@@ -28,12 +28,19 @@ void append_ms(std::string& out, int64_t us) {
 }
 
 // "2026-12-01T14:03:07.123Z"
+// The date and time of a second are formatted once per thread and second: strftime was a third of
+// a line's cost at a few thousand lines a second.
 void append_time(std::string& out, int64_t epoch_ms) {
-  std::time_t seconds = static_cast<std::time_t>(epoch_ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  thread_local int64_t formatted_second = -1;
+  thread_local char text[32];
+  thread_local size_t n = 0;
+  if (epoch_ms / 1000 != formatted_second) {
+    formatted_second = epoch_ms / 1000;
+    std::time_t seconds = static_cast<std::time_t>(formatted_second);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &utc);
+  }
   out.append(text, n);
   int ms = static_cast<int>(epoch_ms % 1000);
   char frac[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
