@@ -78,14 +78,15 @@ void load_tls_keys(const YAML::Node& group, TlsKeyGroup which, ProviderTlsConfig
       report(it->first, "", "keys must be plain names");
       continue;
     }
-    const std::string& key = it->first.Scalar();
+    // yaml-cpp's iterator hands out a temporary pair: keep copies (Nodes are handles), not references.
+    const std::string key = it->first.Scalar();
     const KeySpec* spec = find_spec(scope.keys, key);
     if (!spec) {
       std::optional<Suggestion> hint;
       report(it->first, key, unknown_key_message(key, scope, hint));
       continue;
     }
-    const YAML::Node& value = it->second;
+    const YAML::Node value = it->second;
     std::string_view name = spec->name;
     if (name == "tls_version") {
       if (auto s = read.text(value, key)) {
