@@ -2,7 +2,7 @@
 # The hot-path cost of governance (issue 13): the plain chat request through llmux with rate
 # limits, budgets, the usage ledger, a virtual key and the access log all on, against the same
 # llmux with all of them off, in one run on one machine.
-#   bench/governance.sh [BUILD_DIR] [RATE] [SECONDS] [ROUNDS]
+#   [ACCESS_LOG=off] bench/governance.sh [BUILD_DIR] [RATE] [SECONDS] [ROUNDS]
 # Each round runs both configs for SECONDS at RATE requests/s (llmux-loadgen, open loop, 8
 # connections), llmux on one worker thread; the rounds interleave (off, on, off, on, …) so a
 # machine's drift hits both. CPU per request is the gateway's utime+stime from /proc over the
@@ -23,6 +23,8 @@ start_fake_upstream
 # Off: the bench's one-provider config with the ledger off and no gateway key.
 sed "s/@FAKE_PORT@/$fake_port/g" "$here/governance-off.yaml" >"$tmp/off.yaml"
 sed "s/@FAKE_PORT@/$fake_port/g" "$here/governance-on.yaml" >"$tmp/on.yaml"
+# ACCESS_LOG=off measures the rest without the access log (its per-line write is its own cost).
+[ "${ACCESS_LOG:-on}" = off ] && sed -i '/^logging:/d' "$tmp/on.yaml"
 # On: a virtual key with limits and budgets, made by the CLI in the gateway's state dir.
 export XDG_STATE_HOME="$tmp/state"
 key=$("$build/llmux" keys create --name bench --rpm 10000000 --tpm 2000000000 --budget-daily 1000000 \
