@@ -13,7 +13,7 @@ namespace llmux::config_detail {
 
 struct ProviderPreset {
   std::string_view name;          // as written in `type:` (lower case, '-' or '_' alike)
-  std::string_view base_url;      // normalised (…/v1)
+  std::string_view base_url;      // as the service documents its OpenAI-compatible API
   std::string_view key_variable;  // empty: a local server that needs no key
 };
 

@@ -6,21 +6,35 @@
 #include <cstdlib>
 
 #include "config/config_internal.hpp"
+#include "config/presets.hpp"
 #include "providers/provider.hpp"
 
 namespace llmux::discovery {
 
+namespace {
+
+// A hosted OpenAI-compatible service: its URL and key variable are its preset's (config/presets.cpp),
+// so `type: groq` in a config and a GROQ_API_KEY found in the environment reach the same place.
+KnownService hosted(std::string_view id, const char* default_model) {
+  const auto* preset = config_detail::find_preset(id);
+  if (!preset) std::abort();  // every id below is a preset's name; a typo must not pass silently
+  // The preset's views are literals, so their data() are null-terminated.
+  return {preset->name.data(), preset->key_variable.data(), preset->base_url.data(), default_model};
+}
+
+}  // namespace
+
 const std::vector<KnownService>& known_services() {
   static const std::vector<KnownService> services = {
-      {"openai", "OPENAI_API_KEY", "https://api.openai.com/v1", "gpt-4o-mini"},
-      {"together", "TOGETHER_API_KEY", "https://api.together.xyz/v1", "meta-llama/Llama-3.3-70B-Instruct-Turbo"},
-      {"groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1", "llama-3.1-8b-instant"},
-      {"mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1", "mistral-small-latest"},
-      {"openrouter", "OPENROUTER_API_KEY", "https://openrouter.ai/api/v1", "openai/gpt-4o-mini"},
-      {"deepseek", "DEEPSEEK_API_KEY", "https://api.deepseek.com/v1", "deepseek-chat"},
-      {"fireworks", "FIREWORKS_API_KEY", "https://api.fireworks.ai/inference/v1", "accounts/fireworks/models/llama-v3p1-8b-instruct"},
-      {"xai", "XAI_API_KEY", "https://api.x.ai/v1", "grok-2-latest"},
-      {"perplexity", "PERPLEXITY_API_KEY", "https://api.perplexity.ai", "sonar"},
+      hosted("openai", "gpt-4o-mini"),
+      hosted("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo"),
+      hosted("groq", "llama-3.1-8b-instant"),
+      hosted("mistral", "mistral-small-latest"),
+      hosted("openrouter", "openai/gpt-4o-mini"),
+      hosted("deepseek", "deepseek-chat"),
+      hosted("fireworks", "accounts/fireworks/models/llama-v3p1-8b-instruct"),
+      hosted("xai", "grok-2-latest"),
+      hosted("perplexity", "sonar"),
       {"anthropic", "ANTHROPIC_API_KEY", "https://api.anthropic.com/v1", "claude-haiku-4-5", "anthropic"},
   };
   return services;
