@@ -77,9 +77,7 @@ Expected<void, Error> AzureOpenAIProvider::encode_into(const EncodeInput& in, ht
   if (!v1()) out.url.append(in.upstream_model);
   out.url.append(endpoint_path(in.endpoint));
   out.url.append(query_);
-  static const json::JsonMembers no_defaults;
-  json::rewrite_request_into(out.body, in.body, *in.fields, in.upstream_model,
-                             in.endpoint == Endpoint::embeddings ? no_defaults : default_params_);
+  write_openai_body(in, default_params_, out.body);
   return {};
 }
 

@@ -95,10 +95,14 @@ std::string OpenAICompatibleProvider::endpoint_url(Endpoint endpoint) const {
 
 Expected<void, Error> OpenAICompatibleProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
   begin_post(in, urls_[static_cast<int>(in.endpoint)], fixed_headers_, out);
-  static const json::JsonMembers no_defaults;
-  json::rewrite_request_into(out.body, in.body, *in.fields, in.upstream_model,
-                             in.endpoint == Endpoint::embeddings ? no_defaults : default_params_);
+  write_openai_body(in, default_params_, out.body);
   return {};
+}
+
+void write_openai_body(const EncodeInput& in, const json::JsonMembers& default_params, std::string& out) {
+  static const json::JsonMembers no_defaults;
+  json::rewrite_request_into(out, in.body, *in.fields, in.upstream_model,
+                             in.endpoint == Endpoint::embeddings ? no_defaults : default_params);
 }
 
 http::UpstreamRequest OpenAICompatibleProvider::list_models_request() const {

@@ -25,6 +25,11 @@ class OpenAICompatibleProvider final : public Provider {
   std::string urls_[4];
 };
 
+// The client's body for an OpenAI-style upstream, written into `out`: the upstream model id, and
+// the provider's default params under the client's values (not for embeddings, whose body takes
+// none of the generation parameters).
+void write_openai_body(const EncodeInput& input, const json::JsonMembers& default_params, std::string& out);
+
 // The credential header for a provider, or "" when it sends none.
 std::string auth_header_line(const ProviderConfig& config);
 // The credential header (unless a custom header replaces it) and the custom headers, with
