@@ -3,8 +3,6 @@
 #include <optional>
 #include <string>
 
-#include <boost/json.hpp>
-
 namespace llmux::fake {
 
 namespace {
@@ -54,9 +52,8 @@ void dress_as_azure(Reply& r) {
       text.replace(at, 12, choice_start);
   };
   if (!r.stream) {
-    boost::system::error_code ec;
-    auto v = boost::json::parse(r.body, ec);
-    if (ec || !v.is_object() || !v.get_object().contains("choices")) return;
+    // Only completions are annotated (not embeddings or model lists): they are the bodies with choices.
+    if (r.body.find(R"("choices":[{)") == std::string::npos) return;
     annotate(r.body);
     r.body.insert(r.body.rfind('}'), ",\"prompt_filter_results\":" + prompt_filter_results());
     return;
