@@ -926,6 +926,12 @@ void CompletionExchange::end(bool client_left) {
   stop_upstream();
   self_while_transfer_.reset();
   if (planner_ && (client_left || transfer_)) planner_->abandon();
+  account(client_left);
+}
+
+void CompletionExchange::account(bool client_left) {
+  if (accounted_) return;
+  accounted_ = true;
   observability::RequestRecord r;
   if (resolution_.provider) r.provider = resolution_.provider->id();
   if (resolution_.model) r.model = resolution_.model->id;

@@ -125,6 +125,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void start();
   // The connection has written the whole answer (client_left = false) or lost its client.
   void end(bool client_left);
+  // Records the finished request once (metrics, governance, access log, ledger): when the answer
+  // is complete, or at end() for one the client left.
+  void account(bool client_left);
   void resume_output();  // the client has caught up with a paused stream
   void cut_for_shutdown();
 
@@ -233,6 +236,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   bool saw_finish_ = false;  // a pass-through stream's finish_reason event
   bool paused_ = false;
   bool ended_ = false;
+  bool accounted_ = false;
   json::Usage usage_;
   int64_t created_ = 0;
 

@@ -231,6 +231,7 @@ void Connection::respond(int status, std::string_view content_type, std::string_
   write_head(status, content_type, extra_headers, body.size());
   if (!head_only_) pending_ += body;
   answer_complete_ = true;
+  handler_->on_answer_complete();
   flush();
 }
 
@@ -257,6 +258,7 @@ void Connection::end_stream() {
   if (!streaming_ || answer_complete_) return;
   if (!http10_ && !head_only_) pending_ += "0\r\n\r\n";
   answer_complete_ = true;
+  handler_->on_answer_complete();
   schedule_flush();
 }
 

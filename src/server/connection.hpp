@@ -57,6 +57,10 @@ class RequestHandler {
   // The answer to the current request is complete, or the client is gone (`client_left`): every
   // per-request object must go now.
   virtual void on_request_end(bool client_left) = 0;
+  // The whole answer has been handed to the connection and its last bytes are about to be
+  // written: whatever a client may read back after seeing the answer (metrics, usage, spend) is
+  // recorded now, so that it holds by the time the client can act on the answer.
+  virtual void on_answer_complete() {}
   // Output queued past kPauseAbove has drained below half of it: a paused producer may go on.
   virtual void on_writable() = 0;
   // The gateway is shutting down and this answer is being cut: end it as well as it can.

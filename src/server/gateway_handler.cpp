@@ -173,6 +173,10 @@ void GatewayHandler::on_request_end(bool client_left) {
   if (auto exchange = std::move(exchange_)) exchange->end(client_left);
 }
 
+void GatewayHandler::on_answer_complete() {
+  if (exchange_) exchange_->account(false);
+}
+
 void GatewayHandler::on_writable() {
   if (auto exchange = exchange_) exchange->resume_output();
 }

@@ -25,6 +25,7 @@ class GatewayHandler final : public RequestHandler {
   void on_request(Connection& connection, const http::RequestHead& head) override;
   void on_unreadable(Connection& connection, const Error& error) override;
   void on_request_end(bool client_left) override;
+  void on_answer_complete() override;
   void on_writable() override;
   void on_shutdown_cut() override;
   size_t release_idle_memory() override { return scratch_.release_idle(); }

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "harness.hpp"
+#include "raw_http.hpp"
 #include "observability/provider_metrics.hpp"
 
 namespace llmux::test {
@@ -73,9 +74,15 @@ TEST(ProviderMetricsEndpoint, ReportsKnownTrafficExactly) {
   const std::vector<int> statuses = {200, 429, 200, 500, 200, 400, 200, 429, 200, 500, 200};
   double cost_sum = 0;
   std::map<std::string, int> failures_by_type;
+  // One keep-alive connection for the traffic and the metrics read: the server starts reading the
+  // next request only after the previous one has ended and been counted, so the read sees all 11.
+  RawConnection client(gw.port);
+  ASSERT_TRUE(client.connected());
   for (int status : statuses) {
     std::string fake_knobs = R"({"latency_ms":36)" + (status == 200 ? std::string() : ",\"status\":" + std::to_string(status)) + "}";
-    auto r = http_post(gw.url("/v1/chat/completions"), chat_body("fake-model", fake_knobs));
+    ASSERT_TRUE(client.send(raw_post("/v1/chat/completions", chat_body("fake-model", fake_knobs))));
+    auto r = client.read_response();
+    ASSERT_TRUE(r.complete);
     ASSERT_EQ(r.status, status) << r.body;
     if (status == 200) {
       ASSERT_FALSE(r.header("x-llmux-cost-usd").empty());
@@ -86,7 +93,9 @@ TEST(ProviderMetricsEndpoint, ReportsKnownTrafficExactly) {
   }
   ASSERT_GE(failures_by_type.size(), 3u);  // rate limit, server and request errors are told apart
 
-  auto r = http_get(gw.url("/api/providers/fake/metrics"));
+  ASSERT_TRUE(client.send("GET /api/providers/fake/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+  auto r = client.read_response();
+  ASSERT_TRUE(r.complete);
   ASSERT_EQ(r.status, 200) << r.body;
   auto m = boost::json::parse(r.body).as_object();
   EXPECT_EQ(m.at("providerId").as_string(), "fake");
