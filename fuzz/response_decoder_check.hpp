@@ -1,5 +1,5 @@
 // The property check shared by the fuzz targets of the response decoders (providers/*): every input
-// is read both as a whole body and as a stream (SSE, fed in fuzzer-derived pieces, the way the
+// is read both as a whole body and as a stream (SSE or NDJSON, fed in fuzzer-derived pieces, the way the
 // server translates a stream), written in OpenAI's wire format. Properties: what the client gets
 // is valid JSON whenever the decoder accepted its input (a completion body; every stream event but
 // the final [DONE]), tool-call arguments are JSON objects (in a stream: joined, once it has ended
@@ -115,6 +115,7 @@ inline void check_response_decoder(providers::ResponseDecoder& decoder, std::str
   std::string out;
   writer.begin(&out, kCreated, /*include_usage=*/size % 2 == 0);
   http::SseParser sse;
+  sse.reset(decoder.ndjson_stream());
   for (std::string_view piece : llmux::fuzz::split_pieces(input)) {
     sse.feed(piece, [&](const http::SseEvent& event) {
       if (writer.ended()) return false;

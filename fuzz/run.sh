@@ -12,13 +12,13 @@ jobs=${FUZZ_JOBS:-2}
 max_len=${FUZZ_MAX_LEN:-8192}
 fixtures=${FUZZ_FIXTURES:-../shared/fixtures/providers}
 
-all_targets=(http_request http_response sse_stream request_json anthropic_response gemini_response provider_error config_text env_refs)
+all_targets=(http_request http_response sse_stream request_json anthropic_response gemini_response ollama_response provider_error config_text env_refs)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 declare -A dictionary=(
   [http_request]=http [http_response]=http [sse_stream]=sse [request_json]=json
-  [anthropic_response]=anthropic [gemini_response]=gemini [provider_error]=json [config_text]=config [env_refs]=env_refs
+  [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [provider_error]=json [config_text]=config [env_refs]=env_refs
 )
 
 seeds=$build/fuzz-seeds
@@ -45,6 +45,8 @@ if [ -d "$fixtures" ]; then
     "$fixtures"/anthropic/error-*.json
   copy_fixtures gemini_response "$fixtures"/gemini/*.sse.txt "$fixtures"/gemini/generate-content*.json \
     "$fixtures"/gemini/error-*.json
+  copy_fixtures ollama_response "$fixtures"/ollama/api-chat-*.ndjson "$fixtures"/ollama/api-chat-*.json \
+    "$fixtures"/ollama/error.docs.json
   copy_fixtures provider_error "$fixtures"/*/error-*.json "$fixtures"/azure/*.json
   copy_fixtures request_json "$fixtures"/*/*.request.json "$fixtures"/openai/*.json
   mkdir -p "$seeds/http_request" "$seeds/http_response"

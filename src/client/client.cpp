@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "discovery/defaults.hpp"
 #include "http/sse.hpp"
 #include "providers/openai_output.hpp"
 #include "http/upstream.hpp"
@@ -359,16 +360,12 @@ Expected<std::vector<ModelInfo>, Error> Client::list_models(std::string_view pro
       if (!provider_id.empty()) return unexpected(p->decode_error(c->status_, c->body_, c->retry_after_));
       continue;
     }
-    boost::system::error_code ec;
-    auto v = bjson::parse(c->body_, ec);
-    const bjson::value* data = (!ec && v.is_object()) ? v.as_object().if_contains("data") : nullptr;
-    if (!data || !data->is_array()) continue;
-    for (const auto& m : data->as_array()) {
-      std::string id = string_at(m, {"id"});
-      if (id.empty()) continue;
+    auto listed = discovery::listed_model_ids(c->body_);
+    if (!listed) continue;
+    for (auto& id : *listed) {
       auto it = std::find_if(out.begin() + static_cast<long>(first), out.end(), [&](const auto& x) { return x.id == id; });
       if (it != out.end()) it->live = true;
-      else out.push_back({id, p->id(), false, true, std::nullopt});
+      else out.push_back({std::move(id), p->id(), false, true, std::nullopt});
     }
   }
   return out;

@@ -548,6 +548,7 @@ class Loader {
     if (preset) apply_preset(*preset, p, get(f, "base_url") != nullptr, get(f, "api_key") != nullptr);
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
+    if (p.type == kOllama && p.base_url.empty() && !get(f, "base_url")) p.base_url = kOllamaBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;

@@ -54,7 +54,7 @@ Expected<uint64_t, std::string> parse_byte_size(std::string_view text) {
 
 Expected<std::string, std::string> normalize_provider_type(std::string_view type) {
   static constexpr std::string_view kAliases[] = {
-      "openai",   "custom",   "ollama",     "vllm",       "lmstudio", "together",    "groq",
+      "openai",   "custom",     "vllm",       "lmstudio", "together",    "groq",
       "openrouter", "mistral", "deepseek", "fireworks", "xai",      "perplexity", "anyscale",
       "huggingface", "tgi",    "localai",   "jan",        "llamafile"};
   std::string lower = to_lower(type);
@@ -62,6 +62,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   if (lower == kAnthropic || lower == "claude") return std::string(kAnthropic);
   if (lower == kGemini || lower == "google-ai-studio") return std::string(kGemini);
   if (lower == kAzureOpenAI || lower == "azure") return std::string(kAzureOpenAI);
+  if (lower == kOllama) return std::string(kOllama);
   if (lower == "hf" || lower == "hugging-face" || lower == "lm-studio") return std::string(kOpenAICompatible);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
@@ -70,7 +71,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   known += " (also written as";
   for (auto alias : kAliases) known += " " + std::string(alias);
   known += "), " + std::string(kAnthropic) + " (also written as claude), " + std::string(kGemini) + ", " +
-           std::string(kAzureOpenAI) + " (also written as azure";
+           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API";
   return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known +
                     ")");
 }

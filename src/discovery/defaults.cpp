@@ -131,25 +131,34 @@ void fetch_all(std::vector<Fetch>& fetches, std::chrono::milliseconds timeout) {
   curl_multi_cleanup(multi);
 }
 
-// Model ids of a listing: {"data":[{"id":…}]} (OpenAI, Anthropic, most servers) or a bare array of
-// the same objects (Together). nullopt when the body is not a listing.
-std::optional<std::vector<std::string>> listed_ids(const std::string& body) {
+
+}  // namespace
+
+std::optional<std::vector<std::string>> listed_model_ids(std::string_view body) {
   boost::system::error_code ec;
   auto v = boost::json::parse(body, ec);
   if (ec) return std::nullopt;
   const boost::json::value* list = &v;
-  if (v.is_object()) list = v.as_object().if_contains("data");
+  std::string_view key = "id";
+  if (v.is_object()) {
+    list = v.as_object().if_contains("data");
+    if (!list) {
+      list = v.as_object().if_contains("models");
+      key = "name";
+    }
+  }
   if (!list || !list->is_array()) return std::nullopt;
   std::vector<std::string> ids;
   for (const auto& m : list->as_array()) {
     if (!m.is_object()) continue;
-    const auto* id = m.as_object().if_contains("id");
-    if (id && id->is_string() && !id->as_string().empty()) ids.emplace_back(id->as_string());
+    const auto* id = m.as_object().if_contains(key);
+    if (!id || !id->is_string() || id->as_string().empty()) continue;
+    std::string_view text = id->as_string();
+    if (key == "name" && text.starts_with("models/")) text.remove_prefix(7);
+    ids.emplace_back(text);
   }
   return ids;
 }
-
-}  // namespace
 
 std::map<std::string, ModelList> fetch_model_lists(const std::vector<ProviderConfig>& configs,
                                                    std::chrono::milliseconds timeout) {
@@ -171,7 +180,7 @@ std::map<std::string, ModelList> fetch_model_lists(const std::vector<ProviderCon
       list.error = "no answer from " + url + " within " + std::to_string(timeout.count()) + " ms";
     } else if (fetches[i].status != 200) {
       list.error = url + " answered HTTP " + std::to_string(fetches[i].status);
-    } else if (auto listed = listed_ids(fetches[i].body); !listed || listed->empty()) {
+    } else if (auto listed = listed_model_ids(fetches[i].body); !listed || listed->empty()) {
       list.error = url + " answered without a model list";
     } else {
       list.ids = std::move(*listed);
@@ -195,7 +204,7 @@ std::vector<ProviderConfig> probe_local_servers(std::chrono::milliseconds timeou
   std::vector<ProviderConfig> found;
   for (size_t i = 0; i < fetches.size(); ++i) {
     if (fetches[i].status != 200) continue;
-    auto listed = listed_ids(fetches[i].body);
+    auto listed = listed_model_ids(fetches[i].body);
     if (!listed) continue;
     ProviderConfig c;
     c.id = kLocal[i].id;

@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "llmux/config.hpp"
@@ -37,6 +39,11 @@ struct ModelList {
   std::vector<std::string> ids;
   std::string error;  // empty when the listing was read
 };
+
+// Model ids of a listing: {"data":[{"id":…}]} (OpenAI, Anthropic, most servers), a bare array of
+// the same objects (Together), or {"models":[{"name":…}]} (Ollama's /api/tags; Gemini's, whose
+// names start with "models/"). nullopt when the body is not a listing.
+std::optional<std::vector<std::string>> listed_model_ids(std::string_view body);
 
 // GET /models of every provider at once (its own URL, credential and headers), all within
 // `timeout`, by provider id. Never a credential in an error.

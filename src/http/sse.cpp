@@ -2,7 +2,8 @@
 
 namespace llmux::http {
 
-void SseParser::reset() {
+void SseParser::reset(bool ndjson) {
+  ndjson_ = ndjson;
   line_.clear();
   data_.clear();
   event_.clear();
@@ -11,6 +12,13 @@ void SseParser::reset() {
 }
 
 bool SseParser::take_line(std::string_view line) {
+  if (ndjson_) {
+    size_t first = line.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return false;
+    data_.assign(line.substr(first));
+    has_data_ = true;
+    return true;
+  }
   if (line.empty()) {
     if (has_data_) return true;
     event_.clear();  // an event without data is discarded, per the spec

@@ -1,5 +1,6 @@
 // Incremental Server-Sent Events parser (WHATWG framing): bytes arrive split at arbitrary points,
-// complete events come out. Not thread-safe; one instance per stream.
+// complete events come out. In NDJSON mode (Ollama's streams) every non-blank line is one event
+// whose data is the line. Not thread-safe; one instance per stream.
 #pragma once
 
 #include <cstring>
@@ -22,7 +23,8 @@ class SseParser {
 
   // Bytes held for an incomplete line or event.
   size_t buffered() const noexcept { return line_.size() + data_.size() + event_.size(); }
-  void reset();
+  // Forgets any partial event; the next stream is framed as NDJSON when `ndjson`.
+  void reset(bool ndjson = false);
 
  private:
   // Returns 1 when a line completed an event (dispatch pending), 0 otherwise.
@@ -33,6 +35,7 @@ class SseParser {
   std::string event_;
   bool has_data_ = false;
   bool skip_lf_ = false;  // last feed ended on '\r'; a leading '\n' belongs to it
+  bool ndjson_ = false;
 };
 
 // Position of the first '\r' or '\n' at or after pos, or npos. Two memchr scans instead of

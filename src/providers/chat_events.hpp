@@ -96,6 +96,13 @@ class ResponseDecoder {
   virtual Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) = 0;
   // A whole successful response body. `out` is cleared first.
   virtual Expected<void, Error> decode_body(std::string_view body, ChatResponse& out) = 0;
+  // Streams come as SSE (false) or as one JSON object per line (NDJSON): each line is then handed
+  // to decode_event as an event's data.
+  virtual bool ndjson_stream() const { return false; }
+  // A whole successful embeddings response, written in OpenAI's shape to `out` (appended) with
+  // its token counts in `usage`. A provider whose embeddings pass through has no need of it.
+  virtual Expected<void, Error> decode_embeddings(std::string_view body, std::string_view model, std::string& out,
+                                                  json::Usage& usage);
 };
 
 }  // namespace llmux::providers

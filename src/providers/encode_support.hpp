@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -156,6 +157,56 @@ inline Expected<FunctionTool, Error> read_function_tool(simdjson::dom::element t
   t.has_description = !function["description"].get_string().get(t.description);
   t.has_parameters = !function["parameters"].get(t.parameters) && t.parameters.is_object();
   return t;
+}
+
+// max_completion_tokens, or else max_tokens, when the request gives one.
+inline std::optional<int64_t> read_max_tokens(simdjson::dom::object request) {
+  int64_t n;
+  if (!request["max_completion_tokens"].get_int64().get(n) || !request["max_tokens"].get_int64().get(n)) return n;
+  return std::nullopt;
+}
+
+// `stop` as an array of strings (one string becomes an array of it), after on_present() has
+// written the member's name; nothing when the request has none.
+template <typename OnPresent>
+Expected<void, Error> write_stop_array(simdjson::dom::object request, std::string& out, OnPresent&& on_present) {
+  simdjson::dom::element stop;
+  if (request["stop"].get(stop) || stop.is_null()) return {};
+  std::string_view one;
+  if (!stop.get_string().get(one)) {
+    on_present();
+    out += '[';
+    append_json_string(out, one);
+    out += ']';
+  } else if (stop.is_array()) {
+    on_present();
+    append_value(out, stop);
+  } else {
+    return invalid("'stop' must be a string or an array of strings", "stop", "invalid_type");
+  }
+  return {};
+}
+
+// Calls on_tool(tool, first) for each function tool of the request's `tools` array, checked.
+template <typename OnTool>
+Expected<void, Error> for_each_function_tool(simdjson::dom::array tools, OnTool&& on_tool) {
+  size_t k = 0;
+  for (simdjson::dom::element tool : tools) {
+    auto function = read_function_tool(tool, kTools[k]);
+    if (!function) return unexpected(std::move(function).error());
+    on_tool(*function, k++ == 0);
+  }
+  return {};
+}
+
+// "name":…[,"description":…], as most providers name a function's fields.
+inline void append_name_and_description(std::string& out, const FunctionTool& function) {
+  out += "\"name\":";
+  append_json_string(out, function.name);
+  if (function.has_description) {
+    out += ",\"description\":";
+    append_json_string(out, function.description);
+  }
 }
 
 // tool_choice: mode is "none", "auto", "required" or "function" (with the function's name);

@@ -8,6 +8,7 @@
 #include "providers/anthropic/anthropic.hpp"
 #include "providers/azure_openai/azure_openai.hpp"
 #include "providers/gemini/gemini.hpp"
+#include "providers/ollama/ollama.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 #include "providers/provider.hpp"
 #include "http/tls_context.hpp"
@@ -30,6 +31,7 @@ const std::map<std::string, Factory>& factories() {
       {"anthropic", &create<AnthropicProvider>},
       {"gemini", &create<GeminiProvider>},
       {"azure-openai", &create<AzureOpenAIProvider>},
+      {"ollama", &create<OllamaProvider>},
   };
   return table;
 }
@@ -241,6 +243,11 @@ Error Provider::scrubbed(Error error) const {
   for (std::string* text : {&error.message, &error.type, &error.code, &error.param}) scrubber_.scrub(*text);
   if (error.retry_after) scrubber_.scrub(*error.retry_after);
   return error;
+}
+
+Expected<void, Error> ResponseDecoder::decode_embeddings(std::string_view, std::string_view, std::string&, json::Usage&) {
+  return unexpected(Error::make(ErrorKind::unsupported, "this provider's embeddings answers are not translated", {},
+                                "unsupported_endpoint"));
 }
 
 Error unsupported_endpoint(const Provider& provider, Endpoint endpoint) {

@@ -314,7 +314,7 @@ void CompletionExchange::start_attempt() {
   attempt_error_.reset();
   buffers_.upstream_body.clear();
   buffers_.translated.clear();
-  buffers_.sse.reset();
+  buffers_.sse.reset(decoder_ && decoder_->ndjson_stream());
   if (decoder_) {
     decoder_->reset();
     if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk
@@ -687,6 +687,12 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
   const auto& provider = *resolution_.provider;
   auto& writer = buffers_.chunk_writer;
   bool clean = result.failure == http::TransferFailure::none;
+  // An NDJSON stream's last line may end without its newline: one completes it.
+  if (decoder_ && clean && !writer.ended() && decoder_->ndjson_stream() && buffers_.sse.buffered() > 0 &&
+      !translate_stream("\n")) {
+    fail_attempt();
+    return;
+  }
   bool ended = decoder_ ? writer.ended() : saw_done_ && clean;
   // An upstream that finished its answer (a finish reason) and closed cleanly without [DONE] is a
   // success: the client gets the usage chunk it asked for (estimated when the upstream counted
@@ -881,6 +887,7 @@ void CompletionExchange::end_stream_with_error(const Error& e) {
 }
 
 void CompletionExchange::send_translated_body() {
+  if (endpoint_ == providers::Endpoint::embeddings) return send_translated_embeddings();
   if (auto decoded = decoder_->decode_body(buffers_.upstream_body, chat_response_); !decoded) {
     Error e = std::move(decoded).error();
     e.message = "provider '" + resolution_.provider->id() + "' (" + buffers_.upstream_request.url + "): " + e.message;
@@ -893,6 +900,22 @@ void CompletionExchange::send_translated_body() {
   out.clear();
   providers::write_chat_completion(chat_response_, created_, out);
   usage_ = chat_response_.usage;
+  record_usage();
+  send(200, "application/json", out);
+}
+
+void CompletionExchange::send_translated_embeddings() {
+  auto& out = buffers_.translated;
+  out.clear();
+  if (auto decoded = decoder_->decode_embeddings(buffers_.upstream_body, resolution_.upstream_model, out, usage_);
+      !decoded) {
+    Error e = std::move(decoded).error();
+    e.message = "provider '" + resolution_.provider->id() + "' (" + buffers_.upstream_request.url + "): " + e.message;
+    e.provider = resolution_.provider->id();
+    e.http_status = 502;
+    return attempt_failed(router::FailureKind::malformed, std::move(e));
+  }
+  attempt_succeeded();
   record_usage();
   send(200, "application/json", out);
 }

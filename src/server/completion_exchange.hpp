@@ -150,6 +150,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void attempt_failed(router::FailureKind kind, Error error);
   void finish_stream(const http::TransferResult& result);
   void send_translated_body();
+  void send_translated_embeddings();  // an embeddings answer in a provider's own shape
   void send_error(const Error& e);
   void send(int status, std::string_view content_type, std::string_view body);
   void record_usage();

@@ -98,6 +98,13 @@ TEST(CliChat, ModelsListsLiveModelsNextToConfiguredOnes) {
   EXPECT_TRUE(contains(one.out, "fake      configured-only  yes         no    4096")) << one.out;
   EXPECT_TRUE(contains(one.out, "fake      live-only        no          yes   -")) << one.out;
 
+  // Ollama's native listing (/api/tags, {"models":[{"name":…}]}) is read the same way.
+  ASSERT_EQ(box.run({"provider", "add", "ol", fake.base_url(), "--type", "ollama", "--model", "fake-model"}).exit, 0);
+  auto native = box.run({"models", "ol"});
+  ASSERT_EQ(native.exit, 0) << native.all();
+  EXPECT_TRUE(contains(native.out, "ol        live-only   no          yes")) << native.out;
+  ASSERT_EQ(box.run({"provider", "remove", "ol"}).exit, 0);
+
   auto all = box.run({"models", "--json"});
   EXPECT_EQ(all.exit, 1) << "a provider could not be listed";
   auto v = bjson::parse(all.out);

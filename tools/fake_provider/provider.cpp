@@ -92,7 +92,7 @@ bool Provider::in_failing_phase(const Script& s) const {
   return s.down_for_ms > 0 && now - c.first < std::chrono::milliseconds(s.down_for_ms);
 }
 
-Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models) {}
+Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models) {}
 
 Reply Provider::handle(const Request& req) const {
   Script s = opt_.defaults;
@@ -132,7 +132,8 @@ Reply Provider::handle(const Request& req) const {
   std::string_view path = api_path(target.substr(0, target.find('?')), deployment);
   const bool azure = azure_target(target);
   const bool gemini = GeminiApi::serves(path);
-  const bool anthropic = !gemini && AnthropicApi::serves(path, versioned);
+  const bool ollama = OllamaApi::serves(path);
+  const bool anthropic = !gemini && !ollama && AnthropicApi::serves(path, versioned);
   const std::uint64_t id = anthropic ? anthropic_.next_id() : 0;
 
   // A stack buffer holds the whole DOM of a typical request: no heap allocation to parse it.
@@ -164,6 +165,12 @@ Reply Provider::handle(const Request& req) const {
                         : gemini_error(403, "Method doesn't allow unregistered callers. Please use API Key.");
     else if (s.status >= 400) r = gemini_error(s.status, "fake provider scripted status " + std::to_string(s.status));
     else r = gemini_.answer(req, path, body, bad_json, s);
+    if (s.status && r.status == 200) r.status = s.status;
+  } else if (ollama) {
+    // Ollama itself takes no key; one behind a proxy that wants a bearer token is what is faked.
+    if (!openai_key) r = ollama_error(401, "unauthorized");
+    else if (s.status >= 400) r = ollama_error(s.status, "fake provider scripted status " + std::to_string(s.status));
+    else r = ollama_.answer(req, path, body, bad_json, s);
     if (s.status && r.status == 200) r.status = s.status;
   } else if (anthropic && !anthropic_key) {
     r = anthropic_error(401, x_api_key_sent ? "invalid x-api-key" : "x-api-key header is required", id);

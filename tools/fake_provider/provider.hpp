@@ -8,6 +8,7 @@
 
 #include "anthropic.hpp"
 #include "gemini.hpp"
+#include "ollama.hpp"
 #include "openai.hpp"
 #include "script.hpp"
 
@@ -25,6 +26,7 @@ class Provider {
   OpenAiApi openai_;
   AnthropicApi anthropic_;
   GeminiApi gemini_;
+  OllamaApi ollama_;
 
   // ---- Stateful faults (the router's fault matrix) ----
   // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.

@@ -93,10 +93,8 @@ class RequestTranslator {
 
   void write_max_tokens(const json::JsonMembers& defaults) {
     out_ += ",\"max_tokens\":";
-    int64_t max_tokens;
-    if (!request_["max_completion_tokens"].get_int64().get(max_tokens) ||
-        !request_["max_tokens"].get_int64().get(max_tokens)) {
-      out_ += std::to_string(max_tokens);
+    if (auto max_tokens = encode::read_max_tokens(request_)) {
+      out_ += std::to_string(*max_tokens);
     } else {
       std::string_view fallback;
       for (const auto& [key, value] : defaults)
@@ -310,45 +308,27 @@ class RequestTranslator {
   }
 
   Expected<void, Error> write_stop() {
-    element stop;
-    if (request_["stop"].get(stop) || stop.is_null()) return {};
-    std::string_view one;
-    if (!stop.get_string().get(one)) {
-      out_ += ",\"stop_sequences\":[";
-      append_json_string(out_, one);
-      out_ += ']';
-    } else if (stop.is_array()) {
+    return encode::write_stop_array(request_, out_, [this] {
       out_ += ",\"stop_sequences\":";
-      append_value(out_, stop);
-    } else {
-      return invalid("'stop' must be a string or an array of strings", "stop", "invalid_type");
-    }
-    written("stop_sequences");
-    return {};
+      written("stop_sequences");
+    });
   }
 
   Expected<void, Error> write_tools() {
     array tools;
     if (request_["tools"].get_array().get(tools) || tools.size() == 0) return {};
     out_ += ",\"tools\":[";
-    size_t k = 0;
-    for (element tool : tools) {
-      auto function = encode::read_function_tool(tool, kTools[k]);
-      if (!function) return unexpected(std::move(function).error());
-      if (k++) out_ += ',';
-      out_ += "{\"name\":";
-      append_json_string(out_, function->name);
-      if (function->has_description) {
-        out_ += ",\"description\":";
-        append_json_string(out_, function->description);
-      }
+    auto listed = encode::for_each_function_tool(tools, [this](const encode::FunctionTool& function, bool first) {
+      out_ += first ? "{" : ",{";
+      encode::append_name_and_description(out_, function);
       out_ += ",\"input_schema\":";
-      if (function->has_parameters)
-        append_value(out_, function->parameters);
+      if (function.has_parameters)
+        append_value(out_, function.parameters);
       else
         out_ += "{\"type\":\"object\",\"properties\":{}}";
       out_ += '}';
-    }
+    });
+    if (!listed) return listed;
     out_ += ']';
     written("tools");
     return write_tool_choice();

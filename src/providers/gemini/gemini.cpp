@@ -326,25 +326,11 @@ class GeminiRequestTranslator {
       member(gemini);
       append_value(out_, value);
     }
-    int64_t max_tokens;
-    if (!request_["max_completion_tokens"].get_int64().get(max_tokens) || !request_["max_tokens"].get_int64().get(max_tokens)) {
+    if (auto max_tokens = encode::read_max_tokens(request_)) {
       member("maxOutputTokens");
-      out_ += std::to_string(max_tokens);
+      out_ += std::to_string(*max_tokens);
     }
-    element stop;
-    if (!request_["stop"].get(stop) && !stop.is_null()) {
-      std::string_view one;
-      member("stopSequences");
-      if (!stop.get_string().get(one)) {
-        out_ += '[';
-        append_json_string(out_, one);
-        out_ += ']';
-      } else if (stop.is_array()) {
-        append_value(out_, stop);
-      } else {
-        return invalid("'stop' must be a string or an array of strings", "stop", "invalid_type");
-      }
-    }
+    if (auto done = encode::write_stop_array(request_, out_, [&] { member("stopSequences"); }); !done) return done;
     if (auto done = write_response_format(member); !done) return done;
     if (out_.size() == members_start) {
       out_.resize(mark);
@@ -381,25 +367,18 @@ class GeminiRequestTranslator {
     array tools;
     if (request_["tools"].get_array().get(tools) || tools.size() == 0) return {};
     out_ += ",\"tools\":[{\"functionDeclarations\":[";
-    size_t k = 0;
-    for (element tool : tools) {
-      auto function = encode::read_function_tool(tool, kTools[k]);
-      if (!function) return unexpected(std::move(function).error());
-      if (k++) out_ += ',';
-      out_ += "{\"name\":";
-      append_json_string(out_, function->name);
-      if (function->has_description) {
-        out_ += ",\"description\":";
-        append_json_string(out_, function->description);
-      }
+    auto listed = encode::for_each_function_tool(tools, [this](const encode::FunctionTool& function, bool first) {
+      out_ += first ? "{" : ",{";
+      encode::append_name_and_description(out_, function);
       // parametersJsonSchema takes JSON Schema as OpenAI clients write it ("parameters" takes
       // only Google's OpenAPI subset, which refuses additionalProperties and the like).
-      if (function->has_parameters) {
+      if (function.has_parameters) {
         out_ += ",\"parametersJsonSchema\":";
-        append_value(out_, function->parameters);
+        append_value(out_, function.parameters);
       }
       out_ += '}';
-    }
+    });
+    if (!listed) return listed;
     out_ += "]}]";
     written("tools");
     return write_tool_config();

@@ -330,7 +330,7 @@ TEST_F(ConfigLoaderTest, ProviderTypeAliasesAndFlags) {
   b: {base_url: "http://b", type: LMStudio, enabled: "true", priority: 7}
 )");
   ASSERT_EQ(config.providers.size(), 2u);
-  EXPECT_EQ(config.providers[0].type, "openai-compatible");
+  EXPECT_EQ(config.providers[0].type, "ollama");  // the native API (its /v1 is openai-compatible)
   EXPECT_FALSE(config.providers[0].enabled);
   EXPECT_EQ(config.providers[0].priority, -1);
   EXPECT_EQ(config.providers[1].type, "openai-compatible");
@@ -624,10 +624,10 @@ providers:
                 "cfg.yaml:10:18: providers.together.max_retries: must not be negative",
                 "cfg.yaml:11:14: providers.together.enabled: expected true or false, got \"yes\"",
                 "cfg.yaml:12:11: providers.together.type: unknown provider type \"bedrock\"; "
-                "known types: openai-compatible (also written as openai custom ollama vllm "
+                "known types: openai-compatible (also written as openai custom vllm "
                 "lmstudio together groq openrouter mistral deepseek fireworks xai perplexity anyscale "
                 "huggingface tgi localai jan llamafile), anthropic (also "
-                "written as claude), gemini, azure-openai (also written as azure)",
+                "written as claude), gemini, azure-openai (also written as azure), ollama (Ollama's native API)",
                 "cfg.yaml:13:13: providers.together.models: expected a list of models, got a "
                 "mapping",
             }));

@@ -71,10 +71,10 @@ TEST(ConfigValidateTest, ReportsEveryProblemWithIndexPaths) {
                 "built-in: master_key: must not be empty",
                 "built-in: api_keys[1]: must not be empty",
                 "built-in: providers[0].type: unknown provider type \"bedrock\"; known types: "
-                "openai-compatible (also written as openai custom ollama vllm lmstudio together "
+                "openai-compatible (also written as openai custom vllm lmstudio together "
                 "groq openrouter mistral deepseek fireworks xai perplexity anyscale huggingface tgi "
                 "localai jan llamafile), anthropic (also written as claude), "
-                "gemini, azure-openai (also written as azure)",
+                "gemini, azure-openai (also written as azure), ollama (Ollama's native API)",
                 "built-in: providers[0].base_url: URL must not contain a query string (\"?...\")",
                 "built-in: providers[0].default_params: must be a JSON object",
                 "built-in: providers[0].timeout: must not be negative",

@@ -174,11 +174,13 @@ TEST(ConfigErrorFormatTest, FormatsFileLineColumnPathAndMessage) {
 
 TEST(ConfigProviderTypeTest, AliasesNormaliseToTheirType) {
   using config_detail::normalize_provider_type;
-  for (const char* type : {"openai-compatible", "openai_compatible", "OpenAI", "custom", "ollama",
+  for (const char* type : {"openai-compatible", "openai_compatible", "OpenAI", "custom",
                            "vllm", "lmstudio", "together", "groq", "openrouter", "mistral",
                            "deepseek", "fireworks"})
     EXPECT_EQ(*normalize_provider_type(type), "openai-compatible") << type;
   for (const char* type : {"anthropic", "Claude"}) EXPECT_EQ(*normalize_provider_type(type), "anthropic") << type;
+  // Ollama's native API is its own adapter; its /v1 API is reached as openai-compatible.
+  EXPECT_EQ(*normalize_provider_type("Ollama"), "ollama");
   auto bad = normalize_provider_type("bedrock");
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().rfind("unknown provider type \"bedrock\"; known types: openai-", 0), 0u)
