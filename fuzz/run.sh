@@ -12,13 +12,13 @@ jobs=${FUZZ_JOBS:-2}
 max_len=${FUZZ_MAX_LEN:-8192}
 fixtures=${FUZZ_FIXTURES:-../shared/fixtures/providers}
 
-all_targets=(http_request http_response sse_stream request_json anthropic_response gemini_response ollama_response provider_error config_text env_refs)
+all_targets=(http_request http_response sse_stream request_json anthropic_response gemini_response ollama_response cohere_response provider_error config_text env_refs)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 declare -A dictionary=(
   [http_request]=http [http_response]=http [sse_stream]=sse [request_json]=json
-  [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [provider_error]=json [config_text]=config [env_refs]=env_refs
+  [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [cohere_response]=cohere [provider_error]=json [config_text]=config [env_refs]=env_refs
 )
 
 seeds=$build/fuzz-seeds
@@ -47,6 +47,10 @@ if [ -d "$fixtures" ]; then
     "$fixtures"/gemini/error-*.json
   copy_fixtures ollama_response "$fixtures"/ollama/api-chat-*.ndjson "$fixtures"/ollama/api-chat-*.json \
     "$fixtures"/ollama/error.docs.json
+  copy_fixtures cohere_response "$fixtures"/cohere/chat-v2-*.json "$fixtures"/cohere/embed.json
+  for file in "$fixtures"/cohere/*.chunks.jsonl; do  # each line as the SSE event it was
+    [ -f "$file" ] && sed 's/^/data: /; s/$/\n/' "$file" >"$seeds/cohere_response/$(basename "$file" .jsonl).sse"
+  done
   copy_fixtures provider_error "$fixtures"/*/error-*.json "$fixtures"/azure/*.json
   copy_fixtures request_json "$fixtures"/*/*.request.json "$fixtures"/openai/*.json
   mkdir -p "$seeds/http_request" "$seeds/http_response"

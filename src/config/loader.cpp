@@ -549,6 +549,7 @@ class Loader {
     if (p.type == kAnthropic && p.base_url.empty() && !get(f, "base_url")) p.base_url = kAnthropicBaseUrl;
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     if (p.type == kOllama && p.base_url.empty() && !get(f, "base_url")) p.base_url = kOllamaBaseUrl;
+    if (p.type == kCohere && p.base_url.empty() && !get(f, "base_url")) p.base_url = kCohereBaseUrl;
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;

@@ -63,6 +63,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   if (lower == kGemini || lower == "google-ai-studio") return std::string(kGemini);
   if (lower == kAzureOpenAI || lower == "azure") return std::string(kAzureOpenAI);
   if (lower == kOllama) return std::string(kOllama);
+  if (lower == kCohere) return std::string(kCohere);
   if (lower == "hf" || lower == "hugging-face" || lower == "lm-studio") return std::string(kOpenAICompatible);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
@@ -71,9 +72,8 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   known += " (also written as";
   for (auto alias : kAliases) known += " " + std::string(alias);
   known += "), " + std::string(kAnthropic) + " (also written as claude), " + std::string(kGemini) + ", " +
-           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API";
-  return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known +
-                    ")");
+           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API), " + std::string(kCohere);
+  return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known);
 }
 
 Expected<AuthStyle, std::string> parse_auth_style(std::string_view text) {

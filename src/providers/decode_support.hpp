@@ -5,9 +5,12 @@
 
 #include <cctype>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include <simdjson.h>
+
+#include "json/json_check.hpp"
 
 namespace llmux::providers::decode {
 
@@ -76,6 +79,23 @@ simdjson::error_code for_each_item(od::value array_value, OnItem&& on_item) {
     if (auto ec = item.get(value)) return ec;
     if (auto ec = on_item(value)) return ec;
   }
+  return simdjson::SUCCESS;
+}
+
+// One embedding (an array of numbers) appended to OpenAI's list as entry `index`; the numbers
+// are checked (On-Demand skips them unread) and copied as the provider wrote them.
+inline simdjson::error_code append_embedding(od::value vector, size_t index, std::string& out) {
+  od::array numbers;
+  std::string_view text;
+  if (auto ec = vector.get_array().get(numbers)) return ec;
+  if (auto ec = numbers.raw_json().get(text)) return ec;
+  if (json::check_json(text)) return simdjson::TAPE_ERROR;
+  if (index) out += ',';
+  out += "{\"object\":\"embedding\",\"index\":";
+  out += std::to_string(index);
+  out += ",\"embedding\":";
+  out += text;
+  out += '}';
   return simdjson::SUCCESS;
 }
 

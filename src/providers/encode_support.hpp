@@ -159,6 +159,28 @@ inline Expected<FunctionTool, Error> read_function_tool(simdjson::dom::element t
   return t;
 }
 
+// An embeddings request's `input`: a string, or a non-empty array of strings (token arrays are
+// refused by adapters whose providers take text only).
+inline Expected<simdjson::dom::element, Error> read_text_input(simdjson::dom::object request, std::string_view provider) {
+  simdjson::dom::element input;
+  if (request["input"].get(input)) return invalid("'input' is required", "input", "missing_required_parameter");
+  if (input.is_string()) return input;
+  simdjson::dom::array items;
+  bool strings = !input.get_array().get(items) && items.size() > 0;
+  if (strings)
+    for (simdjson::dom::element item : items) strings = strings && item.is_string();
+  if (!strings)
+    return invalid("'input' must be a string or an array of strings for " + std::string(provider) +
+                       " models (token arrays are not supported)",
+                   "input", "invalid_value");
+  std::string_view encoding;
+  if (!request["encoding_format"].get_string().get(encoding) && encoding != "float")
+    return invalid("'encoding_format' " + std::string(encoding) + " is not supported for " + std::string(provider) +
+                       " models (float is)",
+                   "encoding_format", "invalid_value");
+  return input;
+}
+
 // max_completion_tokens, or else max_tokens, when the request gives one.
 inline std::optional<int64_t> read_max_tokens(simdjson::dom::object request) {
   int64_t n;

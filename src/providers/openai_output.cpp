@@ -112,10 +112,17 @@ void write_chat_completion(const ChatResponse& r, int64_t created, std::string& 
   out += '}';
 }
 
+void OpenAIChunkWriter::default_model(std::string_view model) {
+  default_model_.clear();
+  append_json_string(default_model_, model);
+  default_model_ = default_model_.substr(1, default_model_.size() - 2);
+}
+
 void OpenAIChunkWriter::begin(std::string* out, int64_t created, bool include_usage) {
   out_ = out;
   id_.clear();
   model_.clear();
+  default_model_.clear();
   created_ = created;
   include_usage_ = include_usage;
   done_ = failed_ = false;
@@ -155,7 +162,7 @@ void OpenAIChunkWriter::on_event(const StreamEvent& e) {
   switch (e.kind) {
     case Kind::start:
       id_.assign(e.id);
-      model_.assign(e.model);
+      model_.assign(e.model.empty() ? std::string_view(default_model_) : e.model);
       open_delta();
       out += "\"role\":\"assistant\",\"content\":\"\"";
       close_delta();

@@ -22,6 +22,9 @@ class OpenAIChunkWriter final : public StreamSink {
   // stream_options.include_usage: a last chunk with the usage and no choices.
   void begin(std::string* out, int64_t created, bool include_usage);
 
+  // The model named in the chunks when the provider's start event names none (Cohere's).
+  void default_model(std::string_view model);
+
   void on_event(const StreamEvent& event) override;
   // Ends the stream with an error event (no [DONE]), unless it has already ended.
   void fail(const Error& error);
@@ -46,6 +49,7 @@ class OpenAIChunkWriter final : public StreamSink {
   std::string* out_ = nullptr;
   std::string id_;     // escaped, from the start event
   std::string model_;  // escaped, from the start event
+  std::string default_model_;  // escaped
   int64_t created_ = 0;
   bool include_usage_ = false;
   bool done_ = false;

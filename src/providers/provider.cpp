@@ -7,6 +7,7 @@
 
 #include "providers/anthropic/anthropic.hpp"
 #include "providers/azure_openai/azure_openai.hpp"
+#include "providers/cohere/cohere.hpp"
 #include "providers/gemini/gemini.hpp"
 #include "providers/ollama/ollama.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
@@ -32,6 +33,7 @@ const std::map<std::string, Factory>& factories() {
       {"gemini", &create<GeminiProvider>},
       {"azure-openai", &create<AzureOpenAIProvider>},
       {"ollama", &create<OllamaProvider>},
+      {"cohere", &create<CohereProvider>},
   };
   return table;
 }
@@ -257,6 +259,17 @@ Error unsupported_endpoint(const Provider& provider, Endpoint endpoint) {
                         {}, "unsupported_endpoint");
   e.provider = provider.id();
   return e;
+}
+
+std::string api_root(std::string_view base_url, std::initializer_list<std::string_view> versions) {
+  while (base_url.ends_with('/')) base_url.remove_suffix(1);
+  for (std::string_view suffix : versions)
+    if (base_url.ends_with(suffix)) {
+      base_url.remove_suffix(suffix.size());
+      break;
+    }
+  while (base_url.ends_with('/')) base_url.remove_suffix(1);
+  return std::string(base_url);
 }
 
 std::vector<std::string> known_provider_types() {

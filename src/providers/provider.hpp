@@ -2,6 +2,7 @@
 // Implementations are immutable after construction and safe to share between threads.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -120,6 +121,11 @@ Error decode_json_error(const Provider& provider, int status, std::string_view b
 
 // The error for an endpoint a provider type does not serve (501).
 Error unsupported_endpoint(const Provider& provider, Endpoint endpoint);
+
+// A base URL without trailing slashes and without one trailing version segment from `versions`
+// ("https://api.cohere.com/v2/" with {"/v1", "/v2"} → "https://api.cohere.com"): the root an
+// adapter's own paths go under.
+std::string api_root(std::string_view base_url, std::initializer_list<std::string_view> versions);
 
 // "60s" or "1500ms".
 std::string format_duration(std::chrono::milliseconds duration);

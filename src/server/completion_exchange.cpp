@@ -101,7 +101,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
   auto& b = buffers_;
   reuse(b.upstream_request);
   for (std::string* s : {&b.upstream_body, &b.translated, &b.request_id, &b.headers, &b.upstream_content_type,
-                         &b.retry_after, &b.json_pad, &b.cost_event})
+                         &b.retry_after, &b.json_pad, &b.cost_event, &b.answer_model})
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
@@ -320,6 +320,7 @@ void CompletionExchange::start_attempt() {
     if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk
       buffers_.chunk_writer = providers::OpenAIChunkWriter{};
       buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+      buffers_.chunk_writer.default_model(resolution_.upstream_model);
     }
     if (tracker_) tool_call_seen_ = tool_call_seen_ || tracker_->tool_call_seen();
     buffers_.chunk_writer.price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
@@ -894,6 +895,12 @@ void CompletionExchange::send_translated_body() {
     e.provider = resolution_.provider->id();
     e.http_status = 502;
     return attempt_failed(router::FailureKind::malformed, std::move(e));
+  }
+  if (chat_response_.model.empty()) {
+    auto& model = buffers_.answer_model;
+    model.clear();
+    append_json_string(model, resolution_.upstream_model);
+    chat_response_.model = std::string_view(model).substr(1, model.size() - 2);
   }
   attempt_succeeded();
   auto& out = buffers_.translated;

@@ -49,6 +49,7 @@ class ExchangeScratch {
     std::string upstream_content_type;
     std::string retry_after;
     std::string cost_event;  // a passed-through usage chunk rewritten with its cost
+    std::string answer_model;  // escaped: the model a translated answer names when its provider names none
     std::string json_pad;  // a passed-through event, padded for the JSON check
     http::SseParser sse;
     providers::OpenAIChunkWriter chunk_writer;

@@ -92,7 +92,7 @@ bool Provider::in_failing_phase(const Script& s) const {
   return s.down_for_ms > 0 && now - c.first < std::chrono::milliseconds(s.down_for_ms);
 }
 
-Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models) {}
+Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models), cohere_(opt_.models) {}
 
 Reply Provider::handle(const Request& req) const {
   Script s = opt_.defaults;
@@ -133,7 +133,8 @@ Reply Provider::handle(const Request& req) const {
   const bool azure = azure_target(target);
   const bool gemini = GeminiApi::serves(path);
   const bool ollama = OllamaApi::serves(path);
-  const bool anthropic = !gemini && !ollama && AnthropicApi::serves(path, versioned);
+  const bool cohere = CohereApi::serves(path);
+  const bool anthropic = !gemini && !ollama && !cohere && AnthropicApi::serves(path, versioned);
   const std::uint64_t id = anthropic ? anthropic_.next_id() : 0;
 
   // A stack buffer holds the whole DOM of a typical request: no heap allocation to parse it.
@@ -171,6 +172,11 @@ Reply Provider::handle(const Request& req) const {
     if (!openai_key) r = ollama_error(401, "unauthorized");
     else if (s.status >= 400) r = ollama_error(s.status, "fake provider scripted status " + std::to_string(s.status));
     else r = ollama_.answer(req, path, body, bad_json, s);
+    if (s.status && r.status == 200) r.status = s.status;
+  } else if (cohere) {
+    if (!openai_key) r = cohere_error(401, "invalid api token");
+    else if (s.status >= 400) r = cohere_error(s.status, "fake provider scripted status " + std::to_string(s.status));
+    else r = cohere_.answer(req, path, body, bad_json, s);
     if (s.status && r.status == 200) r.status = s.status;
   } else if (anthropic && !anthropic_key) {
     r = anthropic_error(401, x_api_key_sent ? "invalid x-api-key" : "x-api-key header is required", id);

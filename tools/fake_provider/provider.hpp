@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "anthropic.hpp"
+#include "cohere.hpp"
 #include "gemini.hpp"
 #include "ollama.hpp"
 #include "openai.hpp"
@@ -27,6 +28,7 @@ class Provider {
   AnthropicApi anthropic_;
   GeminiApi gemini_;
   OllamaApi ollama_;
+  CohereApi cohere_;
 
   // ---- Stateful faults (the router's fault matrix) ----
   // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.

@@ -383,13 +383,11 @@ AnthropicProvider::AnthropicProvider(ProviderConfig config, UpstreamLimits limit
     : Provider(std::move(config), limits) {
   messages_url_ = config_.base_url + "/messages";
   models_url_ = config_.base_url + "/models";
-  fixed_headers_ = credential_and_custom_headers(config_);
+  fixed_headers_ = json_request_headers(config_);
   bool version_given = false;
   for (const auto& h : config_.headers) version_given = version_given || iequals(h.name, "anthropic-version");
   if (!version_given) fixed_headers_.push_back("anthropic-version: " + std::string(kApiVersion));
   default_params_ = json::object_members(config_.default_params_json);
-  fixed_headers_.push_back("Content-Type: application/json");
-  fixed_headers_.push_back("User-Agent: llmux/0.1");
 }
 
 std::string AnthropicProvider::endpoint_url(Endpoint endpoint) const {

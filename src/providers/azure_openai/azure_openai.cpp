@@ -48,9 +48,7 @@ std::string azure_resource_url(std::string_view base_url) {
 
 AzureOpenAIProvider::AzureOpenAIProvider(ProviderConfig config, UpstreamLimits limits)
     : Provider(std::move(config), limits), resource_(azure_resource_url(config_.base_url)) {
-  fixed_headers_ = credential_and_custom_headers(config_);
-  fixed_headers_.push_back("Content-Type: application/json");
-  fixed_headers_.push_back("User-Agent: llmux/0.1");
+  fixed_headers_ = json_request_headers(config_);
   default_params_ = json::object_members(config_.default_params_json);
   if (v1()) {
     prefix_ = resource_ + "/openai/v1";

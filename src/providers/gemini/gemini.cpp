@@ -475,10 +475,8 @@ std::string_view gemini_error_type(std::string_view status, int http_status) {
 GeminiProvider::GeminiProvider(ProviderConfig config, UpstreamLimits limits)
     : Provider(with_gemini_auth(std::move(config)), limits) {
   models_url_ = config_.base_url + "/models";
-  fixed_headers_ = credential_and_custom_headers(config_);
+  fixed_headers_ = json_request_headers(config_);
   default_params_ = json::object_members(config_.default_params_json);
-  fixed_headers_.push_back("Content-Type: application/json");
-  fixed_headers_.push_back("User-Agent: llmux/0.1");
 }
 
 std::string GeminiProvider::endpoint_url(Endpoint endpoint) const {

@@ -341,16 +341,7 @@ class OllamaChatTranslator {
 
 }  // namespace
 
-std::string ollama_root(std::string_view base_url) {
-  while (base_url.ends_with('/')) base_url.remove_suffix(1);
-  for (std::string_view suffix : {std::string_view("/v1"), std::string_view("/api")})
-    if (base_url.ends_with(suffix)) {
-      base_url.remove_suffix(suffix.size());
-      break;
-    }
-  while (base_url.ends_with('/')) base_url.remove_suffix(1);
-  return std::string(base_url);
-}
+std::string ollama_root(std::string_view base_url) { return api_root(base_url, {"/v1", "/api"}); }
 
 Expected<void, Error> translate_ollama_chat_request(std::string_view openai_body, std::string_view model, bool stream,
                                                     const json::JsonMembers& default_params, std::string& out) {
@@ -367,25 +358,12 @@ Expected<void, Error> translate_ollama_embed_request(std::string_view openai_bod
   thread_local std::string buffer;
   auto request = parse_request(openai_body, parser, buffer);
   if (!request) return unexpected(std::move(request).error());
-  element input;
-  if ((*request)["input"].get(input)) return invalid("'input' is required", "input", "missing_required_parameter");
-  std::string_view text;
-  bool strings = !input.get_string().get(text);
-  if (array items; !strings && !input.get_array().get(items)) {
-    strings = items.size() > 0;
-    for (element item : items) strings = strings && item.is_string();
-  }
-  if (!strings)
-    return invalid("'input' must be a string or an array of strings for Ollama models (token arrays are not supported)",
-                   "input", "invalid_value");
-  std::string_view encoding;
-  if (!(*request)["encoding_format"].get_string().get(encoding) && encoding != "float")
-    return invalid("'encoding_format' " + std::string(encoding) + " is not supported for Ollama models (float is)",
-                   "encoding_format", "invalid_value");
+  auto input = encode::read_text_input(*request, "Ollama");
+  if (!input) return unexpected(std::move(input).error());
   out += "{\"model\":";
   append_json_string(out, model);
   out += ",\"input\":";
-  append_value(out, input);
+  append_value(out, *input);
   int64_t dimensions;
   if (!(*request)["dimensions"].get_int64().get(dimensions)) {
     out += ",\"dimensions\":";
@@ -397,10 +375,8 @@ Expected<void, Error> translate_ollama_embed_request(std::string_view openai_bod
 
 OllamaProvider::OllamaProvider(ProviderConfig config, UpstreamLimits limits) : Provider(std::move(config), limits) {
   root_ = ollama_root(config_.base_url);
-  fixed_headers_ = credential_and_custom_headers(config_);
+  fixed_headers_ = json_request_headers(config_);
   default_params_ = json::object_members(config_.default_params_json);
-  fixed_headers_.push_back("Content-Type: application/json");
-  fixed_headers_.push_back("User-Agent: llmux/0.1");
 }
 
 std::string OllamaProvider::endpoint_url(Endpoint endpoint) const {

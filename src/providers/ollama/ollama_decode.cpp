@@ -155,20 +155,7 @@ class OllamaDecoder final : public ResponseDecoder {
         if (key == "prompt_eval_count") prompt = integer(value);
         if (key != "embeddings") return simdjson::SUCCESS;
         listed = true;
-        return for_each_item(value, [&](od::value vector) -> simdjson::error_code {
-          od::array numbers;
-          std::string_view text;
-          if (auto e = vector.get_array().get(numbers)) return e;
-          if (auto e = numbers.raw_json().get(text)) return e;
-          if (json::check_json(text)) return simdjson::TAPE_ERROR;  // On-Demand skipped the numbers unread
-          if (index) out += ',';
-          out += "{\"object\":\"embedding\",\"index\":";
-          out += std::to_string(index++);
-          out += ",\"embedding\":";
-          out += text;
-          out += '}';
-          return simdjson::SUCCESS;
-        });
+        return for_each_item(value, [&](od::value vector) { return decode::append_embedding(vector, index++, out); });
       });
     }
     if (ec || !listed) return unexpected(malformed("embeddings response"));

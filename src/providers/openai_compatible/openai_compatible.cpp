@@ -78,15 +78,20 @@ std::vector<std::string> credential_and_custom_headers(const ProviderConfig& con
   return lines;
 }
 
+std::vector<std::string> json_request_headers(const ProviderConfig& config) {
+  auto lines = credential_and_custom_headers(config);
+  lines.push_back("Content-Type: application/json");
+  lines.push_back("User-Agent: llmux/0.1");
+  return lines;
+}
+
 OpenAICompatibleProvider::OpenAICompatibleProvider(ProviderConfig config, UpstreamLimits limits)
     : Provider(std::move(config), limits) {
   for (auto e : {Endpoint::chat_completions, Endpoint::completions, Endpoint::embeddings, Endpoint::models})
     urls_[static_cast<int>(e)] = config_.base_url + endpoint_path(e);
 
-  fixed_headers_ = credential_and_custom_headers(config_);
+  fixed_headers_ = json_request_headers(config_);
   default_params_ = json::object_members(config_.default_params_json);
-  fixed_headers_.push_back("Content-Type: application/json");
-  fixed_headers_.push_back("User-Agent: llmux/0.1");
 }
 
 std::string OpenAICompatibleProvider::endpoint_url(Endpoint endpoint) const {

@@ -35,5 +35,7 @@ std::string auth_header_line(const ProviderConfig& config);
 // The credential header (unless a custom header replaces it) and the custom headers, with
 // {api_key} substituted: the header lines every request of the provider carries.
 std::vector<std::string> credential_and_custom_headers(const ProviderConfig& config);
+// Those, then the JSON Content-Type and llmux's User-Agent: what every adapter's POST carries.
+std::vector<std::string> json_request_headers(const ProviderConfig& config);
 
 }  // namespace llmux::providers
