@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "config/config_internal.hpp"
+#include "admin/provider_reads.hpp"
 #include "config/key_scopes.hpp"
 #include "store/yaml_util.hpp"
 
@@ -175,15 +176,6 @@ std::string respell(const std::string& path, const YAML::Node& settings) {
   return out;
 }
 
-uint64_t fnv1a(std::string_view text) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // A header value for an answer: references (${VAR}, {api_key}) as written, anything that may be a
 // credential masked after its scheme ("Bearer ****abcd").
 std::string shown_header(std::string_view name, std::string_view value, const Secret& key) {
@@ -334,13 +326,7 @@ bjson::array errors_json(const FieldErrors& errors) {
 
 std::string mask_secret(std::string_view secret) { return Secret(std::string(secret)).redacted(); }
 
-std::string provider_etag(const std::string& id, const YAML::Node& settings) {
-  char hex[17];
-  uint64_t h = fnv1a(store::emit_entry(id, settings, 0));
-  auto end = std::to_chars(hex, hex + sizeof hex, h, 16).ptr;
-  std::string digits(hex, end);
-  return "\"" + std::string(16 - digits.size(), '0') + digits + "\"";
-}
+std::string provider_etag(const YAML::Node& settings) { return etag_of(YAML::Dump(settings)); }
 
 bjson::object provider_json(const ProviderView& view) {
   const ProviderConfig& c = *view.config;

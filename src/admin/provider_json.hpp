@@ -70,9 +70,10 @@ boost::json::array errors_json(const FieldErrors& errors);
 // masking of Secret::redacted and of GET /api/providers). Empty: "".
 std::string mask_secret(std::string_view secret);
 
-// The ETag of a provider: a quoted hex 64-bit FNV-1a hash of its mapping written the way the store
-// writes it, so it changes exactly when the stored settings change.
-std::string provider_etag(const std::string& id, const YAML::Node& settings);
+// The ETag of a stored provider: a quoted hex 64-bit FNV-1a hash of its mapping (as read from
+// the store) re-emitted by YAML::Dump, the same as GET /api/providers/{name} answers, so it
+// changes exactly when the stored settings change.
+std::string provider_etag(const YAML::Node& settings);
 
 // A provider for answers (the seeds' camelCase names): id, name, type, enabled, origin, baseUrl,
 // priority, timeout, maxRetries, defaultModel, models, headers, authType, apiKey (masked or

@@ -146,11 +146,11 @@ TEST(ProviderJson, MaskingAndEtags) {
   EXPECT_EQ(mask_secret(""), "");
   YAML::Node a = YAML::Load("base_url: http://a/v1\n");
   YAML::Node b = YAML::Load("base_url: http://b/v1\n");
-  std::string etag = provider_etag("p", a);
+  std::string etag = provider_etag(a);
   EXPECT_EQ(etag.size(), 18u);
   EXPECT_EQ(etag.front(), '"');
-  EXPECT_EQ(etag, provider_etag("p", YAML::Load("base_url: http://a/v1\n")));
-  EXPECT_NE(etag, provider_etag("p", b));
+  EXPECT_EQ(etag, provider_etag(YAML::Load("base_url: http://a/v1\n")));
+  EXPECT_NE(etag, provider_etag(b));
 }
 
 TEST(ProviderJson, AnswersNeverHoldTheKey) {
