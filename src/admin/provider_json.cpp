@@ -217,6 +217,10 @@ bjson::object model_json(const ModelConfig& m) {
 
 }  // namespace
 
+std::string invalid_id_message(const std::string& id) {
+  return "invalid provider name \"" + id + "\": use letters, digits, '.', '_' and '-'";
+}
+
 Expected<ProviderInput, FieldErrors> parse_provider_body(std::string_view body, BodyMode mode) {
   FieldErrors errors;
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
@@ -281,14 +285,9 @@ Expected<ProviderInput, FieldErrors> parse_provider_body(std::string_view body, 
     }
     in.settings[key] = to_yaml(value);
   }
-  const char* id_field = "id";
-  if (in.id.empty() && !name_field.empty()) {
-    in.id = name_field;
-    id_field = "name";
-  }
+  in.name = name_field;
   if (!in.id.empty() && !config_detail::is_valid_provider_id(in.id))
-    errors.push_back({id_field, "invalid provider name \"" + in.id + "\": use letters, digits, '.', '_' and '-'" +
-                                    (std::string_view(id_field) == "name" ? " (or give an id and keep name for display)" : "")});
+    errors.push_back({"id", invalid_id_message(in.id)});
   if (!errors.empty()) return unexpected(std::move(errors));
   return in;
 }

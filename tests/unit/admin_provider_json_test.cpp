@@ -58,12 +58,13 @@ TEST(ProviderJson, ClosedPawShortFormMapsTypeTimeoutAndRateLimit) {
                                     "rate_limit": 60})",
                                 BodyMode::whole);
   ASSERT_TRUE(in) << joined_message(in.error());
-  EXPECT_EQ(in->id, "gem");
+  EXPECT_EQ(in->id, "");  // register takes the name as the id
+  EXPECT_EQ(in->name, "gem");
   EXPECT_EQ(in->settings["type"].Scalar(), "gemini");
   EXPECT_EQ(in->settings["timeout"].Scalar(), "30s");
   EXPECT_EQ(in->settings["rate_limit"]["rpm"].Scalar(), "60");
   EXPECT_FALSE(in->settings["base_url"]);  // null: not given
-  EXPECT_TRUE(validate(in->id, in->settings).empty()) << joined_message(validate(in->id, in->settings));
+  EXPECT_TRUE(validate(in->name, in->settings).empty()) << joined_message(validate(in->name, in->settings));
 }
 
 TEST(ProviderJson, BodyProblemsAreAllReportedAtOnce) {
