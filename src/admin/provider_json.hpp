@@ -79,9 +79,11 @@ std::string mask_secret(std::string_view secret);
 // changes exactly when the stored settings change.
 std::string provider_etag(const YAML::Node& settings);
 
-// A provider for answers (the seeds' camelCase names): id, name, type, enabled, origin, baseUrl,
-// priority, timeout, maxRetries, defaultModel, models, headers, authType, apiKey (masked or
-// null), rateLimit, budget, defaultParams, default. `written` is its mapping as stored (header
+// A provider not (yet) served, for a dry run's answer, in the shape of GET /api/providers (the
+// seeds' camelCase names, pricing in USD per 1M tokens, headers as [{"name","value"}]) plus what
+// the config says beyond it: id, name, type, enabled, origin, baseUrl, priority, timeout,
+// maxRetries, defaultModel, models, headers, authType, apiKey (masked or null), rateLimit, budget,
+// defaultParams, default. `written` is its mapping as stored (header
 // values as written, so a ${VAR} reference shows as one); may be null.
 struct ProviderView {
   const ProviderConfig* config = nullptr;

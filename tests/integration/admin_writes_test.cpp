@@ -247,6 +247,16 @@ TEST(AdminWrites, RegisteringUnderSustainedLoadLosesNoRequest) {
     }
   };
   std::vector<std::thread> clients;
+  // Stops and joins the clients however the test ends (a failed ASSERT returns early).
+  struct Joiner {
+    std::atomic<bool>& stop;
+    std::vector<std::thread>& threads;
+    ~Joiner() {
+      stop = true;
+      for (auto& t : threads)
+        if (t.joinable()) t.join();
+    }
+  } joiner{stop, clients};
   for (int i = 0; i < 4; ++i) clients.emplace_back(client);
   auto after_requests = [&](long n) {
     long target = done.load() + n;
@@ -272,6 +282,7 @@ TEST(AdminWrites, RegisteringUnderSustainedLoadLosesNoRequest) {
   }
   stop = true;
   for (auto& t : clients) t.join();
+  std::lock_guard lock(mu);
   for (auto& f : failures) ADD_FAILURE() << f;
   EXPECT_TRUE(failures.empty()) << failures.size() << " of " << done.load() << " requests failed";
   EXPECT_EQ(served_by_added, 5);
