@@ -179,6 +179,10 @@ TEST(AdminWrites, PatchKeepsOtherFieldsAndDeleteRemoves) {
   auto read = admin(g, "GET", "/api/providers/p");
   ASSERT_EQ(read.status, 200) << read.body;
   EXPECT_EQ(read.header("etag"), created.header("etag"));
+  EXPECT_EQ(read.body.find(kUpstreamKey), std::string::npos) << read.body;
+  auto list = admin(g, "GET", "/api/providers");
+  EXPECT_NE(list.body.find("\"p\""), std::string::npos) << list.body;
+  EXPECT_EQ(list.body.find(kUpstreamKey), std::string::npos) << list.body;
   auto patched = admin(g, "PATCH", "/api/providers/p", R"({"name":"Renamed"})", {"If-Match: " + read.header("etag")});
   ASSERT_EQ(patched.status, 200) << patched.body;
   auto provider = json::parse(patched.body).at("provider").as_object();
@@ -186,6 +190,7 @@ TEST(AdminWrites, PatchKeepsOtherFieldsAndDeleteRemoves) {
   EXPECT_EQ(provider.at("baseUrl").as_string(), fake.base_url());
   EXPECT_EQ(provider.at("models").at(0).at("id").as_string(), "fake-model");
   EXPECT_EQ(provider.at("apiKey").as_string(), std::string("****") + std::string(kUpstreamKey).substr(19));
+  EXPECT_EQ(patched.body.find(kUpstreamKey), std::string::npos) << patched.body;
   auto c = http_post(g.url("/v1/chat/completions"), chat("fake-model"));
   EXPECT_EQ(c.status, 200) << c.body;
   EXPECT_EQ(c.header("x-llmux-provider"), "p");  // the key survived the patch
