@@ -316,12 +316,6 @@ std::string joined_message(const FieldErrors& errors) {
   return out;
 }
 
-bjson::array errors_json(const FieldErrors& errors) {
-  bjson::array out;
-  for (const auto& e : errors) out.push_back(bjson::object{{"field", e.field}, {"message", e.message}});
-  return out;
-}
-
 std::string mask_secret(std::string_view secret) { return Secret(std::string(secret)).redacted(); }
 
 std::string provider_etag(const YAML::Node& settings) { return etag_of(YAML::Dump(settings)); }

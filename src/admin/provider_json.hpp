@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/admin_api.hpp"
 #include "llmux/config.hpp"
 #include "llmux/secret.hpp"
 
@@ -20,10 +21,7 @@ namespace llmux::admin {
 
 // One problem with a provider's settings: where (the field path as the client spelled it, e.g.
 // "models[0].contextWindow"; "" for the body as a whole) and what.
-struct FieldError {
-  std::string field;
-  std::string message;
-};
+using FieldError = FieldProblem;
 using FieldErrors = std::vector<FieldError>;
 
 // What a request body says about a provider.
@@ -66,9 +64,8 @@ YAML::Node canonical_settings(const YAML::Node& settings);
 // others keep the whole path.
 FieldErrors field_errors(const ConfigErrors& errors, const std::string& id, const YAML::Node& settings);
 
-// "message; message" (the error's message), and the `errors` array of the validation answer.
+// "field: message; field: message", the message of the validation answer.
 std::string joined_message(const FieldErrors& errors);
-boost::json::array errors_json(const FieldErrors& errors);
 
 // "****" + the last 4 characters; "****" alone for a secret of 8 characters or fewer (the
 // masking of Secret::redacted and of GET /api/providers). Empty: "".

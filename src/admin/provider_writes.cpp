@@ -41,11 +41,9 @@ AdminAnswer fail(ErrorKind kind, int status, std::string message, std::string co
 }
 
 AdminAnswer invalid_config(const FieldErrors& errors) {
-  std::vector<FieldProblem> problems;
-  for (const auto& e : errors) problems.push_back({e.field, e.message});
   return error_answer(error_of(ErrorKind::invalid_request, 400, "invalid provider config: " + joined_message(errors),
                                "invalid_provider_config"),
-                      problems);
+                      errors);
 }
 
 AdminAnswer store_failure(const Failure& f) {

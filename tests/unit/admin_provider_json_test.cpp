@@ -98,8 +98,6 @@ TEST(ProviderJson, LoaderErrorsNameTheFieldsAsTheClientSpelledThem) {
   EXPECT_NE(std::find(fields.begin(), fields.end(), "baseUrl"), fields.end()) << joined_message(errors);
   EXPECT_NE(std::find(fields.begin(), fields.end(), "colour"), fields.end()) << joined_message(errors);
   EXPECT_NE(std::find(fields.begin(), fields.end(), "models[0].contextWindow"), fields.end()) << joined_message(errors);
-  auto json = errors_json(errors);
-  EXPECT_EQ(json.size(), errors.size());
   EXPECT_NE(joined_message(errors).find("colour"), std::string::npos);
 }
 
