@@ -82,12 +82,15 @@ struct RequestHead {
   std::string origin;      // CORS
   std::string fallbacks;   // x-llmux-fallbacks
   std::string timeout;     // x-llmux-timeout
+  std::string cookie;         // the dashboard's session (/ui, and /api with cookie auth)
+  std::string host;           // the dashboard's same-origin check
+  std::string if_none_match;  // the dashboard's files (ETag)
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
     for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &fallbacks, &timeout,
-                    &body})
+                    &cookie, &host, &if_none_match, &body})
       s->clear();
   }
 };
@@ -124,6 +127,9 @@ class RequestParser final : public HeadLimitedParser<true> {
       case field::authorization: into = &head_.authorization; break;
       case field::expect: into = &head_.expect; break;
       case field::origin: into = &head_.origin; break;
+      case field::cookie: into = &head_.cookie; break;
+      case field::host: into = &head_.host; break;
+      case field::if_none_match: into = &head_.if_none_match; break;
       default: {
         std::string_view n(name_string.data(), name_string.size());
         if (iequals(n, "x-request-id")) into = &head_.request_id;

@@ -1,5 +1,6 @@
 #include "server/gateway_handler.hpp"
 
+#include "admin/ui_assets.hpp"
 #include "core/text.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/http_text.hpp"
@@ -109,6 +110,7 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
   }
   if (path == "/metrics" && get)
     return answer(connection, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(worker_.server));
+  if (path == "/ui" || path.starts_with("/ui/")) return answer_ui(connection, *state, head);
   if (!needs_gateway_key(path))
     return answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 
@@ -153,6 +155,18 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     return answer(connection, 200, "application/json", *metrics);
   }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
+}
+
+void GatewayHandler::answer_ui(Connection& connection, const GatewayState& state, const http::RequestHead& head) {
+  admin::UiRequest request{head.method,        path_of(head.target), head.cookie,       head.if_none_match,
+                           head.origin,        head.host,            head.content_type, head.body,
+                           state.config.server.tls.enabled()};
+  const char* env_key = std::getenv("LLMUX_ADMIN_KEY");  // TEMPORARY until admin-core's resolved admin key lands
+  admin::UiAccess access{env_key ? std::string_view(env_key) : std::string_view(),
+                         is_loopback_host(state.config.server.host)};
+  auto ui = admin::ui_answer(request, access, worker_.server.ui_sessions);
+  headers_ += ui.headers;
+  connection.respond(ui.status, ui.content_type, ui.body, headers_);
 }
 
 void GatewayHandler::on_unreadable(Connection& connection, const Error& error) {

@@ -40,6 +40,8 @@ class GatewayHandler final : public RequestHandler {
   Expected<std::shared_ptr<const governance::KeyPolicy>, Error> check_gateway_key(const GatewayState& state,
                                                                                  const http::RequestHead& head);
   bool metrics_public(const GatewayState& state) const;
+  // The dashboard: /ui, /ui/ and /ui/* (src/admin/ui_assets.cpp).
+  void answer_ui(Connection& connection, const GatewayState& state, const http::RequestHead& head);
   void answer_preflight(Connection& connection, const GatewayState& state, const http::RequestHead& head);
 
   Worker& worker_;
