@@ -148,12 +148,6 @@ std::string_view ui_content_type(std::string_view name) {
   return "application/octet-stream";
 }
 
-bool same_origin(std::string_view origin, std::string_view host, bool tls) {
-  std::string_view scheme = tls ? "https://" : "http://";
-  if (host.empty() || !istarts_with(origin, scheme)) return false;
-  return iequals(origin.substr(scheme.size()), host);
-}
-
 UiAnswer ui_answer(const UiRequest& request, const UiAccess& access, UiSessions& sessions) {
   std::string_view path = request.path;
   bool get = request.method == bhttp::verb::get || request.method == bhttp::verb::head;

@@ -57,8 +57,4 @@ struct UiAnswer {
 
 UiAnswer ui_answer(const UiRequest& request, const UiAccess& access, UiSessions& sessions);
 
-// True when `origin` (an Origin header) names this server as the client reached it (`host`, the
-// Host header, over http or https). Cookie-authenticated writes to /api require it.
-bool same_origin(std::string_view origin, std::string_view host, bool tls);
-
 }  // namespace llmux::admin

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace llmux::admin {
 
 namespace {
@@ -33,6 +35,12 @@ bool equal_digests(const std::string& a, const std::string& b) {
 std::string last4(std::string_view key) { return std::string(key.substr(key.size() > 4 ? key.size() - 4 : 0)); }
 
 }  // namespace
+
+bool same_origin(std::string_view origin, std::string_view host, bool tls) {
+  std::string_view scheme = tls ? "https://" : "http://";
+  if (host.empty() || !istarts_with(origin, scheme)) return false;
+  return iequals(origin.substr(scheme.size()), host);
+}
 
 std::optional<std::string> UiSessions::open(std::string_view admin_key, Clock::time_point now) {
   unsigned char random[32];
@@ -64,6 +72,13 @@ bool UiSessions::valid(std::string_view cookie_header, std::string_view admin_ke
     return false;
   if (admin_id) *admin_id = "session …" + it->second.key_last4;
   return true;
+}
+
+UiSessions::ApiAuth UiSessions::check_api(const ApiRequest& request, std::string_view admin_key,
+                                          std::string* admin_id) const {
+  if (!valid(request.cookie, admin_key, admin_id)) return ApiAuth::none;
+  if (request.write && !same_origin(request.origin, request.host, request.tls)) return ApiAuth::cross_origin;
+  return ApiAuth::admitted;
 }
 
 void UiSessions::close(std::string_view cookie_header) {

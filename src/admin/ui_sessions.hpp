@@ -19,6 +19,10 @@ namespace llmux::admin {
 
 inline constexpr std::string_view kSessionCookie = "llmux_session";
 
+// True when `origin` (an Origin header) names this server as the client reached it (`host`, the
+// Host header, over http or https).
+bool same_origin(std::string_view origin, std::string_view host, bool tls);
+
 class UiSessions {
  public:
   using Clock = std::chrono::steady_clock;
@@ -33,6 +37,16 @@ class UiSessions {
   // *admin_id (if given) is the audit log's name for it, "session …<last 4 of the key>".
   bool valid(std::string_view cookie_header, std::string_view admin_key, std::string* admin_id = nullptr,
              Clock::time_point now = Clock::now()) const;
+
+  // The session cookie as admin auth on /api/*: a write (not GET/HEAD) must also come from this
+  // server's own origin, since SameSite=Strict does not tell apart two ports of one host.
+  enum class ApiAuth { none, admitted, cross_origin };
+  struct ApiRequest {
+    std::string_view cookie, origin, host;
+    bool write = false;
+    bool tls = false;
+  };
+  ApiAuth check_api(const ApiRequest& request, std::string_view admin_key, std::string* admin_id) const;
 
   // Ends the session the Cookie header names, if any (logout).
   void close(std::string_view cookie_header);

@@ -1,7 +1,12 @@
 #include "server/gateway_handler.hpp"
 
+#include <boost/asio/post.hpp>
+
+#include "admin/admin_worker.hpp"
+#include "admin/auth.hpp"
 #include "admin/ui_assets.hpp"
 #include "core/text.hpp"
+#include "observability/log.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/http_text.hpp"
 #include "server/worker.hpp"
@@ -18,6 +23,7 @@ std::string_view path_of(std::string_view target) {
 }
 
 bool needs_gateway_key(std::string_view path) { return path.starts_with("/v1/") || path.starts_with("/api/"); }
+bool is_admin_path(std::string_view path) { return path.starts_with("/api/"); }
 
 // A body whose type says JSON, or says nothing, or is what `curl -d` claims (form-encoded) is
 // read as JSON; a body that is not JSON then gets the parser's 400. Other types are refused.
@@ -68,6 +74,17 @@ bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head
     return false;
   }
   key_.reset();
+  admin_id_.clear();
+  if (is_admin_path(path)) {
+    auto check = admin::check_admin(state.config, head.authorization);
+    if (check.outcome == admin::AdminCheck::Outcome::refused && head.authorization.empty()) check_ui_session(state, head, check);
+    if (check.outcome == admin::AdminCheck::Outcome::refused) {
+      answer_error(connection, check.error);
+      return false;
+    }
+    admin_id_ = std::move(check.admin_id);
+    if (check.outcome == admin::AdminCheck::Outcome::admitted) return true;
+  }
   bool keyed = needs_gateway_key(path) || (path == "/metrics" && !metrics_public(state));
   if (!keyed) return true;
   auto key = check_gateway_key(state, head);
@@ -142,7 +159,8 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!usage) return answer_error(connection, usage.error());
     return answer(connection, 200, "application/json", *usage);
   }
-  if (path == "/api/providers" || path == "/api/providers/health") {
+  auto* admin_worker = worker_.server.admin.get();
+  if (path == "/api/providers/health" || (path == "/api/providers" && !admin_worker)) {
     if (!get) return answer_error(connection, method_not_allowed("GET"));
     return answer(connection, 200, "application/json",
                   path == "/api/providers" ? providers_json(*state) : providers_health_json(*state));
@@ -154,6 +172,18 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!metrics) return answer_error(connection, metrics.error());
     return answer(connection, 200, "application/json", *metrics);
   }
+  if (admin_worker && is_admin_path(path)) {
+    auto route = admin::match_route(method, path);
+    if (route.endpoint) {
+      if (!head.body.empty() && !acceptable_body_type(head.content_type))
+        return answer_error(connection, Error::make(ErrorKind::unsupported_media_type,
+                                                    "Content-Type must be application/json (got '" +
+                                                        std::string(head.content_type) + "')",
+                                                    {}, "unsupported_media_type"));
+      return start_admin(connection, head, std::move(route));
+    }
+    if (!route.allowed.empty()) return answer_error(connection, method_not_allowed(route.allowed.c_str()));
+  }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 }
 
@@ -161,12 +191,56 @@ void GatewayHandler::answer_ui(Connection& connection, const GatewayState& state
   admin::UiRequest request{head.method,        path_of(head.target), head.cookie,       head.if_none_match,
                            head.origin,        head.host,            head.content_type, head.body,
                            state.config.server.tls.enabled()};
-  const char* env_key = std::getenv("LLMUX_ADMIN_KEY");  // TEMPORARY until admin-core's resolved admin key lands
-  admin::UiAccess access{env_key ? std::string_view(env_key) : std::string_view(),
-                         is_loopback_host(state.config.server.host)};
+  auto gate = admin::admin_gate(state.config);
+  admin::UiAccess access{gate == admin::AdminGate::key ? state.config.admin_auth.key->reveal() : std::string_view(),
+                         gate == admin::AdminGate::loopback};
   auto ui = admin::ui_answer(request, access, worker_.server.ui_sessions);
   headers_ += ui.headers;
   connection.respond(ui.status, ui.content_type, ui.body, headers_);
+}
+
+// The dashboard's session cookie opens /api/* in place of the admin key (src/admin/ui_sessions.hpp).
+void GatewayHandler::check_ui_session(const GatewayState& state, const http::RequestHead& head, admin::AdminCheck& check) {
+  if (head.cookie.empty() || admin::admin_gate(state.config) != admin::AdminGate::key) return;
+  bool write = head.method != bhttp::verb::get && head.method != bhttp::verb::head;
+  auto auth = worker_.server.ui_sessions.check_api({head.cookie, head.origin, head.host, write, state.config.server.tls.enabled()},
+                                                   state.config.admin_auth.key->reveal(), &check.admin_id);
+  if (auth == admin::UiSessions::ApiAuth::admitted) check.outcome = admin::AdminCheck::Outcome::admitted;
+  else if (auth == admin::UiSessions::ApiAuth::cross_origin)
+    check.error = Error::make(ErrorKind::permission,
+                              "a change through the dashboard's session must come from the dashboard's own origin",
+                              {}, "cross_origin_write");
+}
+
+void GatewayHandler::start_admin(Connection& connection, const http::RequestHead& head, admin::RouteMatch route) {
+  admin::AdminRequest request;
+  request.method = head.method == bhttp::verb::head ? bhttp::verb::get : head.method;
+  std::string_view target = head.target;
+  size_t q = target.find('?');
+  request.path.assign(target.substr(0, q));
+  if (q != std::string_view::npos) request.query.assign(target.substr(q + 1));
+  request.body = head.body;
+  request.if_match = head.if_match;
+  request.admin_id = admin_id_;
+  request.params = std::move(route.params);
+  auto call = std::make_shared<AdminCall>(AdminCall{this, connection.shared_from_this()});
+  admin_call_ = call;
+  std::weak_ptr<AdminCall> pending = call;
+  auto& io = worker_.io;
+  worker_.server.admin->submit(route.endpoint, std::move(request), [pending, &io](admin::AdminAnswer answer) {
+    boost::asio::post(io, [pending, answer = std::move(answer)]() mutable {
+      if (auto call = pending.lock()) call->handler->finish_admin(*call->connection, std::move(answer));
+    });
+  });
+}
+
+void GatewayHandler::finish_admin(Connection& connection, admin::AdminAnswer answer) {
+  admin_call_.reset();
+  if (answer.status >= 400)
+    observability::log_warning("request " + request_id_ + " rejected: " + std::to_string(answer.status) + " (admin API)");
+  std::string headers = headers_;
+  headers += answer.headers;
+  connection.respond(answer.status, answer.content_type, answer.body, headers);
 }
 
 void GatewayHandler::on_unreadable(Connection& connection, const Error& error) {
@@ -184,6 +258,7 @@ void GatewayHandler::answer_error(Connection& connection, const Error& error) {
 }
 
 void GatewayHandler::on_request_end(bool client_left) {
+  admin_call_.reset();
   if (auto exchange = std::move(exchange_)) exchange->end(client_left);
 }
 
