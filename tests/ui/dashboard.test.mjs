@@ -352,7 +352,7 @@ describe('dashboard in headless chromium', () => {
     await page.waitForSelector('#key-secret:not([hidden])');
     const secret = await page.$eval('#key-secret-value', (e) => e.value);
     assert.match(secret, /^llmux-/);
-    const row = await page.waitForSelector('#keys-table tr:has(th)');
+    const row = await page.waitForSelector('#keys-table tbody tr');
     await screenshot('keys');
     const revoke = await row.$('button.danger');
     await revoke.click();
