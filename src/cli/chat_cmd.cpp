@@ -99,13 +99,6 @@ int send_chat(const ChatArgs& args, const Picked& picked, const std::string& sys
   return kOk;
 }
 
-bool sensitive(std::string_view name) {
-  std::string lower = config_detail::to_lower(name);
-  for (const char* word : {"auth", "key", "token", "secret", "password", "cookie", "signature", "credential"})
-    if (lower.find(word) != std::string::npos) return true;
-  return false;
-}
-
 // "Name: value" with credentials redacted to their last 4 characters.
 std::string redact_header_line(const std::string& line, const Secret& key) {
   size_t colon = line.find(':');
@@ -114,7 +107,7 @@ std::string redact_header_line(const std::string& line, const Secret& key) {
   std::string value = line.substr(colon + 1);
   while (!value.empty() && value.front() == ' ') value.erase(0, 1);
   bool contains_key = !key.empty() && value.find(key.reveal()) != std::string::npos;
-  if (!contains_key && !sensitive(name)) return line;
+  if (!contains_key && !config_detail::is_sensitive_header(name)) return line;
   for (const char* scheme : {"Bearer ", "Basic ", "Token "})
     if (value.rfind(scheme, 0) == 0) return name + ": " + scheme + Secret(value.substr(std::string(scheme).size())).redacted();
   return name + ": " + Secret(value).redacted();

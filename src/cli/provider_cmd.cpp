@@ -59,32 +59,15 @@ struct StoreSession {
   }
 };
 
-bool sensitive_header(const std::string& name) {
-  std::string lower = config_detail::to_lower(name);
-  for (const char* word : {"auth", "key", "token", "secret", "password", "cookie", "signature", "credential"})
-    if (lower.find(word) != std::string::npos) return true;
-  return false;
-}
-
 std::string redact_header(const std::string& name, const std::string& value, const Secret& key) {
   if (value.find("${") != std::string::npos || value.find("{api_key}") != std::string::npos) {
     if (key.empty() || value.find(key.reveal()) == std::string::npos) return value;  // a reference, not a secret
   }
   bool contains_key = !key.empty() && value.find(key.reveal()) != std::string::npos;
-  if (!contains_key && !sensitive_header(name)) return value;
+  if (!contains_key && !config_detail::is_sensitive_header(name)) return value;
   for (const char* scheme : {"Bearer ", "Basic ", "Token "})
     if (value.rfind(scheme, 0) == 0) return scheme + Secret(value.substr(std::string(scheme).size())).redacted();
   return Secret(value).redacted();
-}
-
-std::string auth_name(AuthStyle a) {
-  switch (a) {
-    case AuthStyle::bearer: return "bearer";
-    case AuthStyle::header: return "api-key";
-    case AuthStyle::basic: return "basic";
-    case AuthStyle::none: return "none";
-  }
-  return "bearer";
 }
 
 // One provider as JSON: what `provider info --json` prints and what list/info render as text.
@@ -108,7 +91,7 @@ bjson::object describe(const ProviderConfig& c, const store::ProviderOrigin& ori
   // As written; without a key the loader sends nothing, but the intended style is still bearer.
   std::string style = !origin.auth_type.empty() ? config_detail::to_lower(origin.auth_type)
                       : c.api_key.empty()        ? "bearer"
-                                                 : auth_name(c.auth);
+                                                 : std::string(config_detail::auth_style_name(c.auth));
   if (style == "header") style = "api-key";
   o["auth_type"] = style;
   if (c.auth == AuthStyle::header) o["auth_header"] = c.auth_header;

@@ -43,6 +43,12 @@ std::string without_credentials(std::string_view url);
 bool is_header_token(std::string_view name);  // RFC 9110 token
 bool has_control_chars(std::string_view text);
 
+// How a provider's auth style and headers are shown (display_names.cpp): the auth_type a style
+// is written as (bearer, api-key, basic, none), and whether a header's name says its value may
+// be a credential (Authorization, X-API-Key, Cookie, ...), so that value is shown redacted.
+const char* auth_style_name(AuthStyle style);
+bool is_sensitive_header(std::string_view name);
+
 // logging.access_log: "stderr", "off" (also "false", "none", ""), or a file path (logging.cpp).
 Expected<AccessLogConfig, std::string> parse_access_log_target(std::string_view text);
 
