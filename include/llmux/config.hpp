@@ -278,6 +278,18 @@ struct UpstreamGuardConfig {
 };
 // --- end of upstream guard ---------------------------------------------------------------------
 
+// --- admin API authentication (README "Admin API") ------------------------------------------
+// The key that opens /api/* and /ui: `admin_key` (or adminKey) in the config, or LLMUX_ADMIN_KEY
+// (which wins). Distinct from the gateway keys: when it is set they no longer open /api/*.
+struct AdminAuthConfig {
+  std::optional<Secret> key;
+  std::string key_source;  // "admin_key" (the config) or "LLMUX_ADMIN_KEY"; empty: no key
+};
+struct GatewayConfig;
+// LLMUX_ADMIN_KEY, when set and not empty, replaces the config's admin_key (src/config/admin_keys.cpp).
+void apply_admin_key_env(GatewayConfig& config);
+// --- end of admin API authentication ----------------------------------------------------------
+
 struct GatewayConfig {
   ServerConfig server;
   MetricsConfig metrics;
@@ -288,6 +300,7 @@ struct GatewayConfig {
   LedgerConfig ledger;
   LoggingConfig logging;
   UpstreamGuardConfig upstream_guard;  // admin.allow_private, admin.allowed_upstreams
+  AdminAuthConfig admin_auth;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;
   std::vector<ApiKeySettings> api_key_settings;  // one per api_keys entry, in the same order

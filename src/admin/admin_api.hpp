@@ -7,12 +7,14 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "llmux/error.hpp"
 #include "store/files.hpp"
+#include "store/sources.hpp"
 
 namespace llmux::server {
 struct GatewayState;
@@ -22,6 +24,7 @@ class VirtualKeys;
 }
 namespace llmux::storage {
 class UsageLedger;
+class KeyStore;
 }
 
 namespace llmux::admin {
@@ -48,6 +51,19 @@ struct AdminAnswer {
 // The OpenAI error shape {"error":{"message","type","param","code"}} with the error's status.
 AdminAnswer error_answer(const Error& error);
 
+// One problem of a request body, for validation answers: `field` as a path into the body
+// ("models[0].id", "baseUrl"), `message` what is wrong with it.
+struct FieldProblem {
+  std::string field;
+  std::string message;
+};
+// The OpenAI shape plus "errors":[{"field","message"},...] inside "error", listing every problem
+// at once (400 invalid_provider_config and the like).
+AdminAnswer error_answer(const Error& error, const std::vector<FieldProblem>& problems);
+
+// A 200 (or `status`) JSON answer.
+AdminAnswer json_answer(std::string body, int status = 200);
+
 // The running gateway as the admin endpoints see it. Implemented by `llmux serve`; tests may
 // implement it over a temporary store. Thread-safe: called from the admin threads.
 class AdminContext {
@@ -64,6 +80,12 @@ class AdminContext {
   virtual governance::VirtualKeys* virtual_keys() = 0;  // null: no key store
   virtual storage::UsageLedger* ledger() = 0;           // null: ledger off
   virtual AuditLog& audit() = 0;
+  // Where a provider of the running gateway comes from (config | store | environment | vault |
+  // probe, and its file); nullopt when unknown. Providers from the config file are read-only.
+  virtual std::optional<store::ProviderOrigin> origin_of(std::string_view provider) const { return std::nullopt; }
+  // The virtual key store `llmux keys` edits (null: none). The gateway rereads it within
+  // governance::kKeyPropagationMs of a change.
+  virtual storage::KeyStore* key_store() { return nullptr; }
 };
 
 using AdminEndpoint = AdminAnswer (*)(AdminContext& context, const AdminRequest& request);

@@ -13,7 +13,10 @@
 
 #include <boost/json.hpp>
 
+#include "admin/admin_worker.hpp"
+#include "admin/auth.hpp"
 #include "cli/output.hpp"
+#include "cli/serve_admin.hpp"
 #include "discovery/defaults.hpp"
 #include "discovery/live_models.hpp"
 #include "llmux/config.hpp"
@@ -103,6 +106,7 @@ Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options, dis
   if (options.port && *options.port >= 0 && *options.port <= 65535) config.server.port = static_cast<uint16_t>(*options.port);
   if (options.threads) config.server.threads = *options.threads;
   if (config.state_dir.empty()) config.state_dir = discovery::state_dir();
+  apply_admin_key_env(config);
   live.fetch_new(discovered(*sources));
   for (auto& p : config.providers)
     if (is_discovered(*sources, p)) live.apply(p);
@@ -141,12 +145,15 @@ Signature signature(const std::vector<std::string>& paths) {
 
 // On its own thread, off the request path: polls the watched files every 250 ms and reloads on
 // change (unless --no-watch) or when asked (SIGHUP), and fetches the discovered providers' model
-// lists again every refresh interval, reloading when one changed. One thread for all of these, so
-// two reloads never race.
+// lists again every refresh interval, reloading when one changed. The admin API's apply() reloads
+// through reload_now() on its own thread; reload_mutex_ serializes it with the watcher's reloads.
 class Watcher {
  public:
+  using Origins = std::map<std::string, store::ProviderOrigin>;
+
   Watcher(const ServeOptions& options, server::Server& server, std::vector<std::string> files, Signature seen,
-          const ServerConfig& listening, discovery::LiveModels& live, std::vector<ProviderConfig> discovered)
+          const ServerConfig& listening, discovery::LiveModels& live, std::vector<ProviderConfig> discovered,
+          Origins origins)
       : options_(options),
         server_(server),
         files_(std::move(files)),
@@ -155,8 +162,26 @@ class Watcher {
         live_(live),
         discovered_(std::move(discovered)),
         refresh_every_(model_refresh_interval()),
-        next_refresh_(std::chrono::steady_clock::now() + refresh_every_) {
+        next_refresh_(std::chrono::steady_clock::now() + refresh_every_),
+        origins_(std::make_shared<const Origins>(std::move(origins))) {
     thread_ = std::thread([this] { loop(); });
+  }
+  // Reloads now, on the calling thread, after any reload in progress; the loader's errors, one
+  // line each, when the change was not applied. Thread-safe.
+  Expected<void, std::vector<std::string>> reload_now() {
+    std::lock_guard reloading(reload_mutex_);
+    return reload();
+  }
+  // Where each provider of the snapshot last applied comes from. Thread-safe.
+  std::optional<store::ProviderOrigin> origin_of(std::string_view id) const {
+    std::shared_ptr<const Origins> origins;
+    {
+      std::lock_guard lock(origins_mutex_);
+      origins = origins_;
+    }
+    auto it = origins->find(std::string(id));
+    if (it == origins->end()) return std::nullopt;
+    return it->second;
   }
   // Thread-safe: the reload runs on the watcher's thread.
   void request_reload() {
@@ -182,6 +207,8 @@ class Watcher {
       cv_.wait_for(lock, std::chrono::milliseconds(250), [this] { return stop_ || reload_asked_; });
       if (stop_) break;
       bool changed = std::exchange(reload_asked_, false);
+      lock.unlock();
+      std::unique_lock reloading(reload_mutex_);
       if (options_.watch) {
         Signature now = signature(files_);
         if (now != seen_) {
@@ -190,8 +217,6 @@ class Watcher {
         }
       }
       bool refresh = !discovered_.empty() && std::chrono::steady_clock::now() >= next_refresh_;
-      if (!changed && !refresh) continue;
-      lock.unlock();
       if (refresh) {
         auto refreshed = live_.refresh(discovered_);
         next_refresh_ = std::chrono::steady_clock::now() + refresh_every_;
@@ -200,19 +225,21 @@ class Watcher {
         std::cerr.flush();
         changed = changed || refreshed.changed;
       }
-      if (changed) reload();
+      if (changed) (void)reload();
+      reloading.unlock();
       lock.lock();
     }
   }
 
-  void reload() {
+  // Called with reload_mutex_ held.
+  Expected<void, std::vector<std::string>> reload() {
     auto loaded = load(options_, live_);
     if (!loaded) {
       std::fflush(stdout);
       std::cerr << "llmux: config change not applied, still serving the last good config:\n";
       for (const auto& e : loaded.error()) std::cerr << "  " << e << "\n";
       std::cerr.flush();
-      return;
+      return unexpected(std::move(loaded.error()));
     }
     const auto& s = loaded->state->config.server;
     if (s.host != listening_.host || s.port != listening_.port || s.threads != listening_.threads)
@@ -222,14 +249,21 @@ class Watcher {
     add_tls_files(files_, s);
     seen_ = signature(files_);
     discovered_ = discovered(loaded->sources);
+    {
+      std::lock_guard lock(origins_mutex_);
+      origins_ = std::make_shared<const Origins>(loaded->sources.origins);
+    }
     server_.update_state(loaded->state);
     std::printf("reloaded: %zu provider(s) from %s\n", loaded->state->providers.size(),
                 loaded->sources.describe().c_str());
     std::fflush(stdout);
+    return {};
   }
 
   const ServeOptions& options_;
   server::Server& server_;
+  // files_, seen_, discovered_ and next_refresh_ are guarded by reload_mutex_.
+  std::mutex reload_mutex_;
   std::vector<std::string> files_;
   Signature seen_;
   ServerConfig listening_;
@@ -237,6 +271,8 @@ class Watcher {
   std::vector<ProviderConfig> discovered_;
   std::chrono::milliseconds refresh_every_;
   std::chrono::steady_clock::time_point next_refresh_;
+  mutable std::mutex origins_mutex_;
+  std::shared_ptr<const Origins> origins_;  // guarded by origins_mutex_
   bool reload_asked_ = false;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
@@ -357,19 +393,21 @@ int run_serve(const ServeOptions& options) {
   // store that exists but cannot be read stops the start (its keys would be ignored); one that
   // cannot be created (a read-only state dir) only means there are no virtual keys.
   std::shared_ptr<governance::VirtualKeys> virtual_keys;
+  std::shared_ptr<storage::KeyStore> key_store;  // the admin API's keys endpoints edit it
   std::string keys_path = storage::key_store_path(config.state_dir);
   bool keys_existed = std::filesystem::exists(keys_path, ec);
-  if (auto key_store = storage::open_sqlite_key_store(keys_path); key_store) {
-    virtual_keys = std::make_shared<governance::VirtualKeys>(std::shared_ptr<storage::KeyStore>(std::move(*key_store)));
+  if (auto opened = storage::open_sqlite_key_store(keys_path); opened) {
+    key_store = std::shared_ptr<storage::KeyStore>(std::move(*opened));
+    virtual_keys = std::make_shared<governance::VirtualKeys>(key_store);
     if (auto read = virtual_keys->refresh(); !read) {
       std::cerr << "llmux: " << read.error() << "\n";
       return kFailed;
     }
   } else if (keys_existed) {
-    std::cerr << "llmux: " << key_store.error().message << "\n";
+    std::cerr << "llmux: " << opened.error().message << "\n";
     return kFailed;
   } else {
-    observability::log_warning(key_store.error().message + "; running without virtual keys");
+    observability::log_warning(opened.error().message + "; running without virtual keys");
   }
 
   server::Server server(loaded->state);
@@ -384,12 +422,20 @@ int run_serve(const ServeOptions& options) {
   if (host.find(':') != std::string::npos) host = "[" + host + "]";
   std::printf("listening on %s://%s:%u\n", config.server.tls.enabled() ? "https" : "http", host.c_str(),
               static_cast<unsigned>(*port));
+  std::printf("%s\n", admin::admin_start_line(config).c_str());
   print_summary(*loaded->state, loaded->sources.describe());
   int cut = 0;
   {
-    Watcher watcher(options, server, watched, seen, config.server, live, discovered(loaded->sources));
+    Watcher watcher(options, server, watched, seen, config.server, live, discovered(loaded->sources),
+                    loaded->sources.origins);
     server.set_reload([&watcher] { watcher.request_reload(); });
+    ServeAdmin admin_context(
+        server, paths, config.state_dir, [&watcher] { return watcher.reload_now(); },
+        [&watcher](std::string_view id) { return watcher.origin_of(id); }, virtual_keys, key_store, usage_ledger);
+    auto admin_worker = std::make_shared<admin::AdminWorker>(admin_context);
+    server.set_admin(admin_worker);
     cut = server.run();
+    admin_worker->stop();  // before the context and the watcher it reloads through go
   }
   if (cut > 0) {
     std::printf("llmux: stopped; %d answer(s) still running at the end of server.shutdown_grace were cut\n", cut);

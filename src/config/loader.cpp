@@ -22,6 +22,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/admin_keys.hpp"
 #include "config/config_internal.hpp"
 #include "config/governance_keys.hpp"
 #include "config/key_scopes.hpp"
@@ -165,6 +166,8 @@ class Loader {
       read_api_keys(i->node, i->path, config, issues);
       report(issues, i->loc);
     }
+    if (auto* i = get(f, "admin_key"))
+      if (auto s = text(*i)) if (auto bad = set_admin_key(config, std::move(*s))) fail(*i, *bad);
     if (auto* i = get(f, "state_dir"))
       if (auto s = text(*i)) config.state_dir = std::move(*s);
     if (auto* i = get(f, "models")) load_model_routes(*i, config.models);

@@ -82,12 +82,14 @@ struct RequestHead {
   std::string origin;      // CORS
   std::string fallbacks;   // x-llmux-fallbacks
   std::string timeout;     // x-llmux-timeout
+  std::string if_match;    // the admin API's writes
+  std::string cookie;      // the dashboard's session
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
     for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &fallbacks, &timeout,
-                    &body})
+                    &if_match, &cookie, &body})
       s->clear();
   }
 };
@@ -124,6 +126,8 @@ class RequestParser final : public HeadLimitedParser<true> {
       case field::authorization: into = &head_.authorization; break;
       case field::expect: into = &head_.expect; break;
       case field::origin: into = &head_.origin; break;
+      case field::if_match: into = &head_.if_match; break;
+      case field::cookie: into = &head_.cookie; break;
       default: {
         std::string_view n(name_string.data(), name_string.size());
         if (iequals(n, "x-request-id")) into = &head_.request_id;

@@ -1,6 +1,11 @@
 #include "server/gateway_handler.hpp"
 
+#include <boost/asio/post.hpp>
+
+#include "admin/admin_worker.hpp"
+#include "admin/auth.hpp"
 #include "core/text.hpp"
+#include "observability/log.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/http_text.hpp"
 #include "server/worker.hpp"
@@ -17,6 +22,7 @@ std::string_view path_of(std::string_view target) {
 }
 
 bool needs_gateway_key(std::string_view path) { return path.starts_with("/v1/") || path.starts_with("/api/"); }
+bool is_admin_path(std::string_view path) { return path.starts_with("/api/"); }
 
 // A body whose type says JSON, or says nothing, or is what `curl -d` claims (form-encoded) is
 // read as JSON; a body that is not JSON then gets the parser's 400. Other types are refused.
@@ -67,6 +73,16 @@ bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head
     return false;
   }
   key_.reset();
+  admin_id_.clear();
+  if (is_admin_path(path)) {
+    auto check = admin::check_admin(state.config, head.authorization);
+    if (check.outcome == admin::AdminCheck::Outcome::refused) {
+      answer_error(connection, check.error);
+      return false;
+    }
+    admin_id_ = std::move(check.admin_id);
+    if (check.outcome == admin::AdminCheck::Outcome::admitted) return true;
+  }
   bool keyed = needs_gateway_key(path) || (path == "/metrics" && !metrics_public(state));
   if (!keyed) return true;
   auto key = check_gateway_key(state, head);
@@ -140,7 +156,8 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!usage) return answer_error(connection, usage.error());
     return answer(connection, 200, "application/json", *usage);
   }
-  if (path == "/api/providers" || path == "/api/providers/health") {
+  auto* admin_worker = worker_.server.admin.get();
+  if (path == "/api/providers/health" || (path == "/api/providers" && !admin_worker)) {
     if (!get) return answer_error(connection, method_not_allowed("GET"));
     return answer(connection, 200, "application/json",
                   path == "/api/providers" ? providers_json(*state) : providers_health_json(*state));
@@ -152,7 +169,50 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!metrics) return answer_error(connection, metrics.error());
     return answer(connection, 200, "application/json", *metrics);
   }
+  if (admin_worker && is_admin_path(path)) {
+    auto route = admin::match_route(method, path);
+    if (route.endpoint) {
+      if (!head.body.empty() && !acceptable_body_type(head.content_type))
+        return answer_error(connection, Error::make(ErrorKind::unsupported_media_type,
+                                                    "Content-Type must be application/json (got '" +
+                                                        std::string(head.content_type) + "')",
+                                                    {}, "unsupported_media_type"));
+      return start_admin(connection, head, std::move(route));
+    }
+    if (!route.allowed.empty()) return answer_error(connection, method_not_allowed(route.allowed.c_str()));
+  }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
+}
+
+void GatewayHandler::start_admin(Connection& connection, const http::RequestHead& head, admin::RouteMatch route) {
+  admin::AdminRequest request;
+  request.method = head.method == bhttp::verb::head ? bhttp::verb::get : head.method;
+  std::string_view target = head.target;
+  size_t q = target.find('?');
+  request.path.assign(target.substr(0, q));
+  if (q != std::string_view::npos) request.query.assign(target.substr(q + 1));
+  request.body = head.body;
+  request.if_match = head.if_match;
+  request.admin_id = admin_id_;
+  request.params = std::move(route.params);
+  auto call = std::make_shared<AdminCall>(AdminCall{this, &connection});
+  admin_call_ = call;
+  std::weak_ptr<AdminCall> pending = call;
+  auto& io = worker_.io;
+  worker_.server.admin->submit(route.endpoint, std::move(request), [pending, &io](admin::AdminAnswer answer) {
+    boost::asio::post(io, [pending, answer = std::move(answer)]() mutable {
+      if (auto call = pending.lock()) call->handler->finish_admin(*call->connection, std::move(answer));
+    });
+  });
+}
+
+void GatewayHandler::finish_admin(Connection& connection, admin::AdminAnswer answer) {
+  admin_call_.reset();
+  if (answer.status >= 400)
+    observability::log_warning("request " + request_id_ + " rejected: " + std::to_string(answer.status) + " (admin API)");
+  std::string headers = headers_;
+  headers += answer.headers;
+  connection.respond(answer.status, answer.content_type, answer.body, headers);
 }
 
 void GatewayHandler::on_unreadable(Connection& connection, const Error& error) {
@@ -170,6 +230,7 @@ void GatewayHandler::answer_error(Connection& connection, const Error& error) {
 }
 
 void GatewayHandler::on_request_end(bool client_left) {
+  admin_call_.reset();
   if (auto exchange = std::move(exchange_)) exchange->end(client_left);
 }
 

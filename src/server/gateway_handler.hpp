@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 
+#include "admin/admin_api.hpp"
+#include "admin/routes.hpp"
 #include "server/completion_exchange.hpp"
 #include "server/connection.hpp"
 
@@ -41,11 +43,23 @@ class GatewayHandler final : public RequestHandler {
                                                                                  const http::RequestHead& head);
   bool metrics_public(const GatewayState& state) const;
   void answer_preflight(Connection& connection, const GatewayState& state, const http::RequestHead& head);
+  // Hands the request to the admin threads; the answer comes back through finish_admin.
+  void start_admin(Connection& connection, const http::RequestHead& head, admin::RouteMatch route);
+  void finish_admin(Connection& connection, admin::AdminAnswer answer);
+
+  // The current admin request's, while its endpoint runs. The admin thread holds only a weak_ptr:
+  // a client gone before the answer drops this, and the answer with it.
+  struct AdminCall {
+    GatewayHandler* handler;
+    Connection* connection;
+  };
 
   Worker& worker_;
   ExchangeScratch scratch_;
   std::shared_ptr<CompletionExchange> exchange_;  // the current request's, if it is a completion
   std::shared_ptr<const governance::KeyPolicy> key_;  // the current request's gateway key
+  std::shared_ptr<AdminCall> admin_call_;
+  std::string admin_id_;  // who asks, on /api/* (audit log): "admin-key …a1b2", "loopback"
   std::string request_id_;                         // the current request's
   std::string headers_;                            // the current request's extra response headers
 };

@@ -197,6 +197,8 @@ Server::Impl::Impl(std::shared_ptr<const GatewayState> s)
 Server::Server(std::shared_ptr<const GatewayState> state) : impl_(std::make_unique<Impl>(std::move(state))) {}
 
 Server::~Server() {
+  // Before the workers go: an admin thread finishing a call posts its answer to a worker's io.
+  if (impl_->admin) impl_->admin->stop();
   for (auto& w : impl_->workers) {
     w->io.stop();
     if (w->thread.joinable()) w->thread.join();
@@ -297,6 +299,10 @@ void Server::set_virtual_keys(std::shared_ptr<governance::VirtualKeys> keys) {
   impl_->key_refresher = std::make_unique<governance::KeyRefresher>(impl_->main_io, std::move(keys));
   impl_->key_refresher->start();
 }
+
+void Server::set_admin(std::shared_ptr<admin::AdminWorker> admin) { impl_->admin = std::move(admin); }
+
+std::shared_ptr<const GatewayState> Server::current_state() const { return impl_->current_state(); }
 
 void Server::stop() {
   auto& impl = *impl_;

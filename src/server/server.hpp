@@ -19,6 +19,9 @@ class UsageLedger;
 namespace llmux::governance {
 class VirtualKeys;
 }
+namespace llmux::admin {
+class AdminWorker;
+}
 
 namespace llmux::server {
 
@@ -51,6 +54,11 @@ class Server {
   // Requests may present the virtual keys `keys` holds; the server keeps them fresh from their
   // store (governance::KeyRefresher on its main thread, and on SIGHUP). Set before run().
   void set_virtual_keys(std::shared_ptr<governance::VirtualKeys> keys);
+  // The admin endpoints (routes.cpp) run on `admin`'s threads; without it only the worker-thread
+  // /api endpoints answer. Set before run(); stop it before the server is destroyed.
+  void set_admin(std::shared_ptr<admin::AdminWorker> admin);
+  // The snapshot requests are being served with now.
+  std::shared_ptr<const GatewayState> current_state() const;
   // Starts a graceful stop from any thread.
   void stop();
   // Replaces the config snapshot; requests already running keep the old one.
