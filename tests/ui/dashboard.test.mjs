@@ -248,6 +248,12 @@ describe('dashboard in headless chromium', () => {
     await openPage('#provider-form');
     await page.type('#pf-name', 'mock');
     await page.select('#pf-type', 'openai-compatible');
+    // A bad URL first: the API's field error is shown next to the field, and nothing is saved.
+    await page.type('#pf-base-url', 'ftp://user:pw@127.0.0.1/v1');
+    await page.click('#pf-save');
+    await page.waitForSelector('#pf-base-url-error:not(:empty)');
+    assert.equal(await page.$eval('#pf-base-url', (e) => e.getAttribute('aria-invalid')), 'true');
+    await page.$eval('#pf-base-url', (e) => { e.value = ''; });
     await page.type('#pf-base-url', `http://127.0.0.1:${fake.port}/v1`);
     await page.type('#pf-api-key', 'sk-mock-secret-9876');
     await page.type('#pf-priority', '1');
@@ -379,7 +385,7 @@ describe('dashboard in headless chromium', () => {
     assert.deepEqual(unlabeled, []);
     // Tab reaches the navigation, Enter follows it.
     await page.setViewport({ width: 1280, height: 900 });
-    await page.focus('body');
+    await page.focus('.skip');  // the first stop of the page's tab order
     let reached = null;
     for (let i = 0; i < 12 && reached !== 'playground'; ++i) {
       await page.keyboard.press('Tab');
