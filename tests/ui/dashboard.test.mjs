@@ -292,6 +292,26 @@ describe('dashboard in headless chromium', () => {
     assert.equal(await servedBy('fake-model'), 'mock');
   });
 
+  it('edits the saved provider: the stored key and masked headers are kept, the change is saved', async () => {
+    await openPage('#providers');
+    const row = await rowOf('mock');
+    await (await row.$('button[data-action="edit"]')).click();
+    await page.waitForFunction(() => document.querySelector('#pf-name').value === 'mock');
+    assert.equal(await page.$eval('#pf-api-key', (e) => e.value), '', 'the key is never filled in');
+    await page.$eval('#pf-models .model-row .m-context', (e) => { e.value = ''; });
+    await page.type('#pf-models .model-row .m-context', '16384');
+    const [answer] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith('/api/providers/mock') && r.request().method() === 'PATCH'),
+      page.click('#pf-save'),
+    ]);
+    assert.equal(answer.status(), 200, await answer.text());
+    await page.waitForSelector('#page-providers:not([hidden])');
+    const saved = await page.evaluate(async () => (await fetch('/api/providers/mock')).json());
+    const provider = saved.provider || saved;
+    assert.equal(provider.models[0].contextWindow, 16384);
+    assert.equal(await servedBy('fake-model'), 'mock', 'the edited provider still serves first');
+  });
+
   it('streams a playground answer in, piece by piece', async () => {
     await openPage('#playground');
     // The served ids are PROVIDER/MODEL; the new provider's is the one to talk to.

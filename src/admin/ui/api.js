@@ -53,14 +53,27 @@ const enc = encodeURIComponent;
 
 // ---- providers ----
 
+// Prices as the form shows them, USD per 1M tokens (GET answers {input, output} in that unit).
+function normalizePricing(p) {
+  if (!p) return null;
+  return { inputPerMtok: p.input_per_mtok ?? p.inputPerMtok ?? p.input ?? null,
+    outputPerMtok: p.output_per_mtok ?? p.outputPerMtok ?? p.output ?? null };
+}
+
 function normalizeModel(m) {
   if (typeof m === 'string') return { id: m, name: '', contextWindow: null, pricing: null };
   return {
     id: m.id,
-    name: m.name || '',
+    name: m.name && m.name !== m.id ? m.name : '',
     contextWindow: m.contextWindow ?? m.context_window ?? null,
-    pricing: m.pricing || null,
+    pricing: normalizePricing(m.pricing),
   };
+}
+
+// Headers as {name: value}; the API masks stored values ("****").
+function normalizeHeaders(h) {
+  if (Array.isArray(h)) return Object.fromEntries(h.map((x) => [x.name, x.value]));
+  return h || {};
 }
 
 // One provider as the pages show it, whatever spelling the server used.
@@ -89,7 +102,7 @@ export function normalizeProvider(p) {
     apiKey: p.apiKey ?? p.api_key ?? null,
     priority: p.priority ?? null,
     authType: p.authType ?? p.auth_type ?? '',
-    headers: p.headers || {},
+    headers: normalizeHeaders(p.headers),
     etag: p.etag || null,
   };
 }
@@ -116,8 +129,10 @@ export async function registerProvider(config) {
   return providerAnswer(await call('POST', '/api/providers/register', config));
 }
 
-export async function replaceProvider(name, config, etag) {
-  return providerAnswer(await call('PUT', `/api/providers/${enc(name)}`, config, etag ? { 'If-Match': etag } : {}));
+// A merge of `changes` into the saved provider (PATCH): what is left out stays as stored, so an
+// edit need not resend the key or the masked header values.
+export async function updateProvider(name, changes, etag) {
+  return providerAnswer(await call('PATCH', `/api/providers/${enc(name)}`, changes, etag ? { 'If-Match': etag } : {}));
 }
 
 export async function deleteProvider(name) {

@@ -154,6 +154,7 @@ $('#providers-refresh').addEventListener('click', () => pages.providers());
 // ---------------------------------------------------------------- provider form
 
 let editing = null;  // {name, etag} while editing a saved provider
+let savedHeaders = '{}';  // the stored headers as shown (values masked): unchanged ones are not resent
 let rowSerial = 0;
 
 function addRow(containerId, templateId, values = {}) {
@@ -204,10 +205,11 @@ function fillForm(p) {
   for (const m of p ? p.models : [{}]) {
     addRow('pf-models', 'model-row', {
       'm-id': m.id, 'm-name': m.name, 'm-context': m.contextWindow,
-      'm-input': m.pricing?.input_per_mtok ?? m.pricing?.inputPerMtok, 'm-output': m.pricing?.output_per_mtok ?? m.pricing?.outputPerMtok,
+      'm-input': m.pricing?.inputPerMtok, 'm-output': m.pricing?.outputPerMtok,
     });
   }
   for (const [name, value] of Object.entries(p ? p.headers : {})) addRow('pf-headers', 'header-row', { 'h-name': name, 'h-value': value });
+  savedHeaders = JSON.stringify(p ? p.headers : {});
   $('#pf-auth-header-field').hidden = $('#pf-auth-type').value !== 'api-key';
   $('#pf-test-result').hidden = true;
   clearFieldErrors();
@@ -245,6 +247,8 @@ function formConfig() {
     if (name) headers[name] = $('.h-value', row).value;
   }
   if (Object.keys(headers).length) config.headers = headers;
+  // Editing: masked header values that nobody touched stay as stored.
+  if (editing && JSON.stringify(headers) === savedHeaders) delete config.headers;
   return config;
 }
 
@@ -343,7 +347,7 @@ $('#provider-form').addEventListener('submit', async (event) => {
   button.disabled = true;
   try {
     const config = formConfig();
-    const saved = editing ? await api.replaceProvider(editing.name, config, editing.etag) : await api.registerProvider(config);
+    const saved = editing ? await api.updateProvider(editing.name, config, editing.etag) : await api.registerProvider(config);
     flash = `Saved ${saved.name || config.name}.`;
     window.location.hash = '#providers';
   } catch (error) {
