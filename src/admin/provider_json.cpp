@@ -202,12 +202,11 @@ bjson::object model_json(const ModelConfig& m) {
   }
   o["contextWindow"] = m.context_window ? bjson::value(*m.context_window) : bjson::value(nullptr);
   if (m.prices.any()) {
-    // The seeds' unit (USD per 1K tokens) and the explicit per-1M one.
-    bjson::object pricing{{"input", usd(m.prices.input) / 1000}, {"output", usd(m.prices.output) / 1000},
-                          {"inputPerMtok", usd(m.prices.input)}, {"outputPerMtok", usd(m.prices.output)}};
-    if (m.prices.cached_input) pricing["cachedInputPerMtok"] = usd(*m.prices.cached_input);
-    if (m.prices.cache_write) pricing["cacheWritePerMtok"] = usd(*m.prices.cache_write);
-    if (m.prices.reasoning) pricing["reasoningPerMtok"] = usd(*m.prices.reasoning);
+    // USD per 1M tokens, as GET /api/providers shows them.
+    bjson::object pricing{{"input", usd(m.prices.input)}, {"output", usd(m.prices.output)}};
+    if (m.prices.cached_input) pricing["cachedInput"] = usd(*m.prices.cached_input);
+    if (m.prices.cache_write) pricing["cacheWrite"] = usd(*m.prices.cache_write);
+    if (m.prices.reasoning) pricing["reasoning"] = usd(*m.prices.reasoning);
     o["pricing"] = std::move(pricing);
   } else {
     o["pricing"] = nullptr;
@@ -216,6 +215,10 @@ bjson::object model_json(const ModelConfig& m) {
 }
 
 }  // namespace
+
+std::string invalid_id_message(const std::string& id) {
+  return "invalid provider name \"" + id + "\": use letters, digits, '.', '_' and '-'";
+}
 
 Expected<ProviderInput, FieldErrors> parse_provider_body(std::string_view body, BodyMode mode) {
   FieldErrors errors;
@@ -281,14 +284,9 @@ Expected<ProviderInput, FieldErrors> parse_provider_body(std::string_view body, 
     }
     in.settings[key] = to_yaml(value);
   }
-  const char* id_field = "id";
-  if (in.id.empty() && !name_field.empty()) {
-    in.id = name_field;
-    id_field = "name";
-  }
+  in.name = name_field;
   if (!in.id.empty() && !config_detail::is_valid_provider_id(in.id))
-    errors.push_back({id_field, "invalid provider name \"" + in.id + "\": use letters, digits, '.', '_' and '-'" +
-                                    (std::string_view(id_field) == "name" ? " (or give an id and keep name for display)" : "")});
+    errors.push_back({"id", invalid_id_message(in.id)});
   if (!errors.empty()) return unexpected(std::move(errors));
   return in;
 }
@@ -349,13 +347,13 @@ bjson::object provider_json(const ProviderView& view) {
   if (c.auth == AuthStyle::header) o["authHeader"] = c.auth_header;
   o["apiKey"] = c.api_key.empty() ? bjson::value(nullptr) : bjson::value(mask_secret(c.api_key.reveal()));
   YAML::Node written_headers = view.written ? store::get_key(*view.written, "headers") : YAML::Node();
-  bjson::object headers;
+  bjson::array headers;  // [{"name","value"}], the shape of GET /api/providers
   for (const auto& h : c.headers) {
     std::string value = h.value;
     if (written_headers.IsMap())
       if (auto key = same_key(written_headers, h.name, true); key && written_headers[*key].IsScalar())
         value = written_headers[*key].Scalar();
-    headers[h.name] = shown_header(h.name, value, c.api_key);
+    headers.push_back(bjson::object{{"name", h.name}, {"value", shown_header(h.name, value, c.api_key)}});
   }
   o["headers"] = std::move(headers);
   const auto& limits = c.governance.limits;

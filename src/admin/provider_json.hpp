@@ -28,7 +28,8 @@ using FieldErrors = std::vector<FieldError>;
 
 // What a request body says about a provider.
 struct ProviderInput {
-  std::string id;  // from the body (register) or the path (PUT, PATCH); "" when not given
+  std::string id;    // the body's id; "" when not given
+  std::string name;  // the body's name (register takes it as the id when there is no id)
   // The settings with the client's key spelling (the loader accepts it; its errors then name
   // the fields as the client wrote them). No id, no literal API key. For PATCH: the patch, where a
   // null value means "remove this setting".
@@ -48,6 +49,9 @@ enum class BodyMode {
 // Parses a request body. Every problem of the body itself (not JSON, not an object, an id that is
 // not a valid provider name, a short-form value of the wrong kind) is reported at once.
 Expected<ProviderInput, FieldErrors> parse_provider_body(std::string_view body, BodyMode mode);
+
+// "invalid provider name \"x y\": use letters, digits, '.', '_' and '-'"
+std::string invalid_id_message(const std::string& id);
 
 // `base` with `patch` merged in (RFC 7386: objects merge key by key, null removes, anything else
 // replaces). A key of `base` spelled differently (apiKey / api_key / api-key) is the same key.
@@ -75,9 +79,11 @@ std::string mask_secret(std::string_view secret);
 // changes exactly when the stored settings change.
 std::string provider_etag(const YAML::Node& settings);
 
-// A provider for answers (the seeds' camelCase names): id, name, type, enabled, origin, baseUrl,
-// priority, timeout, maxRetries, defaultModel, models, headers, authType, apiKey (masked or
-// null), rateLimit, budget, defaultParams, default. `written` is its mapping as stored (header
+// A provider not (yet) served, for a dry run's answer, in the shape of GET /api/providers (the
+// seeds' camelCase names, pricing in USD per 1M tokens, headers as [{"name","value"}]) plus what
+// the config says beyond it: id, name, type, enabled, origin, baseUrl, priority, timeout,
+// maxRetries, defaultModel, models, headers, authType, apiKey (masked or null), rateLimit, budget,
+// defaultParams, default. `written` is its mapping as stored (header
 // values as written, so a ${VAR} reference shows as one); may be null.
 struct ProviderView {
   const ProviderConfig* config = nullptr;

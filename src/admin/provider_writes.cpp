@@ -331,7 +331,7 @@ AdminAnswer rewrite(AdminContext& context, const AdminRequest& request, BodyMode
   if (!in->id.empty() && in->id != id) {
     auto field = std::find_if(in->fields.begin(), in->fields.end(),
                               [](const std::string& f) { return config_detail::fold(f) == "id"; });
-    return invalid_config({{field != in->fields.end() ? *field : "name",
+    return invalid_config({{field != in->fields.end() ? *field : "id",
                             "\"" + in->id + "\" differs from the provider in the path (\"" + id +
                                 "\"); a provider is renamed by registering the new name and deleting the old one"}});
   }
@@ -374,8 +374,12 @@ AdminAnswer set_enabled(AdminContext& context, const AdminRequest& request, bool
 AdminAnswer register_provider(AdminContext& context, const AdminRequest& request) {
   auto in = parse_provider_body(request.body, BodyMode::whole);
   if (!in) return invalid_config(in.error());
-  if (in->id.empty()) return invalid_config({{"id", "a provider needs an id (or a name made of letters, digits, '.', '_' and '-')"}});
-  const std::string id = in->id;
+  if (in->id.empty() && in->name.empty())
+    return invalid_config({{"id", "a provider needs an id (or a name made of letters, digits, '.', '_' and '-')"}});
+  // ClosedPaw's short form names a provider by its name alone.
+  const std::string id = in->id.empty() ? in->name : in->id;
+  if (!config_detail::is_valid_provider_id(id))
+    return invalid_config({{"name", invalid_id_message(id) + " (or give an id and keep name for display)"}});
   Write write(context, request, "provider.register");
   if (auto failed = write.open()) return *failed;
   if (auto existing = write.store().find(id))

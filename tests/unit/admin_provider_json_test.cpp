@@ -58,12 +58,13 @@ TEST(ProviderJson, ClosedPawShortFormMapsTypeTimeoutAndRateLimit) {
                                     "rate_limit": 60})",
                                 BodyMode::whole);
   ASSERT_TRUE(in) << joined_message(in.error());
-  EXPECT_EQ(in->id, "gem");
+  EXPECT_EQ(in->id, "");  // register takes the name as the id
+  EXPECT_EQ(in->name, "gem");
   EXPECT_EQ(in->settings["type"].Scalar(), "gemini");
   EXPECT_EQ(in->settings["timeout"].Scalar(), "30s");
   EXPECT_EQ(in->settings["rate_limit"]["rpm"].Scalar(), "60");
   EXPECT_FALSE(in->settings["base_url"]);  // null: not given
-  EXPECT_TRUE(validate(in->id, in->settings).empty()) << joined_message(validate(in->id, in->settings));
+  EXPECT_TRUE(validate(in->name, in->settings).empty()) << joined_message(validate(in->name, in->settings));
 }
 
 TEST(ProviderJson, BodyProblemsAreAllReportedAtOnce) {
@@ -167,9 +168,12 @@ TEST(ProviderJson, AnswersNeverHoldTheKey) {
   EXPECT_EQ(text.find("sk-live-secret"), std::string::npos) << text;
   EXPECT_EQ(text.find("tok-abcdefgh"), std::string::npos) << text;
   EXPECT_EQ(o.at("apiKey").as_string(), "****9876");
-  EXPECT_EQ(o.at("headers").at("Authorization").as_string(), "Bearer ****9876");
-  EXPECT_EQ(o.at("headers").at("X-Ref").as_string(), "${OTHER}");
-  EXPECT_EQ(o.at("headers").at("User-Agent").as_string(), "llmux");
+  const auto& headers = o.at("headers").as_array();
+  ASSERT_EQ(headers.size(), 4u);
+  EXPECT_EQ(headers[0].at("value").as_string(), "Bearer ****9876");
+  EXPECT_EQ(headers[1].at("value").as_string(), "****efgh");
+  EXPECT_EQ(headers[2].at("value").as_string(), "${OTHER}");
+  EXPECT_EQ(headers[3].at("value").as_string(), "llmux");
   EXPECT_EQ(o.at("models").at(0).at("contextWindow").as_int64(), 8192);
   EXPECT_TRUE(o.at("default").as_bool());
 }

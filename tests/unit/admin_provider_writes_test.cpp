@@ -264,6 +264,12 @@ TEST_F(ProviderWrites, PutReplacesButKeepsTheKeyUnlessGiven) {
   ASSERT_NE(served, nullptr);
   EXPECT_TRUE(served->models.empty());
   EXPECT_EQ(served->api_key.reveal(), "sk-admin-secret-4321");
+  // A display name is not an id: it does not rename the provider (even when it is no valid id).
+  auto display = patch_provider(*context_, request(verb::patch, R"({"name": "Seeded, renamed"})", {"seeded"}));
+  ASSERT_EQ(display.status, 200) << display.body;
+  EXPECT_EQ(context_->served("seeded")->name, "Seeded, renamed");
+  auto bad_short = register_body(R"({"provider_type": "openai", "name": "no spaces allowed", "base_url": "http://a/v1"})");
+  EXPECT_EQ(bad_short.status, 400) << bad_short.body;
   auto renamed = put_provider(*context_, request(verb::put, R"({"id": "other", "baseUrl": "http://a/v1"})", {"seeded"}));
   EXPECT_EQ(renamed.status, 400);
   auto rekey = patch_provider(*context_, request(verb::patch, R"({"apiKey": "sk-new-key-8888"})", {"seeded"}));
