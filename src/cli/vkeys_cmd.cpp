@@ -196,18 +196,7 @@ int vkeys_create(const VirtualKeyArgs& args) {
     print_error("the random generator failed");
     return kFailed;
   }
-  StoredKey k;
-  k.name = args.name;
-  k.prefix = governance::display_prefix(key);
-  k.hash = governance::hash_hex(governance::hash_key(key));
-  k.limits.rpm = c.rpm.value_or(0);
-  k.limits.tpm = c.tpm.value_or(0);
-  k.budget.daily_micro_usd = c.daily_micro_usd.value_or(0);
-  k.budget.monthly_micro_usd = c.monthly_micro_usd.value_or(0);
-  k.models = c.models.value_or(std::vector<std::string>{});
-  k.created_ms = now;
-  k.expires_ms = c.expires_ms.value_or(0);
-  auto created = (*store)->create(std::move(k));
+  auto created = (*store)->create(governance::new_stored_key(args.name, key, c, now));
   if (!created) return exit_for(created.error());
   if (args.json) {
     auto out = key_json(*created, now);

@@ -38,6 +38,21 @@ std::shared_ptr<const KeyPolicy> policy_of(const storage::StoredKey& key) {
   return policy;
 }
 
+storage::StoredKey new_stored_key(std::string name, std::string_view key, const storage::KeyChanges& c, int64_t now_ms) {
+  storage::StoredKey k;
+  k.name = std::move(name);
+  k.prefix = display_prefix(key);
+  k.hash = hash_hex(hash_key(key));
+  k.limits.rpm = c.rpm.value_or(0);
+  k.limits.tpm = c.tpm.value_or(0);
+  k.budget.daily_micro_usd = c.daily_micro_usd.value_or(0);
+  k.budget.monthly_micro_usd = c.monthly_micro_usd.value_or(0);
+  k.models = c.models.value_or(std::vector<std::string>{});
+  k.created_ms = now_ms;
+  k.expires_ms = c.expires_ms.value_or(0);
+  return k;
+}
+
 std::shared_ptr<const KeySnapshot> build_key_snapshot(const std::vector<storage::StoredKey>& keys) {
   KeySnapshot::Map map;
   map.reserve(keys.size());

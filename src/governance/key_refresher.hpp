@@ -35,6 +35,10 @@ inline constexpr int64_t kKeyPropagationMs = 1000;
 std::shared_ptr<const KeyPolicy> policy_of(const storage::StoredKey& key);
 // Keys whose hash is not 64 hex digits are left out.
 std::shared_ptr<const KeySnapshot> build_key_snapshot(const std::vector<storage::StoredKey>& keys);
+// The record of a new key `key` named `name` with the settings of `changes` (unset: none), as
+// `llmux keys create` and POST /api/keys store it: hash and display prefix, never the key.
+storage::StoredKey new_stored_key(std::string name, std::string_view key, const storage::KeyChanges& changes,
+                                  int64_t now_ms);
 
 class VirtualKeys {
  public:

@@ -195,7 +195,7 @@ void GatewayHandler::start_admin(Connection& connection, const http::RequestHead
   request.if_match = head.if_match;
   request.admin_id = admin_id_;
   request.params = std::move(route.params);
-  auto call = std::make_shared<AdminCall>(AdminCall{this, &connection});
+  auto call = std::make_shared<AdminCall>(AdminCall{this, connection.shared_from_this()});
   admin_call_ = call;
   std::weak_ptr<AdminCall> pending = call;
   auto& io = worker_.io;

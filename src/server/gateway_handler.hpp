@@ -47,11 +47,12 @@ class GatewayHandler final : public RequestHandler {
   void start_admin(Connection& connection, const http::RequestHead& head, admin::RouteMatch route);
   void finish_admin(Connection& connection, admin::AdminAnswer answer);
 
-  // The current admin request's, while its endpoint runs. The admin thread holds only a weak_ptr:
-  // a client gone before the answer drops this, and the answer with it.
+  // The current admin request's, while its endpoint runs; it keeps the connection alive as an
+  // exchange does (on_request_end or the answer drops it). The admin thread holds only a
+  // weak_ptr: a client gone before the answer drops this, and the answer with it.
   struct AdminCall {
     GatewayHandler* handler;
-    Connection* connection;
+    std::shared_ptr<Connection> connection;
   };
 
   Worker& worker_;

@@ -106,7 +106,7 @@ TEST(Health, ProbesFindADownProviderAlertTheWebhookAndOpenItsBreaker) {
   EXPECT_EQ(sick.at("type"), "openai-compatible");
   EXPECT_EQ(sick.at("enabled"), true);
   EXPECT_EQ(sick.at("default_model"), "fake-model");
-  EXPECT_EQ(sick.at("health"), "down");
+  EXPECT_EQ(sick.at("health").at("status"), "down");
   ASSERT_FALSE(sick.at("deployments").as_array().empty());
   EXPECT_EQ(sick.at("deployments").at(0).at("deployment"), "sick/fake-model");
   EXPECT_EQ(sick.at("deployments").at(0).at("breaker"), "open");
@@ -177,9 +177,12 @@ TEST(Health, TheEndpointsNeedTheGatewayKeyAndOtherApiPathsStay404) {
     auto posted = http_request("POST", gw.url(path), "{}", {"Authorization: Bearer sk-gw"});
     EXPECT_EQ(posted.status, 405) << path;
   }
-  auto unknown = http_get(gw.url("/api/providers/nope"), {"Authorization: Bearer sk-gw"});
+  auto unknown = http_get(gw.url("/api/nope"), {"Authorization: Bearer sk-gw"});
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(json::parse(unknown.body).at("error").at("code"), "unknown_url") << unknown.body;
+  auto no_provider = http_get(gw.url("/api/providers/nope"), {"Authorization: Bearer sk-gw"});
+  EXPECT_EQ(no_provider.status, 404);
+  EXPECT_EQ(json::parse(no_provider.body).at("error").at("code"), "provider_not_found") << no_provider.body;
 }
 
 // The reload path (SIGHUP) builds a new snapshot; the open breaker of a deployment that stays is
@@ -208,7 +211,7 @@ TEST(Health, AnOpenBreakerStaysOpenAcrossAReloadAndIsProbedAfterItsCooldown) {
   gw.process.signal(SIGHUP);
   gw.process.wait_for_line("reloaded:");
   auto listed = json::parse(http_get(gw.url("/api/providers")).body);
-  EXPECT_EQ(by_id(listed, "extra").at("health"), "unknown");  // the reload took effect
+  EXPECT_EQ(by_id(listed, "extra").at("health").at("status"), "unknown");  // the reload took effect
   EXPECT_EQ(by_id(listed, "down").at("deployments").at(0).at("breaker"), "open");
 
   auto after_reload = http_post(gw.url("/v1/chat/completions"), chat("smart"));
