@@ -14,6 +14,7 @@ packages=(
   clang libclang-rt-14-dev
   wrk
   prometheus  # promtool: the integration test checks the /metrics exposition with it
+  chromium    # the dashboard's browser test (tests/ui) drives Debian's headless chromium
   "$@"
 )
 
@@ -33,4 +34,12 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The dashboard's browser test drives chromium with the pinned puppeteer-core (tests/ui); the
+# package brings no browser of its own. Installed when missing or older than its lock file.
+ui_tests="$(cd "$(dirname "${BASH_SOURCE[0]}")/../tests/ui" && pwd)"
+if [ ! -d "$ui_tests/node_modules" ] || [ "$ui_tests/package-lock.json" -nt "$ui_tests/node_modules" ]; then
+  echo "setup: npm ci in tests/ui (puppeteer-core)"
+  (cd "$ui_tests" && npm ci --no-audit --no-fund --loglevel=error) && touch "$ui_tests/node_modules"
 fi

@@ -267,6 +267,17 @@ struct LoggingConfig {
 };
 // --- end of logging ----------------------------------------------------------------------------
 
+// --- Upstream guard (SSRF): admin.allowed_upstreams, admin.allow_private (src/config/upstream_policy.cpp,
+// README "Upstream guard (SSRF)") -----------------------------------------------------------------
+struct UpstreamGuardConfig {
+  // Loopback and private ranges (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) may be
+  // upstreams: local model servers (Ollama, vLLM) live there. Metadata and link-local never are.
+  bool allow_private = true;
+  // Host names and CIDRs allowed whatever their address class, e.g. "localhost", "10.0.0.0/8".
+  std::vector<std::string> allowed_upstreams;
+};
+// --- end of upstream guard ---------------------------------------------------------------------
+
 // --- admin API authentication (README "Admin API") ------------------------------------------
 // The key that opens /api/* and /ui: `admin_key` (or adminKey) in the config, or LLMUX_ADMIN_KEY
 // (which wins). Distinct from the gateway keys: when it is set they no longer open /api/*.
@@ -288,6 +299,7 @@ struct GatewayConfig {
   AlertsConfig alerts;
   LedgerConfig ledger;
   LoggingConfig logging;
+  UpstreamGuardConfig upstream_guard;  // admin.allow_private, admin.allowed_upstreams
   AdminAuthConfig admin_auth;
   std::optional<Secret> master_key;
   std::vector<Secret> api_keys;

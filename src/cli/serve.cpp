@@ -24,6 +24,7 @@
 #include "server/gateway_state.hpp"
 #include "server/server.hpp"
 #include "governance/key_refresher.hpp"
+#include "http/upstream_guard.hpp"
 #include "storage/key_store.hpp"
 #include "storage/ledger.hpp"
 #include "store/prompts.hpp"
@@ -100,6 +101,7 @@ Expected<Loaded, std::vector<std::string>> load(const ServeOptions& options, dis
   auto sources = store::assemble(store::Paths::from_environment(), so);
   if (!sources) return unexpected(sources.error().messages);
   auto& config = sources->config;
+  http::set_upstream_guard(config.upstream_guard);
   if (options.host) config.server.host = *options.host;
   if (options.port && *options.port >= 0 && *options.port <= 65535) config.server.port = static_cast<uint16_t>(*options.port);
   if (options.threads) config.server.threads = *options.threads;

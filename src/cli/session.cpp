@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "cli/output.hpp"
+#include "http/upstream_guard.hpp"
 #include "providers/provider.hpp"
 #include "store/prompts.hpp"
 #include "store/provider_store.hpp"
@@ -20,6 +21,7 @@ store::Result<Session> open_session(const std::string& config_file) {
   auto sources = store::assemble(s.paths, options);
   if (!sources) return unexpected(sources.error());
   s.sources = std::move(*sources);
+  http::set_upstream_guard(s.sources.config.upstream_guard);
   auto settings = store::Settings::load(s.paths.settings());
   if (settings) s.default_provider = settings->default_provider;
   return s;

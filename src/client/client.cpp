@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "discovery/defaults.hpp"
+#include "http/upstream_guard.hpp"
 #include "http/sse.hpp"
 #include "providers/openai_output.hpp"
 #include "http/upstream.hpp"
@@ -184,6 +185,7 @@ Expected<void, Error> Client::add_provider(ProviderConfig config) {
   if (!url) return unexpected(invalid("provider '" + config.id + "': " + url.error(), "base_url"));
   config.base_url = *url;
   GatewayConfig check;
+  check.upstream_guard = http::upstream_guard_config();  // the process's, so an allowed upstream stays allowed
   check.providers.push_back(config);
   if (auto errors = validate_config(check); !errors.empty()) {
     std::string message;

@@ -22,7 +22,7 @@ struct KeySpec {
 // camelCase spellings of all of these are accepted too (see to_snake).
 inline constexpr KeySpec kTopKeys[] = {
     {"providers"}, {"server"}, {"master_key"}, {"api_keys"}, {"state_dir"}, {"metrics"},
-    {"models"}, {"router"}, {"alerts"}, {"ledger"}, {"logging"}, {"admin_key"}};
+    {"models"}, {"router"}, {"alerts"}, {"ledger"}, {"logging"}, {"admin_key"}, {"admin"}};
 inline constexpr KeySpec kServerKeys[] = {
     {"host"}, {"port"}, {"threads"}, {"max_body_size", {"max_body_bytes"}}, {"shutdown_grace"}, {"idle_timeout"},
     {"write_timeout"}, {"max_connections"}, {"cors"}, {"max_response_size", {"max_response_bytes"}},

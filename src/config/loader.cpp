@@ -28,6 +28,7 @@
 #include "config/key_scopes.hpp"
 #include "config/presets.hpp"
 #include "config/server_tls_keys.hpp"
+#include "config/upstream_policy.hpp"
 #include "config/tls_keys.hpp"
 #include "core/json_text.hpp"
 #include "governance/prices.hpp"
@@ -174,6 +175,7 @@ class Loader {
     if (auto* i = get(f, "alerts")) load_alerts(*i, config.alerts);
     if (auto* i = get(f, "ledger")) load_ledger(*i, config.ledger);
     if (auto* i = get(f, "logging")) load_logging(*i, config.logging);
+    if (auto* i = get(f, "admin")) report(read_upstream_guard(i->node, i->path, config.upstream_guard), i->loc);
     return config;
   }
 

@@ -8,6 +8,7 @@
 #include <boost/json/parse.hpp>
 
 #include "config/config_internal.hpp"
+#include "config/upstream_policy.hpp"
 
 namespace llmux {
 
@@ -195,6 +196,8 @@ ConfigErrors validate_config(const GatewayConfig& config) {
   for (size_t i = 0; i < config.api_keys.size(); ++i)
     if (config.api_keys[i].empty()) top("api_keys[" + std::to_string(i) + "]", "must not be empty");
 
+  auto guard = UpstreamPolicy::compile(config.upstream_guard);
+  if (!guard) for (auto& e : guard.error()) top("admin.allowed_upstreams", e);
   std::map<std::string, std::pair<size_t, const ProviderConfig*>> ids;
   for (size_t i = 0; i < config.providers.size(); ++i) {
     const ProviderConfig& p = config.providers[i];
@@ -219,6 +222,7 @@ ConfigErrors validate_config(const GatewayConfig& config) {
                      ")");
     }
     validate_provider(p, prefix, fail);
+    if (auto refused = guard ? guard->refuse_host(url_host(p.base_url)) : std::nullopt) fail("base_url", *refused);
   }
 
   std::set<std::string> route_names;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config_internal.hpp"
+#include "config/upstream_policy.hpp"
 #include "core/env_refs.hpp"
 
 namespace llmux {
@@ -269,6 +270,7 @@ Expected<std::string, std::string> normalize_base_url(std::string_view url) {
       return unexpected(std::string("URL host contains an invalid character"));
   }
   if (host.empty()) return unexpected(std::string("URL has no host"));
+  if (auto odd = odd_ipv4_form(host)) return unexpected(std::move(*odd));
   if (port) {
     auto parsed = split_number(*port);
     if (!parsed || !parsed->second.empty() || parsed->first == 0 || parsed->first > 65535)

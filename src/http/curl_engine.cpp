@@ -1,5 +1,6 @@
 #include "http/tls_context.hpp"
 #include "http/transfer_engine.hpp"
+#include "http/upstream_guard.hpp"
 #include "core/text.hpp"
 
 #include <curl/curl.h>
@@ -49,8 +50,11 @@ struct SocketWatch {
   bool closed = false;
 };
 
+class CurlEngine;
+
 struct Transfer {
   TransferEngine::TransferId id = 0;
+  CurlEngine* engine = nullptr;
   CURL* easy = nullptr;
   const UpstreamRequest* request = nullptr;
   UpstreamHandler* handler = nullptr;
@@ -65,6 +69,7 @@ struct Transfer {
   long bad_status = 0;            // a final status llmux refuses (the transfer is aborted)
   uint64_t body_bytes = 0;
   bool too_large = false;         // the body passed request->max_response_bytes
+  std::string refused;            // why the upstream guard refused to open a socket
   Clock::time_point last_activity;
   char error_buffer[CURL_ERROR_SIZE] = {};
 };
@@ -96,8 +101,15 @@ class CurlEngine final : public TransferEngine {
 
   // --- curl callbacks -------------------------------------------------------------------------
 
+  // Called for each new connection only (pooled ones are reused without it): the guard's check on
+  // the address curl resolved, before any connection attempt.
   static curl_socket_t on_open_socket(void* userp, curlsocktype, curl_sockaddr* address) {
-    auto* self = static_cast<CurlEngine*>(userp);
+    auto* t = static_cast<Transfer*>(userp);
+    auto* self = t->engine;
+    if (auto why = refuse_connection(url_host(t->request->url), &address->addr)) {
+      t->refused = std::move(*why);
+      return CURL_SOCKET_BAD;
+    }
     int fd = ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
     if (fd < 0) return CURL_SOCKET_BAD;
     boost::system::error_code ec;
@@ -271,6 +283,9 @@ class CurlEngine final : public TransferEngine {
     TransferResult result;
     if (t->timed_out) {
       result.failure = TransferFailure::timeout;
+    } else if (!t->refused.empty()) {
+      result.failure = TransferFailure::not_allowed;
+      result.detail = std::move(t->refused);
     } else if (t->bad_status) {
       result.failure = TransferFailure::bad_status;
       result.detail = "HTTP status " + std::to_string(t->bad_status);
@@ -379,6 +394,7 @@ class CurlEngine final : public TransferEngine {
     t->id = id;
     t->request = &request;
     t->handler = handler;
+    t->engine = this;
     if (!idle_easies.empty()) {
       t->easy = idle_easies.back();
       idle_easies.pop_back();
@@ -404,7 +420,7 @@ class CurlEngine final : public TransferEngine {
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &CurlEngine::on_header);
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t.get());
     curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, &CurlEngine::on_open_socket);
-    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, this);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, t.get());
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, &CurlEngine::on_close_socket);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, this);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);

@@ -26,6 +26,7 @@
 #include "http/message_parsers.hpp"
 #include "http/tls_context.hpp"
 #include "http/transfer_engine.hpp"
+#include "http/upstream_guard.hpp"
 
 namespace llmux::http {
 
@@ -265,14 +266,28 @@ class Http1Engine final : public TransferEngine {
     auto address = asio::ip::make_address(t->host, ec);
     if (!ec) {
       tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoi(t->port)));
+      if (auto refused = refuse_connection(t->host, endpoint.data()))
+        return fail(t, TransferFailure::not_allowed, std::move(*refused));
       t->conn->socket.async_connect(endpoint, [this, t](beast::error_code ec) { on_connect(t, ec); });
       return;
     }
     resolver_.async_resolve(t->host, t->port, [this, t](beast::error_code ec, tcp::resolver::results_type results) {
       if (t->finished) return;
       if (ec) return fail(t, TransferFailure::connect, "cannot resolve " + t->host + ": " + ec.message());
-      asio::async_connect(t->conn->socket, results,
-                          [this, t](beast::error_code ec, const tcp::endpoint&) { on_connect(t, ec); });
+      // Only the addresses the guard allows are tried: the check is on what the name resolves to
+      // now, whatever it resolved to when the provider was configured.
+      auto refused = std::make_shared<std::string>();
+      auto allowed = [t, refused](const beast::error_code&, const tcp::endpoint& next) {
+        auto why = refuse_connection(t->host, next.data());
+        if (why) *refused = std::move(*why);
+        return !why;
+      };
+      asio::async_connect(t->conn->socket, results, allowed,
+                          [this, t, refused](beast::error_code ec, const tcp::endpoint&) {
+                            if (!t->finished && ec == asio::error::not_found && !refused->empty())
+                              return fail(t, TransferFailure::not_allowed, std::move(*refused));
+                            on_connect(t, ec);
+                          });
     });
   }
 

@@ -82,14 +82,16 @@ struct RequestHead {
   std::string origin;      // CORS
   std::string fallbacks;   // x-llmux-fallbacks
   std::string timeout;     // x-llmux-timeout
-  std::string if_match;    // the admin API's writes
-  std::string cookie;      // the dashboard's session
+  std::string if_match;       // the admin API's writes
+  std::string cookie;         // the dashboard's session (/ui, and /api with cookie auth)
+  std::string host;           // the dashboard's same-origin check
+  std::string if_none_match;  // the dashboard's files (ETag)
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
     for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &fallbacks, &timeout,
-                    &if_match, &cookie, &body})
+                    &if_match, &cookie, &host, &if_none_match, &body})
       s->clear();
   }
 };
@@ -128,6 +130,8 @@ class RequestParser final : public HeadLimitedParser<true> {
       case field::origin: into = &head_.origin; break;
       case field::if_match: into = &head_.if_match; break;
       case field::cookie: into = &head_.cookie; break;
+      case field::host: into = &head_.host; break;
+      case field::if_none_match: into = &head_.if_none_match; break;
       default: {
         std::string_view n(name_string.data(), name_string.size());
         if (iequals(n, "x-request-id")) into = &head_.request_id;

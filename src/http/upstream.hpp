@@ -86,6 +86,7 @@ enum class TransferFailure {
   cancelled,
   bad_status,  // a final status outside 2xx/4xx/5xx (1xx such as 101, 3xx, 600+): never passed on
   too_large,   // the body exceeded max_response_bytes
+  not_allowed,  // the upstream guard refused the address (http/upstream_guard.hpp): nothing was sent
   other,
 };
 

@@ -120,6 +120,11 @@ Error transfer_error(const Provider& provider, std::string_view url, const http:
                           " (server.max_response_size)",
                       {}, "upstream_response_too_large");
       break;
+    case http::TransferFailure::not_allowed:
+      // A policy refusal, not an outage: nothing to retry, and the message says what to change.
+      e = Error::make(ErrorKind::upstream_unreachable, named + " at " + std::string(url) + ": " + result.detail, {},
+                      "upstream_not_allowed");
+      break;
     default:
       e = Error::make(ErrorKind::upstream_unreachable,
                       named + " is unreachable at " + std::string(url) + ": " + result.detail, {},

@@ -644,6 +644,11 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   if (result.failure != http::TransferFailure::none) {
     if (result.failure == http::TransferFailure::timeout && Clock::now() >= total_due_) return total_timed_out();
     Error e = engine_timeout_error(result);
+    if (result.failure == http::TransferFailure::not_allowed) {  // the upstream guard: no retry, no fallback
+      observability::log_warning("request " + buffers_.request_id + ": " + e.message);
+      planner_->abandon();
+      return send_error(e);
+    }
     router::FailureKind kind = router::FailureKind::malformed;
     switch (result.failure) {
       case http::TransferFailure::connect: kind = router::FailureKind::connect; break;

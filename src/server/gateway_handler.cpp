@@ -4,6 +4,7 @@
 
 #include "admin/admin_worker.hpp"
 #include "admin/auth.hpp"
+#include "admin/ui_assets.hpp"
 #include "core/text.hpp"
 #include "observability/log.hpp"
 #include "server/endpoints/endpoints.hpp"
@@ -76,6 +77,7 @@ bool GatewayHandler::admit(Connection& connection, const http::RequestHead& head
   admin_id_.clear();
   if (is_admin_path(path)) {
     auto check = admin::check_admin(state.config, head.authorization);
+    if (check.outcome == admin::AdminCheck::Outcome::refused && head.authorization.empty()) check_ui_session(state, head, check);
     if (check.outcome == admin::AdminCheck::Outcome::refused) {
       answer_error(connection, check.error);
       return false;
@@ -125,6 +127,7 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
   }
   if (path == "/metrics" && get)
     return answer(connection, 200, "text/plain; version=0.0.4; charset=utf-8", metrics_text(worker_.server));
+  if (path == "/ui" || path.starts_with("/ui/")) return answer_ui(connection, *state, head);
   if (!needs_gateway_key(path))
     return answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 
@@ -182,6 +185,31 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
     if (!route.allowed.empty()) return answer_error(connection, method_not_allowed(route.allowed.c_str()));
   }
   answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
+}
+
+void GatewayHandler::answer_ui(Connection& connection, const GatewayState& state, const http::RequestHead& head) {
+  admin::UiRequest request{head.method,        path_of(head.target), head.cookie,       head.if_none_match,
+                           head.origin,        head.host,            head.content_type, head.body,
+                           state.config.server.tls.enabled()};
+  auto gate = admin::admin_gate(state.config);
+  admin::UiAccess access{gate == admin::AdminGate::key ? state.config.admin_auth.key->reveal() : std::string_view(),
+                         gate == admin::AdminGate::loopback};
+  auto ui = admin::ui_answer(request, access, worker_.server.ui_sessions);
+  headers_ += ui.headers;
+  connection.respond(ui.status, ui.content_type, ui.body, headers_);
+}
+
+// The dashboard's session cookie opens /api/* in place of the admin key (src/admin/ui_sessions.hpp).
+void GatewayHandler::check_ui_session(const GatewayState& state, const http::RequestHead& head, admin::AdminCheck& check) {
+  if (head.cookie.empty() || admin::admin_gate(state.config) != admin::AdminGate::key) return;
+  bool write = head.method != bhttp::verb::get && head.method != bhttp::verb::head;
+  auto auth = worker_.server.ui_sessions.check_api({head.cookie, head.origin, head.host, write, state.config.server.tls.enabled()},
+                                                   state.config.admin_auth.key->reveal(), &check.admin_id);
+  if (auth == admin::UiSessions::ApiAuth::admitted) check.outcome = admin::AdminCheck::Outcome::admitted;
+  else if (auth == admin::UiSessions::ApiAuth::cross_origin)
+    check.error = Error::make(ErrorKind::permission,
+                              "a change through the dashboard's session must come from the dashboard's own origin",
+                              {}, "cross_origin_write");
 }
 
 void GatewayHandler::start_admin(Connection& connection, const http::RequestHead& head, admin::RouteMatch route) {

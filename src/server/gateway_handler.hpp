@@ -10,6 +10,7 @@
 #include <string>
 
 #include "admin/admin_api.hpp"
+#include "admin/auth.hpp"
 #include "admin/routes.hpp"
 #include "server/completion_exchange.hpp"
 #include "server/connection.hpp"
@@ -42,6 +43,9 @@ class GatewayHandler final : public RequestHandler {
   Expected<std::shared_ptr<const governance::KeyPolicy>, Error> check_gateway_key(const GatewayState& state,
                                                                                  const http::RequestHead& head);
   bool metrics_public(const GatewayState& state) const;
+  void check_ui_session(const GatewayState& state, const http::RequestHead& head, admin::AdminCheck& check);
+  // The dashboard: /ui, /ui/ and /ui/* (src/admin/ui_assets.cpp).
+  void answer_ui(Connection& connection, const GatewayState& state, const http::RequestHead& head);
   void answer_preflight(Connection& connection, const GatewayState& state, const http::RequestHead& head);
   // Hands the request to the admin threads; the answer comes back through finish_admin.
   void start_admin(Connection& connection, const http::RequestHead& head, admin::RouteMatch route);

@@ -9,6 +9,8 @@ namespace llmux::server {
 const char* reason_phrase(int status) noexcept {
   switch (status) {
     case 200: return "OK";
+    case 303: return "See Other";     // the dashboard's login and logout
+    case 304: return "Not Modified";  // the dashboard's files (ETag)
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";

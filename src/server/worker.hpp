@@ -18,6 +18,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "admin/ui_sessions.hpp"
 #include "admin/admin_worker.hpp"
 #include "http/asio_types.hpp"
 #include "http/upstream.hpp"
@@ -83,6 +84,7 @@ struct Server::Impl {
   // Set before run(); null: no virtual keys. Refreshed on main_io, read by workers' key_reader.
   std::shared_ptr<governance::VirtualKeys> virtual_keys;
   std::unique_ptr<governance::KeyRefresher> key_refresher;  // on main_io
+  admin::UiSessions ui_sessions;  // the dashboard's logins, shared by all workers
   // Last, so it is destroyed first: its threads post answers to the workers' io_contexts.
   std::shared_ptr<admin::AdminWorker> admin;  // set before run(); null: no admin endpoints
 };
