@@ -777,7 +777,7 @@ unknown_top: 1
                         "cfg.yaml:9:18: providers.c.max_retries: expected a whole number, got "
                         "\"lots\"",
                         "cfg.yaml:10:1: unknown_top: unknown key \"unknown_top\"; expected one "
-                        "of: providers, server, master_key, api_keys, state_dir, metrics, models, router, alerts, ledger, logging",
+                        "of: providers, server, master_key, api_keys, state_dir, metrics, models, router, alerts, ledger, logging, admin_key",
                     }));
 }
 
