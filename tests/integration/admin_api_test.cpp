@@ -257,6 +257,17 @@ TEST_F(AdminReads, ModelsConfiguredAndLive) {
   EXPECT_EQ(of_fake, 2u) << all.body;
 }
 
+// The dead provider's listing takes its 3 s timeout; the client gives up long before. Its answer
+// has nowhere to go and is dropped; the admin threads and the gateway go on serving.
+TEST_F(AdminReads, AClientThatLeavesBeforeTheAnswerLeavesNothingBroken) {
+  auto left = http_request("GET", gw_.url("/api/providers/dead/models"), {}, bearer(kAdminKey), milliseconds(300));
+  EXPECT_EQ(left.status, 0) << left.body;
+  auto after = get("/api/providers/dead/models");
+  EXPECT_EQ(after.status, 200) << after.body;
+  EXPECT_EQ(get("/api/providers").status, 200);
+  EXPECT_EQ(http_post(gw_.url("/v1/chat/completions"), chat_body("fake/fake-model")).status, 200);
+}
+
 class AdminKeys : public ::testing::Test {
  protected:
   void SetUp() override {
