@@ -1,5 +1,7 @@
 #include "config/key_scopes.hpp"
 
+#include "config/config_internal.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -116,6 +118,16 @@ std::string unknown_key_message(std::string_view key, const Scope& scope, std::o
   std::string known;
   for (const KeySpec& s : scope.keys) known += (known.empty() ? "" : ", ") + std::string(s.name);
   return "unknown key " + quoted(key) + "; expected one of: " + known;
+}
+
+bool is_single_provider(const std::vector<std::string>& keys) {
+  bool provider_key = false;
+  for (const auto& key : keys) {
+    // "models" is both a provider's model list and the top-level routing section.
+    if (find_spec(kTopKeys, key) && to_snake(key) != "models") return false;
+    provider_key = provider_key || find_spec(kProviderKeys, key);
+  }
+  return provider_key;
 }
 
 }  // namespace llmux::config_detail

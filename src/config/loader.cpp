@@ -951,20 +951,6 @@ class Loader {
 
 }  // namespace
 
-namespace config_detail {
-
-bool is_single_provider(const std::vector<std::string>& keys) {
-  bool provider_key = false;
-  for (const auto& key : keys) {
-    // "models" is both a provider's model list and the top-level routing section.
-    if (find_spec(kTopKeys, key) && to_snake(key) != "models") return false;
-    provider_key = provider_key || find_spec(kProviderKeys, key);
-  }
-  return provider_key;
-}
-
-}  // namespace config_detail
-
 Expected<GatewayConfig, ConfigErrors> load_config_text(const std::string& text,
                                                        const std::string& file_name) {
   YAML::Node root;
