@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the official `openai` npm package against llmux (see openai_compat.test.mjs).
+# Runs the official SDK packages (openai, and whatever else package.json pins) against llmux: every *.test.mjs here.
 # usage: run.sh LLMUX_BINARY LLMUX_FAKE_PROVIDER_BINARY
 set -euo pipefail
 
@@ -44,4 +44,4 @@ make_cert() {
       -CAcreateserial -extfile "$tls_dir/san.ext" -out "$tls_dir/server.crt"
 }
 make_cert >/dev/null 2>&1 || { echo "run.sh: openssl could not make the test certificates" >&2; exit 1; }
-LLMUX_COMPAT_TLS_DIR="$tls_dir" NODE_EXTRA_CA_CERTS="$tls_dir/ca.crt" node --test openai_compat.test.mjs
+LLMUX_COMPAT_TLS_DIR="$tls_dir" NODE_EXTRA_CA_CERTS="$tls_dir/ca.crt" node --test ./*.test.mjs
