@@ -87,6 +87,10 @@ void StreamChunksOpenAIPassthrough(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(stream.size()));
   state.counters["events"] = benchmark::Counter(static_cast<double>(corpus().openai_sse_events),
                                                 benchmark::Counter::kIsIterationInvariantRate);
+  // Compared with AdapterStream/*'s (adapter_bench.cpp).
+  state.counters["ns/event"] = benchmark::Counter(static_cast<double>(corpus().openai_sse_events),
+                                                  benchmark::Counter::kIsIterationInvariantRate |
+                                                      benchmark::Counter::kInvert);
 }
 BENCHMARK(StreamChunksOpenAIPassthrough)->Name("StreamChunks/openai_passthrough");
 

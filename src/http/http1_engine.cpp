@@ -16,6 +16,7 @@
 #include <boost/unordered/unordered_flat_map.hpp>
 #include <openssl/err.h>
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <deque>
@@ -40,7 +41,15 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxIdlePerHost = 256;
 constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
-constexpr size_t kReadBufferBytes = 16 * 1024;  // a typical response head and body in one read
+// A connection's read buffer is sized to what has arrived (the socket's readable bytes), not
+// reserved ahead: an open stream waiting for its next event holds a buffer of one event, not
+// 16 KB (issue 12: memory per open stream). One read takes at most kMaxReadBytes.
+constexpr size_t kMinReadBytes = 512;
+constexpr size_t kMaxReadBytes = 64 * 1024;
+// Read buffers are lent to a connection for a read and given back once all of it is parsed (a
+// read is parsed at once, so one or two serve every connection of the engine); a connection keeps
+// one only while it holds bytes of an incomplete head or chunk line.
+constexpr size_t kMaxSpareBuffers = 8;
 constexpr size_t kMaxSpareTransfers = 64;
 
 // A connection is freed without a close_notify (its socket may be closed already). Marked as shut
@@ -54,9 +63,13 @@ struct SslFree {
 };
 
 struct Connection {
-  explicit Connection(asio::io_context& io) : socket(io.get_executor()) { buffer.reserve(kReadBufferBytes); }
+  explicit Connection(asio::io_context& io) : socket(io.get_executor()) {}
   TcpSocket socket;
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer;  // lent by the engine for a read (Http1Engine::lend)
+  // The few bytes a read ended with that the parser cannot take yet (the CRLF after a chunk, part
+  // of the next chunk's size line), kept here so the buffer can go back between reads.
+  std::array<char, 32> carry{};
+  uint8_t carry_size = 0;
   Clock::time_point idle_until;  // while pooled: closed at this time unless reused
   // TLS only. The context is held so its SSL_CTX outlives a reload that dropped the provider.
   std::shared_ptr<const TlsClientContext> tls_context;
@@ -392,18 +405,20 @@ class Http1Engine final : public TransferEngine {
 
   // One SSL_read into the connection's buffer once data is there: records OpenSSL already holds
   // are read on the next turn of the loop, anything else after the socket is readable.
-  void tls_read(const Ptr& t, size_t room) {
-    auto read_now = [this, t, room] {
+  void tls_read(const Ptr& t) {
+    auto read_now = [this, t] {
       if (t->finished) return;
       SSL* ssl = t->conn->ssl.get();
-      auto space = t->conn->buffer.prepare(room);
+      // Plaintext never exceeds the records OpenSSL holds plus the ciphertext that has arrived.
+      lend(*t->conn);
+      auto space = t->conn->buffer.prepare(read_size(t->conn->socket, static_cast<size_t>(SSL_pending(ssl))));
       ERR_clear_error();
       errno = 0;
       int n = SSL_read(ssl, space.data(), static_cast<int>(space.size()));
       if (n > 0) return on_read(t, {}, static_cast<size_t>(n));
       int error = SSL_get_error(ssl, n);
       if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE)  // e.g. only a session ticket arrived
-        return wait_for(t, error, [this, room](const Ptr& t) { tls_read(t, room); });
+        return wait_for(t, error, [this](const Ptr& t) { tls_read(t); });
       t->reading = false;
       if (error == SSL_ERROR_SSL) return tls_failed(t, error);
       beast::error_code ec = tls_io_error(error);
@@ -479,13 +494,54 @@ class Http1Engine final : public TransferEngine {
       t->paused = true;
       return;
     }
-    auto& buffer = t->conn->buffer;
-    size_t room = buffer.capacity() - buffer.size();
-    if (room < 2048) room = kReadBufferBytes;
+    give_back(*t->conn);
     t->reading = true;
-    if (t->tls) return tls_read(t, room);
-    t->conn->socket.async_read_some(buffer.prepare(room),
-                                    [this, t](beast::error_code ec, size_t n) { on_read(t, ec, n); });
+    if (t->tls) return tls_read(t);
+    // Wait for the bytes, then take as many as are there: the buffer is sized when they arrive.
+    t->conn->socket.async_wait(TcpSocket::wait_read, [this, t](beast::error_code ec) {
+      if (t->finished) return;
+      if (ec) return on_read(t, ec, 0);
+      auto& conn = *t->conn;
+      lend(conn);
+      size_t n = conn.socket.read_some(conn.buffer.prepare(read_size(conn.socket, 0)), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        t->reading = false;
+        return read_response(t);
+      }
+      on_read(t, ec, n);
+    });
+  }
+
+  void lend(Connection& conn) {
+    if (conn.buffer.capacity() == 0 && !spare_buffers_.empty()) {
+      conn.buffer = std::move(spare_buffers_.back());
+      spare_buffers_.pop_back();
+    }
+    if (conn.carry_size > 0) {
+      auto carried = asio::buffer(conn.carry.data(), conn.carry_size);
+      conn.buffer.commit(asio::buffer_copy(conn.buffer.prepare(conn.carry_size), carried));
+      conn.carry_size = 0;
+    }
+  }
+  // After a parse: a buffer that holds nothing, or only a short remainder (moved to `carry`), goes
+  // back to the engine.
+  void give_back(Connection& conn) {
+    auto& buffer = conn.buffer;
+    if (buffer.capacity() == 0 || buffer.size() > conn.carry.size() - conn.carry_size) return;
+    auto room = asio::buffer(conn.carry.data() + conn.carry_size, conn.carry.size() - conn.carry_size);
+    conn.carry_size = static_cast<uint8_t>(conn.carry_size + asio::buffer_copy(room, buffer.data()));
+    buffer.clear();
+    if (spare_buffers_.size() < kMaxSpareBuffers) spare_buffers_.push_back(std::move(buffer));
+    buffer = beast::flat_buffer();
+  }
+
+  // Bytes to make room for in a read: what the socket holds now (and `pending`, plaintext OpenSSL
+  // already decrypted), within [kMinReadBytes, kMaxReadBytes].
+  static size_t read_size(TcpSocket& socket, size_t pending) {
+    boost::system::error_code ec;
+    size_t available = socket.available(ec);
+    if (ec) available = 0;
+    return std::clamp(available + pending, kMinReadBytes, kMaxReadBytes);
   }
 
   void on_read(const Ptr& t, beast::error_code ec, size_t n) {
@@ -578,11 +634,12 @@ class Http1Engine final : public TransferEngine {
     // Bytes past the response, in our buffer or still inside OpenSSL (read-ahead), would be read as
     // the next request's answer.
     bool reusable = t->response.status >= 200 && t->parser->keep_alive() && !t->parser->need_eof() &&
-                    conn->buffer.size() == 0 && !(conn->ssl && SSL_has_pending(conn->ssl.get()));
+                    conn->buffer.size() == 0 && conn->carry_size == 0 && !(conn->ssl && SSL_has_pending(conn->ssl.get()));
     if (reusable && t->request->idle_connection_timeout.count() > 0) {
       auto& pool = idle_[t->pool_key];
       if (pool.size() < kMaxIdlePerHost) {
         conn->idle_until = Clock::now() + t->request->idle_connection_timeout;
+        give_back(*conn);  // empty: checked above
         schedule_idle_close(conn->idle_until);
         pool.push_back(std::move(conn));
       }
@@ -683,6 +740,7 @@ class Http1Engine final : public TransferEngine {
   boost::unordered_flat_map<TransferId, Ptr> transfers_;
   std::unordered_map<std::string, std::deque<std::unique_ptr<Connection>>> idle_;
   std::vector<Ptr> spare_;
+  std::vector<beast::flat_buffer> spare_buffers_;
 };
 
 }  // namespace

@@ -11,6 +11,16 @@ void SseParser::reset(bool ndjson) {
   skip_lf_ = false;
 }
 
+size_t SseParser::release_idle() noexcept {
+  size_t released = 0;
+  for (std::string* s : {&line_, &data_, &event_})
+    if (s->empty() && s->capacity() > std::string().capacity()) {
+      released += s->capacity();
+      std::string().swap(*s);
+    }
+  return released;
+}
+
 bool SseParser::take_line(std::string_view line) {
   if (ndjson_) {
     size_t first = line.find_first_not_of(" \t");

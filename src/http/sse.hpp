@@ -25,6 +25,9 @@ class SseParser {
   size_t buffered() const noexcept { return line_.size() + data_.size() + event_.size(); }
   // Forgets any partial event; the next stream is framed as NDJSON when `ndjson`.
   void reset(bool ndjson = false);
+  // Between events of a slow stream: the buffers that hold nothing give their memory back.
+  // Returns the bytes released.
+  size_t release_idle() noexcept;
 
  private:
   // Returns 1 when a line completed an event (dispatch pending), 0 otherwise.

@@ -125,9 +125,11 @@ void ExchangeScratch::release_large() {
 }
 
 size_t ExchangeScratch::release_idle() {
-  constexpr size_t kIdleKeep = 1024;
+  // Anything empty goes: the sweep runs once a second, so a busy stream regrows a buffer at most
+  // once a second, and a slow one holds only what is in flight (issue 12: memory per stream).
+  constexpr size_t kIdleKeep = 64;
   auto& b = buffers_;
-  size_t released = 0;
+  size_t released = b.sse.release_idle();
   for (std::string* s : {&b.upstream_body, &b.translated, &b.json_pad, &b.cost_event})
     if (s->empty() && s->capacity() > kIdleKeep) {
       released += s->capacity();

@@ -10,6 +10,7 @@
 
 #include "core/text.hpp"
 #include "server/http_text.hpp"
+#include "server/spare_buffers.hpp"
 
 namespace llmux::server {
 
@@ -199,6 +200,7 @@ void Connection::on_read(beast::error_code ec) {
 
 void Connection::write_head(int status, std::string_view content_type, std::string_view extra_headers,
                             std::optional<size_t> content_length) {
+  spare_buffers::take(pending_);
   auto& out = pending_;
   out += http10_ ? "HTTP/1.0 " : "HTTP/1.1 ";
   append_number(out, static_cast<uint64_t>(status));
@@ -249,20 +251,28 @@ void Connection::begin_stream(int status, std::string_view content_type, std::st
 
 void Connection::stream(std::string_view bytes) {
   if (!streaming_ || answer_complete_ || bytes.empty() || head_only_) return;
-  if (http10_) pending_ += bytes;
-  else queue_chunk(bytes);
+  if (http10_) {
+    spare_buffers::take(pending_);
+    pending_ += bytes;
+  } else {
+    queue_chunk(bytes);
+  }
   schedule_flush();
 }
 
 void Connection::end_stream() {
   if (!streaming_ || answer_complete_) return;
-  if (!http10_ && !head_only_) pending_ += "0\r\n\r\n";
+  if (!http10_ && !head_only_) {
+    spare_buffers::take(pending_);
+    pending_ += "0\r\n\r\n";
+  }
   answer_complete_ = true;
   handler_->on_answer_complete();
   schedule_flush();
 }
 
 void Connection::queue_chunk(std::string_view data) {
+  spare_buffers::take(pending_);
   append_number(pending_, data.size(), 16);
   pending_ += "\r\n";
   pending_.append(data);
@@ -300,6 +310,7 @@ void Connection::flush() {
     if (ec) return on_written(ec);
     if (n == pending_.size()) {
       pending_.clear();
+      spare_buffers::give(pending_);
       return on_written({});
     }
   }
@@ -329,6 +340,7 @@ void Connection::write_inflight() {
 void Connection::on_written(beast::error_code ec) {
   writing_ = false;
   inflight_.clear();
+  spare_buffers::give(inflight_);
   inflight_sent_ = 0;
   if (ec) return close();
   if (paused_producer_ && queued_bytes() < kPauseAbove / 2) {
@@ -366,7 +378,7 @@ size_t Connection::buffer_capacity() const noexcept {
 
 size_t Connection::release_idle_memory() {
   if (closed_) return 0;
-  constexpr size_t kIdleKeep = 1024;
+  constexpr size_t kIdleKeep = 64;  // as ExchangeScratch::release_idle
   size_t released = 0;
   if (!writing_ && !flush_scheduled_ && pending_.empty())
     for (std::string* s : {&pending_, &inflight_})
