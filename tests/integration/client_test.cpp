@@ -21,6 +21,24 @@ ProviderConfig fake_provider_config(const FakeProvider& fake, const std::string&
   return p;
 }
 
+ProviderConfig anthropic_config(const FakeProvider& fake, const std::string& id, const std::string& key) {
+  ProviderConfig p = fake_provider_config(fake, id);
+  p.type = "anthropic";
+  p.api_key = Secret(key);
+  p.auth = AuthStyle::header;
+  p.auth_header = "x-api-key";
+  return p;
+}
+
+// The fake serves Gemini under /v1beta beside OpenAI's /v1.
+ProviderConfig gemini_config(const FakeProvider& fake, const std::string& id, const std::string& key) {
+  ProviderConfig p = fake_provider_config(fake, id);
+  p.type = "gemini";
+  p.base_url = "http://127.0.0.1:" + std::to_string(fake.port) + "/v1beta";
+  p.api_key = Secret(key);
+  return p;
+}
+
 TEST(Client, ChatsPlainAndStreamingListsModelsChecksHealth) {
   auto fake = start_fake();
   Client client;
@@ -69,11 +87,7 @@ TEST(Client, ChatsPlainAndStreamingListsModelsChecksHealth) {
 TEST(Client, ChatsWithAnAnthropicProvider) {
   auto fake = start_fake({"--require-key", "sk-ant-lib"});
   Client client;
-  ProviderConfig p = fake_provider_config(fake, "claude");
-  p.type = "anthropic";
-  p.api_key = Secret("sk-ant-lib");
-  p.auth = AuthStyle::header;
-  p.auth_header = "x-api-key";
+  ProviderConfig p = anthropic_config(fake, "claude", "sk-ant-lib");
   ASSERT_TRUE(client.add_provider(p));
 
   ChatRequest request;
@@ -271,10 +285,7 @@ TEST(ClientTools, AnOpenAICompatibleProviderGetsPartsAndToolsAsWrittenAndStreams
 TEST(ClientTools, GeminiGetsTheImageInlineAndTheToolAsAFunctionDeclaration) {
   auto fake = start_fake({"--require-key", "gemini-lib-key"});
   Client client;
-  ProviderConfig p = fake_provider_config(fake, "gem");
-  p.type = "gemini";
-  p.base_url = "http://127.0.0.1:" + std::to_string(fake.port) + "/v1beta";
-  p.api_key = Secret("gemini-lib-key");
+  ProviderConfig p = gemini_config(fake, "gem", "gemini-lib-key");
   ASSERT_TRUE(client.add_provider(p));
   expect_tools_images_and_events(client, fake, "gem/fake-model", "gem", "/v1beta/models/", [](const bjson::object& sent) {
     const auto& parts = sent.at("contents").at(0).at("parts").as_array();
@@ -289,12 +300,7 @@ TEST(ClientTools, GeminiGetsTheImageInlineAndTheToolAsAFunctionDeclaration) {
 TEST(ClientTools, AnthropicGetsTheImageAsABase64SourceAndStreamsTheToolUseAsTypedEvents) {
   auto fake = start_fake({"--require-key", "sk-ant-tools"});
   Client client;
-  ProviderConfig p = fake_provider_config(fake, "claude");
-  p.type = "anthropic";
-  p.api_key = Secret("sk-ant-tools");
-  p.auth = AuthStyle::header;
-  p.auth_header = "x-api-key";
-  ASSERT_TRUE(client.add_provider(p));
+  ASSERT_TRUE(client.add_provider(anthropic_config(fake, "claude", "sk-ant-tools")));
   expect_tools_images_and_events(client, fake, "claude/fake-model", "claude", "/v1/messages", [](const bjson::object& sent) {
     const auto& content = sent.at("messages").at(0).at("content").as_array();
     ASSERT_EQ(content.size(), 2u);
@@ -321,10 +327,7 @@ TEST(ClientTools, AToolWithoutValidParametersIsRefusedBeforeAnythingIsSent) {
 TEST(ClientTools, AnErrorInsideAStreamIsTheResultsErrorNotAShortAnswer) {
   auto fake = start_fake({"--require-key", "gemini-lib-key"});
   Client client;
-  ProviderConfig p = fake_provider_config(fake, "gem");
-  p.type = "gemini";
-  p.base_url = "http://127.0.0.1:" + std::to_string(fake.port) + "/v1beta";
-  p.api_key = Secret("gemini-lib-key");
+  ProviderConfig p = gemini_config(fake, "gem", "gemini-lib-key");
   p.headers.push_back({"x-fake-stream-error", "true"});
   ASSERT_TRUE(client.add_provider(p));
   ChatRequest request;

@@ -28,12 +28,17 @@ struct Recorded {
   std::vector<std::string> texts;  // each event's text, in order
 };
 
-std::function<void(const StreamEvent&)> recorder(Recorded& r) {
-  return [&r](const StreamEvent& e) {
-    r.types.push_back(e.type);
-    r.texts.emplace_back(e.text);
+// An answer being read, with every event it handed out recorded.
+struct Reading {
+  ChatResponse out;
+  Recorded seen;
+  std::function<void(const StreamEvent&)> on_event = [this](const StreamEvent& e) {
+    seen.types.push_back(e.type);
+    seen.texts.emplace_back(e.text);
   };
-}
+  AnswerAssembler assembler{out, on_event};
+  CanonicalStreamReader reader{out, assembler};
+};
 
 TEST(ClientReader, EscapesAreResolvedIncludingSurrogatePairs) {
   std::string out;
@@ -42,10 +47,8 @@ TEST(ClientReader, EscapesAreResolvedIncludingSurrogatePairs) {
 }
 
 TEST(ClientReader, ARecordedOpenAIToolCallStreamBecomesOneCallWithItsWholeArguments) {
-  ChatResponse out;
-  Recorded seen;
-  auto on_event = recorder(seen);
-  AnswerAssembler assembler(out, on_event);
+  Reading reading;
+  auto& [out, seen, on_event, assembler, reader] = reading;
   http::SseParser sse;
   sse.feed(fixture("openai/chat-stream-tool-call.sse.txt"), [&](const http::SseEvent& e) {
     if (e.data != "[DONE]") EXPECT_TRUE(read_openai_chunk(e.data, out, assembler));
@@ -77,11 +80,8 @@ TEST(ClientReader, ARecordedBodyWithReasoningKeepsItApartFromTheAnswer) {
 }
 
 TEST(ClientReader, ARecordedAnthropicStreamOfTwoToolCallsComesThroughItsDecoderAsTypedEvents) {
-  ChatResponse out;
-  Recorded seen;
-  auto on_event = recorder(seen);
-  AnswerAssembler assembler(out, on_event);
-  CanonicalStreamReader reader(out, assembler);
+  Reading reading;
+  auto& [out, seen, on_event, assembler, reader] = reading;
   auto decoder = providers::make_anthropic_decoder();
   http::SseParser sse;
   sse.feed(fixture("anthropic/stream-tool-use-two-calls.sse.txt"), [&](const http::SseEvent& e) {
@@ -102,11 +102,8 @@ TEST(ClientReader, ARecordedAnthropicStreamOfTwoToolCallsComesThroughItsDecoderA
 }
 
 TEST(ClientReader, CanonicalReasoningAndErrorsAreUnescapedAndKept) {
-  ChatResponse out;
-  Recorded seen;
-  auto on_event = recorder(seen);
-  AnswerAssembler assembler(out, on_event);
-  CanonicalStreamReader reader(out, assembler);
+  Reading reading;
+  auto& [out, seen, on_event, assembler, reader] = reading;
   providers::StreamEvent e;
   e.kind = providers::StreamEvent::Kind::reasoning;
   e.text = R"(step one\nthen \"two\")";
