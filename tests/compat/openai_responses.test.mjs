@@ -45,7 +45,7 @@ function gatewayConfig(fakePort) {
     '    models: [fake-model]',
     '  co:',
     '    type: cohere',
-    `    base_url: ${root}`,
+    `    base_url: ${root}/cohere/v2`,  // the fake serves Cohere's API under /cohere
     '    api_key: co-fake-key',
     '    models: [fake-model]',
     '',

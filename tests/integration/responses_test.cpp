@@ -359,7 +359,6 @@ TEST_F(ResponsesTest, AStreamCutBeforeItsEndGetsTheResponsesErrorEvent) {
   EXPECT_NE(std::string(last.data.at("message").as_string()).find("ended before response.completed"), std::string::npos)
       << r.body;
   EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);  // no chat-completions framing
-  EXPECT_NE(ledger_row(r.header("x-request-id")).status, 200);
 }
 
 TEST_F(ResponsesTest, AzureServesItOnTheDatedAndTheV1PathsWithTheDeploymentAsModel) {
