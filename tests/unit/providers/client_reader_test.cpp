@@ -52,7 +52,9 @@ TEST(ClientReader, ARecordedOpenAIToolCallStreamBecomesOneCallWithItsWholeArgume
   auto& [out, seen, on_event, assembler, reader] = reading;
   http::SseParser sse;
   sse.feed(fixture("openai/chat-stream-tool-call.sse.txt"), [&](const http::SseEvent& e) {
-    if (e.data != "[DONE]") EXPECT_TRUE(read_openai_chunk(e.data, out, assembler));
+    if (e.data != "[DONE]") {
+      EXPECT_TRUE(read_openai_chunk(e.data, out, assembler));
+    }
     return true;
   });
   ASSERT_EQ(out.tool_calls.size(), 1u);
