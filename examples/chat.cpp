@@ -1,5 +1,5 @@
-// Using llmux as a library: register a provider, chat plainly and with streaming, list models,
-// check health, close.
+// Using llmux as a library: register a provider, chat plainly and with streaming (typed events),
+// offer a tool, list models, check health, close.
 //
 //   llmux-example-chat BASE_URL MODEL "prompt" [API_KEY]
 //   e.g. llmux-example-chat http://127.0.0.1:11434/v1 llama3.1 "Why is the sky blue?"
@@ -37,18 +37,33 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "chat: %s\n", reply.error().message.c_str());
     return 1;
   }
-  std::printf("reply: %s\nusage: %lld prompt + %lld completion tokens\n", reply->content.c_str(),
-              static_cast<long long>(reply->usage.prompt_tokens), static_cast<long long>(reply->usage.completion_tokens));
+  std::printf("reply from %s in %.1f ms: %s\nusage: %lld prompt + %lld completion tokens\n", reply->provider.c_str(),
+              reply->latency_ms, reply->content.c_str(), static_cast<long long>(reply->usage.prompt_tokens),
+              static_cast<long long>(reply->usage.completion_tokens));
 
+  // A stream as typed events: text as it comes, then the usage and why it stopped.
   std::printf("stream: ");
-  auto streamed = client.chat_stream(request, [](std::string_view piece) {
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
+  auto streamed = client.chat_stream(request, [](const llmux::StreamEvent& e) {
+    using Type = llmux::StreamEvent::Type;
+    if (e.type == Type::text) std::fwrite(e.text.data(), 1, e.text.size(), stdout);
+    if (e.type == Type::usage) std::printf(" [%lld tokens]", static_cast<long long>(e.usage.total_tokens));
+    if (e.type == Type::finish) std::printf(" [%.*s]", static_cast<int>(e.text.size()), e.text.data());
     std::fflush(stdout);
   });
   std::printf("\n");
   if (!streamed) {
     std::fprintf(stderr, "chat_stream: %s\n", streamed.error().message.c_str());
     return 1;
+  }
+
+  // A tool the model may call; a provider that supports tools answers with a call to it.
+  llmux::ChatRequest with_tool = request;
+  with_tool.tools = {{"get_time", "The current time in a city",
+                      R"({"type":"object","properties":{"city":{"type":"string"}},"required":["city"]})"}};
+  if (auto called = client.chat(with_tool)) {
+    for (const auto& call : called->tool_calls)
+      std::printf("tool call %s: %s(%s)\n", call.id.c_str(), call.name.c_str(), call.arguments.c_str());
+    if (called->tool_calls.empty()) std::printf("no tool call: %s\n", called->content.c_str());
   }
 
   if (auto models = client.list_models("example")) {

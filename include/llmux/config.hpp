@@ -102,6 +102,13 @@ struct ApiKeySettings {
 };
 // --- end of rate limits and budgets
 
+// ---- Inbound APIs a provider serves as itself: `responses:` (src/config/provider_apis.cpp) ----
+struct ProviderApis {
+  // `responses: true|false`: whether POST /v1/responses passes through to this provider. Unset:
+  // azure-openai and an openai-compatible provider at api.openai.com (the `openai` preset) do.
+  std::optional<bool> responses;
+};
+
 // ---- Upstream TLS: a provider's `security:` and `tls:` keys (src/config/tls_keys.cpp) ----
 enum class TlsVersion { unset, tls1_2, tls1_3 };  // unset: OpenSSL's default minimum (TLS 1.2)
 
@@ -139,8 +146,12 @@ struct ProviderConfig {
   ProviderGovernance governance;  // rateLimit, budget
   std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
   ProviderTlsConfig tls;
+  ProviderApis apis;
   SourceLocation source;
 };
+
+// Whether POST /v1/responses passes through to the provider (ProviderApis::responses).
+bool serves_responses(const ProviderConfig& provider);
 
 // How a model's deployments of equal priority share the load.
 enum class BalanceStrategy { priority, weighted, least_inflight, lowest_latency };

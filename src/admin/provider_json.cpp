@@ -333,6 +333,7 @@ bjson::object provider_json(const ProviderView& view) {
   o["priority"] = c.priority;
   o["timeout"] = c.timeout.count();
   o["maxRetries"] = c.max_retries;
+  o["responses"] = serves_responses(c);  // whether POST /v1/responses passes through to it
   o["defaultModel"] = c.default_model.empty() ? bjson::value(nullptr) : bjson::value(c.default_model);
   bjson::array models;
   for (const auto& m : c.models) models.push_back(model_json(m));

@@ -8,10 +8,10 @@
 #include <mutex>
 #include <thread>
 
+#include "client/answer_reader.hpp"
 #include "discovery/defaults.hpp"
 #include "http/upstream_guard.hpp"
 #include "http/sse.hpp"
-#include "providers/openai_output.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 #include "providers/provider.hpp"
@@ -64,52 +64,7 @@ Error invalid(std::string message, std::string param = {}) {
   return Error::make(ErrorKind::invalid_request, std::move(message), std::move(param));
 }
 
-std::string string_at(const bjson::value& v, std::initializer_list<std::string_view> path) {
-  const bjson::value* cur = &v;
-  for (auto key : path) {
-    if (cur->is_object()) {
-      cur = cur->as_object().if_contains(key);
-    } else if (cur->is_array() && key == "0") {
-      cur = cur->as_array().empty() ? nullptr : &cur->as_array()[0];
-    } else {
-      cur = nullptr;
-    }
-    if (!cur) return {};
-  }
-  return cur->is_string() ? std::string(cur->as_string()) : std::string();
-}
-
-TokenUsage usage_of(const bjson::value& v) {
-  TokenUsage u;
-  const auto* usage = v.is_object() ? v.as_object().if_contains("usage") : nullptr;
-  if (!usage || !usage->is_object()) return u;
-  auto num = [&](const char* key) -> int64_t {
-    const auto* x = usage->as_object().if_contains(key);
-    return x && x->is_int64() ? x->as_int64() : 0;
-  };
-  u.prompt_tokens = num("prompt_tokens");
-  u.completion_tokens = num("completion_tokens");
-  u.total_tokens = num("total_tokens");
-  if (!u.total_tokens) u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
-  return u;
-}
-
 }  // namespace
-
-std::string chat_request_body(const ChatRequest& r, bool stream) {
-  bjson::object body;
-  bjson::array messages;
-  for (const auto& m : r.messages) messages.push_back(bjson::object{{"role", m.role}, {"content", m.content}});
-  body["model"] = r.model;
-  body["messages"] = std::move(messages);
-  if (r.temperature) body["temperature"] = *r.temperature;
-  if (r.max_tokens) body["max_tokens"] = *r.max_tokens;
-  if (stream) {
-    body["stream"] = true;
-    body["stream_options"] = bjson::object{{"include_usage", true}};
-  }
-  return bjson::serialize(body);
-}
 
 struct Client::Impl {
   Impl() : upstream(io), guard(asio::make_work_guard(io)) {
@@ -151,7 +106,8 @@ struct Client::Impl {
     return collector;
   }
 
-  Expected<ChatResponse, Error> chat(const ChatRequest& request, const std::function<void(std::string_view)>* on_delta);
+  // on_event null: a whole answer; else a stream whose events go to it.
+  Expected<ChatResponse, Error> chat(const ChatRequest& request, const std::function<void(const StreamEvent&)>* on_event);
 
   asio::io_context io{1};
   http::UpstreamClient upstream;
@@ -228,10 +184,27 @@ std::vector<std::string> Client::provider_ids() const {
   return ids;
 }
 
+namespace {
+
+std::optional<Error> invalid_tools(const ChatRequest& request) {
+  for (size_t i = 0; i < request.tools.size(); ++i) {
+    const auto& tool = request.tools[i];
+    if (tool.name.empty()) return invalid("tools[" + std::to_string(i) + "] has no name", "tools");
+    boost::system::error_code ec;
+    auto parameters = bjson::parse(tool.parameters, ec);
+    if (ec || !parameters.is_object())
+      return invalid("tool '" + tool.name + "': parameters must be a JSON Schema object written as JSON text", "tools");
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
-                                                 const std::function<void(std::string_view)>* on_delta) {
+                                                 const std::function<void(const StreamEvent&)>* on_event) {
   auto reg = registry();
   if (request.messages.empty()) return unexpected(invalid("'messages' must contain at least one message", "messages"));
+  if (auto bad = invalid_tools(request)) return unexpected(*bad);
   std::string provider_pin = request.provider;
   if (request.model.empty() && provider_pin.empty()) provider_pin = reg->default_provider;
   if (reg->providers.empty())
@@ -239,12 +212,14 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   auto resolved = reg->catalog->resolve(request.model, provider_pin);
   if (!resolved) return unexpected(resolved.error());
   const auto& provider = *resolved->provider;
+  const bool stream = on_event != nullptr;
 
-  std::string body = chat_request_body(request, on_delta != nullptr);
+  // The canonical request is an OpenAI body; each adapter encodes its own wire format from it.
+  std::string body = chat_request_body(request, stream);
   auto fields = json::read_request(body);
   if (!fields) return unexpected(fields.error());
   providers::EncodeInput input{providers::Endpoint::chat_completions, body, &fields.value(),
-                               resolved->upstream_model, {}, on_delta != nullptr};
+                               resolved->upstream_model, {}, stream};
   auto encoded = provider.encode(input);
   if (!encoded) return unexpected(encoded.error());
   std::string url = encoded->url;
@@ -252,60 +227,67 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
 
   ChatResponse out;
   out.provider = provider.id();
-  std::optional<Error> stream_error;
-  http::SseParser sse;
-  std::function<void(std::string_view)> on_bytes;
-  // A provider with its own wire format is read through its decoder, as OpenAI text.
+  static const std::function<void(const StreamEvent&)> kNoCallback = [](const StreamEvent&) {};
+  client_detail::AnswerAssembler assembler(out, stream ? *on_event : kNoCallback);
+  // A provider with its own wire format is read through its decoder's canonical events, like the
+  // gateway reads it; an OpenAI stream's chunks directly.
   auto decoder = provider.make_response_decoder();
-  providers::OpenAIChunkWriter openai_chunks;
-  std::string translated;
-  http::SseParser translated_sse;
-  if (decoder) openai_chunks.begin(&translated, 0, true);
-  // Reads one OpenAI stream event (as sent, or as translated from the provider's format).
-  auto on_openai_event = [&](const http::SseEvent& e) {
-    if (e.data == "[DONE]") return true;
-    boost::system::error_code ec;
-    auto v = bjson::parse(e.data, ec);
-    if (ec) return true;
-    if (v.is_object() && v.as_object().contains("error")) {
-      stream_error = provider.decode_error(502, e.data, {});
-      return true;
-    }
-    if (out.id.empty()) out.id = string_at(v, {"id"});
-    if (out.model.empty()) out.model = string_at(v, {"model"});
-    std::string piece = string_at(v, {"choices", "0", "delta", "content"});
-    if (!piece.empty()) {
-      out.content += piece;
-      (*on_delta)(piece);
-    }
-    std::string finish = string_at(v, {"choices", "0", "finish_reason"});
-    if (!finish.empty()) out.finish_reason = finish;
-    auto usage = usage_of(v);
-    if (usage.total_tokens) out.usage = usage;
-    return true;
-  };
-  if (on_delta) {
-    on_bytes = [&](std::string_view bytes) {
-      if (!decoder) {
-        sse.feed(bytes, on_openai_event);
-        return;
+  client_detail::CanonicalStreamReader canonical(out, assembler);
+  http::SseParser sse;
+  sse.reset(decoder && decoder->ndjson_stream());
+  std::optional<Error> stream_error;
+  bool saw_done = false;
+  auto on_stream_event = [&](const http::SseEvent& e) {
+    if (stream_error) return false;
+    if (decoder) {
+      if (auto decoded = decoder->decode_event(e, canonical); !decoded) {
+        Error error = std::move(decoded).error();
+        error.message = "provider '" + provider.id() + "': " + error.message;
+        stream_error = std::move(error);
+      } else if (const auto& failed = canonical.error()) {
+        Error error = Error::make(ErrorKind::upstream_error,
+                                  "provider '" + provider.id() + "' failed mid-stream: " + failed->second, {},
+                                  failed->first);
+        error.http_status = 502;
+        error.provider = provider.id();
+        stream_error = provider.scrubbed(std::move(error));
       }
-      sse.feed(bytes, [&](const http::SseEvent& e) {
-        if (auto decoded = decoder->decode_event(e, openai_chunks); !decoded) openai_chunks.fail(decoded.error());
-        return true;
-      });
-      translated_sse.feed(translated, on_openai_event);
-      translated.clear();
-    };
-  }
+      return !stream_error;
+    }
+    if (e.data == "[DONE]") {
+      saw_done = true;
+    } else if (!client_detail::read_openai_chunk(e.data, out, assembler)) {
+      stream_error = provider.decode_error(502, e.data, {});
+    }
+    return !stream_error;
+  };
+  std::function<void(std::string_view)> on_bytes;
+  if (stream) on_bytes = [&](std::string_view bytes) { sse.feed(bytes, on_stream_event); };
+
+  auto started = std::chrono::steady_clock::now();
   auto c = run(std::move(encoded.value()), on_bytes);
+  out.latency_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (c->result_.failure != http::TransferFailure::none)
     return unexpected(providers::transfer_error(provider, url, c->result_, timeout));
   if (c->status_ < 200 || c->status_ >= 300)
     return unexpected(provider.decode_error(c->status_, c->body_, c->retry_after_));
-  if (stream_error) return unexpected(*stream_error);
-  if (on_delta) return out;
+  if (stream) {
+    if (decoder && decoder->ndjson_stream() && sse.buffered() > 0) sse.feed("\n", on_stream_event);  // a last unended line
+    if (stream_error) return unexpected(*stream_error);
+    // Streams never lie: one that stopped before its end is an error, not a short answer.
+    bool complete = decoder ? canonical.done() : saw_done || !out.finish_reason.empty();
+    if (!complete) {
+      Error e = Error::make(ErrorKind::upstream_error,
+                            "stream from provider '" + provider.id() + "' (" + url + ") ended before it was complete", {},
+                            "upstream_stream_ended");
+      e.http_status = 502;
+      e.provider = provider.id();
+      return unexpected(e);
+    }
+    return out;
+  }
 
+  bool read = false;
   if (decoder) {
     providers::ChatResponse decoded;
     if (auto done = decoder->decode_body(c->body_, decoded); !done) {
@@ -313,30 +295,33 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
       e.message = "provider '" + provider.id() + "' (" + url + "): " + e.message;
       return unexpected(e);
     }
-    translated.clear();
-    providers::write_chat_completion(decoded, 0, translated);
-    c->body_.swap(translated);
+    client_detail::read_canonical_completion(decoded, out);
+    read = true;
+  } else {
+    read = client_detail::read_openai_completion(c->body_, out);
   }
-  boost::system::error_code ec;
-  auto v = bjson::parse(c->body_, ec);
-  if (ec || !v.is_object()) {
+  if (!read) {
     Error e = Error::make(ErrorKind::upstream_error, "provider '" + provider.id() + "' returned a malformed response (" + url + ")");
     e.http_status = 502;
     return unexpected(e);
   }
-  out.id = string_at(v, {"id"});
-  out.model = string_at(v, {"model"});
-  out.content = string_at(v, {"choices", "0", "message", "content"});
-  out.finish_reason = string_at(v, {"choices", "0", "finish_reason"});
-  out.usage = usage_of(v);
+  if (out.model.empty()) out.model = resolved->upstream_model;
   return out;
 }
 
 Expected<ChatResponse, Error> Client::chat(const ChatRequest& request) { return impl_->chat(request, nullptr); }
 
 Expected<ChatResponse, Error> Client::chat_stream(const ChatRequest& request,
+                                                  const std::function<void(const StreamEvent&)>& on_event) {
+  return impl_->chat(request, &on_event);
+}
+
+Expected<ChatResponse, Error> Client::chat_stream(const ChatRequest& request,
                                                   const std::function<void(std::string_view)>& on_delta) {
-  return impl_->chat(request, &on_delta);
+  std::function<void(const StreamEvent&)> texts = [&](const StreamEvent& e) {
+    if (e.type == StreamEvent::Type::text) on_delta(e.text);
+  };
+  return impl_->chat(request, &texts);
 }
 
 Expected<std::vector<ModelInfo>, Error> Client::list_models(std::string_view provider_id) {

@@ -27,6 +27,7 @@
 #include "config/governance_keys.hpp"
 #include "config/key_scopes.hpp"
 #include "config/presets.hpp"
+#include "config/provider_apis.hpp"
 #include "config/server_tls_keys.hpp"
 #include "config/upstream_policy.hpp"
 #include "config/tls_keys.hpp"
@@ -548,6 +549,11 @@ class Loader {
         else p.api_version = std::move(*s);
       }
     }
+    if (auto* i = get(f, "responses"))
+      if (auto v = boolean(*i)) {
+        if (auto problem = responses_setting_problem(p.type)) fail(*i, *problem);
+        else p.apis.responses = *v;
+      }
     if (auto* i = get(f, "security")) read_tls_keys(*i, TlsKeyGroup::security, p.tls);
     if (auto* i = get(f, "tls")) read_tls_keys(*i, TlsKeyGroup::tls, p.tls);
     if (preset) apply_preset(*preset, p, get(f, "base_url") != nullptr, get(f, "api_key") != nullptr);

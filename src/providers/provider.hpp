@@ -17,7 +17,9 @@
 
 namespace llmux::providers {
 
-enum class Endpoint { chat_completions, completions, embeddings, models };
+// `responses` is OpenAI's Responses API: only providers that serve it as themselves take it (the
+// body passes through; serves_responses in llmux/config.hpp), the others answer 501.
+enum class Endpoint { chat_completions, completions, embeddings, models, responses };
 
 const char* endpoint_path(Endpoint endpoint) noexcept;  // "/chat/completions", …
 
@@ -121,6 +123,9 @@ Error decode_json_error(const Provider& provider, int status, std::string_view b
 
 // The error for an endpoint a provider type does not serve (501).
 Error unsupported_endpoint(const Provider& provider, Endpoint endpoint);
+// The 501 for /v1/responses on a provider that does not serve it, saying how one is marked
+// (responses_support.cpp).
+Error unsupported_responses(const Provider& provider);
 
 // A base URL without trailing slashes and without one trailing version segment from `versions`
 // ("https://api.cohere.com/v2/" with {"/v1", "/v2"} → "https://api.cohere.com"): the root an

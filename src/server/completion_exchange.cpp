@@ -13,6 +13,7 @@
 #include "server/endpoints/endpoints.hpp"
 #include "json/body_edit.hpp"
 #include "json/simdjson_support.hpp"
+#include "providers/responses_support.hpp"
 #include "server/worker.hpp"
 
 namespace llmux::server {
@@ -237,8 +238,10 @@ void CompletionExchange::act(const router::Decision& d) {
     case router::Decision::Action::attempt: break;
   }
   if (auto prepared = prepare_attempt(*d.deployment, d.timeouts); !prepared) {
-    return act(planner_->after(router::AttemptOutcome::http_error(400, prepared.error().code), router::Instant::now(),
-                               prepared.error()));
+    // Its own status: 400 for a request the deployment cannot take, 501 (moved past, no breaker
+    // failure) for an endpoint its provider does not serve.
+    return act(planner_->after(router::AttemptOutcome::http_error(prepared.error().http_status, prepared.error().code),
+                               router::Instant::now(), prepared.error()));
   }
   auto wait = d.start_at - router::SteadyClock::now();
   if (wait <= router::SteadyClock::duration::zero()) return start_attempt();
@@ -256,8 +259,11 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
     resolution_.provider = deployment.provider;
     resolution_.model = deployment.model;
     resolution_.upstream_model = deployment.upstream_model;
-    decoder_ = scratch_.decoder_for(*deployment.provider);
+    // Responses bodies pass through: only providers that speak them are sent them.
+    decoder_ = endpoint_ == providers::Endpoint::responses ? nullptr : scratch_.decoder_for(*deployment.provider);
     if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
+    if (endpoint_ == providers::Endpoint::responses && !serves_responses(deployment.provider->config()))
+      return unexpected(providers::unsupported_responses(*deployment.provider));
     providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
                                  stream_};
     if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
@@ -300,6 +306,10 @@ std::optional<Error> CompletionExchange::validate_fields() const {
         return Error::make(ErrorKind::invalid_request, "'input' must be a string or an array", "input", "invalid_type");
       if (f.input_type == JsonType::array && f.input_count == 0)
         return Error::make(ErrorKind::invalid_request, "'input' must not be empty", "input", "empty_array");
+      break;
+    case providers::Endpoint::responses:
+      if (f.input_type != JsonType::absent && f.input_type != JsonType::string && f.input_type != JsonType::array)
+        return Error::make(ErrorKind::invalid_request, "'input' must be a string or an array", "input", "invalid_type");
       break;
     case providers::Endpoint::models: break;
   }
@@ -404,7 +414,7 @@ void CompletionExchange::open_client_stream() {
   content_started();
   attempt_succeeded();
   streaming_ = true;
-  response_status_ = 200;
+  if (response_status_ == 0) response_status_ = 200;  // a failure among the held events keeps its status
   add_routing_headers();
   connection_->begin_stream(200, "text/event-stream", buffers_.headers);
   // What arrived before the content (a role-only chunk, comments) goes out first, in order.
@@ -441,6 +451,7 @@ bool CompletionExchange::on_body(std::string_view bytes) {
     // Held until the first event with content; an error event before it fails the attempt.
     bool content = false;
     buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
+      if (endpoint_ == providers::Endpoint::responses) return hold_responses_event(e, content);
       if (!content && is_error_event(e.data)) {
         attempt_error_ = resolution_.provider->decode_error(502, e.data, {});
         return false;
@@ -500,7 +511,8 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
       ++events_dropped_;
       return;
     }
-    note_parsed_event(parsed);
+    if (endpoint_ == providers::Endpoint::responses) note_responses_event(e, parsed);
+    else note_parsed_event(parsed);
     streamed_text_.add(e.data);
     if (track_text_) {
       if (!identity_.known()) identity_.capture(e.data);
@@ -675,7 +687,7 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   }
   if (decoder_) return send_translated_body();
   const auto& body = buffers_.upstream_body;
-  auto usage = json::read_usage(body);
+  auto usage = endpoint_ == providers::Endpoint::responses ? providers::read_responses_usage(body) : json::read_usage(body);
   if (!usage && json::locate_syntax_error(body)) {
     Error e = Error::make(ErrorKind::upstream_error,
                           "provider '" + provider.id() + "' returned a malformed response (" +
@@ -724,6 +736,7 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
     if (result.failure == http::TransferFailure::timeout && Clock::now() >= total_due_) return total_timed_out();
     std::string why = result.failure == http::TransferFailure::timeout ? std::string()
                       : !clean                                          ? "broke off: " + result.detail
+                      : endpoint_ == providers::Endpoint::responses     ? "ended before response.completed"
                                                                         : "ended before [DONE]";
     Error e = result.failure == http::TransferFailure::timeout
                   ? timeout_error(TimeoutKind::idle, provider, buffers_.upstream_request.url, timeouts_.idle)
@@ -887,7 +900,7 @@ void CompletionExchange::resume_attempt_failed(Error e) {
 }
 
 void CompletionExchange::end_stream_with_error(const Error& e) {
-  std::string event = "data: " + to_openai_json(e) + "\n\n";
+  std::string event = providers::stream_error_event(endpoint_, e);
   connection_->stream(event);
   if (decoder_) usage_ = buffers_.chunk_writer.usage();
   record_usage();
@@ -990,7 +1003,7 @@ void CompletionExchange::cut_for_shutdown() {
   Error e = Error::make(ErrorKind::upstream_error, "gateway shutting down: the answer was cut", {}, "gateway_shutdown");
   e.http_status = 503;
   if (!streaming_) return send_error(e);
-  std::string event = "data: " + to_openai_json(e) + "\n\n";
+  std::string event = providers::stream_error_event(endpoint_, e);
   connection_->stream(event);
   connection_->end_stream();
 }

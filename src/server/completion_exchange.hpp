@@ -165,6 +165,10 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   // Pass-through events, re-framed one by one: an unparseable one is dropped and counted.
   void pass_event(const http::SseEvent& e, std::string& out);
   void note_parsed_event(simdjson::dom::element event);
+  // The same for /v1/responses streams (exchange_responses.cpp): held until the answer starts (an
+  // error before it fails the attempt; false then), their usage and end read as they pass.
+  bool hold_responses_event(const http::SseEvent& e, bool& content);
+  void note_responses_event(const http::SseEvent& e, simdjson::dom::element event);
   bool pass_resumed_event(const http::SseEvent& e, std::string& out);  // false: the attempt failed
   // After the first byte: resume the stream on a `resume: prefill` deployment, else end it with
   // one error event.

@@ -176,5 +176,18 @@ TEST(ProviderJson, AnswersNeverHoldTheKey) {
   EXPECT_TRUE(o.at("default").as_bool());
 }
 
+TEST(ProviderJson, SaysWhetherTheProviderServesTheResponsesApi) {
+  ProviderConfig c;
+  c.id = "p";
+  c.base_url = "http://a/v1";
+  YAML::Node written = YAML::Load("base_url: http://a/v1\n");
+  EXPECT_FALSE(provider_json({&c, &written, "store", false}).at("responses").as_bool());
+  c.apis.responses = true;
+  EXPECT_TRUE(provider_json({&c, &written, "store", false}).at("responses").as_bool());
+  c.apis.responses.reset();
+  c.base_url = "https://api.openai.com/v1";
+  EXPECT_TRUE(provider_json({&c, &written, "store", false}).at("responses").as_bool());
+}
+
 }  // namespace
 }  // namespace llmux::admin

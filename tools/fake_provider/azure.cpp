@@ -28,7 +28,7 @@ std::optional<Reply> azure_target_error(std::string_view target) {
   auto q = target.find('?');
   std::string_view path = target.substr(0, q);
   std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
-  bool dated_path = path.starts_with("/openai/deployments/") || path == "/openai/models";
+  bool dated_path = path.starts_with("/openai/deployments/") || path == "/openai/models" || path == "/openai/responses";
   if (!dated_path) return std::nullopt;
   if (query.starts_with("api-version=") || query.find("&api-version=") != std::string_view::npos) return std::nullopt;
   return json_reply(404, R"({"error":{"code":"404","message":"Resource not found"}})");

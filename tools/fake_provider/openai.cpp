@@ -10,6 +10,9 @@
 
 #include <boost/json.hpp>
 
+#include "openai_tools.hpp"
+#include "responses.hpp"
+
 namespace llmux::fake {
 namespace json = boost::json;
 namespace http = boost::beast::http;
@@ -71,6 +74,12 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
                     max_tokens(req));
   continue_prefill(req, a);
   const std::uint64_t created = unix_now();
+  const auto call = openai_tool_call(req, id);
+  std::string_view finish = finish_reason(a);
+  if (call) {
+    a.completion_tokens = std::max<std::uint64_t>(token_estimate(code_points(call->arguments)), 1);
+    finish = "\"tool_calls\"";
+  }
 
   if (!bool_field(req, "stream")) {
     Reply r;
@@ -82,9 +91,10 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
     r.body += ",\"model\":";
     append_str(r.body, model);
     r.body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
-    append_str(r.body, a.text);
+    if (call) r.body += "null,\"tool_calls\":" + tool_calls_json(*call);
+    else append_str(r.body, a.text);
     r.body += ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":";
-    r.body += finish_reason(a);
+    r.body += finish;
     r.body += "}]";
     if (s.usage.value_or(true)) {
       r.body += ",\"usage\":";
@@ -124,13 +134,17 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
   r.events.push_back(event(R"({"role":"assistant","content":""})", "null"));
   r.first_content = 1;
   if (s.malformed) r.events.emplace_back(kMalformedEvent);
-  for (auto piece : split_pieces(a.text, s.chunks)) {
-    std::string delta = "{\"content\":";
-    append_str(delta, piece);
-    delta += '}';
-    r.events.push_back(event(delta, "null"));
+  if (call) {
+    for (const auto& delta : tool_call_deltas(*call, s.chunks)) r.events.push_back(event(delta, "null"));
+  } else {
+    for (auto piece : split_pieces(a.text, s.chunks)) {
+      std::string delta = "{\"content\":";
+      append_str(delta, piece);
+      delta += '}';
+      r.events.push_back(event(delta, "null"));
+    }
   }
-  r.events.push_back(event("{}", finish_reason(a)));
+  r.events.push_back(event("{}", finish));
   if (with_usage) r.events.push_back(head + "],\"usage\":" + usage_json(a.prompt_tokens, a.completion_tokens) + "}\n\n");
   r.events.emplace_back(kDone);
   return r;
@@ -400,6 +414,7 @@ Reply OpenAiApi::route(const Request& req, std::string_view path, std::string_vi
     if (path == "/completions")
       return text_completion(o, s, model.empty() ? "fake-model" : model, next_id_++);
     if (path == "/embeddings") return embeddings(o, model.empty() ? "fake-embedding" : model);
+    if (path == "/responses") return responses_answer(o, s, model.empty() ? "fake-model" : model, next_id_++);
   } else if (method == http::verb::get) {
     Reply r;
     if (path == "/models") {

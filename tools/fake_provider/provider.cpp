@@ -18,7 +18,7 @@ namespace {
 std::string_view api_path(std::string_view path, std::string_view& deployment) {
   if (path.starts_with("/v1/")) return path.substr(3);
   if (path.starts_with("/openai/v1/")) return path.substr(10);
-  if (path == "/openai/models") return path.substr(7);
+  if (path == "/openai/models" || path == "/openai/responses") return path.substr(7);
   constexpr std::string_view azure = "/openai/deployments/";
   if (path.starts_with(azure)) {
     path.remove_prefix(azure.size());
@@ -207,7 +207,7 @@ Reply Provider::handle(const Request& req) const {
   } else {
     r = anthropic ? anthropic_.answer(req, path, body, bad_json, versioned, s, id)
                   : openai_.answer(req, path, deployment, body, bad_json, s);
-    if (azure) dress_as_azure(r);
+    if (azure && path != "/responses") dress_as_azure(r);  // Azure annotates chat choices only
     if (s.status && r.status == 200) r.status = s.status;
   }
 

@@ -60,12 +60,14 @@ AzureOpenAIProvider::AzureOpenAIProvider(ProviderConfig config, UpstreamLimits l
 
 std::string AzureOpenAIProvider::endpoint_url(Endpoint endpoint) const {
   if (endpoint == Endpoint::models) return list_models_request().url;
+  if (endpoint == Endpoint::responses) return (v1() ? prefix_ : resource_ + "/openai") + "/responses" + query_;
   if (v1()) return prefix_ + endpoint_path(endpoint);
   return prefix_ + "{deployment}" + endpoint_path(endpoint) + query_;
 }
 
 Expected<void, Error> AzureOpenAIProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
   if (in.endpoint == Endpoint::models) return unexpected(unsupported_endpoint(*this, in.endpoint));
+  if (in.endpoint == Endpoint::responses) return encode_responses(in, out);
   if (!encode::is_plain_path_segment(in.upstream_model))
     return unexpected(Error::make(ErrorKind::invalid_request,
                                   "model '" + std::string(in.upstream_model) + "' is not an Azure deployment name (letters, digits, '-', '_' and '.') of provider '" +
@@ -74,6 +76,18 @@ Expected<void, Error> AzureOpenAIProvider::encode_into(const EncodeInput& in, ht
   begin_post(in, prefix_, fixed_headers_, out);
   if (!v1()) out.url.append(in.upstream_model);
   out.url.append(endpoint_path(in.endpoint));
+  out.url.append(query_);
+  write_openai_body(in, default_params_, out.body);
+  return {};
+}
+
+// The Responses API has no deployment segment in its path: the deployment is the body's model.
+// Azure serves it at /openai/v1/responses, and with a dated (preview) version at
+// /openai/responses?api-version=….
+Expected<void, Error> AzureOpenAIProvider::encode_responses(const EncodeInput& in, http::UpstreamRequest& out) const {
+  if (!serves_responses(config_)) return unexpected(unsupported_responses(*this));
+  begin_post(in, v1() ? prefix_ : resource_, fixed_headers_, out);
+  out.url.append(v1() ? "/responses" : "/openai/responses");
   out.url.append(query_);
   write_openai_body(in, default_params_, out.body);
   return {};

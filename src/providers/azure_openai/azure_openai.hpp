@@ -29,6 +29,7 @@ class AzureOpenAIProvider final : public Provider {
   const std::string& resource_url() const noexcept { return resource_; }
 
  private:
+  Expected<void, Error> encode_responses(const EncodeInput& input, http::UpstreamRequest& out) const;
   bool v1() const noexcept { return config_.api_version.empty() || config_.api_version == kV1; }
 
   std::vector<std::string> fixed_headers_;

@@ -44,6 +44,7 @@ const char* endpoint_path(Endpoint endpoint) noexcept {
     case Endpoint::completions: return "/completions";
     case Endpoint::embeddings: return "/embeddings";
     case Endpoint::models: return "/models";
+    case Endpoint::responses: return "/responses";
   }
   return "";
 }
@@ -87,7 +88,8 @@ std::vector<std::string> json_request_headers(const ProviderConfig& config) {
 
 OpenAICompatibleProvider::OpenAICompatibleProvider(ProviderConfig config, UpstreamLimits limits)
     : Provider(std::move(config), limits) {
-  for (auto e : {Endpoint::chat_completions, Endpoint::completions, Endpoint::embeddings, Endpoint::models})
+  for (auto e : {Endpoint::chat_completions, Endpoint::completions, Endpoint::embeddings, Endpoint::models,
+                 Endpoint::responses})
     urls_[static_cast<int>(e)] = config_.base_url + endpoint_path(e);
 
   fixed_headers_ = json_request_headers(config_);
@@ -99,6 +101,8 @@ std::string OpenAICompatibleProvider::endpoint_url(Endpoint endpoint) const {
 }
 
 Expected<void, Error> OpenAICompatibleProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
+  if (in.endpoint == Endpoint::responses && !serves_responses(config_))
+    return unexpected(unsupported_responses(*this));
   begin_post(in, urls_[static_cast<int>(in.endpoint)], fixed_headers_, out);
   write_openai_body(in, default_params_, out.body);
   return {};
@@ -106,8 +110,9 @@ Expected<void, Error> OpenAICompatibleProvider::encode_into(const EncodeInput& i
 
 void write_openai_body(const EncodeInput& in, const json::JsonMembers& default_params, std::string& out) {
   static const json::JsonMembers no_defaults;
-  json::rewrite_request_into(out, in.body, *in.fields, in.upstream_model,
-                             in.endpoint == Endpoint::embeddings ? no_defaults : default_params);
+  // Default params are chat parameters: embeddings and Responses bodies take none of them as is.
+  bool takes_defaults = in.endpoint != Endpoint::embeddings && in.endpoint != Endpoint::responses;
+  json::rewrite_request_into(out, in.body, *in.fields, in.upstream_model, takes_defaults ? default_params : no_defaults);
 }
 
 http::UpstreamRequest OpenAICompatibleProvider::list_models_request() const {

@@ -22,7 +22,7 @@ class OpenAICompatibleProvider final : public Provider {
  private:
   std::vector<std::string> fixed_headers_;
   json::JsonMembers default_params_;  // parsed once, merged into every generation request
-  std::string urls_[4];
+  std::string urls_[5];  // by Endpoint
 };
 
 // The client's body for an OpenAI-style upstream, written into `out`: the upstream model id, and

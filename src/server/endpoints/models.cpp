@@ -36,6 +36,7 @@ std::optional<providers::Endpoint> completion_endpoint(std::string_view path) {
   if (path == "/v1/chat/completions") return providers::Endpoint::chat_completions;
   if (path == "/v1/completions") return providers::Endpoint::completions;
   if (path == "/v1/embeddings") return providers::Endpoint::embeddings;
+  if (path == "/v1/responses") return providers::Endpoint::responses;
   return std::nullopt;
 }
 
