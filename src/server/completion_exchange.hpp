@@ -34,6 +34,9 @@ namespace llmux::server {
 class Connection;
 struct Worker;
 
+// An upstream's error body is kept up to this size (the answer to the client is built from it).
+inline constexpr size_t kMaxErrorBody = 1 << 20;
+
 // Storage a connection keeps for its exchanges so that a warm connection allocates nothing per
 // request. Only capacity carries over: lend() empties every buffer, and it is the only way an
 // exchange gets them.
