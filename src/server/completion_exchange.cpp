@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 
 #include "core/text.hpp"
+#include "providers/anthropic/anthropic_inbound.hpp"
+#include "providers/openai_compatible/openai_compatible.hpp"
 #include "observability/log.hpp"
 #include "server/connection.hpp"
 #include "server/endpoints/endpoints.hpp"
@@ -46,6 +48,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
+  b.chat_body.clear();
   // read_request resets the fields before it fills them; they are emptied here all the same so
   // nothing of the last request is visible even to an exchange that fails before reading.
   auto keys = std::move(b.fields.top_level_keys);
@@ -87,13 +90,20 @@ providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provid
   return decoder_.get();
 }
 
+providers::ResponseDecoder* ExchangeScratch::openai_decoder() {
+  if (!openai_decoder_) openai_decoder_ = providers::make_openai_decoder();
+  openai_decoder_->reset();
+  return openai_decoder_.get();
+}
+
 // --- exchange --------------------------------------------------------------------------------------
 
 CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection,
                                        std::shared_ptr<const GatewayState> state, ExchangeScratch& scratch,
                                        providers::Endpoint endpoint, const http::RequestHead& head,
                                        std::string_view request_id, std::string_view response_headers,
-                                       std::shared_ptr<const governance::KeyPolicy> key)
+                                       std::shared_ptr<const governance::KeyPolicy> key,
+                                       const InboundDialect& dialect)
     : connection_(std::move(connection)),
       worker_(worker),
       state_(std::move(state)),
@@ -101,6 +111,9 @@ CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connectio
       buffers_(scratch.lend()),
       scratch_(scratch),
       endpoint_(endpoint),
+      dialect_(dialect),
+      writer_(dialect.native_api() ? static_cast<providers::ClientStreamWriter*>(&buffers_.anthropic_writer)
+                                   : &buffers_.chunk_writer),
       body_(head.body),
       head_(head) {
   buffers_.request_id.assign(request_id);
@@ -126,6 +139,16 @@ void CompletionExchange::start() {
   auto& fields = buffers_.fields;
   if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
   if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
+  // Another dialect's request in OpenAI's form, for the providers that do not serve it natively.
+  // A request that has none may still go to one that does: the error waits for the route.
+  if (dialect_.native_api()) {
+    if (auto converted = dialect_.to_chat_request(body_, buffers_.chat_body); !converted)
+      conversion_error_ = std::move(converted).error();
+    else if (prompt_text_bytes_ = *converted; !json::read_request(buffers_.chat_body, buffers_.chat_fields))
+      conversion_error_ = Error::make(ErrorKind::internal, "the translated request is not valid JSON");
+    // The fields' key views live in the reader's per-thread buffer, which the read above reused.
+    if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
+  }
 
   // The route: the requested model's deployments in order, then the request's own fallbacks.
   if (std::find(fields.top_level_keys.begin(), fields.top_level_keys.end(), "fallbacks") != fields.top_level_keys.end()) {
@@ -144,6 +167,13 @@ void CompletionExchange::start() {
   if (auto routed = state_->routes->route(ask, *state_->stats, router::thread_random(), route_); !routed)
     return send_error(routed.error());
 
+  if (auto api = dialect_.native_api()) {
+    bool any_native = false;
+    for (size_t i = 0; i < route_.size(); ++i) any_native = any_native || route_[i].provider->serves_native(*api);
+    if (conversion_error_ && !any_native) return send_error(*conversion_error_);
+    if (*api == providers::NativeApi::anthropic_count_tokens && !route_[0].provider->serves_native(*api))
+      return answer_token_estimate();
+  }
   const router::Deployment& first = route_[0];
   if (fields.max_tokens && first.model && first.model->context_window &&
       *fields.max_tokens > *first.model->context_window) {
@@ -158,7 +188,8 @@ void CompletionExchange::start() {
   stream_ = fields.stream && endpoint_ != providers::Endpoint::embeddings;
   auto budget = router::request_budget(router_config, header_timeout);
   if (budget) request_deadline_ = started_ + *budget;
-  if (stream_ && endpoint_ == providers::Endpoint::chat_completions && router_config.max_resumes > 0)
+  if (stream_ && endpoint_ == providers::Endpoint::chat_completions && !dialect_.native_api() &&
+      router_config.max_resumes > 0)
     for (size_t i = 0; i < route_.size(); ++i) resumable_route_ = resumable_route_ || route_[i].resume_prefill;
   track_text_ = stream_ && (resumable_route_ || fields.include_usage);
   if (auto refused = admit_key()) return send_error(*refused);
@@ -195,12 +226,25 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
     resolution_.provider = deployment.provider;
     resolution_.model = deployment.model;
     resolution_.upstream_model = deployment.upstream_model;
-    decoder_ = scratch_.decoder_for(*deployment.provider);
-    if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
-    providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
-                                 stream_};
-    if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
-      return unexpected(std::move(encoded).error());
+    auto api = dialect_.native_api();
+    native_ = api && deployment.provider->serves_native(*api);
+    if (native_) {
+      decoder_ = nullptr;
+      providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
+                                   stream_};
+      if (auto encoded = deployment.provider->encode_native(*api, input, request); !encoded)
+        return unexpected(std::move(encoded).error());
+    } else {
+      if (api && conversion_error_) return unexpected(*conversion_error_);
+      decoder_ = scratch_.decoder_for(*deployment.provider);
+      if (!decoder_ && api) decoder_ = scratch_.openai_decoder();  // OpenAI's shape, written in the client's
+      if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
+      providers::EncodeInput input{endpoint_, api ? std::string_view(buffers_.chat_body) : body_,
+                                   api ? &buffers_.chat_fields : &buffers_.fields, deployment.upstream_model,
+                                   buffers_.request_id, stream_};
+      if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
+        return unexpected(std::move(encoded).error());
+    }
     if (fallbacks_in_body_) json::remove_top_level_member(request.body, "fallbacks");
     encoded_for_ = &deployment;
     // With one deployment the body is never encoded again: a large one need not live as long as
@@ -259,13 +303,13 @@ void CompletionExchange::start_attempt() {
   if (decoder_) {
     decoder_->reset();
     if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk
-      buffers_.chunk_writer = providers::OpenAIChunkWriter{};
-      buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
-      buffers_.chunk_writer.default_model(resolution_.upstream_model);
+      if (writer_ == &buffers_.chunk_writer) buffers_.chunk_writer = providers::OpenAIChunkWriter{};
+      writer_->begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+      writer_->default_model(resolution_.upstream_model);
     }
     if (tracker_) tool_call_seen_ = tool_call_seen_ || tracker_->tool_call_seen();
-    buffers_.chunk_writer.price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
-    tracker_.emplace(buffers_.chunk_writer, resumable_route_ ? &sent_text_ : nullptr);
+    writer_->price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
+    tracker_.emplace(*writer_, resumable_route_ ? &sent_text_ : nullptr);
     tracker_->drop_start(resuming_);
     gate_.emplace(*tracker_);
   }
@@ -379,7 +423,7 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   }
   if (upstream_streaming_ && !streaming_ && result.failure == http::TransferFailure::none) {
     // The stream ended before anything with content: complete (an empty answer), or cut.
-    bool complete = decoder_ ? buffers_.chunk_writer.ended() && !gate_->failed() : saw_done_;
+    bool complete = decoder_ ? writer_->ended() && !gate_->failed() : saw_done_;
     if (!complete) {
       Error e = Error::make(ErrorKind::upstream_error,
                             "stream from provider '" + provider.id() + "' (" + buffers_.upstream_request.url +
@@ -425,7 +469,7 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   }
   if (decoder_) return send_translated_body();
   const auto& body = buffers_.upstream_body;
-  auto usage = json::read_usage(body);
+  auto usage = native_ ? providers::read_anthropic_usage(body) : json::read_usage(body);
   if (!usage && json::locate_syntax_error(body)) {
     Error e = Error::make(ErrorKind::upstream_error,
                           "provider '" + provider.id() + "' returned a malformed response (" +
@@ -532,7 +576,7 @@ void CompletionExchange::send_translated_body() {
   attempt_succeeded();
   auto& out = buffers_.translated;
   out.clear();
-  providers::write_chat_completion(chat_response_, created_, out);
+  dialect_.write_body(chat_response_, created_, out);
   usage_ = chat_response_.usage;
   record_usage();
   send(200, "application/json", out);
@@ -560,7 +604,23 @@ void CompletionExchange::send_error(const Error& e) {
   response_status_ = e.http_status;
   error_type_ = e.type.empty() ? default_type(e.kind) : e.type;
   add_routing_headers();
-  answer_error(*connection_, e, buffers_.request_id, buffers_.headers);
+  answer_error(*connection_, e, buffers_.request_id, buffers_.headers, dialect_.error_json(e));
+}
+
+// count_tokens for a provider that cannot count: the prompt's text bytes / 4, said to be estimated.
+void CompletionExchange::answer_token_estimate() {
+  resolution_.provider = route_[0].provider;
+  resolution_.model = route_[0].model;
+  resolution_.upstream_model = route_[0].upstream_model;
+  auto& out = buffers_.translated;
+  out = "{\"input_tokens\":";
+  out += std::to_string(providers::estimate_tokens_from_text(prompt_text_bytes_));
+  out += '}';
+  buffers_.headers += "x-llmux-estimated: true\r\nx-llmux-provider: ";
+  buffers_.headers += resolution_.provider->id();
+  buffers_.headers += "\r\n";
+  response_status_ = 200;
+  connection_->respond(200, "application/json", out, buffers_.headers);
 }
 
 void CompletionExchange::send(int status, std::string_view content_type, std::string_view body) {
@@ -610,7 +670,8 @@ void CompletionExchange::cut_for_shutdown() {
   Error e = Error::make(ErrorKind::upstream_error, "gateway shutting down: the answer was cut", {}, "gateway_shutdown");
   e.http_status = 503;
   if (!streaming_) return send_error(e);
-  std::string event = "data: " + to_openai_json(e) + "\n\n";
+  std::string event;
+  dialect_.append_stream_error(e, event);
   connection_->stream(event);
   connection_->end_stream();
 }

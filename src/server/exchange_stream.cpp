@@ -7,6 +7,7 @@
 #include "json/body_edit.hpp"
 #include "json/simdjson_support.hpp"
 #include "observability/log.hpp"
+#include "providers/anthropic/anthropic_inbound.hpp"
 #include "server/completion_exchange.hpp"
 #include "server/connection.hpp"
 #include "server/endpoints/endpoints.hpp"
@@ -117,11 +118,11 @@ bool CompletionExchange::on_body(std::string_view bytes) {
     // Held until the first event with content; an error event before it fails the attempt.
     bool content = false;
     buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
-      if (!content && is_error_event(e.data)) {
+      if (!content && (native_ ? dialect_.native_error_event(e) : is_error_event(e.data))) {
         attempt_error_ = resolution_.provider->decode_error(502, e.data, {});
         return false;
       }
-      content = content || carries_content(e.data);
+      content = content || (native_ ? dialect_.native_content_event(e) : carries_content(e.data));
       pass_event(e, buffers_.upstream_body);
       return true;
     });
@@ -165,6 +166,32 @@ void CompletionExchange::note_parsed_event(simdjson::dom::element event) {
   }
 }
 
+// A natively served Anthropic stream: usage from message_start and message_delta (output tokens
+// are cumulative; newer API versions repeat the input counts), its end from message_stop.
+void CompletionExchange::note_native_event(simdjson::dom::element event) {
+  std::string_view type;
+  if (event["type"].get_string().get(type)) return;
+  simdjson::dom::object usage;
+  if (type == "message_start" && !event["message"]["usage"].get_object().get(usage)) {
+    usage_ = providers::anthropic_usage_of(usage);
+    usage_seen_ = true;
+  } else if (type == "message_delta") {
+    if (!event["usage"].get_object().get(usage)) {
+      json::Usage delta = providers::anthropic_usage_of(usage);
+      int64_t ignored;
+      if (!usage["input_tokens"].get_int64().get(ignored)) usage_ = delta;
+      else usage_.completion_tokens = delta.completion_tokens;
+      usage_.total_tokens = json::add_tokens(usage_.prompt_tokens, usage_.completion_tokens);
+      usage_.reported = true;
+      usage_seen_ = true;
+    }
+    std::string_view stop;
+    if (!event["delta"]["stop_reason"].get_string().get(stop)) saw_finish_ = true;
+  } else if (type == "message_stop") {
+    saw_done_ = true;
+  }
+}
+
 void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
   if (e.data == "[DONE]") {
     saw_done_ = true;
@@ -176,7 +203,8 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
       ++events_dropped_;
       return;
     }
-    note_parsed_event(parsed);
+    if (native_) note_native_event(parsed);
+    else note_parsed_event(parsed);
     streamed_text_.add(e.data);
     if (track_text_) {
       if (!identity_.known()) identity_.capture(e.data);
@@ -222,7 +250,7 @@ bool CompletionExchange::pass_resumed_event(const http::SseEvent& e, std::string
 
 // Events of one upstream read leave as one chunk of OpenAI events.
 bool CompletionExchange::translate_stream(std::string_view bytes) {
-  auto& writer = buffers_.chunk_writer;
+  auto& writer = *writer_;
   auto& gate = *gate_;
   buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
     if (writer.ended() || gate.failed()) return false;
@@ -267,7 +295,7 @@ bool CompletionExchange::translate_stream(std::string_view bytes) {
 // (on_body returns false) and the attempt is given up from the loop.
 void CompletionExchange::finish_stream(const http::TransferResult& result) {
   const auto& provider = *resolution_.provider;
-  auto& writer = buffers_.chunk_writer;
+  auto& writer = *writer_;
   bool clean = result.failure == http::TransferFailure::none;
   // An NDJSON stream's last line may end without its newline: one completes it.
   if (decoder_ && clean && !writer.ended() && decoder_->ndjson_stream() && buffers_.sse.buffered() > 0 &&
@@ -279,7 +307,7 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
   // An upstream that finished its answer (a finish reason) and closed cleanly without [DONE] is a
   // success: the client gets the usage chunk it asked for (estimated when the upstream counted
   // nothing) and the [DONE] its SDK waits for.
-  if (!ended && !decoder_ && saw_finish_ && clean) {
+  if (!ended && !decoder_ && !native_ && saw_finish_ && clean) {
     std::string& out = buffers_.translated;
     out.clear();
     if (buffers_.fields.include_usage && !usage_seen_) {
@@ -388,9 +416,10 @@ void CompletionExchange::resume_attempt_failed(Error e) {
 }
 
 void CompletionExchange::end_stream_with_error(const Error& e) {
-  std::string event = "data: " + to_openai_json(e) + "\n\n";
+  std::string event;
+  dialect_.append_stream_error(e, event);
   connection_->stream(event);
-  if (decoder_) usage_ = buffers_.chunk_writer.usage();
+  if (decoder_) usage_ = writer_->usage();
   record_usage();
   connection_->end_stream();
 }
