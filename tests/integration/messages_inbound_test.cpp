@@ -81,9 +81,16 @@ providers:
     max_retries: 0
     default_params: {fake: {status: 429, retry_after: "7"}}
     models: [fake-model]
-  oa-stream-error:
+  oa-truncated:
     type: openai-compatible
     base_url: )" + fake_->base_url() + R"(
+    api_key: )" + kUpstreamKey + R"(
+    max_retries: 0
+    default_params: {fake: {chunks: 5, truncate_after_chunks: 2}}
+    models: [fake-model]
+  gem-stream-error:
+    type: gemini
+    base_url: )" + root + R"(/v1beta
     api_key: )" + kUpstreamKey + R"(
     max_retries: 0
     default_params: {fake: {chunks: 3, stream_error: true}}
@@ -190,14 +197,18 @@ providers:
   static inline Gateway* gateway_ = nullptr;
 };
 
-TEST_F(MessagesInboundTest, OpenAICompatibleProviderPlainStreamAndTools) {
+// The fake's OpenAI endpoint answers tools in text (it has no tool calls); OpenAI's tool-call
+// streams are decoded from the recorded fixtures in the unit tests (OpenAIShapedFixture).
+TEST_F(MessagesInboundTest, OpenAICompatibleProviderPlainAndStream) {
   expect_plain_message("oa/fake-model");
   expect_text_stream("oa/fake-model");
-  expect_tool_use("oa/fake-model");
+  ASSERT_EQ(messages(body_for("oa/fake-model", true, std::string(",") + kTools)).status, 200);
   // What the OpenAI-shaped upstream got: the converted chat request.
   auto sent = json::parse(last_upstream_request("/v1/chat/completions").at("body").as_string()).as_object();
   EXPECT_EQ(sent["messages"].as_array()[0].at("role"), "system");
+  EXPECT_EQ(sent["messages"].as_array()[0].at("content"), "Be brief.");
   EXPECT_EQ(sent["tools"].as_array()[0].at("function").at("name"), "get_weather");
+  EXPECT_EQ(sent["stream_options"].at("include_usage"), true);
 }
 
 TEST_F(MessagesInboundTest, TranslatedProviderPlainStreamAndTools) {
@@ -273,14 +284,16 @@ TEST_F(MessagesInboundTest, ErrorsTakeAnthropicsShape) {
 }
 
 TEST_F(MessagesInboundTest, AFailureAfterTheFirstByteIsAnErrorEvent) {
-  auto r = messages(body_for("oa-stream-error/fake-model", true));
-  ASSERT_EQ(r.status, 200) << r.body;
-  auto events = events_of(r.body);
-  ASSERT_FALSE(events.empty());
-  EXPECT_EQ(events.back().name, "error") << r.body;
-  EXPECT_EQ(events.back().data.at("type"), "error");
-  EXPECT_EQ(names_of(events)[0], "message_start");
-  for (auto& e : events) EXPECT_NE(e.name, "message_stop");
+  for (const char* model : {"gem-stream-error/fake-model", "oa-truncated/fake-model"}) {
+    auto r = messages(body_for(model, true));
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto events = events_of(r.body);
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back().name, "error") << r.body;
+    EXPECT_EQ(events.back().data.at("type"), "error");
+    EXPECT_EQ(names_of(events)[0], "message_start");
+    for (auto& e : events) EXPECT_NE(e.name, "message_stop");
+  }
 }
 
 TEST_F(MessagesInboundTest, CountTokensPassesThroughOrIsEstimated) {
