@@ -265,7 +265,7 @@ TEST_F(MessagesInboundTest, ErrorsTakeAnthropicsShape) {
   expect_error(messages(body_for("oa/fake-model", false), anthropic_headers("2023-06-01", "wrong-key")), 401,
                "authentication_error");
   expect_error(messages(body_for("oa/fake-model", false), anthropic_headers(nullptr)), 400, "invalid_request_error");
-  expect_error(messages(body_for("oa/fake-model", false), anthropic_headers("2031-01-01")), 400, "invalid_request_error");
+  expect_error(messages(body_for("oa/fake-model", false), anthropic_headers("2022-12-01")), 400, "invalid_request_error");
   expect_error(messages(R"({"model":"oa/fake-model","messages":[{"role":"user","content":"x"}]})"), 400,
                "invalid_request_error");  // no max_tokens
   expect_error(messages(body_for("nobody/nothing", false)), 404, "not_found_error");

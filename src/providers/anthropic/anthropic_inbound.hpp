@@ -15,7 +15,8 @@
 
 namespace llmux::providers {
 
-// The anthropic-version values llmux accepts: "2023-06-01" (every current SDK) and "2023-01-01".
+// The anthropic-version values llmux accepts: "2023-01-01", and any YYYY-MM-DD date from
+// "2023-06-01" on (the SDKs send newer dated versions as the API grows).
 bool accepted_anthropic_version(std::string_view version) noexcept;
 // The 400 for a missing or unknown version, in Anthropic's words.
 Error anthropic_version_error(std::string_view version);

@@ -428,8 +428,17 @@ class MessagesTranslator {
 
 }  // namespace
 
+// Anthropic's SDKs move to newer dated versions (@anthropic-ai/sdk 1.15 sends 2026-10-21), and a
+// version llmux has not seen changes nothing it translates: any well-formed date from 2023-06-01
+// on is taken, as are the two published before it.
 bool accepted_anthropic_version(std::string_view version) noexcept {
-  return version == "2023-06-01" || version == "2023-01-01";
+  if (version == "2023-01-01") return true;
+  if (version.size() != 10 || version[4] != '-' || version[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (version[i] < '0' || version[i] > '9') return false;
+  int month = (version[5] - '0') * 10 + (version[6] - '0');
+  int day = (version[8] - '0') * 10 + (version[9] - '0');
+  return month >= 1 && month <= 12 && day >= 1 && day <= 31 && version >= "2023-06-01";
 }
 
 Error anthropic_version_error(std::string_view version) {
@@ -438,7 +447,7 @@ Error anthropic_version_error(std::string_view version) {
                               "missing_required_header")
                 : Error::make(ErrorKind::invalid_request,
                               "anthropic-version: '" + std::string(version) +
-                                  "' is not a version llmux serves (2023-06-01, 2023-01-01)",
+                                  "' is not a version llmux serves (2023-01-01, or a date from 2023-06-01 on)",
                               "anthropic-version", "invalid_header");
   return e;
 }

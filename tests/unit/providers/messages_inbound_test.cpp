@@ -135,7 +135,11 @@ TEST(MessagesRequest, CountTokensNeedsNoMaxTokensAndEstimatesFromTextBytes) {
 TEST(MessagesRequest, VersionsAccepted) {
   EXPECT_TRUE(accepted_anthropic_version("2023-06-01"));
   EXPECT_TRUE(accepted_anthropic_version("2023-01-01"));
+  EXPECT_TRUE(accepted_anthropic_version("2026-10-21"));  // what @anthropic-ai/sdk 1.15 sends
   EXPECT_FALSE(accepted_anthropic_version("2024-99-99"));
+  EXPECT_FALSE(accepted_anthropic_version("2023-05-31"));
+  EXPECT_FALSE(accepted_anthropic_version("2023-6-1"));
+  EXPECT_FALSE(accepted_anthropic_version("latest"));
   EXPECT_FALSE(accepted_anthropic_version(""));
   EXPECT_EQ(anthropic_version_error("").message, "anthropic-version: header is required");
 }
