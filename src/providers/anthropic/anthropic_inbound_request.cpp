@@ -242,8 +242,9 @@ class MessagesTranslator {
         text += piece;
       } else if (!content.get_array().get(parts)) {
         size_t k = 0;
+        FieldPath content_at = at / ".content";  // named: a path keeps a pointer to its parent
         for (element part : parts) {
-          FieldPath part_at = (at / ".content")[k++];
+          FieldPath part_at = content_at[k++];
           std::string_view type;
           if (part["type"].get_string().get(type) || type != "text" || part["text"].get_string().get(piece))
             return invalid_at(part_at, " must be a text block" + std::string(kWhere) +

@@ -118,6 +118,10 @@ TEST(MessagesRequest, WhatOpenAICannotCarryIsA400NamingTheField) {
   EXPECT_EQ(e.param, "max_tokens");
   e = convert_error(R"({"model":"m","max_tokens":5,"messages":[{"role":"system","content":"x"}]})");
   EXPECT_EQ(e.param, "messages[0].role");
+  // Found by fuzz_messages_request under ASan: the path of a tool result's part outlived its parent.
+  e = convert_error(R"({"model":"m","max_tokens":5,"messages":[{"role":"user","content":[{"type":"tool_result",
+    "tool_use_id":"t","content":[{"type":"text","text":"a"},{"type":"image","source":{"type":"url","url":"u"}}]}]}]})");
+  EXPECT_EQ(e.param, "messages[0].content[0].content[1]");
   e = convert_error(R"([1,2])");
   EXPECT_EQ(e.http_status, 400);
 }
