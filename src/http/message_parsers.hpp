@@ -86,12 +86,14 @@ struct RequestHead {
   std::string cookie;         // the dashboard's session (/ui, and /api with cookie auth)
   std::string host;           // the dashboard's same-origin check
   std::string if_none_match;  // the dashboard's files (ETag)
+  std::string x_api_key;          // Anthropic clients' credential: a gateway key like Authorization
+  std::string anthropic_version;  // /v1/messages
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
     for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &fallbacks, &timeout,
-                    &if_match, &cookie, &host, &if_none_match, &body})
+                    &if_match, &cookie, &host, &if_none_match, &x_api_key, &anthropic_version, &body})
       s->clear();
   }
 };
@@ -138,6 +140,8 @@ class RequestParser final : public HeadLimitedParser<true> {
         else if (iequals(n, "x-llmux-provider")) into = &head_.provider;
         else if (iequals(n, "x-llmux-fallbacks")) into = &head_.fallbacks;
         else if (iequals(n, "x-llmux-timeout")) into = &head_.timeout;
+        else if (iequals(n, "x-api-key")) into = &head_.x_api_key;
+        else if (iequals(n, "anthropic-version")) into = &head_.anthropic_version;
       }
     }
     if (into && into->empty()) into->assign(value.data(), value.size());  // the first one counts

@@ -6,21 +6,14 @@
 #include <charconv>
 
 #include "core/json_text.hpp"
+#include "providers/output_support.hpp"
 
 namespace llmux::providers {
 
 namespace {
 
-void append_number(std::string& out, int64_t n) {
-  char digits[24];
-  out.append(digits, static_cast<size_t>(std::to_chars(digits, digits + sizeof digits, n).ptr - digits));
-}
-
-void append_quoted(std::string& out, EscapedText text) {
-  out += '"';
-  out += text;
-  out += '"';
-}
+using output::append_number;
+using output::append_quoted;
 
 void append_usage(std::string& out, const json::Usage& u) {
   out += "{\"prompt_tokens\":";

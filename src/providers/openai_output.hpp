@@ -8,6 +8,7 @@
 
 #include "llmux/config.hpp"
 #include "providers/chat_events.hpp"
+#include "providers/client_writer.hpp"
 
 namespace llmux::providers {
 
@@ -16,30 +17,30 @@ void write_chat_completion(const ChatResponse& response, int64_t created, std::s
 
 // A StreamSink that appends OpenAI SSE events to a string the caller drains between calls. Keeps
 // its storage across streams. Not thread-safe; one per connection.
-class OpenAIChunkWriter final : public StreamSink {
+class OpenAIChunkWriter final : public ClientStreamWriter {
  public:
   // Starts a stream whose events are appended to `*out`. `include_usage` is the client's
   // stream_options.include_usage: a last chunk with the usage and no choices.
-  void begin(std::string* out, int64_t created, bool include_usage);
+  void begin(std::string* out, int64_t created, bool include_usage) override;
 
   // The model named in the chunks when the provider's start event names none (Cohere's).
-  void default_model(std::string_view model);
+  void default_model(std::string_view model) override;
 
   void on_event(const StreamEvent& event) override;
   // Ends the stream with an error event (no [DONE]), unless it has already ended.
-  void fail(const Error& error);
+  void fail(const Error& error) override;
 
   bool done() const noexcept { return done_; }      // [DONE] written
-  bool failed() const noexcept { return failed_; }  // an error event written
-  bool ended() const noexcept { return done_ || failed_; }
-  const json::Usage& usage() const noexcept { return usage_; }
+  bool failed() const noexcept override { return failed_; }  // an error event written
+  bool ended() const noexcept override { return done_ || failed_; }
+  const json::Usage& usage() const noexcept override { return usage_; }
   // With prices, the usage chunk (when the client asked for one) carries the answer's cost_usd;
   // `request_body` is what an estimate starts from when the provider reports no usage.
-  void price_usage_with(const ModelPrices* prices, std::string_view request_body) noexcept {
+  void price_usage_with(const ModelPrices* prices, std::string_view request_body) noexcept override {
     prices_ = prices;
     request_body_ = request_body;
   }
-  size_t text_bytes() const noexcept { return text_bytes_; }  // text, reasoning and tool arguments written
+  size_t text_bytes() const noexcept override { return text_bytes_; }  // text, reasoning and tool arguments written
 
  private:
   void open_chunk();                          // `data: {"id":…,"choices":[`

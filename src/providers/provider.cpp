@@ -266,6 +266,10 @@ Error unsupported_endpoint(const Provider& provider, Endpoint endpoint) {
   return e;
 }
 
+Expected<void, Error> Provider::encode_native(NativeApi, const EncodeInput& input, http::UpstreamRequest&) const {
+  return unexpected(unsupported_endpoint(*this, input.endpoint));
+}
+
 std::string api_root(std::string_view base_url, std::initializer_list<std::string_view> versions) {
   while (base_url.ends_with('/')) base_url.remove_suffix(1);
   for (std::string_view suffix : versions)

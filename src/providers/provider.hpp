@@ -21,6 +21,10 @@ namespace llmux::providers {
 // body passes through; serves_responses in llmux/config.hpp), the others answer 501.
 enum class Endpoint { chat_completions, completions, embeddings, models, responses };
 
+// A client-facing API other than OpenAI's that a provider may serve in its own wire format: the
+// client's body and the provider's answer then pass through as bytes (inbound dialects).
+enum class NativeApi { anthropic_messages, anthropic_count_tokens };
+
 const char* endpoint_path(Endpoint endpoint) noexcept;  // "/chat/completions", …
 
 struct EncodeInput {
@@ -84,6 +88,13 @@ class Provider {
   // A decoder for responses in a wire format other than OpenAI's; nullptr when responses pass
   // through as bytes.
   virtual std::unique_ptr<ResponseDecoder> make_response_decoder() const { return nullptr; }
+  // Whether the provider serves `api` natively, and its upstream request for it: the client's body
+  // with only the model rewritten (and default params merged where the API takes them).
+  virtual bool serves_native(NativeApi api) const {
+    (void)api;
+    return false;
+  }
+  virtual Expected<void, Error> encode_native(NativeApi api, const EncodeInput& input, http::UpstreamRequest& out) const;
 
   // Every error built from what an upstream sent (its error body, Retry-After, a transfer's
   // failure detail) passes through here on its way to a client or a log: this provider's secrets

@@ -8,6 +8,8 @@
 #include <boost/asio/post.hpp>
 
 #include "core/text.hpp"
+#include "providers/anthropic/anthropic_inbound.hpp"
+#include "providers/openai_compatible/openai_compatible.hpp"
 #include "observability/log.hpp"
 #include "server/connection.hpp"
 #include "server/endpoints/endpoints.hpp"
@@ -21,9 +23,6 @@ namespace llmux::server {
 namespace asio = boost::asio;
 
 namespace {
-constexpr size_t kMaxErrorBody = 1 << 20;
-// A stream whose events carry no content for this many bytes is taken as started all the same.
-constexpr size_t kMaxHeldBeforeContent = 64 * 1024;
 
 // An empty request with the storage of `used`: every field at its default, whatever fields the
 // type gains later.
@@ -37,64 +36,8 @@ void reuse(http::UpstreamRequest& used) {
   fresh.headers = std::move(used.headers);
   used = std::move(fresh);
 }
-// Whether an OpenAI stream event carries part of the answer (text, reasoning, a tool call) or its
-// end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
-// still be left for another. Cheap substring checks; only used until the first such event.
-// Whether `key` (written with its quotes and colon) is followed by a non-empty string value.
-// memmem, not find(): find() stops at every byte equal to the key's first one (each quote of the
-// event), and this runs on every passed-through event until the finish reason.
-bool has_string_value(std::string_view data, std::string_view key) {
-  while (const void* hit = memmem(data.data(), data.size(), key.data(), key.size())) {
-    size_t i = static_cast<size_t>(static_cast<const char*>(hit) - data.data()) + key.size();
-    while (i < data.size() && data[i] == ' ') ++i;
-    if (i + 1 < data.size() && data[i] == '"' && data[i + 1] != '"') return true;
-    data.remove_prefix(i);
-  }
-  return false;
-}
-
-// Whether an OpenAI stream event carries part of the answer (text, reasoning, a tool call) or its
-// end. The role-only first chunk does not: a provider that sends it and then fails or stalls can
-// still be left for another. Cheap substring checks; only used until the first such event.
-bool carries_content(std::string_view data) {
-  return has_string_value(data, "\"content\":") || has_string_value(data, "\"reasoning_content\":") ||
-         has_string_value(data, "\"text\":") || has_string_value(data, "\"finish_reason\":") ||
-         data.find("\"tool_calls\"") != std::string_view::npos;
-}
-
-bool is_error_event(std::string_view data) {
-  size_t i = 0;
-  while (i < data.size() && (data[i] == ' ' || data[i] == '\n')) ++i;
-  return data.substr(i).starts_with("{\"error\"");
-}
 
 }  // namespace
-
-// --- content gate ----------------------------------------------------------------------------------
-
-void ContentGate::on_event(const providers::StreamEvent& e) {
-  using Kind = providers::StreamEvent::Kind;
-  if (!content_) {
-    if (e.kind == Kind::error) {  // before any content: the attempt failed, nothing is forwarded
-      error_ = true;
-      error_type_.assign(e.error_type);
-      error_text_.assign(e.text);
-      return;
-    }
-    bool text = (e.kind == Kind::text || e.kind == Kind::reasoning) && !e.text.empty();
-    content_ = text || e.kind == Kind::tool_call || e.kind == Kind::tool_arguments || e.kind == Kind::finish ||
-               e.kind == Kind::done;
-  }
-  next_->on_event(e);
-}
-
-void SentTextTracker::on_event(const providers::StreamEvent& e) {
-  using Kind = providers::StreamEvent::Kind;
-  if (e.kind == Kind::start && drop_start_) return;
-  if (e.kind == Kind::text && text_) text_->append(e.text);
-  if (e.kind == Kind::tool_call || e.kind == Kind::tool_arguments) tool_call_ = true;
-  next_->on_event(e);
-}
 
 // --- scratch ---------------------------------------------------------------------------------------
 
@@ -106,6 +49,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
+  b.chat_body.clear();
   // read_request resets the fields before it fills them; they are emptied here all the same so
   // nothing of the last request is visible even to an exchange that fails before reading.
   auto keys = std::move(b.fields.top_level_keys);
@@ -149,13 +93,20 @@ providers::ResponseDecoder* ExchangeScratch::decoder_for(const providers::Provid
   return decoder_.get();
 }
 
+providers::ResponseDecoder* ExchangeScratch::openai_decoder() {
+  if (!openai_decoder_) openai_decoder_ = providers::make_openai_decoder();
+  openai_decoder_->reset();
+  return openai_decoder_.get();
+}
+
 // --- exchange --------------------------------------------------------------------------------------
 
 CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection,
                                        std::shared_ptr<const GatewayState> state, ExchangeScratch& scratch,
                                        providers::Endpoint endpoint, const http::RequestHead& head,
                                        std::string_view request_id, std::string_view response_headers,
-                                       std::shared_ptr<const governance::KeyPolicy> key)
+                                       std::shared_ptr<const governance::KeyPolicy> key,
+                                       const InboundDialect& dialect)
     : connection_(std::move(connection)),
       worker_(worker),
       state_(std::move(state)),
@@ -163,6 +114,9 @@ CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connectio
       buffers_(scratch.lend()),
       scratch_(scratch),
       endpoint_(endpoint),
+      dialect_(dialect),
+      writer_(dialect.native_api() ? static_cast<providers::ClientStreamWriter*>(&buffers_.anthropic_writer)
+                                   : &buffers_.chunk_writer),
       body_(head.body),
       head_(head) {
   buffers_.request_id.assign(request_id);
@@ -188,6 +142,16 @@ void CompletionExchange::start() {
   auto& fields = buffers_.fields;
   if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
   if (auto invalid = validate_fields(); invalid) return send_error(*invalid);
+  // Another dialect's request in OpenAI's form, for the providers that do not serve it natively.
+  // A request that has none may still go to one that does: the error waits for the route.
+  if (dialect_.native_api()) {
+    if (auto converted = dialect_.to_chat_request(body_, buffers_.chat_body); !converted)
+      conversion_error_ = std::move(converted).error();
+    else if (prompt_text_bytes_ = *converted; !json::read_request(buffers_.chat_body, buffers_.chat_fields))
+      conversion_error_ = Error::make(ErrorKind::internal, "the translated request is not valid JSON");
+    // The fields' key views live in the reader's per-thread buffer, which the read above reused.
+    if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
+  }
 
   // The route: the requested model's deployments in order, then the request's own fallbacks.
   if (std::find(fields.top_level_keys.begin(), fields.top_level_keys.end(), "fallbacks") != fields.top_level_keys.end()) {
@@ -206,6 +170,13 @@ void CompletionExchange::start() {
   if (auto routed = state_->routes->route(ask, *state_->stats, router::thread_random(), route_); !routed)
     return send_error(routed.error());
 
+  if (auto api = dialect_.native_api()) {
+    bool any_native = false;
+    for (size_t i = 0; i < route_.size(); ++i) any_native = any_native || route_[i].provider->serves_native(*api);
+    if (conversion_error_ && !any_native) return send_error(*conversion_error_);
+    if (*api == providers::NativeApi::anthropic_count_tokens && !route_[0].provider->serves_native(*api))
+      return answer_token_estimate();
+  }
   const router::Deployment& first = route_[0];
   if (fields.max_tokens && first.model && first.model->context_window &&
       *fields.max_tokens > *first.model->context_window) {
@@ -220,7 +191,8 @@ void CompletionExchange::start() {
   stream_ = fields.stream && endpoint_ != providers::Endpoint::embeddings;
   auto budget = router::request_budget(router_config, header_timeout);
   if (budget) request_deadline_ = started_ + *budget;
-  if (stream_ && endpoint_ == providers::Endpoint::chat_completions && router_config.max_resumes > 0)
+  if (stream_ && endpoint_ == providers::Endpoint::chat_completions && !dialect_.native_api() &&
+      router_config.max_resumes > 0)
     for (size_t i = 0; i < route_.size(); ++i) resumable_route_ = resumable_route_ || route_[i].resume_prefill;
   track_text_ = stream_ && (resumable_route_ || fields.include_usage);
   if (auto refused = admit_key()) return send_error(*refused);
@@ -259,15 +231,28 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
     resolution_.provider = deployment.provider;
     resolution_.model = deployment.model;
     resolution_.upstream_model = deployment.upstream_model;
-    // Responses bodies pass through: only providers that speak them are sent them.
-    decoder_ = endpoint_ == providers::Endpoint::responses ? nullptr : scratch_.decoder_for(*deployment.provider);
-    if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
-    if (endpoint_ == providers::Endpoint::responses && !serves_responses(deployment.provider->config()))
-      return unexpected(providers::unsupported_responses(*deployment.provider));
-    providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
-                                 stream_};
-    if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
-      return unexpected(std::move(encoded).error());
+    auto api = dialect_.native_api();
+    native_ = api && deployment.provider->serves_native(*api);
+    if (native_) {
+      decoder_ = nullptr;
+      providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
+                                   stream_};
+      if (auto encoded = deployment.provider->encode_native(*api, input, request); !encoded)
+        return unexpected(std::move(encoded).error());
+    } else {
+      if (api && conversion_error_) return unexpected(*conversion_error_);
+      // Responses bodies pass through: only providers that speak them are sent them.
+      if (endpoint_ == providers::Endpoint::responses && !serves_responses(deployment.provider->config()))
+        return unexpected(providers::unsupported_responses(*deployment.provider));
+      decoder_ = endpoint_ == providers::Endpoint::responses ? nullptr : scratch_.decoder_for(*deployment.provider);
+      if (!decoder_ && api) decoder_ = scratch_.openai_decoder();  // OpenAI's shape, written in the client's
+      if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
+      providers::EncodeInput input{endpoint_, api ? std::string_view(buffers_.chat_body) : body_,
+                                   api ? &buffers_.chat_fields : &buffers_.fields, deployment.upstream_model,
+                                   buffers_.request_id, stream_};
+      if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
+        return unexpected(std::move(encoded).error());
+    }
     if (fallbacks_in_body_) json::remove_top_level_member(request.body, "fallbacks");
     encoded_for_ = &deployment;
     // With one deployment the body is never encoded again: a large one need not live as long as
@@ -330,13 +315,13 @@ void CompletionExchange::start_attempt() {
   if (decoder_) {
     decoder_->reset();
     if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk
-      buffers_.chunk_writer = providers::OpenAIChunkWriter{};
-      buffers_.chunk_writer.begin(&buffers_.translated, created_, buffers_.fields.include_usage);
-      buffers_.chunk_writer.default_model(resolution_.upstream_model);
+      if (writer_ == &buffers_.chunk_writer) buffers_.chunk_writer = providers::OpenAIChunkWriter{};
+      writer_->begin(&buffers_.translated, created_, buffers_.fields.include_usage);
+      writer_->default_model(resolution_.upstream_model);
     }
     if (tracker_) tool_call_seen_ = tool_call_seen_ || tracker_->tool_call_seen();
-    buffers_.chunk_writer.price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
-    tracker_.emplace(buffers_.chunk_writer, resumable_route_ ? &sent_text_ : nullptr);
+    writer_->price_usage_with(resolution_.model ? &resolution_.model->prices : nullptr, body_);
+    tracker_.emplace(*writer_, resumable_route_ ? &sent_text_ : nullptr);
     tracker_->drop_start(resuming_);
     gate_.emplace(*tracker_);
   }
@@ -410,197 +395,6 @@ void CompletionExchange::on_headers(int status, std::string_view content_type, s
   arm_attempt_timer();
 }
 
-void CompletionExchange::open_client_stream() {
-  content_started();
-  attempt_succeeded();
-  streaming_ = true;
-  if (response_status_ == 0) response_status_ = 200;  // a failure among the held events keeps its status
-  add_routing_headers();
-  connection_->begin_stream(200, "text/event-stream", buffers_.headers);
-  // What arrived before the content (a role-only chunk, comments) goes out first, in order.
-  connection_->stream(buffers_.upstream_body);
-  buffers_.upstream_body.clear();
-}
-
-bool CompletionExchange::on_body(std::string_view bytes) {
-  if (!upstream_streaming_) {
-    auto& body = buffers_.upstream_body;
-    bool success = upstream_status_ >= 200 && upstream_status_ < 300;
-    if (success || body.size() < kMaxErrorBody) body.append(bytes);
-    return true;
-  }
-  if (decoder_) {
-    if (!translate_stream(bytes)) return fail_attempt();
-  } else if (resuming_) {
-    // A continuation: its first content is spliced into the client's stream.
-    auto& out = buffers_.translated;
-    buffers_.sse.feed(bytes, [&](const http::SseEvent& e) { return pass_resumed_event(e, out); });
-    if (attempt_error_) return fail_attempt();
-    if (!out.empty()) connection_->stream(out);
-    out.clear();
-  } else if (streaming_) {
-    // Forwarded per read, each complete event re-framed (an unparseable one is dropped).
-    auto& out = buffers_.translated;
-    buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
-      pass_event(e, out);
-      return true;
-    });
-    if (!out.empty()) connection_->stream(out);
-    out.clear();
-  } else {
-    // Held until the first event with content; an error event before it fails the attempt.
-    bool content = false;
-    buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
-      if (endpoint_ == providers::Endpoint::responses) return hold_responses_event(e, content);
-      if (!content && is_error_event(e.data)) {
-        attempt_error_ = resolution_.provider->decode_error(502, e.data, {});
-        return false;
-      }
-      content = content || carries_content(e.data);
-      pass_event(e, buffers_.upstream_body);
-      return true;
-    });
-    if (attempt_error_) return fail_attempt();
-    if (content || buffers_.upstream_body.size() > kMaxHeldBeforeContent) open_client_stream();
-  }
-  if (connection_->over_high_water()) {
-    paused_ = true;
-    return false;
-  }
-  return true;
-}
-
-void CompletionExchange::begin_translated_stream() {
-  content_started();
-  attempt_succeeded();
-  streaming_ = true;
-  response_status_ = 200;
-  add_routing_headers();
-  connection_->begin_stream(200, "text/event-stream", buffers_.headers);
-  connection_->stream(buffers_.translated);
-  buffers_.translated.clear();
-}
-
-// The [DONE]-less finish and the usage of a passed-through event, read from the DOM the JSON
-// check made of it: no second scan or parse.
-void CompletionExchange::note_parsed_event(simdjson::dom::element event) {
-  simdjson::dom::object root;
-  if (event.get_object().get(root)) return;
-  simdjson::dom::object usage;
-  if (!root["usage"].get_object().get(usage)) {
-    usage_ = json::usage_of(usage);
-    usage_seen_ = true;
-  }
-  if (saw_finish_) return;
-  simdjson::dom::array choices;
-  if (root["choices"].get_array().get(choices)) return;
-  for (simdjson::dom::element choice : choices) {
-    std::string_view finish;
-    if (!choice["finish_reason"].get_string().get(finish) && !finish.empty()) saw_finish_ = true;
-  }
-}
-
-void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
-  if (e.data == "[DONE]") {
-    saw_done_ = true;
-  } else {
-    // simdjson validates the whole event (about 2.5 times faster than json::JsonChecker here).
-    thread_local simdjson::dom::parser parser;
-    simdjson::dom::element parsed;
-    if (parser.parse(json::padded_copy(e.data, buffers_.json_pad)).get(parsed)) {
-      ++events_dropped_;
-      return;
-    }
-    if (endpoint_ == providers::Endpoint::responses) note_responses_event(e, parsed);
-    else note_parsed_event(parsed);
-    streamed_text_.add(e.data);
-    if (track_text_) {
-      if (!identity_.known()) identity_.capture(e.data);
-      std::string_view text = chunk_text(e.data);
-      if (resumable_route_) sent_text_.append(text);
-      sent_code_points_ += count_code_points(text);
-      tool_call_seen_ = tool_call_seen_ || chunk_has_tool_call(e.data);
-    }
-  }
-  if (!e.event.empty()) {
-    out += "event: ";
-    out += e.event;
-    out += '\n';
-  }
-  // A data field per line: the event's data may hold line breaks (pretty-printed JSON).
-  std::string_view data = e.data;
-  if (usage_seen_ && buffers_.fields.include_usage && json::has_usage_object(data)) data = with_cost(data);
-  while (true) {
-    size_t nl = data.find('\n');
-    out += "data: ";
-    if (resumed_ && nl == std::string_view::npos) identity_.append_as_own(data, out);
-    else out.append(data.substr(0, nl));
-    out += '\n';
-    if (nl == std::string_view::npos) break;
-    data.remove_prefix(nl + 1);
-  }
-  out += '\n';
-}
-
-bool CompletionExchange::pass_resumed_event(const http::SseEvent& e, std::string& out) {
-  if (resuming_) {
-    if (is_error_event(e.data)) {
-      attempt_error_ = resolution_.provider->decode_error(502, e.data, {});
-      return false;
-    }
-    // The continuation's role chunk and other events before its content add nothing.
-    if (!carries_content(e.data) && e.data != "[DONE]") return true;
-    content_started();
-  }
-  pass_event(e, out);
-  return true;
-}
-
-// Events of one upstream read leave as one chunk of OpenAI events.
-bool CompletionExchange::translate_stream(std::string_view bytes) {
-  auto& writer = buffers_.chunk_writer;
-  auto& gate = *gate_;
-  buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
-    if (writer.ended() || gate.failed()) return false;
-    if (auto decoded = decoder_->decode_event(e, gate); !decoded) {
-      Error error = std::move(decoded).error();
-      error.message = "provider '" + resolution_.provider->id() + "': " + error.message;
-      if (!gate.content_seen()) {
-        attempt_error_ = std::move(error);
-        attempt_error_->http_status = 502;
-        attempt_error_->retryable = false;
-        return false;
-      }
-      writer.fail(error);
-    }
-    return true;
-  });
-  if (gate.failed() && !attempt_error_) {
-    Error e = Error::make(ErrorKind::upstream_error,
-                          "provider '" + resolution_.provider->id() + "' failed before answering: " + gate.error_text(),
-                          {}, gate.error_type());
-    e.http_status = gate.error_type() == "overloaded_error" ? 529 : 502;
-    e.retryable = true;
-    attempt_error_ = resolution_.provider->scrubbed(std::move(e));
-  }
-  if (attempt_error_) return false;
-  if (!streaming_ || resuming_) {
-    if (!gate.content_seen()) return true;  // held in `translated` until the answer starts
-    if (streaming_) content_started();      // a continuation, spliced into the client's stream
-    else begin_translated_stream();
-  }
-  if (!buffers_.translated.empty()) {
-    // An upstream error event's text reaches the client: it goes through the provider's scrubber
-    // like every other upstream text.
-    if (writer.failed()) resolution_.provider->scrub(buffers_.translated);
-    connection_->stream(buffers_.translated);
-    buffers_.translated.clear();
-  }
-  return true;
-}
-
-// Called from inside the transfer's callbacks, which must not cancel it: the upstream is paused
-// (on_body returns false) and the attempt is given up from the loop.
 bool CompletionExchange::fail_attempt() {
   asio::post(worker_.io, [self = shared_from_this()] {
     if (self->ended_ || !self->attempt_error_) return;
@@ -641,7 +435,7 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   }
   if (upstream_streaming_ && !streaming_ && result.failure == http::TransferFailure::none) {
     // The stream ended before anything with content: complete (an empty answer), or cut.
-    bool complete = decoder_ ? buffers_.chunk_writer.ended() && !gate_->failed() : saw_done_;
+    bool complete = decoder_ ? writer_->ended() && !gate_->failed() : saw_done_;
     if (!complete) {
       Error e = Error::make(ErrorKind::upstream_error,
                             "stream from provider '" + provider.id() + "' (" + buffers_.upstream_request.url +
@@ -687,7 +481,9 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   }
   if (decoder_) return send_translated_body();
   const auto& body = buffers_.upstream_body;
-  auto usage = endpoint_ == providers::Endpoint::responses ? providers::read_responses_usage(body) : json::read_usage(body);
+  auto usage = native_                                       ? providers::read_anthropic_usage(body)
+               : endpoint_ == providers::Endpoint::responses ? providers::read_responses_usage(body)
+                                                             : json::read_usage(body);
   if (!usage && json::locate_syntax_error(body)) {
     Error e = Error::make(ErrorKind::upstream_error,
                           "provider '" + provider.id() + "' returned a malformed response (" +
@@ -701,52 +497,6 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   record_usage();
   const auto& type = buffers_.upstream_content_type;
   send(200, type.empty() ? std::string_view("application/json") : std::string_view(type), body);
-}
-
-void CompletionExchange::finish_stream(const http::TransferResult& result) {
-  const auto& provider = *resolution_.provider;
-  auto& writer = buffers_.chunk_writer;
-  bool clean = result.failure == http::TransferFailure::none;
-  // An NDJSON stream's last line may end without its newline: one completes it.
-  if (decoder_ && clean && !writer.ended() && decoder_->ndjson_stream() && buffers_.sse.buffered() > 0 &&
-      !translate_stream("\n")) {
-    fail_attempt();
-    return;
-  }
-  bool ended = decoder_ ? writer.ended() : saw_done_ && clean;
-  // An upstream that finished its answer (a finish reason) and closed cleanly without [DONE] is a
-  // success: the client gets the usage chunk it asked for (estimated when the upstream counted
-  // nothing) and the [DONE] its SDK waits for.
-  if (!ended && !decoder_ && saw_finish_ && clean) {
-    std::string& out = buffers_.translated;
-    out.clear();
-    if (buffers_.fields.include_usage && !usage_seen_) {
-      usage_.completion_tokens = estimate_tokens(sent_code_points_);
-      usage_.prompt_tokens = estimate_tokens(body_.size());
-      identity_.append_usage_chunk(usage_, true, out);
-      observability::log_info("request " + buffers_.request_id + ": provider '" + provider.id() +
-                              "' ended its stream without usage or [DONE]; estimated usage added");
-    }
-    out += "data: [DONE]\n\n";
-    connection_->stream(out);
-    out.clear();
-    ended = true;
-  }
-  if (!ended) {
-    if (result.failure == http::TransferFailure::timeout && Clock::now() >= total_due_) return total_timed_out();
-    std::string why = result.failure == http::TransferFailure::timeout ? std::string()
-                      : !clean                                          ? "broke off: " + result.detail
-                      : endpoint_ == providers::Endpoint::responses     ? "ended before response.completed"
-                                                                        : "ended before [DONE]";
-    Error e = result.failure == http::TransferFailure::timeout
-                  ? timeout_error(TimeoutKind::idle, provider, buffers_.upstream_request.url, timeouts_.idle)
-                  : Error::make(ErrorKind::upstream_error, "stream from provider '" + provider.id() + "' (" +
-                                                               url_for_message(buffers_.upstream_request.url) + ") " + why);
-    return stream_broke(std::move(e));
-  }
-  if (decoder_) usage_ = writer.usage();
-  record_usage();
-  connection_->end_stream();
 }
 
 // --- timeouts ----------------------------------------------------------------------------------------
@@ -822,91 +572,6 @@ void CompletionExchange::total_timed_out() {
   send_error(e);
 }
 
-// --- stream repair -----------------------------------------------------------------------------------
-
-void CompletionExchange::stream_broke(Error e) {
-  observability::log_warning("request " + buffers_.request_id + ": " + e.message);
-  if (!broke_error_) {
-    planner_->answer_broke(router::Instant::now());
-    broke_error_ = e;
-  }
-  if (try_resume()) return;
-  end_stream_with_error(*broke_error_);
-}
-
-// The next deployment marked resume: prefill (the one that broke first, then those after it in
-// the route), asked to continue from exactly the text the client has: the original messages and
-// a trailing assistant message holding that text.
-bool CompletionExchange::try_resume() {
-  bool tool_call = tool_call_seen_ || (tracker_ && tracker_->tool_call_seen());
-  if (!resumable_route_ || tool_call || resumes_ >= state_->config.router.max_resumes) return false;
-  auto now = Clock::now();
-  if (now >= request_deadline_) return false;
-  if (!resume_started_) {
-    resume_started_ = true;
-    for (resume_cursor_ = 0; resume_cursor_ < route_.size(); ++resume_cursor_)
-      if (route_[resume_cursor_].provider == resolution_.provider &&
-          route_[resume_cursor_].upstream_model == resolution_.upstream_model)
-        break;
-  } else {
-    ++resume_cursor_;
-  }
-  const std::string& type = resolution_.provider->config().type;
-  // The continuation must speak the same wire format: its chunks are spliced as they come.
-  while (resume_cursor_ < route_.size() &&
-         (!route_[resume_cursor_].resume_prefill || route_[resume_cursor_].provider->config().type != type))
-    ++resume_cursor_;
-  if (resume_cursor_ >= route_.size()) return false;
-  const router::Deployment& d = route_[resume_cursor_];
-  // A continuation on another provider is an attempt on it like any other: its limits and budget
-  // are asked first (the first provider's hold is given back). The whole answer is then settled on
-  // the provider that finishes it, the one its ledger row names.
-  if (d.provider != resolution_.provider && admit(d, router::Instant::now()).refusal != router::AttemptGate::Refusal::none)
-    return try_resume();
-  ++resumes_;
-  resume_body_.clear();
-  if (!append_prefill(body_, sent_text_, prefill_style(d.provider->config()), resume_body_)) return false;
-  if (auto read = json::read_request(resume_body_, resume_fields_); !read) return false;
-  auto& request = buffers_.upstream_request;
-  resolution_.provider = d.provider;
-  resolution_.model = d.model;
-  resolution_.upstream_model = d.upstream_model;
-  decoder_ = scratch_.decoder_for(*d.provider);
-  providers::EncodeInput input{endpoint_, resume_body_, &resume_fields_, d.upstream_model, buffers_.request_id, stream_};
-  if (auto encoded = d.provider->encode_into(input, request); !encoded) return try_resume();
-  if (fallbacks_in_body_) json::remove_top_level_member(request.body, "fallbacks");
-  encoded_for_ = nullptr;
-  auto remaining = std::chrono::duration_cast<router::Millis>(request_deadline_ - now);
-  timeouts_ = router::attempt_timeouts(d.provider->config(),
-                                       request_deadline_ == Clock::time_point::max() ? std::nullopt
-                                                                                     : std::optional(remaining));
-  request.connect_timeout = timeouts_.connect;
-  resuming_ = true;
-  observability::log_info("request " + buffers_.request_id + ": resuming the stream on provider '" + d.provider_id() +
-                          "' (resume " + std::to_string(resumes_) + ")");
-  start_attempt();
-  return true;
-}
-
-// A resume attempt failed before adding anything: the next one, or the client's final error is
-// why the stream first broke (a deployment's 400 to the prefill never becomes it).
-void CompletionExchange::resume_attempt_failed(Error e) {
-  observability::log_warning("request " + buffers_.request_id + ": resume on provider '" +
-                             resolution_.provider->id() + "' failed" +
-                             (upstream_status_ == 400 ? " (rejects the prefill, skipped): " : ": ") + e.message);
-  resuming_ = false;
-  if (try_resume()) return;
-  end_stream_with_error(*broke_error_);
-}
-
-void CompletionExchange::end_stream_with_error(const Error& e) {
-  std::string event = providers::stream_error_event(endpoint_, e);
-  connection_->stream(event);
-  if (decoder_) usage_ = buffers_.chunk_writer.usage();
-  record_usage();
-  connection_->end_stream();
-}
-
 void CompletionExchange::send_translated_body() {
   if (endpoint_ == providers::Endpoint::embeddings) return send_translated_embeddings();
   if (auto decoded = decoder_->decode_body(buffers_.upstream_body, chat_response_); !decoded) {
@@ -925,7 +590,7 @@ void CompletionExchange::send_translated_body() {
   attempt_succeeded();
   auto& out = buffers_.translated;
   out.clear();
-  providers::write_chat_completion(chat_response_, created_, out);
+  dialect_.write_body(chat_response_, created_, out);
   usage_ = chat_response_.usage;
   record_usage();
   send(200, "application/json", out);
@@ -953,7 +618,23 @@ void CompletionExchange::send_error(const Error& e) {
   response_status_ = e.http_status;
   error_type_ = e.type.empty() ? default_type(e.kind) : e.type;
   add_routing_headers();
-  answer_error(*connection_, e, buffers_.request_id, buffers_.headers);
+  answer_error(*connection_, e, buffers_.request_id, buffers_.headers, dialect_.error_json(e));
+}
+
+// count_tokens for a provider that cannot count: the prompt's text bytes / 4, said to be estimated.
+void CompletionExchange::answer_token_estimate() {
+  resolution_.provider = route_[0].provider;
+  resolution_.model = route_[0].model;
+  resolution_.upstream_model = route_[0].upstream_model;
+  auto& out = buffers_.translated;
+  out = "{\"input_tokens\":";
+  out += std::to_string(providers::estimate_tokens_from_text(prompt_text_bytes_));
+  out += '}';
+  buffers_.headers += "x-llmux-estimated: true\r\nx-llmux-provider: ";
+  buffers_.headers += resolution_.provider->id();
+  buffers_.headers += "\r\n";
+  response_status_ = 200;
+  connection_->respond(200, "application/json", out, buffers_.headers);
 }
 
 void CompletionExchange::send(int status, std::string_view content_type, std::string_view body) {
@@ -1003,7 +684,8 @@ void CompletionExchange::cut_for_shutdown() {
   Error e = Error::make(ErrorKind::upstream_error, "gateway shutting down: the answer was cut", {}, "gateway_shutdown");
   e.http_status = 503;
   if (!streaming_) return send_error(e);
-  std::string event = providers::stream_error_event(endpoint_, e);
+  std::string event;
+  append_stream_error(e, event);
   connection_->stream(event);
   connection_->end_stream();
 }

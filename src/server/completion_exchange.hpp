@@ -21,18 +21,23 @@
 #include "json/simdjson_support.hpp"
 #include "json/request_view.hpp"
 #include "observability/provider_debug.hpp"
+#include "providers/anthropic/anthropic_output.hpp"
 #include "providers/openai_output.hpp"
 #include "providers/provider.hpp"
 #include "router/attempt_planner.hpp"
 #include "router/model_catalog.hpp"
 #include "router/route_table.hpp"
 #include "server/gateway_state.hpp"
+#include "server/inbound_dialect.hpp"
 #include "server/stream_repair.hpp"
 
 namespace llmux::server {
 
 class Connection;
 struct Worker;
+
+// An upstream's error body is kept up to this size (the answer to the client is built from it).
+inline constexpr size_t kMaxErrorBody = 1 << 20;
 
 // Storage a connection keeps for its exchanges so that a warm connection allocates nothing per
 // request. Only capacity carries over: lend() empties every buffer, and it is the only way an
@@ -53,6 +58,10 @@ class ExchangeScratch {
     std::string json_pad;  // a passed-through event, padded for the JSON check
     http::SseParser sse;
     providers::OpenAIChunkWriter chunk_writer;
+    // An inbound dialect's request as an OpenAI chat request, what the adapters encode from.
+    std::string chat_body;
+    json::RequestFields chat_fields;
+    providers::AnthropicEventWriter anthropic_writer;
   };
 
   Buffers& lend();
@@ -65,11 +74,14 @@ class ExchangeScratch {
   // The connection's decoder for the provider's wire format, reset for a new response; nullptr
   // when the provider's answers pass through. It keeps parse buffers from one answer to the next.
   providers::ResponseDecoder* decoder_for(const providers::Provider& provider);
+  // The decoder of OpenAI-shaped answers, for a client of another dialect, reset.
+  providers::ResponseDecoder* openai_decoder();
 
  private:
   Buffers buffers_;
   std::unique_ptr<providers::ResponseDecoder> decoder_;
   std::string decoder_type_;
+  std::unique_ptr<providers::ResponseDecoder> openai_decoder_;
 };
 
 // Passes a translated stream's events on to the writer once one of them carries content (text,
@@ -117,7 +129,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection, std::shared_ptr<const GatewayState> state,
                      ExchangeScratch& scratch, providers::Endpoint endpoint, const http::RequestHead& head,
                      std::string_view request_id, std::string_view response_headers,
-                     std::shared_ptr<const governance::KeyPolicy> key);
+                     std::shared_ptr<const governance::KeyPolicy> key,
+                     const InboundDialect& dialect = openai_chat_dialect());
   ~CompletionExchange() override;
   CompletionExchange(const CompletionExchange&) = delete;
   CompletionExchange& operator=(const CompletionExchange&) = delete;
@@ -152,6 +165,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void finish_stream(const http::TransferResult& result);
   void send_translated_body();
   void send_translated_embeddings();  // an embeddings answer in a provider's own shape
+  void answer_token_estimate();       // count_tokens where no provider counts
+  void note_native_event(simdjson::dom::element event);  // a natively served dialect's event
   void send_error(const Error& e);
   void send(int status, std::string_view content_type, std::string_view body);
   void record_usage();
@@ -176,6 +191,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   bool try_resume();
   void resume_attempt_failed(Error e);
   void end_stream_with_error(const Error& e);
+  // One error event in the client's wire format (the dialect's, or Responses' own), appended to `out`.
+  void append_stream_error(const Error& e, std::string& out) const;
   governance::FinishedRequest finished_request(int status) const;  // exchange_accounting.cpp
   // The 403 when the key may not use the requested model or one of the request's fallbacks.
   std::optional<Error> model_denied() const;  // exchange_accounting.cpp
@@ -212,6 +229,11 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   ExchangeScratch::Buffers& buffers_;
   ExchangeScratch& scratch_;
   const providers::Endpoint endpoint_;
+  const InboundDialect& dialect_;
+  providers::ClientStreamWriter* writer_;  // a translated stream's, in the client's format
+  bool native_ = false;  // this attempt's provider serves the client's dialect: bytes pass through
+  std::optional<Error> conversion_error_;  // the dialect's request has no OpenAI form
+  size_t prompt_text_bytes_ = 0;
   const std::string_view body_;    // the request body, owned by the connection
   const http::RequestHead& head_;  // the request's head, owned by the connection
   const Clock::time_point started_ = Clock::now();

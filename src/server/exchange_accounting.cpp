@@ -26,7 +26,7 @@ governance::FinishedRequest CompletionExchange::finished_request(int status) con
   f.usage = usage_;
   // The answer's body is still in its buffer: a translated one in `translated`, else as received.
   std::string_view answer = stream_ ? std::string_view() : decoder_ ? buffers_.translated : buffers_.upstream_body;
-  f.estimate_basis = {body_, answer, decoder_ ? buffers_.chunk_writer.text_bytes() : streamed_text_.bytes()};
+  f.estimate_basis = {body_, answer, decoder_ ? writer_->text_bytes() : streamed_text_.bytes()};
   auto now = Clock::now();
   f.latency = now - started_;
   if (answered_at_) f.first_token = *answered_at_ - started_;

@@ -6,6 +6,7 @@
 #include "admin/auth.hpp"
 #include "admin/ui_assets.hpp"
 #include "core/text.hpp"
+#include "providers/anthropic/anthropic_inbound.hpp"
 #include "observability/log.hpp"
 #include "server/endpoints/endpoints.hpp"
 #include "server/http_text.hpp"
@@ -20,6 +21,13 @@ namespace {
 std::string_view path_of(std::string_view target) {
   if (size_t q = target.find('?'); q != std::string_view::npos) return target.substr(0, q);
   return target;
+}
+
+// The inbound dialect a path speaks; OpenAI's for every other /v1 path.
+const InboundDialect& dialect_of(std::string_view path) {
+  if (path == "/v1/messages") return anthropic_messages_dialect();
+  if (path == "/v1/messages/count_tokens") return anthropic_count_tokens_dialect();
+  return openai_chat_dialect();
 }
 
 bool needs_gateway_key(std::string_view path) { return path.starts_with("/v1/") || path.starts_with("/api/"); }
@@ -48,6 +56,7 @@ ConnectionLimits GatewayHandler::limits() {
 }
 
 void GatewayHandler::begin_answer(const http::RequestHead& head) {
+  dialect_ = &dialect_of(path_of(head.target));
   if (valid_request_id(head.request_id)) request_id_.assign(head.request_id);
   else generate_request_id(request_id_);
   headers_.assign("x-request-id: ");
@@ -131,6 +140,21 @@ void GatewayHandler::on_request(Connection& connection, const http::RequestHead&
   if (!needs_gateway_key(path))
     return answer_error(connection, Error::make(ErrorKind::not_found, "no route for " + std::string(path), {}, "unknown_url"));
 
+  if (const auto& dialect = dialect_of(path); dialect.native_api()) {
+    if (method != bhttp::verb::post) return answer_error(connection, method_not_allowed("POST"));
+    if (!acceptable_body_type(head.content_type))
+      return answer_error(connection, Error::make(ErrorKind::unsupported_media_type,
+                                                  "Content-Type must be application/json (got '" +
+                                                      std::string(head.content_type) + "')",
+                                                  {}, "unsupported_media_type"));
+    if (!providers::accepted_anthropic_version(head.anthropic_version))
+      return answer_error(connection, providers::anthropic_version_error(head.anthropic_version));
+    auto exchange = std::allocate_shared<CompletionExchange>(
+        PoolAllocator<CompletionExchange>(worker_.exchange_blocks), worker_, connection.shared_from_this(), state,
+        scratch_, providers::Endpoint::chat_completions, head, request_id_, headers_, key_, dialect);
+    exchange_ = exchange;
+    return exchange->start();
+  }
   if (auto endpoint = completion_endpoint(path)) {
     if (method != bhttp::verb::post) return answer_error(connection, method_not_allowed("POST"));
     if (!acceptable_body_type(head.content_type))
@@ -254,7 +278,8 @@ void GatewayHandler::answer(Connection& connection, int status, std::string_view
 }
 
 void GatewayHandler::answer_error(Connection& connection, const Error& error) {
-  server::answer_error(connection, error, request_id_, headers_);
+  const auto& dialect = dialect_ ? *dialect_ : openai_chat_dialect();
+  server::answer_error(connection, error, request_id_, headers_, dialect.error_json(error));
 }
 
 void GatewayHandler::on_request_end(bool client_left) {
@@ -288,6 +313,7 @@ Expected<std::shared_ptr<const governance::KeyPolicy>, Error> GatewayHandler::ch
   std::string_view auth = head.authorization;
   std::string_view key;
   if (istarts_with(auth, "bearer ")) key = auth.substr(7);
+  if (key.empty()) key = head.x_api_key;  // Anthropic's clients send their key so
   if (key.empty()) {
     return unexpected(Error::make(ErrorKind::authentication,
                                   "missing gateway key: send 'Authorization: Bearer <key>' (a key from "

@@ -67,6 +67,7 @@ class GatewayHandler final : public RequestHandler {
   std::string admin_id_;  // who asks, on /api/* (audit log): "admin-key …a1b2", "loopback"
   std::string request_id_;                         // the current request's
   std::string headers_;                            // the current request's extra response headers
+  const InboundDialect* dialect_ = nullptr;  // the current request's wire format (its errors' shape)
 };
 
 }  // namespace llmux::server

@@ -429,6 +429,21 @@ Reply AnthropicApi::answer(const Request& req, std::string_view path, const json
     }
     return message(o, s, id);
   }
+  if (method == http::verb::post && path == "/messages/count_tokens") {
+    if (!versioned) return anthropic_error(400, "anthropic-version: header is required", id);
+    if (bad_json || !body.is_object()) return anthropic_error(400, "The request body is not valid JSON", id);
+    const auto& o = body.get_object();
+    // As Anthropic's: max_tokens is not a count_tokens field.
+    if (o.contains("max_tokens")) return anthropic_error(400, "max_tokens: Extra inputs are not permitted", id);
+    auto* msgs = o.if_contains("messages");
+    if (!msgs || !msgs->is_array() || msgs->get_array().empty()) return anthropic_error(400, "messages: Field required", id);
+    if (!known(str_field(o, "model"))) return anthropic_error(404, "model: " + std::string(str_field(o, "model")), id);
+    Reply r;
+    r.body = "{\"input_tokens\":";
+    append_num(r.body, token_estimate(read_conversation(o).prompt_chars));
+    r.body += '}';
+    return r;
+  }
   if (method == http::verb::get && path == "/models") {
     Reply r;
     r.body = models_body_;

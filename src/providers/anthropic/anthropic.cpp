@@ -382,6 +382,7 @@ Expected<void, Error> translate_chat_request(std::string_view openai_body, std::
 AnthropicProvider::AnthropicProvider(ProviderConfig config, UpstreamLimits limits)
     : Provider(std::move(config), limits) {
   messages_url_ = config_.base_url + "/messages";
+  count_tokens_url_ = messages_url_ + "/count_tokens";
   models_url_ = config_.base_url + "/models";
   fixed_headers_ = json_request_headers(config_);
   bool version_given = false;
@@ -398,6 +399,18 @@ Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http
   if (in.endpoint != Endpoint::chat_completions) return unexpected(unsupported_endpoint(*this, in.endpoint));
   begin_post(in, messages_url_, fixed_headers_, out);
   return translate_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
+}
+
+// The inbound /v1/messages through an Anthropic provider: the client's bytes, the model rewritten
+// and default params merged as for OpenAI pass-through (none for count_tokens, which takes no
+// generation parameters).
+Expected<void, Error> AnthropicProvider::encode_native(NativeApi api, const EncodeInput& in,
+                                                       http::UpstreamRequest& out) const {
+  static const json::JsonMembers no_defaults;
+  bool count = api == NativeApi::anthropic_count_tokens;
+  begin_post(in, count ? count_tokens_url_ : messages_url_, fixed_headers_, out);
+  json::rewrite_request_into(out.body, in.body, *in.fields, in.upstream_model, count ? no_defaults : default_params_);
+  return {};
 }
 
 http::UpstreamRequest AnthropicProvider::list_models_request() const {

@@ -23,11 +23,14 @@ class AnthropicProvider final : public Provider {
   std::string endpoint_url(Endpoint endpoint) const override;
   Error decode_error(int status, std::string_view body, std::string_view retry_after) const override;
   std::unique_ptr<ResponseDecoder> make_response_decoder() const override;
+  bool serves_native(NativeApi) const override { return true; }
+  Expected<void, Error> encode_native(NativeApi api, const EncodeInput& input, http::UpstreamRequest& out) const override;
 
  private:
   std::vector<std::string> fixed_headers_;
   json::JsonMembers default_params_;
   std::string messages_url_;
+  std::string count_tokens_url_;
   std::string models_url_;
 };
 

@@ -38,4 +38,8 @@ std::vector<std::string> credential_and_custom_headers(const ProviderConfig& con
 // Those, then the JSON Content-Type and llmux's User-Agent: what every adapter's POST carries.
 std::vector<std::string> json_request_headers(const ProviderConfig& config);
 
+// Decodes OpenAI chat completion bodies and chunk streams into canonical form, for a client that
+// speaks another API (an inbound dialect such as /v1/messages); OpenAI clients get the bytes.
+std::unique_ptr<ResponseDecoder> make_openai_decoder();
+
 }  // namespace llmux::providers

@@ -45,6 +45,9 @@ Error method_not_allowed(const char* allowed);
 // Answers with `error` in the OpenAI shape (plus its Retry-After) and logs the rejection.
 void answer_error(Connection& connection, const Error& error, std::string_view request_id,
                   std::string_view headers);
+// The same with the body in the client's own shape (an inbound dialect's, such as Anthropic's).
+void answer_error(Connection& connection, const Error& error, std::string_view request_id,
+                  std::string_view headers, std::string_view body);
 bool is_loopback_host(std::string_view host);
 
 }  // namespace llmux::server

@@ -13,14 +13,19 @@ Error method_not_allowed(const char* allowed) {
 
 void answer_error(Connection& connection, const Error& error, std::string_view request_id,
                   std::string_view headers) {
+  answer_error(connection, error, request_id, headers, to_openai_json(error));
+}
+
+void answer_error(Connection& connection, const Error& error, std::string_view request_id,
+                  std::string_view headers, std::string_view body) {
   std::string line = "request ";
   line += request_id;
   line += " rejected: " + std::to_string(error.http_status) + " " + error.code + ": " + error.message;
   observability::log_warning(line);
-  if (!error.retry_after) return connection.respond(error.http_status, "application/json", to_openai_json(error), headers);
+  if (!error.retry_after) return connection.respond(error.http_status, "application/json", body, headers);
   std::string with_retry(headers);
   with_retry += "Retry-After: " + *error.retry_after + "\r\n";
-  connection.respond(error.http_status, "application/json", to_openai_json(error), with_retry);
+  connection.respond(error.http_status, "application/json", body, with_retry);
 }
 
 }  // namespace llmux::server

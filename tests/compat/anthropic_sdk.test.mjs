@@ -1,0 +1,168 @@
+// Compatibility test: the official `@anthropic-ai/sdk` npm package, used as an application would
+// use it, against llmux's POST /v1/messages in front of the real llmux-fake-provider: served by an
+// OpenAI-compatible provider (translated) and by an Anthropic provider (passed through).
+// Run through run.sh (LLMUX_BINARY, LLMUX_FAKE_BINARY). Every wait is on a real event.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import Anthropic from '@anthropic-ai/sdk';
+
+const { LLMUX_BINARY, LLMUX_FAKE_BINARY } = process.env;
+if (!LLMUX_BINARY || !LLMUX_FAKE_BINARY) throw new Error('set LLMUX_BINARY and LLMUX_FAKE_BINARY (run.sh does)');
+const GATEWAY_KEY = 'sk-llmux-anthropic-compat-0001';
+const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-anthropic-compat-'));
+const children = new Set();
+process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
+
+// Resolves with the port once the first stdout line is "listening on http://HOST:PORT".
+function startListening(name, binary, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(child);
+    let out = '';
+    let err = '';
+    const fail = (why) => { clearTimeout(timer); child.kill('SIGKILL'); reject(new Error(`${name}: ${why}\n${out}\n${err}`)); };
+    const timer = setTimeout(() => fail('no "listening on" line within 10 s'), 10_000);
+    child.stderr.setEncoding('utf8').on('data', (d) => { if (err.length < 65536) err += d; });
+    child.stdout.setEncoding('utf8').on('data', (d) => {
+      if (out.includes('\n')) return;
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl < 0) return;
+      const m = /^listening on https?:\/\/.+:(\d+)\r?$/.exec(out.slice(0, nl));
+      if (!m) return fail(`unexpected first line ${JSON.stringify(out.slice(0, nl))}`);
+      clearTimeout(timer);
+      resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', () => { children.delete(child); fail('exited before listening'); });
+  });
+}
+
+function stop(proc) {
+  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000);
+    proc.child.once('exit', () => { clearTimeout(timer); resolve(); });
+    proc.child.kill('SIGTERM');
+  });
+}
+
+const TOOLS = [{
+  name: 'get_weather',
+  description: 'Weather now',
+  input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+}];
+
+describe('@anthropic-ai/sdk against llmux /v1/messages', { timeout: 60_000 }, () => {
+  let fake;
+  let gateway;
+  let client;
+
+  before(async () => {
+    fake = await startListening('fake', LLMUX_FAKE_BINARY, ['--port', '0']);
+    const config = path.join(tmpDir, 'llmux.yaml');
+    fs.writeFileSync(config, [
+      `master_key: ${GATEWAY_KEY}`,
+      'providers:',
+      '  oa:',
+      `    base_url: http://127.0.0.1:${fake.port}/v1`,
+      '    api_key: sk-fake',
+      '    models: [fake-model]',
+      '  gem:',
+      '    type: gemini',
+      `    base_url: http://127.0.0.1:${fake.port}/v1beta`,
+      '    api_key: sk-fake',
+      '    models: [fake-model]',
+      '  claude:',
+      '    type: anthropic',
+      `    base_url: http://127.0.0.1:${fake.port}/v1`,
+      '    api_key: sk-fake',
+      '    models: [fake-model]',
+      '',
+    ].join('\n'));
+    gateway = await startListening('llmux', LLMUX_BINARY, ['serve', '--config', config, '--port', '0'],
+      { XDG_STATE_HOME: path.join(tmpDir, 'state') });
+    client = new Anthropic({ apiKey: GATEWAY_KEY, baseURL: `http://127.0.0.1:${gateway.port}`, maxRetries: 0 });
+  });
+
+  after(async () => {
+    await stop(gateway);
+    await stop(fake);
+  });
+
+  // The fake's OpenAI endpoint has no tool calls: tools go through Gemini's adapter (translated)
+  // and the Anthropic provider (passed through).
+  for (const model of ['oa/fake-model', 'gem/fake-model', 'claude/fake-model']) {
+    it(`plain message through ${model}`, async () => {
+      const message = await client.messages.create({
+        model, max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: 'compat: plain' }],
+      });
+      assert.equal(message.type, 'message');
+      assert.equal(message.role, 'assistant');
+      assert.equal(message.content[0].type, 'text');
+      assert.ok(message.content[0].text.length > 0);
+      assert.equal(message.stop_reason, 'end_turn');
+      assert.ok(message.usage.input_tokens > 0 && message.usage.output_tokens > 0, JSON.stringify(message.usage));
+    });
+
+    it(`stream through ${model}`, async () => {
+      const stream = client.messages.stream({
+        model, max_tokens: 100, messages: [{ role: 'user', content: 'compat: stream' }],
+      });
+      const events = [];
+      let text = '';
+      stream.on('streamEvent', (e) => events.push(e.type));
+      stream.on('text', (t) => { text += t; });
+      const final = await stream.finalMessage();
+      assert.ok(text.length > 0);
+      assert.equal(final.content[0].text, text);
+      assert.equal(events[0], 'message_start');
+      assert.equal(events.at(-1), 'message_stop');
+      assert.ok(events.includes('content_block_delta'));
+      assert.ok(final.usage.output_tokens > 0);
+    });
+
+    if (model !== 'oa/fake-model') it(`tools through ${model}`, async () => {
+      const stream = client.messages.stream({
+        model, max_tokens: 100, tools: TOOLS, messages: [{ role: 'user', content: 'weather in Oslo?' }],
+      });
+      const final = await stream.finalMessage();
+      assert.equal(final.stop_reason, 'tool_use');
+      const call = final.content.find((b) => b.type === 'tool_use');
+      assert.ok(call, JSON.stringify(final));
+      assert.equal(call.name, 'get_weather');
+      assert.equal(typeof call.input.city, 'string');
+      // The tool's result goes back as Anthropic's tool_result; the model answers in text.
+      const answer = await client.messages.create({
+        model, max_tokens: 100, tools: TOOLS, messages: [
+          { role: 'user', content: 'weather in Oslo?' },
+          { role: 'assistant', content: final.content },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: call.id, content: '18 C' }] },
+        ],
+      });
+      assert.equal(answer.content[0].type, 'text');
+      assert.equal(answer.stop_reason, 'end_turn');
+    });
+  }
+
+  it('errors reach the SDK as its typed errors', async () => {
+    const bad = new Anthropic({ apiKey: 'wrong-key', baseURL: `http://127.0.0.1:${gateway.port}`, maxRetries: 0 });
+    await assert.rejects(bad.messages.create({ model: 'oa/fake-model', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      (e) => e instanceof Anthropic.AuthenticationError && e.status === 401);
+    await assert.rejects(client.messages.create({ model: 'nobody/none', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      (e) => e instanceof Anthropic.NotFoundError && e.error?.type === 'error');
+  });
+
+  it('count_tokens both ways', async () => {
+    const asked = { messages: [{ role: 'user', content: 'count me please' }] };
+    const counted = await client.messages.countTokens({ model: 'claude/fake-model', ...asked });
+    assert.ok(counted.input_tokens > 0);
+    const { data, response } = await client.messages.countTokens({ model: 'oa/fake-model', ...asked }).withResponse();
+    assert.ok(data.input_tokens > 0);
+    assert.equal(response.headers.get('x-llmux-estimated'), 'true');
+  });
+});
