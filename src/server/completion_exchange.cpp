@@ -314,7 +314,7 @@ void CompletionExchange::start_attempt() {
   attempt_error_.reset();
   buffers_.upstream_body.clear();
   buffers_.translated.clear();
-  buffers_.sse.reset(decoder_ && decoder_->ndjson_stream());
+  buffers_.sse.reset(decoder_ ? decoder_->stream_framing() : providers::StreamFraming::sse);
   if (decoder_) {
     decoder_->reset();
     if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk
@@ -694,8 +694,7 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
   auto& writer = buffers_.chunk_writer;
   bool clean = result.failure == http::TransferFailure::none;
   // An NDJSON stream's last line may end without its newline: one completes it.
-  if (decoder_ && clean && !writer.ended() && decoder_->ndjson_stream() && buffers_.sse.buffered() > 0 &&
-      !translate_stream("\n")) {
+  if (decoder_ && clean && !writer.ended() && buffers_.sse.ends_with_open_line() && !translate_stream("\n")) {
     fail_attempt();
     return;
   }
