@@ -392,7 +392,7 @@ std::string_view bedrock_error_type(std::string_view exception, int status) {
       {"esourceNotFoundException", "not_found_error"},   {"nrecognizedClientException", "authentication_error"},
       {"odelNotReadyException", "upstream_error"},       {"odelTimeoutException", "upstream_timeout"},
       {"odelErrorException", "upstream_error"},          {"odelStreamErrorException", "upstream_error"},
-      {"nternalServerException", "upstream_error"},      {"erviceUnavailableException", "overloaded_error"},
+      {"nternalServerException", "upstream_error"},      {"erviceUnavailableException", "upstream_error"},
   };
   if (exception.size() > 1) {
     std::string_view tail = exception.substr(1);

@@ -105,15 +105,15 @@ class BedrockDecoder final : public ResponseDecoder {
     }
     EventFields f;
     if (read_event(event.data, f)) return unexpected(malformed("stream event"));
-    if (name == "messageStart") {
-      if (started_) return {};
+    // messageStart opens the answer; a stream whose first event is another (clients' trimmed
+    // recordings) is opened by that one.
+    if (!started_) {
       started_ = true;
       StreamEvent out;
       out.kind = Kind::start;
       sink.on_event(out);
-      return {};
     }
-    if (!started_ && name != "metadata") return unexpected(malformed("stream (no messageStart)"));
+    if (name == "messageStart") return {};
     if (name == "contentBlockStart") {
       if (!f.has_tool_start) return {};
       if (open_call_ >= 0 || f.tool_name.empty()) return unexpected(malformed("contentBlockStart"));

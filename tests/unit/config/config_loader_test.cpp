@@ -627,7 +627,7 @@ providers:
                 "known types: openai-compatible (also written as openai custom vllm "
                 "lmstudio together groq openrouter mistral deepseek fireworks xai perplexity anyscale "
                 "huggingface tgi localai jan llamafile), anthropic (also "
-                "written as claude), gemini, azure-openai (also written as azure), ollama (Ollama's native API), cohere",
+                "written as claude), gemini, azure-openai (also written as azure), ollama (Ollama's native API), cohere, aws-bedrock",
                 "cfg.yaml:13:13: providers.together.models: expected a list of models, got a "
                 "mapping",
             }));

@@ -181,7 +181,7 @@ TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
   EXPECT_EQ(e.type, "rate_limit_error");
   EXPECT_EQ(e.code, "ThrottlingException");
   EXPECT_TRUE(e.retryable);
-  EXPECT_EQ(bedrock_error_type("serviceUnavailableException", 0), "overloaded_error");
+  EXPECT_EQ(bedrock_error_type("serviceUnavailableException", 0), "upstream_error");
   EXPECT_EQ(bedrock_error_type("ValidationException", 0), "invalid_request_error");
   EXPECT_EQ(bedrock_error_type("", 404), "not_found_error");
 }
@@ -331,7 +331,7 @@ TEST(BedrockStream, ExceptionsAreErrorEventsAndACorruptStreamIsRefused) {
   for (auto [name, type] : {std::pair{"throttlingException", "rate_limit_error"},
                             std::pair{"validationException", "invalid_request_error"},
                             std::pair{"internalServerException", "upstream_error"},
-                            std::pair{"serviceUnavailableException", "overloaded_error"}}) {
+                            std::pair{"serviceUnavailableException", "upstream_error"}}) {
     std::string stream = first_three;
     bedrock::append_exception(stream, name, R"({"message":"it failed"})");
     got = assemble_openai(translate_split(stream, stream.size(), *decoder));
