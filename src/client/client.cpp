@@ -11,6 +11,7 @@
 #include "discovery/defaults.hpp"
 #include "http/upstream_guard.hpp"
 #include "http/sse.hpp"
+#include "server/stream_framing.hpp"
 #include "providers/openai_output.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
@@ -253,10 +254,11 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   ChatResponse out;
   out.provider = provider.id();
   std::optional<Error> stream_error;
-  http::SseParser sse;
   std::function<void(std::string_view)> on_bytes;
   // A provider with its own wire format is read through its decoder, as OpenAI text.
   auto decoder = provider.make_response_decoder();
+  server::StreamFramer sse;  // SSE, or the provider's own framing (NDJSON, AWS event-stream)
+  sse.reset(decoder ? decoder->stream_framing() : providers::StreamFraming::sse);
   providers::OpenAIChunkWriter openai_chunks;
   std::string translated;
   http::SseParser translated_sse;

@@ -14,7 +14,7 @@ using config_test::load_ok;
 
 TEST(AwsKeys, TheSeedsBedrockBlockLoadsAsWritten) {
   // /work/shared/seeds/000_*: "AWS Bedrock", verbatim.
-  auto config = load_ok(R"({
+  auto config = load_ok(R"json({
   "id": "aws_bedrock",
   "name": "AWS Bedrock",
   "type": "aws-bedrock",
@@ -28,7 +28,7 @@ TEST(AwsKeys, TheSeedsBedrockBlockLoadsAsWritten) {
       "contextWindow": 200000
     }
   ]
-})");
+})json");
   ASSERT_EQ(config.providers.size(), 1u);
   const auto& p = config.providers[0];
   EXPECT_EQ(p.type, "aws-bedrock");
