@@ -12,13 +12,13 @@ jobs=${FUZZ_JOBS:-2}
 max_len=${FUZZ_MAX_LEN:-8192}
 fixtures=${FUZZ_FIXTURES:-../shared/fixtures/providers}
 
-all_targets=(http_request http_response sse_stream request_json messages_request anthropic_response gemini_response ollama_response cohere_response provider_error config_text env_refs)
+all_targets=(http_request http_response sse_stream request_json messages_request anthropic_response gemini_response ollama_response cohere_response bedrock_eventstream provider_error config_text env_refs)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 declare -A dictionary=(
   [http_request]=http [http_response]=http [sse_stream]=sse [request_json]=json [messages_request]=anthropic
-  [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [cohere_response]=cohere [provider_error]=json [config_text]=config [env_refs]=env_refs
+  [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [cohere_response]=cohere [bedrock_eventstream]=bedrock [provider_error]=json [config_text]=config [env_refs]=env_refs
 )
 
 seeds=$build/fuzz-seeds
@@ -50,6 +50,10 @@ if [ -d "$fixtures" ]; then
   copy_fixtures cohere_response "$fixtures"/cohere/chat-v2-*.json "$fixtures"/cohere/embed.json
   for file in "$fixtures"/cohere/*.chunks.jsonl; do  # each line as the SSE event it was
     [ -f "$file" ] && sed 's/^/data: /; s/$/\n/' "$file" >"$seeds/cohere_response/$(basename "$file" .jsonl).sse"
+  done
+  copy_fixtures bedrock_eventstream "$fixtures"/bedrock/*.eventstream.bin "$fixtures"/bedrock/converse*.json
+  for file in "$fixtures"/bedrock/*.eventstream.base64.txt; do
+    [ -f "$file" ] && base64 -d "$file" >"$seeds/bedrock_eventstream/$(basename "$file" .base64.txt).bin"
   done
   copy_fixtures provider_error "$fixtures"/*/error-*.json "$fixtures"/azure/*.json
   copy_fixtures request_json "$fixtures"/*/*.request.json "$fixtures"/openai/*.json

@@ -123,6 +123,18 @@ struct ProviderTlsConfig {
 };
 // ---- end upstream TLS ----
 
+// ---- AWS credentials of an aws-bedrock provider (src/config/aws_keys.cpp) ----
+// What the config gives; what it leaves out comes from the standard AWS environment variables and
+// the ~/.aws/credentials profile when the provider is created (providers/bedrock/credentials).
+struct ProviderAwsConfig {
+  std::string region;             // region: "us-east-1"
+  std::string access_key_id;      // accessKeyId (not secret by AWS's rules, but never logged whole)
+  Secret secret_access_key;       // secretAccessKey
+  Secret session_token;           // sessionToken: temporary credentials
+  std::string profile;            // profile: the ~/.aws/credentials section (AWS_PROFILE, "default")
+};
+// ---- end AWS credentials ----
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -147,6 +159,7 @@ struct ProviderConfig {
   std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
   ProviderTlsConfig tls;
   ProviderApis apis;
+  ProviderAwsConfig aws;  // type aws-bedrock
   SourceLocation source;
 };
 

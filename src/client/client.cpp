@@ -12,6 +12,7 @@
 #include "discovery/defaults.hpp"
 #include "http/upstream_guard.hpp"
 #include "http/sse.hpp"
+#include "server/stream_framing.hpp"
 #include "http/upstream.hpp"
 #include "json/request_view.hpp"
 #include "providers/provider.hpp"
@@ -233,8 +234,8 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   // gateway reads it; an OpenAI stream's chunks directly.
   auto decoder = provider.make_response_decoder();
   client_detail::CanonicalStreamReader canonical(out, assembler);
-  http::SseParser sse;
-  sse.reset(decoder && decoder->ndjson_stream());
+  server::StreamFramer sse;  // SSE, or the provider's own framing (NDJSON, AWS event-stream)
+  sse.reset(decoder ? decoder->stream_framing() : providers::StreamFraming::sse);
   std::optional<Error> stream_error;
   bool saw_done = false;
   auto on_stream_event = [&](const http::SseEvent& e) {
@@ -272,7 +273,7 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   if (c->status_ < 200 || c->status_ >= 300)
     return unexpected(provider.decode_error(c->status_, c->body_, c->retry_after_));
   if (stream) {
-    if (decoder && decoder->ndjson_stream() && sse.buffered() > 0) sse.feed("\n", on_stream_event);  // a last unended line
+    if (decoder && sse.ends_with_open_line()) sse.feed("\n", on_stream_event);  // a last unended line
     if (stream_error) return unexpected(*stream_error);
     // Streams never lie: one that stopped before its end is an error, not a short answer.
     bool complete = decoder ? canonical.done() : saw_done || !out.finish_reason.empty();

@@ -34,7 +34,8 @@ inline constexpr KeySpec kProviderKeys[] = {
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
     {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
     {"max_retries"}, {"timeouts"}, {"resume"}, {"rate_limit"}, {"budget"}, {"api_version"}, {"security"}, {"tls"},
-    {"responses"}};
+    {"responses"},
+    {"region"}, {"access_key_id"}, {"secret_access_key"}, {"session_token"}, {"profile"}};
 inline constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};
 inline constexpr KeySpec kRouteKeys[] = {
     {"aliases"}, {"deployments"}, {"strategy"}, {"context_fallbacks"}, {"content_policy_fallback"}};

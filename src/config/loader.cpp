@@ -30,6 +30,7 @@
 #include "config/provider_apis.hpp"
 #include "config/server_tls_keys.hpp"
 #include "config/upstream_policy.hpp"
+#include "config/aws_keys.hpp"
 #include "config/tls_keys.hpp"
 #include "core/json_text.hpp"
 #include "governance/prices.hpp"
@@ -554,6 +555,10 @@ class Loader {
         if (auto problem = responses_setting_problem(p.type)) fail(*i, *problem);
         else p.apis.responses = *v;
       }
+    for (std::string_view key : kAwsKeys)
+      if (auto* i = get(f, key))
+        if (auto s = text(*i))
+          if (auto problem = set_aws_key(key, std::move(*s), p); !problem.empty()) fail(*i, problem);
     if (auto* i = get(f, "security")) read_tls_keys(*i, TlsKeyGroup::security, p.tls);
     if (auto* i = get(f, "tls")) read_tls_keys(*i, TlsKeyGroup::tls, p.tls);
     if (preset) apply_preset(*preset, p, get(f, "base_url") != nullptr, get(f, "api_key") != nullptr);
@@ -561,6 +566,7 @@ class Loader {
     if (p.type == kGemini && p.base_url.empty() && !get(f, "base_url")) p.base_url = kGeminiBaseUrl;
     if (p.type == kOllama && p.base_url.empty() && !get(f, "base_url")) p.base_url = kOllamaBaseUrl;
     if (p.type == kCohere && p.base_url.empty() && !get(f, "base_url")) p.base_url = kCohereBaseUrl;
+    if (auto problem = finish_aws_provider(p, get(f, "base_url") != nullptr); !problem.empty()) fail(item, problem);
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;

@@ -146,6 +146,10 @@ std::optional<std::vector<std::string>> listed_model_ids(std::string_view body) 
       list = v.as_object().if_contains("models");
       key = "name";
     }
+    if (!list) {  // Bedrock's foundation-models
+      list = v.as_object().if_contains("modelSummaries");
+      key = "modelId";
+    }
   }
   if (!list || !list->is_array()) return std::nullopt;
   std::vector<std::string> ids;

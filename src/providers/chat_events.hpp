@@ -82,6 +82,14 @@ struct ChatResponse {
   }
 };
 
+// How a stream's bytes are cut into the events decode_event is handed:
+//   sse             Server-Sent Events
+//   ndjson          one JSON object per line (Ollama): each line is an event's data
+//   aws_eventstream binary AWS event-stream messages (Bedrock): the event is the message's
+//                   :event-type and its data the payload; exceptions and errors are named as
+//                   providers/bedrock/eventstream.hpp's as_sse_event says
+enum class StreamFraming { sse, ndjson, aws_eventstream };
+
 // Turns one provider's response wire format into canonical form. Holds parse buffers that the views
 // it hands out point into, and keeps them across responses (no allocation once warm). Not
 // thread-safe; a connection owns one per provider type it talks to.
@@ -96,9 +104,9 @@ class ResponseDecoder {
   virtual Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) = 0;
   // A whole successful response body. `out` is cleared first.
   virtual Expected<void, Error> decode_body(std::string_view body, ChatResponse& out) = 0;
-  // Streams come as SSE (false) or as one JSON object per line (NDJSON): each line is then handed
-  // to decode_event as an event's data.
-  virtual bool ndjson_stream() const { return false; }
+  // How this provider's streams are framed (see StreamFraming).
+  virtual StreamFraming stream_framing() const { return StreamFraming::sse; }
+  bool ndjson_stream() const { return stream_framing() == StreamFraming::ndjson; }
   // A whole successful embeddings response, written in OpenAI's shape to `out` (appended) with
   // its token counts in `usage`. A provider whose embeddings pass through has no need of it.
   virtual Expected<void, Error> decode_embeddings(std::string_view body, std::string_view model, std::string& out,

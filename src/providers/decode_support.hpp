@@ -11,6 +11,7 @@
 #include <simdjson.h>
 
 #include "json/json_check.hpp"
+#include "llmux/error.hpp"
 
 namespace llmux::providers::decode {
 
@@ -97,6 +98,14 @@ inline simdjson::error_code append_embedding(od::value vector, size_t index, std
   out += text;
   out += '}';
   return simdjson::SUCCESS;
+}
+
+// The 502 for a provider's answer that cannot be read ("Bedrock sent a malformed stream event").
+inline Error malformed_response(std::string_view provider, std::string_view what) {
+  Error e = Error::make(ErrorKind::upstream_error, std::string(provider) + " sent a malformed " + std::string(what), {},
+                        "upstream_malformed_response");
+  e.http_status = 502;
+  return e;
 }
 
 // An integer member, 0 when it is of another type.

@@ -79,6 +79,24 @@ inline Expected<void, Error> append_arguments_object(std::string& out, std::stri
   return {};
 }
 
+// The top-level keys a translator has written, so default_params do not write them twice. Holds
+// views of static names; no allocation.
+class WrittenKeys {
+ public:
+  void add(std::string_view key) {
+    if (count_ < std::size(keys_)) keys_[count_++] = key;
+  }
+  bool contains(std::string_view key) const {
+    for (size_t i = 0; i < count_; ++i)
+      if (keys_[i] == key) return true;
+    return false;
+  }
+
+ private:
+  std::string_view keys_[16];
+  size_t count_ = 0;
+};
+
 }  // namespace llmux::providers::encode
 
 namespace llmux::providers::encode {

@@ -7,6 +7,7 @@
 
 #include "providers/anthropic/anthropic.hpp"
 #include "providers/azure_openai/azure_openai.hpp"
+#include "providers/bedrock/bedrock.hpp"
 #include "providers/cohere/cohere.hpp"
 #include "providers/gemini/gemini.hpp"
 #include "providers/ollama/ollama.hpp"
@@ -34,6 +35,7 @@ const std::map<std::string, Factory>& factories() {
       {"azure-openai", &create<AzureOpenAIProvider>},
       {"ollama", &create<OllamaProvider>},
       {"cohere", &create<CohereProvider>},
+      {"aws-bedrock", &create<BedrockProvider>},
   };
   return table;
 }
@@ -212,12 +214,17 @@ bool secret_looking_name(std::string_view name) {
 
 }  // namespace
 
+void SecretScrubber::add(std::string_view secret) {
+  while (!secret.empty() && secret.front() == ' ') secret.remove_prefix(1);
+  if (secret.size() < kMinSecretLength) return;
+  if (std::find(secrets_.begin(), secrets_.end(), secret) != secrets_.end()) return;
+  secrets_.emplace_back(secret);
+  std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
+}
+
 SecretScrubber::SecretScrubber(const ProviderConfig& config) {
-  auto add = [this](std::string_view secret) {
-    while (!secret.empty() && secret.front() == ' ') secret.remove_prefix(1);
-    if (secret.size() < kMinSecretLength) return;
-    if (std::find(secrets_.begin(), secrets_.end(), secret) == secrets_.end()) secrets_.emplace_back(secret);
-  };
+  add(config.aws.secret_access_key.reveal());
+  add(config.aws.session_token.reveal());
   std::string_view key = config.api_key.reveal();
   add(key);
   // The credential header's value ("Bearer sk-…", "Basic base64…") and its last word.
@@ -236,7 +243,6 @@ SecretScrubber::SecretScrubber(const ProviderConfig& config) {
     add(value);
     if (size_t space = value.rfind(' '); space != std::string_view::npos) add(value.substr(space + 1));
   }
-  std::sort(secrets_.begin(), secrets_.end(), [](const auto& a, const auto& b) { return a.size() > b.size(); });
 }
 
 void SecretScrubber::scrub(std::string& text) const {

@@ -56,6 +56,8 @@ class SecretScrubber {
 
   explicit SecretScrubber(const ProviderConfig& config);
   void scrub(std::string& text) const;
+  // One more secret (a credential the provider found outside its config).
+  void add(std::string_view secret);
 
  private:
   std::vector<std::string> secrets_;  // longest first, so a value wins over a key inside it

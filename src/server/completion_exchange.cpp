@@ -311,7 +311,7 @@ void CompletionExchange::start_attempt() {
   attempt_error_.reset();
   buffers_.upstream_body.clear();
   buffers_.translated.clear();
-  buffers_.sse.reset(decoder_ && decoder_->ndjson_stream());
+  buffers_.sse.reset(decoder_ ? decoder_->stream_framing() : providers::StreamFraming::sse);
   if (decoder_) {
     decoder_->reset();
     if (!resuming_) {  // a resumed stream keeps its writer: same id, one role chunk

@@ -16,6 +16,7 @@
 
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
+#include "server/stream_framing.hpp"
 #include "governance/usage_record.hpp"
 #include "http/upstream.hpp"
 #include "json/simdjson_support.hpp"
@@ -56,7 +57,7 @@ class ExchangeScratch {
     std::string cost_event;  // a passed-through usage chunk rewritten with its cost
     std::string answer_model;  // escaped: the model a translated answer names when its provider names none
     std::string json_pad;  // a passed-through event, padded for the JSON check
-    http::SseParser sse;
+    StreamFramer sse;  // the upstream stream, cut into events
     providers::OpenAIChunkWriter chunk_writer;
     // An inbound dialect's request as an OpenAI chat request, what the adapters encode from.
     std::string chat_body;

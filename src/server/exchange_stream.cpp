@@ -301,8 +301,7 @@ void CompletionExchange::finish_stream(const http::TransferResult& result) {
   auto& writer = *writer_;
   bool clean = result.failure == http::TransferFailure::none;
   // An NDJSON stream's last line may end without its newline: one completes it.
-  if (decoder_ && clean && !writer.ended() && decoder_->ndjson_stream() && buffers_.sse.buffered() > 0 &&
-      !translate_stream("\n")) {
+  if (decoder_ && clean && !writer.ended() && buffers_.sse.ends_with_open_line() && !translate_stream("\n")) {
     fail_attempt();
     return;
   }

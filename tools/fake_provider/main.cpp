@@ -30,6 +30,8 @@ constexpr const char* kUsage =
     "Gemini POST /v1beta/models/{model}:generateContent and :streamGenerateContent?alt=sse, GET /v1beta/models;\n"
     "Azure OpenAI the OpenAI endpoints under /openai/deployments/{name}/...?api-version= and /openai/v1/,\n"
     "GET /openai/models?api-version=, with content-filter annotations (error-code content_filter: Azure's refusal).\n"
+    "Bedrock POST /bedrock/model/{id}/converse and /converse-stream (AWS event-stream), GET /bedrock/foundation-models;\n"
+    "SigV4 required (with --require-key, the secret access key the signature is checked against).\n"
     "GET /_fake/requests lists the requests received (DELETE clears it); GET /_fake/connections\n"
     "counts the open client connections.\n";
 

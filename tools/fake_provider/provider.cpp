@@ -92,7 +92,7 @@ bool Provider::in_failing_phase(const Script& s) const {
   return s.down_for_ms > 0 && now - c.first < std::chrono::milliseconds(s.down_for_ms);
 }
 
-Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models), cohere_(opt_.models) {}
+Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models), cohere_(opt_.models), bedrock_(opt_.models, opt_.require_key) {}
 
 Reply Provider::handle(const Request& req) const {
   Script s = opt_.defaults;
@@ -134,7 +134,9 @@ Reply Provider::handle(const Request& req) const {
   const bool gemini = GeminiApi::serves(path);
   const bool ollama = OllamaApi::serves(path);
   const bool cohere = CohereApi::serves(path);
-  const bool anthropic = !gemini && !ollama && !cohere && AnthropicApi::serves(path, versioned);
+  const std::string_view raw_path = target.substr(0, target.find('?'));
+  const bool bedrock = BedrockApi::serves(raw_path);
+  const bool anthropic = !gemini && !ollama && !cohere && !bedrock && AnthropicApi::serves(path, versioned);
   const std::uint64_t id = anthropic ? anthropic_.next_id() : 0;
 
   // A stack buffer holds the whole DOM of a typical request: no heap allocation to parse it.
@@ -178,6 +180,9 @@ Reply Provider::handle(const Request& req) const {
     else if (s.status >= 400) r = cohere_error(s.status, "fake provider scripted status " + std::to_string(s.status));
     else r = cohere_.answer(req, path, body, bad_json, s);
     if (s.status && r.status == 200) r.status = s.status;
+  } else if (bedrock) {  // signed requests: its own authentication
+    std::string_view query = raw_path.size() < target.size() ? target.substr(raw_path.size() + 1) : std::string_view();
+    r = bedrock_.answer(req, raw_path, query, body, bad_json, s);
   } else if (anthropic && !anthropic_key) {
     r = anthropic_error(401, x_api_key_sent ? "invalid x-api-key" : "x-api-key header is required", id);
   } else if (!anthropic && !openai_key) {

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "anthropic.hpp"
+#include "bedrock.hpp"
 #include "cohere.hpp"
 #include "gemini.hpp"
 #include "ollama.hpp"
@@ -29,6 +30,7 @@ class Provider {
   GeminiApi gemini_;
   OllamaApi ollama_;
   CohereApi cohere_;
+  BedrockApi bedrock_;
 
   // ---- Stateful faults (the router's fault matrix) ----
   // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.

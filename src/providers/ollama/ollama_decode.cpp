@@ -58,7 +58,7 @@ class OllamaDecoder final : public ResponseDecoder {
     tool_count_ = 0;
   }
 
-  bool ndjson_stream() const override { return true; }
+  StreamFraming stream_framing() const override { return StreamFraming::ndjson; }
 
   Expected<void, Error> decode_event(const http::SseEvent& event, StreamSink& sink) override {
     if (event.data.empty() || finished_) return {};
