@@ -116,6 +116,17 @@ struct ProviderTlsConfig {
 };
 // ---- end upstream TLS ----
 
+// ---- Vertex AI: a vertex-ai provider's projectId, region, serviceAccountKey, publisher
+// (src/config/vertex_keys.cpp; README "vertex-ai") ----
+struct ProviderVertexConfig {
+  std::string project_id;
+  std::string region;               // "us-central1", … or "global" (host aiplatform.googleapis.com)
+  std::string service_account_key;  // path of the service-account JSON key file, read when the provider starts
+  // "google" or "anthropic" for every model; empty: by model id (claude… → anthropic, else google).
+  std::string publisher;
+};
+// ---- end Vertex AI ----
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -139,6 +150,7 @@ struct ProviderConfig {
   ProviderGovernance governance;  // rateLimit, budget
   std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
   ProviderTlsConfig tls;
+  ProviderVertexConfig vertex;  // type vertex-ai
   SourceLocation source;
 };
 

@@ -65,6 +65,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   if (lower == kAzureOpenAI || lower == "azure") return std::string(kAzureOpenAI);
   if (lower == kOllama) return std::string(kOllama);
   if (lower == kCohere) return std::string(kCohere);
+  if (lower == kVertexAI || lower == "vertex" || lower == "google-vertex") return std::string(kVertexAI);
   if (lower == "hf" || lower == "hugging-face" || lower == "lm-studio") return std::string(kOpenAICompatible);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
@@ -73,7 +74,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   known += " (also written as";
   for (auto alias : kAliases) known += " " + std::string(alias);
   known += "), " + std::string(kAnthropic) + " (also written as claude), " + std::string(kGemini) + ", " +
-           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API), " + std::string(kCohere);
+           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API), " + std::string(kCohere) + ", " + std::string(kVertexAI);
   return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known);
 }
 

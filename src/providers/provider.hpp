@@ -83,6 +83,10 @@ class Provider {
   // through as bytes.
   virtual std::unique_ptr<ResponseDecoder> make_response_decoder() const { return nullptr; }
 
+  // Why the provider cannot work at all (a credentials file that cannot be read), which
+  // make_provider reports as a configuration error; empty when it can.
+  virtual std::string startup_error() const { return {}; }
+
   // Every error built from what an upstream sent (its error body, Retry-After, a transfer's
   // failure detail) passes through here on its way to a client or a log: this provider's secrets
   // are removed from all of its text.

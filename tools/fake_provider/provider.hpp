@@ -12,6 +12,7 @@
 #include "ollama.hpp"
 #include "openai.hpp"
 #include "script.hpp"
+#include "vertex.hpp"
 
 namespace llmux::fake {
 
@@ -29,6 +30,7 @@ class Provider {
   GeminiApi gemini_;
   OllamaApi ollama_;
   CohereApi cohere_;
+  VertexApi vertex_;  // after gemini_ and anthropic_, which it answers through
 
   // ---- Stateful faults (the router's fault matrix) ----
   // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.
