@@ -31,12 +31,15 @@ std::string set_vertex_key(ProviderConfig& p, std::string_view name, std::string
     if (name == "region" && p.type == "aws-bedrock") return {};
     return std::string(name) + " is a vertex-ai setting (type: vertex-ai)";
   }
+  // A bad value is kept all the same: the load fails on it, without a second "is required".
   if (name == "project_id") {
-    if (!plain_segment(value, ".:_")) return "projectId must be a Google Cloud project id such as my-project-123";
+    bool ok = plain_segment(value, ".:_");
     p.vertex.project_id = std::move(value);
+    if (!ok) return "projectId must be a Google Cloud project id such as my-project-123";
   } else if (name == "region") {
-    if (!plain_segment(value, "")) return "region must be a Google Cloud region such as us-central1, or global";
+    bool ok = plain_segment(value, "");
     p.vertex.region = std::move(value);
+    if (!ok) return "region must be a Google Cloud region such as us-central1, or global";
   } else if (name == "service_account_key") {
     if (value.empty()) return "serviceAccountKey must name a service-account JSON key file";
     p.vertex.service_account_key = std::move(value);

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <thread>
 
+#include "cli_harness.hpp"
 #include "harness.hpp"
 #include "openai_stream.hpp"
 
@@ -234,6 +235,17 @@ TEST(VertexTokenRefresh, AShortLivedTokenIsReplacedBeforeItExpires) {
     if (std::string_view(entry.at("target").as_string()).starts_with("/v1/projects/"))
       last_auth = std::string(entry.at("headers").at("authorization").as_string());
   EXPECT_EQ(last_auth, "Bearer ya29.fake-token-2");
+}
+
+TEST(VertexCli, ProviderTestPassesAllFiveChecksAgainstTheFake) {
+  auto fake = start_vertex_fake();
+  Sandbox box;
+  std::string config = temp_file("providers:\n" + vertex_provider("vx", fake, "/token"));
+  auto r = box.run({"provider", "test", "vx", "--config", config, "--json"});
+  ASSERT_EQ(r.exit, 0) << r.all();
+  auto v = json::parse(r.out);
+  EXPECT_EQ(v.at("passed"), true) << r.out;
+  for (const auto& c : v.at("checks").as_array()) EXPECT_EQ(c.at("result"), "pass") << json::serialize(c);
 }
 
 TEST(VertexConfig, AMissingKeyFileStopsTheStartNamingThePath) {
