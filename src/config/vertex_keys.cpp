@@ -59,7 +59,7 @@ std::vector<std::pair<std::string, std::string>> finish_vertex_keys(ProviderConf
   if (p.vertex.service_account_key.empty())
     problems.emplace_back("service_account_key",
                           "serviceAccountKey (the path of a service-account JSON key file) is required for type vertex-ai");
-  if (!base_url_given && p.base_url.empty() && !p.vertex.region.empty()) p.base_url = vertex_base_url(p.vertex.region);
+  if (!base_url_given && p.base_url.empty() && plain_segment(p.vertex.region, "")) p.base_url = vertex_base_url(p.vertex.region);
   return problems;
 }
 
