@@ -134,6 +134,16 @@ struct ProviderAwsConfig {
   std::string profile;            // profile: the ~/.aws/credentials section (AWS_PROFILE, "default")
 };
 // ---- end AWS credentials ----
+// ---- Vertex AI: a vertex-ai provider's projectId, region, serviceAccountKey, publisher
+// (src/config/vertex_keys.cpp; README "vertex-ai") ----
+struct ProviderVertexConfig {
+  std::string project_id;
+  std::string region;               // "us-central1", … or "global" (host aiplatform.googleapis.com)
+  std::string service_account_key;  // path of the service-account JSON key file, read when the provider starts
+  // "google" or "anthropic" for every model; empty: by model id (claude… → anthropic, else google).
+  std::string publisher;
+};
+// ---- end Vertex AI ----
 
 struct ProviderConfig {
   std::string id;
@@ -160,6 +170,7 @@ struct ProviderConfig {
   ProviderTlsConfig tls;
   ProviderApis apis;
   ProviderAwsConfig aws;  // type aws-bedrock
+  ProviderVertexConfig vertex;  // type vertex-ai
   SourceLocation source;
 };
 

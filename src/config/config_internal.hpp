@@ -22,6 +22,7 @@ inline constexpr std::string_view kOllamaBaseUrl = "http://127.0.0.1:11434";
 inline constexpr std::string_view kCohere = "cohere";
 inline constexpr std::string_view kCohereBaseUrl = "https://api.cohere.com";
 inline constexpr std::string_view kAwsBedrock = "aws-bedrock";
+inline constexpr std::string_view kVertexAI = "vertex-ai";
 inline constexpr std::string_view kGeminiBaseUrl = "https://generativelanguage.googleapis.com/v1beta";
 
 // Number of bytes, or "10MiB", "512KiB", "1MB", "1GB", "100B" (KB/MB/GB are powers of 1000).

@@ -35,7 +35,8 @@ inline constexpr KeySpec kProviderKeys[] = {
     {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
     {"max_retries"}, {"timeouts"}, {"resume"}, {"rate_limit"}, {"budget"}, {"api_version"}, {"security"}, {"tls"},
     {"responses"},
-    {"region"}, {"access_key_id"}, {"secret_access_key"}, {"session_token"}, {"profile"}};
+    {"region", {"location"}}, {"access_key_id"}, {"secret_access_key"}, {"session_token"}, {"profile"},
+    {"project_id"}, {"service_account_key", {"credentials_file", "key_file"}}, {"publisher"}};
 inline constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};
 inline constexpr KeySpec kRouteKeys[] = {
     {"aliases"}, {"deployments"}, {"strategy"}, {"context_fallbacks"}, {"content_policy_fallback"}};

@@ -32,6 +32,7 @@
 #include "config/upstream_policy.hpp"
 #include "config/aws_keys.hpp"
 #include "config/tls_keys.hpp"
+#include "config/vertex_keys.hpp"
 #include "core/json_text.hpp"
 #include "governance/prices.hpp"
 
@@ -559,6 +560,12 @@ class Loader {
       if (auto* i = get(f, key))
         if (auto s = text(*i))
           if (auto problem = set_aws_key(key, std::move(*s), p); !problem.empty()) fail(*i, problem);
+    for (std::string_view name : kVertexKeys)
+      if (auto* i = get(f, name))
+        if (auto s = text(*i))
+          if (auto problem = set_vertex_key(p, name, std::move(*s)); !problem.empty()) fail(*i, problem);
+    if (p.type == kVertexAI)
+      for (auto& [key, problem] : finish_vertex_keys(p, get(f, "base_url") != nullptr)) fail(item.loc, join(item.path, key), problem);
     if (auto* i = get(f, "security")) read_tls_keys(*i, TlsKeyGroup::security, p.tls);
     if (auto* i = get(f, "tls")) read_tls_keys(*i, TlsKeyGroup::tls, p.tls);
     if (preset) apply_preset(*preset, p, get(f, "base_url") != nullptr, get(f, "api_key") != nullptr);

@@ -21,7 +21,8 @@ std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\
 void validate_provider(const ProviderConfig& p, const std::string& prefix,
                        const std::function<void(const std::string&, std::string)>& fail) {
   if (p.type != kOpenAICompatible && p.type != kAnthropic && p.type != kGemini && p.type != kAzureOpenAI &&
-      p.type != kOllama && p.type != kCohere && p.type != kAwsBedrock) {
+      p.type != kOllama && p.type != kCohere && p.type != kAwsBedrock &&
+      p.type != kVertexAI) {
     auto type = normalize_provider_type(p.type);
     fail("type", type ? "type must be written as " + quoted(*type) : type.error());
   }

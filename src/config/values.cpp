@@ -66,6 +66,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   if (lower == kOllama) return std::string(kOllama);
   if (lower == kCohere) return std::string(kCohere);
   if (lower == kAwsBedrock) return std::string(kAwsBedrock);
+  if (lower == kVertexAI || lower == "vertex" || lower == "google-vertex") return std::string(kVertexAI);
   if (lower == "hf" || lower == "hugging-face" || lower == "lm-studio") return std::string(kOpenAICompatible);
   if (lower == kOpenAICompatible ||
       std::find(std::begin(kAliases), std::end(kAliases), lower) != std::end(kAliases))
@@ -74,7 +75,7 @@ Expected<std::string, std::string> normalize_provider_type(std::string_view type
   known += " (also written as";
   for (auto alias : kAliases) known += " " + std::string(alias);
   known += "), " + std::string(kAnthropic) + " (also written as claude), " + std::string(kGemini) + ", " +
-           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API), " + std::string(kCohere) + ", " + std::string(kAwsBedrock);
+           std::string(kAzureOpenAI) + " (also written as azure), " + std::string(kOllama) + " (Ollama's native API), " + std::string(kCohere) + ", " + std::string(kAwsBedrock) + ", " + std::string(kVertexAI);
   return unexpected("unknown provider type \"" + std::string(type) + "\"; known types: " + known);
 }
 

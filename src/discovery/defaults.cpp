@@ -150,6 +150,7 @@ std::optional<std::vector<std::string>> listed_model_ids(std::string_view body) 
       list = v.as_object().if_contains("modelSummaries");
       key = "modelId";
     }
+    if (!list) list = v.as_object().if_contains("publisherModels");  // Vertex AI: publishers/google/models/ID
   }
   if (!list || !list->is_array()) return std::nullopt;
   std::vector<std::string> ids;
@@ -158,6 +159,7 @@ std::optional<std::vector<std::string>> listed_model_ids(std::string_view body) 
     const auto* id = m.as_object().if_contains(key);
     if (!id || !id->is_string() || id->as_string().empty()) continue;
     std::string_view text = id->as_string();
+    if (key == "name" && text.starts_with("publishers/")) text.remove_prefix(text.find("/models/") + 1);
     if (key == "name" && text.starts_with("models/")) text.remove_prefix(7);
     ids.emplace_back(text);
   }

@@ -12,6 +12,7 @@
 #include "providers/gemini/gemini.hpp"
 #include "providers/ollama/ollama.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
+#include "providers/vertex/vertex.hpp"
 #include "providers/provider.hpp"
 #include "http/tls_context.hpp"
 #include "core/text.hpp"
@@ -36,6 +37,7 @@ const std::map<std::string, Factory>& factories() {
       {"ollama", &create<OllamaProvider>},
       {"cohere", &create<CohereProvider>},
       {"aws-bedrock", &create<BedrockProvider>},
+      {"vertex-ai", &create<VertexProvider>},
   };
   return table;
 }
@@ -51,6 +53,7 @@ Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderCon
     return unexpected("unknown provider type '" + config.type + "' (known: " + known + ")");
   }
   auto provider = it->second(config, UpstreamLimits::of(server));
+  if (std::string problem = provider->startup_error(); !problem.empty()) return unexpected(std::move(problem));
   if (config.base_url.rfind("https://", 0) == 0) {
     auto tls = http::TlsClientContext::make(config.tls, config.id);
     if (!tls) return unexpected(std::move(tls).error());

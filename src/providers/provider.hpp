@@ -98,6 +98,10 @@ class Provider {
   }
   virtual Expected<void, Error> encode_native(NativeApi api, const EncodeInput& input, http::UpstreamRequest& out) const;
 
+  // Why the provider cannot work at all (a credentials file that cannot be read), which
+  // make_provider reports as a configuration error; empty when it can.
+  virtual std::string startup_error() const { return {}; }
+
   // Every error built from what an upstream sent (its error body, Retry-After, a transfer's
   // failure detail) passes through here on its way to a client or a log: this provider's secrets
   // are removed from all of its text.

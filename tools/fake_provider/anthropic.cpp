@@ -34,11 +34,15 @@ std::string event(std::string_view name, std::string_view data) {
 // Messages follow the API's own (pydantic-style "field: problem") so that a client's error
 // handling sees what it would see from the real service.
 
-std::optional<std::string> invalid(const json::object& req) {
+std::optional<std::string> invalid_model(const json::object& req) {
   auto* model = req.if_contains("model");
   if (!model) return "model: Field required";
   if (!model->is_string()) return "model: Input should be a valid string";
+  return std::nullopt;
+}
 
+// All but the model, which a Vertex AI request has in its URL.
+std::optional<std::string> invalid(const json::object& req) {
   auto* max = req.if_contains("max_tokens");
   if (!max) return "max_tokens: Field required";
   if (!max->is_int64() && !max->is_uint64()) return "max_tokens: Input should be a valid integer";
@@ -177,8 +181,7 @@ std::string message_head(std::uint64_t id, std::string_view model) {
   return m;
 }
 
-Reply message(const json::object& req, const Script& s, std::uint64_t id) {
-  const std::string_view model = str_field(req, "model");
+Reply message(const json::object& req, std::string_view model, const Script& s, std::uint64_t id) {
   const Conversation c = read_conversation(req);
   Answer a = answer(s, c.said, c.prompt_chars, positive_int(req.if_contains("max_tokens")));
   continue_prefill(req, a);
@@ -408,6 +411,18 @@ bool AnthropicApi::serves(std::string_view path, bool versioned) {
          (versioned && (path == "/models" || path.starts_with("/models/")));
 }
 
+Reply AnthropicApi::answer_for_model(const json::object& o, std::string_view model, const Script& s,
+                                     std::uint64_t id) const {
+  if (auto problem = invalid(o)) return anthropic_error(400, *problem, id);
+  if (!known(model)) return anthropic_error(404, "model: " + std::string(model), id);
+  if (s.malformed && !bool_field(o, "stream")) {
+    Reply r;
+    r.body = kMalformedBody;
+    return r;
+  }
+  return message(o, model, s, id);
+}
+
 bool AnthropicApi::known(std::string_view model) const {
   return std::any_of(models_.begin(), models_.end(), [&](auto& m) { return m.first == model; });
 }
@@ -419,15 +434,8 @@ Reply AnthropicApi::answer(const Request& req, std::string_view path, const json
     if (!versioned) return anthropic_error(400, "anthropic-version: header is required", id);
     if (bad_json || !body.is_object()) return anthropic_error(400, "The request body is not valid JSON", id);
     const auto& o = body.get_object();
-    if (auto problem = invalid(o)) return anthropic_error(400, *problem, id);
-    auto model = str_field(o, "model");
-    if (!known(model)) return anthropic_error(404, "model: " + std::string(model), id);
-    if (s.malformed && !bool_field(o, "stream")) {
-      Reply r;
-      r.body = kMalformedBody;
-      return r;
-    }
-    return message(o, s, id);
+    if (auto problem = invalid_model(o)) return anthropic_error(400, *problem, id);
+    return answer_for_model(o, str_field(o, "model"), s, id);
   }
   if (method == http::verb::post && path == "/messages/count_tokens") {
     if (!versioned) return anthropic_error(400, "anthropic-version: header is required", id);

@@ -42,6 +42,11 @@ class AnthropicApi {
   Reply answer(const Request& req, std::string_view path, const boost::json::value& body,
                bool bad_json, bool versioned, const Script& s, std::uint64_t id) const;
 
+  // A Messages request already checked for shape, for `model` (the body's, or the one in a
+  // Vertex AI URL, whose bodies carry none).
+  Reply answer_for_model(const boost::json::object& body, std::string_view model, const Script& s,
+                         std::uint64_t id) const;
+
  private:
   bool known(std::string_view model) const;
 

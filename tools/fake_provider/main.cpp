@@ -32,6 +32,10 @@ constexpr const char* kUsage =
     "GET /openai/models?api-version=, with content-filter annotations (error-code content_filter: Azure's refusal).\n"
     "Bedrock POST /bedrock/model/{id}/converse and /converse-stream (AWS event-stream), GET /bedrock/foundation-models;\n"
     "SigV4 required (with --require-key, the secret access key the signature is checked against).\n"
+    "Vertex AI POST /token (the JWT bearer grant; --token-expires-in S, --token-public-key PEM checks the\n"
+    "signature; /token/refused always refuses) and, with a token it issued, /v1/projects/P/locations/R/\n"
+    "publishers/google/models/M:generateContent|streamGenerateContent and publishers/anthropic/models/M:\n"
+    "rawPredict|streamRawPredict, GET /v1beta1/publishers/google/models; GET /_fake/vertex counts token requests.\n"
     "GET /_fake/requests lists the requests received (DELETE clears it); GET /_fake/connections\n"
     "counts the open client connections.\n";
 
@@ -98,6 +102,10 @@ int main(int argc, char** argv) {
       ok = value == "1.2" || value == "1.3";
     } else if (name == "tls-client-ca") {
       opt.tls.client_ca = value;
+    } else if (name == "token-expires-in") {
+      ok = parse_int(value, 1, 86400, opt.token_expires_in);
+    } else if (name == "token-public-key") {
+      opt.token_public_key = value;
     } else if (name == "require-key") {
       opt.require_key = value;
     } else {

@@ -92,7 +92,7 @@ bool Provider::in_failing_phase(const Script& s) const {
   return s.down_for_ms > 0 && now - c.first < std::chrono::milliseconds(s.down_for_ms);
 }
 
-Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models), cohere_(opt_.models), bedrock_(opt_.models, opt_.require_key) {}
+Provider::Provider(Options opt) : opt_(std::move(opt)), openai_(opt_.models), anthropic_(opt_.models), gemini_(opt_.models), ollama_(opt_.models), cohere_(opt_.models), bedrock_(opt_.models, opt_.require_key), vertex_(opt_, gemini_, anthropic_) {}
 
 Reply Provider::handle(const Request& req) const {
   Script s = opt_.defaults;
@@ -131,12 +131,13 @@ Reply Provider::handle(const Request& req) const {
   std::string_view deployment;
   std::string_view path = api_path(target.substr(0, target.find('?')), deployment);
   const bool azure = azure_target(target);
-  const bool gemini = GeminiApi::serves(path);
+  const bool vertex = VertexApi::serves(path);
+  const bool gemini = !vertex && GeminiApi::serves(path);
   const bool ollama = OllamaApi::serves(path);
   const bool cohere = CohereApi::serves(path);
   const std::string_view raw_path = target.substr(0, target.find('?'));
   const bool bedrock = BedrockApi::serves(raw_path);
-  const bool anthropic = !gemini && !ollama && !cohere && !bedrock && AnthropicApi::serves(path, versioned);
+  const bool anthropic = !vertex && !gemini && !ollama && !cohere && !bedrock && AnthropicApi::serves(path, versioned);
   const std::uint64_t id = anthropic ? anthropic_.next_id() : 0;
 
   // A stack buffer holds the whole DOM of a typical request: no heap allocation to parse it.
@@ -162,6 +163,10 @@ Reply Provider::handle(const Request& req) const {
   }
   if (auto wrong = azure ? azure_target_error(target) : std::nullopt) {
     r = std::move(*wrong);
+  } else if (vertex) {
+    // Vertex takes no key: an OAuth token the fake issued (vertex.hpp).
+    r = vertex_.answer(req, path, body, bad_json, s);
+    if (s.status && r.status == 200) r.status = s.status;
   } else if (gemini) {
     if (!gemini_key)
       r = goog_key_sent ? gemini_error(400, "API key not valid. Please pass a valid API key.")

@@ -13,6 +13,7 @@
 #include "ollama.hpp"
 #include "openai.hpp"
 #include "script.hpp"
+#include "vertex.hpp"
 
 namespace llmux::fake {
 
@@ -31,6 +32,7 @@ class Provider {
   OllamaApi ollama_;
   CohereApi cohere_;
   BedrockApi bedrock_;
+  VertexApi vertex_;  // after gemini_ and anthropic_, which it answers through
 
   // ---- Stateful faults (the router's fault matrix) ----
   // Whether this request falls in its fault_key's failing phase (fail_first, down_for_ms); counts it.

@@ -78,6 +78,10 @@ struct Options {
   std::string require_key;  // empty: no authentication
   Script defaults;
   TlsOptions tls;
+  // The fake Vertex AI token endpoint (vertex.hpp): lifetime of the tokens it issues, and a PEM
+  // public key that assertions must be signed with (empty: their shape and claims are checked).
+  int token_expires_in = 3600;
+  std::string token_public_key;
 };
 
 }  // namespace llmux::fake

@@ -28,10 +28,19 @@ class RequestTranslator {
  public:
   RequestTranslator(object request, std::string& out) : request_(request), out_(out) {}
 
-  Expected<void, Error> run(std::string_view model, bool stream, const json::JsonMembers& defaults) {
+  // `vertex_version` set: the body Vertex AI takes, whose model is in the URL and whose API
+  // version is the body's anthropic_version.
+  Expected<void, Error> run(std::string_view model, std::string_view vertex_version, bool stream,
+                            const json::JsonMembers& defaults) {
     if (auto checked = reject_inexpressible(); !checked) return checked;
-    out_ += "{\"model\":";
-    append_json_string(out_, model);
+    if (vertex_version.empty()) {
+      out_ += "{\"model\":";
+      append_json_string(out_, model);
+    } else {
+      out_ += "{\"anthropic_version\":";
+      append_json_string(out_, vertex_version);
+      written("anthropic_version");
+    }
     written("model");
     write_max_tokens(defaults);
 
@@ -369,14 +378,29 @@ class RequestTranslator {
 
 }  // namespace
 
-Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                             const json::JsonMembers& default_params, std::string& out) {
+namespace {
+
+Expected<void, Error> translate(std::string_view openai_body, std::string_view model, std::string_view vertex_version,
+                                bool stream, const json::JsonMembers& default_params, std::string& out) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   object request;
   if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
     return invalid("the request body must be a JSON object", {}, "invalid_json");
-  return RequestTranslator(request, out).run(model, stream, default_params);
+  return RequestTranslator(request, out).run(model, vertex_version, stream, default_params);
+}
+
+}  // namespace
+
+Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
+                                             const json::JsonMembers& default_params, std::string& out) {
+  return translate(openai_body, model, {}, stream, default_params, out);
+}
+
+Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, std::string_view anthropic_version,
+                                                    bool stream, const json::JsonMembers& default_params,
+                                                    std::string& out) {
+  return translate(openai_body, {}, anthropic_version, stream, default_params, out);
 }
 
 AnthropicProvider::AnthropicProvider(ProviderConfig config, UpstreamLimits limits)

@@ -40,6 +40,12 @@ class AnthropicProvider final : public Provider {
 Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
                                              const json::JsonMembers& default_params, std::string& out);
 
+// The same body for Claude on Vertex AI (publishers/anthropic/models/{model}:rawPredict): no
+// "model" (the URL names it), and `anthropic_version` ("vertex-2023-10-16") as its first member.
+Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, std::string_view anthropic_version,
+                                                    bool stream, const json::JsonMembers& default_params,
+                                                    std::string& out);
+
 // Decodes Anthropic message bodies and message streams (message_start … message_stop).
 std::unique_ptr<ResponseDecoder> make_anthropic_decoder();
 

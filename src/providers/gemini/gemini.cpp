@@ -500,8 +500,12 @@ http::UpstreamRequest GeminiProvider::list_models_request() const {
 }
 
 Error GeminiProvider::decode_error(int status, std::string_view body, std::string_view retry_after) const {
+  return decode_google_error(*this, status, body, retry_after);
+}
+
+Error decode_google_error(const Provider& provider, int status, std::string_view body, std::string_view retry_after) {
   // {"error":{"code":404,"message":…,"status":"NOT_FOUND","details":[…]}}
-  Error e = decode_json_error(*this, status, body, retry_after);
+  Error e = decode_json_error(provider, status, body, retry_after);
   boost::system::error_code ec;
   auto v = boost::json::parse(body, ec);
   const boost::json::object* error = nullptr;
@@ -512,7 +516,7 @@ Error GeminiProvider::decode_error(int status, std::string_view body, std::strin
   if (const auto* s = error->if_contains("status"); s && s->is_string()) google_status = s->as_string();
   e.type = std::string(gemini_error_type(google_status, status));
   e.code = std::string(google_status);
-  if (e.retry_after || status != 429) return scrubbed(std::move(e));
+  if (e.retry_after || status != 429) return provider.scrubbed(std::move(e));
   if (const auto* details = error->if_contains("details"); details && details->is_array()) {
     for (const auto& d : details->as_array()) {
       const auto* delay = d.is_object() ? d.as_object().if_contains("retryDelay") : nullptr;
@@ -520,7 +524,7 @@ Error GeminiProvider::decode_error(int status, std::string_view body, std::strin
       if (std::string seconds = retry_delay_seconds(delay->as_string()); !seconds.empty()) e.retry_after = seconds;
     }
   }
-  return scrubbed(std::move(e));
+  return provider.scrubbed(std::move(e));
 }
 
 std::unique_ptr<ResponseDecoder> GeminiProvider::make_response_decoder() const { return make_gemini_decoder(); }

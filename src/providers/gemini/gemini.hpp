@@ -49,6 +49,11 @@ Expected<std::string_view, Error> gemini_model_segment(std::string_view model);
 // Decodes GenerateContentResponse bodies and their SSE streams.
 std::unique_ptr<ResponseDecoder> make_gemini_decoder();
 
+// The client-facing error for a Google API error body ({"error":{"code","message","status",
+// "details"}}: the status as the type, a RetryInfo delay as Retry-After); other JSON shapes as
+// decode_json_error reads them.
+Error decode_google_error(const Provider& provider, int status, std::string_view body, std::string_view retry_after);
+
 // Google's error status ("RESOURCE_EXHAUSTED") as an OpenAI error type ("rate_limit_error").
 std::string_view gemini_error_type(std::string_view status, int http_status);
 

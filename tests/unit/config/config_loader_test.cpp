@@ -560,7 +560,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
                 "of: id, name, type, base_url, api_key, auth_type, auth_header, headers, models, "
                 "default_model, default_params, enabled, priority, timeout, max_retries, timeouts, resume, "
                 "rate_limit, budget, api_version, security, tls, responses, region, access_key_id, secret_access_key, "
-                "session_token, profile",
+                "session_token, profile, project_id, service_account_key, publisher",
             }));
   EXPECT_EQ(load_errors("server: {prot: 80}\nprovider: {}\n"),
             (Strings{
@@ -628,7 +628,7 @@ providers:
                 "known types: openai-compatible (also written as openai custom vllm "
                 "lmstudio together groq openrouter mistral deepseek fireworks xai perplexity anyscale "
                 "huggingface tgi localai jan llamafile), anthropic (also "
-                "written as claude), gemini, azure-openai (also written as azure), ollama (Ollama's native API), cohere, aws-bedrock",
+                "written as claude), gemini, azure-openai (also written as azure), ollama (Ollama's native API), cohere, aws-bedrock, vertex-ai",
                 "cfg.yaml:13:13: providers.together.models: expected a list of models, got a "
                 "mapping",
             }));

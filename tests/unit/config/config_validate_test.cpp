@@ -74,7 +74,7 @@ TEST(ConfigValidateTest, ReportsEveryProblemWithIndexPaths) {
                 "openai-compatible (also written as openai custom vllm lmstudio together "
                 "groq openrouter mistral deepseek fireworks xai perplexity anyscale huggingface tgi "
                 "localai jan llamafile), anthropic (also written as claude), "
-                "gemini, azure-openai (also written as azure), ollama (Ollama's native API), cohere, aws-bedrock",
+                "gemini, azure-openai (also written as azure), ollama (Ollama's native API), cohere, aws-bedrock, vertex-ai",
                 "built-in: providers[0].base_url: URL must not contain a query string (\"?...\")",
                 "built-in: providers[0].default_params: must be a JSON object",
                 "built-in: providers[0].timeout: must not be negative",
