@@ -146,11 +146,11 @@ std::optional<std::vector<std::string>> listed_model_ids(std::string_view body) 
       list = v.as_object().if_contains("models");
       key = "name";
     }
+    if (!list) list = v.as_object().if_contains("publisherModels");  // Vertex AI: publishers/google/models/ID
     if (!list) {  // Bedrock's foundation-models
       list = v.as_object().if_contains("modelSummaries");
       key = "modelId";
     }
-    if (!list) list = v.as_object().if_contains("publisherModels");  // Vertex AI: publishers/google/models/ID
   }
   if (!list || !list->is_array()) return std::nullopt;
   std::vector<std::string> ids;
