@@ -49,7 +49,11 @@ TEST(ClientReader, EscapesAreResolvedIncludingSurrogatePairs) {
 
 TEST(ClientReader, ARecordedOpenAIToolCallStreamBecomesOneCallWithItsWholeArguments) {
   Reading reading;
-  auto& [out, seen, on_event, assembler, reader] = reading;
+  // Named references, not a structured binding: clang cannot capture bindings in a lambda.
+  [[maybe_unused]] auto& out = reading.out;
+  [[maybe_unused]] auto& seen = reading.seen;
+  [[maybe_unused]] auto& assembler = reading.assembler;
+  [[maybe_unused]] auto& reader = reading.reader;
   http::SseParser sse;
   sse.feed(fixture("openai/chat-stream-tool-call.sse.txt"), [&](const http::SseEvent& e) {
     if (e.data != "[DONE]") {
@@ -89,7 +93,11 @@ TEST(ClientReader, ARecordedBodyWithReasoningKeepsItApartFromTheAnswer) {
 
 TEST(ClientReader, ARecordedAnthropicStreamOfTwoToolCallsComesThroughItsDecoderAsTypedEvents) {
   Reading reading;
-  auto& [out, seen, on_event, assembler, reader] = reading;
+  // Named references, not a structured binding: clang cannot capture bindings in a lambda.
+  [[maybe_unused]] auto& out = reading.out;
+  [[maybe_unused]] auto& seen = reading.seen;
+  [[maybe_unused]] auto& assembler = reading.assembler;
+  [[maybe_unused]] auto& reader = reading.reader;
   auto decoder = providers::make_anthropic_decoder();
   http::SseParser sse;
   sse.feed(fixture("anthropic/stream-tool-use-two-calls.sse.txt"), [&](const http::SseEvent& e) {
@@ -111,7 +119,11 @@ TEST(ClientReader, ARecordedAnthropicStreamOfTwoToolCallsComesThroughItsDecoderA
 
 TEST(ClientReader, CanonicalReasoningAndErrorsAreUnescapedAndKept) {
   Reading reading;
-  auto& [out, seen, on_event, assembler, reader] = reading;
+  // Named references, not a structured binding: clang cannot capture bindings in a lambda.
+  [[maybe_unused]] auto& out = reading.out;
+  [[maybe_unused]] auto& seen = reading.seen;
+  [[maybe_unused]] auto& assembler = reading.assembler;
+  [[maybe_unused]] auto& reader = reading.reader;
   providers::StreamEvent e;
   e.kind = providers::StreamEvent::Kind::reasoning;
   e.text = R"(step one\nthen \"two\")";
