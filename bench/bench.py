@@ -237,7 +237,7 @@ class Service:
         while time.monotonic() < deadline:
             self.check_alive()
             with open(self.log_path, "rb") as f:
-                m = re.search(rb"listening on http://[^\s:]+:(\d+)", f.read())
+                m = re.search(rb"listening on https?://[^\s:]+:(\d+)", f.read())
             if m:
                 self.port = int(m.group(1))
                 return self.port
@@ -466,17 +466,24 @@ def make_tls_files(directory: str) -> dict[str, str]:
 
 
 def static_nginx_conf(prefix: str, port: int, replies: dict[str, bytes], tls_port: int = 0,
-                      tls: dict[str, str] | None = None) -> str:
+                      tls: dict[str, str] | None = None, http2: bool = False) -> str:
     """The static upstream: fixed bodies for POST, so it costs next to nothing (the floor).
     replies: case -> the fake provider's reply for it. With `tls`, the same also on tls_port over
-    TLS (TLS 1.3, session tickets on, as hosted providers do)."""
+    TLS (TLS 1.3, session tickets on, as hosted providers do); with http2, HTTP/2 offered there by
+    ALPN beside HTTP/1.1."""
     listen = f"    listen {LOOPBACK}:{port};\n"
     if tls:
-        listen += (f"    listen {LOOPBACK}:{tls_port} ssl;\n    ssl_certificate {tls['server.pem']};\n"
+        listen += (f"    listen {LOOPBACK}:{tls_port} ssl{' http2' if http2 else ''};\n    ssl_certificate {tls['server.pem']};\n"
                    f"    ssl_certificate_key {tls['server.key']};\n    ssl_protocols TLSv1.2 TLSv1.3;\n"
                    "    ssl_session_cache shared:up:1m;\n    ssl_session_tickets on;\n")
+    # GET .../models answers an empty list: llmux's health probes ask for it (a failing probe would
+    # mark the provider down and open its breaker mid-run).
     text = nginx_common(prefix) + f"""  server {{
-{listen}    location = /plain/v1/chat/completions {{
+{listen}    location ~ /v1/models$ {{
+      default_type application/json;
+      return 200 '{{"object":"list","data":[]}}';
+    }}
+    location = /plain/v1/chat/completions {{
       default_type application/json;
       {nginx_return("plain", replies["plain"])}
     }}
@@ -496,11 +503,16 @@ def static_nginx_conf(prefix: str, port: int, replies: dict[str, bytes], tls_por
     return text + "  }\n}\n"
 
 
-def proxy_nginx_conf(prefix: str, routes: dict[str, tuple[int, int]], tls_ca: str | None = None) -> str:
+def proxy_nginx_conf(prefix: str, routes: dict[str, tuple[int, int]], tls_ca: str | None = None,
+                     client_tls: dict | None = None) -> str:
     """routes: upstream name -> (listen port, upstream port). An upstream named up_tls is reached
     over TLS: certificate verified against tls_ca for "localhost" (also sent as SNI), sessions
-    reused, connections kept alive like the others."""
+    reused, connections kept alive like the others. client_tls {port, cert, key}: up_tls is also
+    served to clients over TLS on that port."""
     text = nginx_common(prefix)
+    client_listen = (f"    listen {LOOPBACK}:{client_tls['port']} ssl;\n    ssl_certificate {client_tls['cert']};\n"
+                     f"    ssl_certificate_key {client_tls['key']};\n    ssl_protocols TLSv1.2 TLSv1.3;\n"
+                     if client_tls else "")
     for name, (listen, upstream) in routes.items():
         tls = name == "up_tls"
         ssl_lines = (f"""      proxy_ssl_trusted_certificate {tls_ca};
@@ -518,7 +530,7 @@ def proxy_nginx_conf(prefix: str, routes: dict[str, tuple[int, int]], tls_ca: st
   }}
   server {{
     listen {LOOPBACK}:{listen};
-    location / {{
+{client_listen if tls else ""}    location / {{
       proxy_pass {"https" if tls else "http"}://{name};
       proxy_http_version 1.1;
       proxy_set_header Connection "";
@@ -1476,7 +1488,8 @@ def main() -> int:
                    help="interval between a slow stream's events (default: so that all streams together "
                         "carry --stream-events-per-s)")
     p.add_argument("--stream-events-per-s", type=int, default=10000)
-    p.add_argument("--stream-seconds", type=int, default=120, help="how long each slow stream would last")
+    p.add_argument("--stream-seconds", type=int, default=600,
+                   help="how long each slow stream would last (opening 10,000 can take minutes)")
     p.add_argument("--llmux-threads", type=int, default=1,
                    help="llmux --threads (default 1, like nginx's one worker; 0: llmux's default, one per core)")
     p.add_argument("--rate", type=int, default=10000,

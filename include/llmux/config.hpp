@@ -109,6 +109,11 @@ struct ProviderApis {
   std::optional<bool> responses;
 };
 
+// `http_version: "1.1" | "2"`: the protocol spoken to an https upstream. "1.1": a pool of
+// keep-alive connections on llmux's own engine; "2": multiplexed streams over few connections
+// (curl). Unset: the default of the provider's type (default_http_version; README "HTTP/2").
+enum class HttpVersion { unset, http1_1, http2 };
+
 // ---- Upstream TLS: a provider's `security:` and `tls:` keys (src/config/tls_keys.cpp) ----
 enum class TlsVersion { unset, tls1_2, tls1_3 };  // unset: OpenSSL's default minimum (TLS 1.2)
 
@@ -169,6 +174,7 @@ struct ProviderConfig {
   std::string api_version;  // azure-openai: a dated version ("2024-10-21") or "v1"; empty = v1
   ProviderTlsConfig tls;
   ProviderApis apis;
+  HttpVersion http_version = HttpVersion::unset;
   ProviderAwsConfig aws;  // type aws-bedrock
   ProviderVertexConfig vertex;  // type vertex-ai
   SourceLocation source;
@@ -176,6 +182,8 @@ struct ProviderConfig {
 
 // Whether POST /v1/responses passes through to the provider (ProviderApis::responses).
 bool serves_responses(const ProviderConfig& provider);
+// The protocol llmux speaks to the provider: its http_version, or its type's measured default.
+HttpVersion effective_http_version(const ProviderConfig& provider);
 
 // How a model's deployments of equal priority share the load.
 enum class BalanceStrategy { priority, weighted, least_inflight, lowest_latency };

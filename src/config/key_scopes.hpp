@@ -34,7 +34,7 @@ inline constexpr KeySpec kProviderKeys[] = {
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
     {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
     {"max_retries"}, {"timeouts"}, {"resume"}, {"rate_limit"}, {"budget"}, {"api_version"}, {"security"}, {"tls"},
-    {"responses"},
+    {"responses"}, {"http_version"},
     {"region", {"location"}}, {"access_key_id"}, {"secret_access_key"}, {"session_token"}, {"profile"},
     {"project_id"}, {"service_account_key", {"credentials_file", "key_file"}}, {"publisher"}};
 inline constexpr KeySpec kTimeoutKeys[] = {{"connect"}, {"headers"}, {"first_token"}, {"idle"}, {"total"}};

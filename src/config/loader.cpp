@@ -556,6 +556,12 @@ class Loader {
         if (auto problem = responses_setting_problem(p.type)) fail(*i, *problem);
         else p.apis.responses = *v;
       }
+    const Item* http_version = get(f, "http_version");
+    if (http_version)
+      if (auto s = text(*http_version)) {
+        if (auto v = parse_http_version(*s)) p.http_version = *v;
+        else fail(*http_version, v.error());
+      }
     for (std::string_view key : kAwsKeys)
       if (auto* i = get(f, key))
         if (auto s = text(*i))
@@ -574,6 +580,7 @@ class Loader {
     if (p.type == kOllama && p.base_url.empty() && !get(f, "base_url")) p.base_url = kOllamaBaseUrl;
     if (p.type == kCohere && p.base_url.empty() && !get(f, "base_url")) p.base_url = kCohereBaseUrl;
     if (auto problem = finish_aws_provider(p, get(f, "base_url") != nullptr); !problem.empty()) fail(item, problem);
+    if (auto problem = http_version_problem(p)) fail(*http_version, *problem);
     load_auth(f, p);
     if (p.name.empty()) p.name = p.id;
     return p;

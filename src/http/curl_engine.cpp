@@ -59,6 +59,8 @@ struct Transfer {
   const UpstreamRequest* request = nullptr;
   UpstreamHandler* handler = nullptr;
   curl_slist* header_list = nullptr;
+  curl_slist* connect_to = nullptr;  // tls.server_name: where the renamed URL really connects
+  std::string renamed_url;           // tls.server_name: the URL with server_name as its host
   std::string content_type;
   std::string retry_after;
   bool headers_done = false;
@@ -341,6 +343,8 @@ class CurlEngine final : public TransferEngine {
   void release(std::unique_ptr<Transfer> t) {
     curl_slist_free_all(t->header_list);
     t->header_list = nullptr;
+    curl_slist_free_all(t->connect_to);
+    t->connect_to = nullptr;
     if (t->easy && t->tls_configured) curl_easy_cleanup(t->easy);
     else if (t->easy) idle_easies.push_back(t->easy);
   }
@@ -357,6 +361,30 @@ class CurlEngine final : public TransferEngine {
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
     }
+  }
+
+  // tls.server_name through curl, which has no SNI option of its own: the URL names server_name
+  // (so SNI and the verified name are server_name), CONNECT_TO sends the connection to the URL's
+  // real host and port, and the Host header keeps the real authority as the HTTP/1.1 engine sends it.
+  static void rename_host(Transfer& t, const std::string& server_name) {
+    CURLU* url = curl_url();
+    char *host = nullptr, *port = nullptr, *authority_port = nullptr, *renamed = nullptr;
+    if (curl_url_set(url, CURLUPART_URL, t.request->url.c_str(), 0) == CURLUE_OK &&
+        curl_url_get(url, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(url, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+        curl_url_set(url, CURLUPART_HOST, server_name.c_str(), 0) == CURLUE_OK &&
+        curl_url_get(url, CURLUPART_URL, &renamed, 0) == CURLUE_OK) {
+      t.renamed_url = renamed;
+      std::string route = server_name + ":" + port + ":" + host + ":" + port;
+      t.connect_to = curl_slist_append(nullptr, route.c_str());
+      curl_easy_setopt(t.easy, CURLOPT_CONNECT_TO, t.connect_to);
+      std::string line = std::string("Host: ") + host;
+      if (curl_url_get(url, CURLUPART_PORT, &authority_port, 0) == CURLUE_OK) line.append(":").append(authority_port);
+      t.header_list = curl_slist_append(t.header_list, line.c_str());
+    }
+    // A URL curl cannot read is left as it is: the transfer then fails with curl's own reason.
+    for (char* part : {host, port, authority_port, renamed}) curl_free(part);
+    curl_url_cleanup(url);
   }
 
   // One periodic sweep checks every transfer's deadline, so starting, feeding and finishing a
@@ -405,7 +433,8 @@ class CurlEngine final : public TransferEngine {
     const UpstreamRequest& r = *t->request;
     r.for_each_header([&](const std::string& h) { t->header_list = curl_slist_append(t->header_list, h.c_str()); });
     t->header_list = curl_slist_append(t->header_list, "Expect:");  // no 100-continue round trip
-    curl_easy_setopt(e, CURLOPT_URL, r.url.c_str());
+    if (r.tls && !r.tls->config().server_name.empty()) rename_host(*t, r.tls->config().server_name);
+    curl_easy_setopt(e, CURLOPT_URL, t->renamed_url.empty() ? r.url.c_str() : t->renamed_url.c_str());
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->header_list);
     if (r.method == "GET") {
       curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -439,7 +468,9 @@ class CurlEngine final : public TransferEngine {
     curl_easy_setopt(e, CURLOPT_MAXAGE_CONN,
                      static_cast<long>(std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::seconds>(
                                                               r.idle_connection_timeout).count())));
-    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(r.protocol == UpstreamRequest::Protocol::http1_1
+                                                                    ? CURL_HTTP_VERSION_1_1
+                                                                    : CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     t->last_activity = Clock::now();
     ensure_sweeping();

@@ -41,11 +41,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kMaxIdlePerHost = 256;
 constexpr auto kSweepPeriod = std::chrono::milliseconds(20);
-// A connection's read buffer is sized to what has arrived (the socket's readable bytes), not
-// reserved ahead: an open stream waiting for its next event holds a buffer of one event, not
-// 16 KB (issue 12: memory per open stream). One read takes at most kMaxReadBytes.
-constexpr size_t kMinReadBytes = 512;
-constexpr size_t kMaxReadBytes = 64 * 1024;
+// A connection holds no read buffer while it waits (issue 12: memory per open stream): it waits
+// for readability, then reads into a buffer the engine lends for that read, as much as the lent
+// buffer's room takes. Sizing the read to the socket's readable bytes instead would cost an
+// FIONREAD ioctl per read, one syscall more per response than nginx.
+constexpr size_t kReadBytes = 64 * 1024;
+constexpr size_t kMinReadRoom = 4 * 1024;
 // Read buffers are lent to a connection for a read and given back once all of it is parsed (a
 // read is parsed at once, so one or two serve every connection of the engine); a connection keeps
 // one only while it holds bytes of an incomplete head or chunk line.
@@ -409,9 +410,8 @@ class Http1Engine final : public TransferEngine {
     auto read_now = [this, t] {
       if (t->finished) return;
       SSL* ssl = t->conn->ssl.get();
-      // Plaintext never exceeds the records OpenSSL holds plus the ciphertext that has arrived.
       lend(*t->conn);
-      auto space = t->conn->buffer.prepare(read_size(t->conn->socket, static_cast<size_t>(SSL_pending(ssl))));
+      auto space = read_space(t->conn->buffer);
       ERR_clear_error();
       errno = 0;
       int n = SSL_read(ssl, space.data(), static_cast<int>(space.size()));
@@ -503,7 +503,7 @@ class Http1Engine final : public TransferEngine {
       if (ec) return on_read(t, ec, 0);
       auto& conn = *t->conn;
       lend(conn);
-      size_t n = conn.socket.read_some(conn.buffer.prepare(read_size(conn.socket, 0)), ec);
+      size_t n = conn.socket.read_some(read_space(conn.buffer), ec);
       if (ec == asio::error::would_block || ec == asio::error::try_again) {
         t->reading = false;
         return read_response(t);
@@ -527,7 +527,11 @@ class Http1Engine final : public TransferEngine {
   // back to the engine.
   void give_back(Connection& conn) {
     auto& buffer = conn.buffer;
-    if (buffer.capacity() == 0 || buffer.size() > conn.carry.size() - conn.carry_size) return;
+    if (buffer.capacity() == 0) return;
+    if (buffer.size() > conn.carry.size() - conn.carry_size) {  // kept while waiting: only its bytes
+      buffer.shrink_to_fit();
+      return;
+    }
     auto room = asio::buffer(conn.carry.data() + conn.carry_size, conn.carry.size() - conn.carry_size);
     conn.carry_size = static_cast<uint8_t>(conn.carry_size + asio::buffer_copy(room, buffer.data()));
     buffer.clear();
@@ -535,13 +539,10 @@ class Http1Engine final : public TransferEngine {
     buffer = beast::flat_buffer();
   }
 
-  // Bytes to make room for in a read: what the socket holds now (and `pending`, plaintext OpenSSL
-  // already decrypted), within [kMinReadBytes, kMaxReadBytes].
-  static size_t read_size(TcpSocket& socket, size_t pending) {
-    boost::system::error_code ec;
-    size_t available = socket.available(ec);
-    if (ec) available = 0;
-    return std::clamp(available + pending, kMinReadBytes, kMaxReadBytes);
+  // Room for one read: the rest of the lent buffer, or kReadBytes in a new (or shrunk) one.
+  static asio::mutable_buffer read_space(beast::flat_buffer& buffer) {
+    size_t room = buffer.capacity() - buffer.size();
+    return buffer.prepare(room >= kMinReadRoom ? room : kReadBytes);
   }
 
   void on_read(const Ptr& t, beast::error_code ec, size_t n) {

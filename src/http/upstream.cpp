@@ -42,7 +42,7 @@ struct UpstreamClient::Impl {
   // Whether the HTTP/1.1 engine takes this request: http:// unless proxied; https:// when the
   // provider built TLS settings for it and no proxy is set for https.
   bool direct(const UpstreamRequest& request) const {
-    if (!http1) return false;
+    if (!http1 || request.protocol == UpstreamRequest::Protocol::http2) return false;
     if (request.url.compare(0, 7, "http://") == 0) return cleartext_direct;
     return tls_direct && request.tls && request.url.compare(0, 8, "https://") == 0;
   }

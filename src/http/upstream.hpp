@@ -54,6 +54,11 @@ struct UpstreamRequest {
   // The provider's TLS settings for an https URL (owned by the provider). Without it, an https
   // request goes through curl with its defaults.
   const TlsClientContext* tls = nullptr;
+  // The provider's http_version: HTTP/2 goes through curl, which multiplexes streams on few
+  // connections; otherwise the HTTP/1.1 engine's pool unless a proxy needs curl (which then offers
+  // HTTP/2 by ALPN unless http1_1 was asked for).
+  enum class Protocol : uint8_t { any, http1_1, http2 };
+  Protocol protocol = Protocol::any;
   // Time allowed until the response headers arrive, and afterwards between two body reads.
   std::chrono::milliseconds timeout{60000};
   static constexpr std::chrono::milliseconds kDefaultConnectTimeout{10000};

@@ -62,6 +62,30 @@ Expected<std::unique_ptr<Provider>, std::string> make_provider(const ProviderCon
   return provider;
 }
 
+namespace {
+
+// A quoted body (an HTML error page, say) becomes one line: the message goes into log lines and
+// JSON error messages, where a raw line break would split or garble them.
+void fold_line_breaks(std::string& text) {
+  size_t out = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\r' || c == '\n' || c == '\t') {
+      if (out > 0 && text[out - 1] != ' ') text[out++] = ' ';
+      continue;
+    }
+    text[out++] = c;
+  }
+  text.resize(out);
+}
+
+http::UpstreamRequest::Protocol upstream_protocol(const ProviderConfig& config) {
+  return effective_http_version(config) == HttpVersion::http2 ? http::UpstreamRequest::Protocol::http2
+                                                              : http::UpstreamRequest::Protocol::http1_1;
+}
+
+}  // namespace
+
 void Provider::begin_post(const EncodeInput& in, const std::string& url, const std::vector<std::string>& fixed_headers,
                           http::UpstreamRequest& out) const {
   out.method.assign("POST");
@@ -73,6 +97,7 @@ void Provider::begin_post(const EncodeInput& in, const std::string& url, const s
   out.idle_connection_timeout = limits_.idle_connection_timeout;
   out.common_headers = &fixed_headers;
   out.tls = tls_.get();
+  out.protocol = upstream_protocol(config_);
   out.headers.clear();
   out.headers.push_back(in.stream ? "Accept: text/event-stream" : "Accept: application/json");
   if (!in.request_id.empty()) {
@@ -92,6 +117,7 @@ http::UpstreamRequest Provider::begin_get(std::string url, const std::vector<std
   request.idle_connection_timeout = limits_.idle_connection_timeout;
   request.common_headers = &fixed_headers;
   request.tls = tls_.get();
+  request.protocol = upstream_protocol(config_);
   request.headers.push_back("Accept: application/json");
   return request;
 }
@@ -198,8 +224,10 @@ Error decode_json_error(const Provider& provider, int status, std::string_view b
   std::string prefix = "provider '" + provider.id() + "' returned HTTP " + std::to_string(status) + ": ";
   e.message = prefix + upstream_message;
   e = provider.scrubbed(std::move(e));
-  if (quoted_limit != std::string::npos && e.message.size() > prefix.size() + quoted_limit)
-    e.message.resize(prefix.size() + quoted_limit);
+  if (quoted_limit != std::string::npos) {
+    if (e.message.size() > prefix.size() + quoted_limit) e.message.resize(prefix.size() + quoted_limit);
+    fold_line_breaks(e.message);
+  }
   return e;
 }
 

@@ -65,5 +65,28 @@ TEST(TlsKeys, BadValuesAndUnknownKeysAreReported) {
                        "unknown TLS version \"2\""));
 }
 
+TEST(HttpVersionKey, TwoOrOnePointOneInEitherShapeAndUnsetMeansTheMeasuredDefault) {
+  auto config = load_ok("providers:\n  a:\n    base_url: https://a/v1\n    http_version: \"2\"\n"
+                        "  b:\n    base_url: https://b/v1\n    httpVersion: HTTP/1.1\n"
+                        "  c:\n    base_url: https://c/v1\n");
+  EXPECT_EQ(config.providers.at(0).http_version, HttpVersion::http2);
+  EXPECT_EQ(effective_http_version(config.providers.at(0)), HttpVersion::http2);
+  EXPECT_EQ(config.providers.at(1).http_version, HttpVersion::http1_1);
+  EXPECT_EQ(config.providers.at(2).http_version, HttpVersion::unset);
+  EXPECT_EQ(effective_http_version(config.providers.at(2)), HttpVersion::http1_1);
+}
+
+TEST(HttpVersionKey, AnUnknownVersionOrHttp2OnACleartextUrlIsAnErrorAtTheKey) {
+  auto errors = load_errors("providers:\n  p:\n    base_url: https://h/v1\n    http_version: \"3\"\n");
+  ASSERT_EQ(errors.size(), 1u) << joined(errors);
+  EXPECT_TRUE(contains(errors, "unknown HTTP version \"3\"; expected \"1.1\" or \"2\"")) << joined(errors);
+  EXPECT_TRUE(contains(errors, "cfg.yaml:4")) << joined(errors);
+
+  errors = load_errors("providers:\n  p:\n    base_url: http://h:8000/v1\n    http_version: \"2\"\n");
+  ASSERT_EQ(errors.size(), 1u) << joined(errors);
+  EXPECT_TRUE(contains(errors, "needs an https:// base_url")) << joined(errors);
+  EXPECT_TRUE(contains(errors, "http://h:8000/v1")) << joined(errors);
+}
+
 }  // namespace
 }  // namespace llmux
