@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The TLS paths of issue 12 beside nginx, in one run of interleaved rounds (median shown).
 
-The upstream is the bench's static nginx (fixed bodies, the fake provider's replies) over TLS 1.3
-with a certificate for "localhost" signed by a CA the bench makes; it offers HTTP/2 and HTTP/1.1
-by ALPN, as hosted providers do. Two parts:
+The upstream is the bench's static nginx (fixed bodies, the fake provider's replies) behind a TLS
+1.3 nginx front (certificate for "localhost" signed by a CA the bench makes) that offers HTTP/2
+and HTTP/1.1 by ALPN, as hosted providers do, and reads each request body as they do. Two parts:
 
   upstream   clients in cleartext; the proxy reaches the upstream over TLS. Targets: nginx
              (proxy_pass https, keepalive pool, session reuse), llmux (its pooled HTTP/1.1
@@ -33,11 +33,12 @@ from bench import LOOPBACK, BenchError, Service  # noqa: E402
 CASES = ("plain", "stream")
 
 
-def upstream_connections(port: int) -> int:
-    """Established TCP connections to the upstream's port (from the proxy: nothing else talks to it)."""
-    out = subprocess.run(["ss", "-Htn", "state", "established", f"( dport = :{port} )"],
+def upstream_connections(port: int, pids: list[int]) -> int:
+    """The proxy's established TCP connections to the upstream's port (idle pooled ones included)."""
+    out = subprocess.run(["ss", "-Htnp", "state", "established", f"( dport = :{port} )"],
                          capture_output=True, text=True).stdout
-    return len([line for line in out.splitlines() if line.strip()])
+    owners = tuple(f"pid={pid}," for pid in pids)
+    return len([line for line in out.splitlines() if any(o in line for o in owners)])
 
 
 class Run:
@@ -78,8 +79,7 @@ class Run:
         self.tls = bench.make_tls_files(self.tmp)
         (static_port, self.up_port, self.nginx_port, self.nginx_tls_port) = bench.free_ports(4)
         prefix = os.path.join(self.tmp, "nginx-static")
-        conf = self.write("nginx-static.conf", bench.static_nginx_conf(prefix, static_port, replies, self.up_port,
-                                                                       self.tls, http2=True))
+        conf = self.write("nginx-static.conf", self.tls_upstream_conf(prefix, static_port, replies))
         self.static = self.start("nginx-static", [self.nginx, "-p", prefix, "-c", conf, "-e", f"{prefix}/error.log"],
                                  with_children=True)
         self.static.wait_port(self.up_port)
@@ -96,6 +96,34 @@ class Run:
         self.llmux = {"llmux": self.start_llmux("llmux", http2=False, client_tls=False),
                       "llmux-h2": self.start_llmux("llmux-h2", http2=True, client_tls=False)}
         self.llmux_tls = self.start_llmux("llmux-https", http2=False, client_tls=True)
+
+    def tls_upstream_conf(self, prefix: str, static_port: int, replies: dict) -> str:
+        """The static bodies on static_port in cleartext, and on up_port over TLS with HTTP/2 offered,
+        in front of them. nginx answers `return` without reading a request body; over HTTP/2 it
+        then resets the stream while the client may still be sending it, which curl reports as a
+        failed transfer. Proxying reads the body first, as a real provider does."""
+        text = bench.static_nginx_conf(prefix, static_port, replies)
+        assert text.endswith("}\n")
+        return text[:-2] + f"""  upstream bodies {{
+    server {LOOPBACK}:{static_port};
+    keepalive 64;
+  }}
+  server {{
+    listen {LOOPBACK}:{self.up_port} ssl http2;
+    ssl_certificate {self.tls['server.pem']};
+    ssl_certificate_key {self.tls['server.key']};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:up:1m;
+    ssl_session_tickets on;
+    location / {{
+      proxy_pass http://bodies;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+"""
 
     def start_llmux(self, name: str, http2: bool, client_tls: bool) -> Service:
         """Configured as bench.py configures llmux for its tls upstream (the same provider block)."""
@@ -145,7 +173,7 @@ class Run:
         body, headers = self.body_for(target, case)
         s = self.service(target)
         sampled = []
-        sampler = threading.Timer(seconds / 2, lambda: sampled.append(upstream_connections(self.up_port)))
+        sampler = threading.Timer(seconds / 2, lambda: sampled.append(upstream_connections(self.up_port, s.pids())))
         t0 = s.cpu_ticks()
         sampler.start()
         r = bench.run_wrk(self.url(target, case), body, headers, seconds, connections)
