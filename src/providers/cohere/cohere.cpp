@@ -53,9 +53,11 @@ class CohereChatTranslator {
     if (auto done = write_tools(); !done) return done;
     if (auto done = write_sampling(); !done) return done;
     if (auto done = write_response_format(); !done) return done;
-    std::string_view effort;
-    if (!request_["reasoning_effort"].get_string().get(effort)) {
-      out_ += effort == "none" ? ",\"thinking\":{\"type\":\"disabled\"}" : ",\"thinking\":{\"type\":\"enabled\"}";
+    auto effort = encode::read_reasoning_effort(request_);
+    if (!effort) return unexpected(std::move(effort).error());
+    if (*effort) {
+      out_ += **effort == encode::ReasoningEffort::none ? ",\"thinking\":{\"type\":\"disabled\"}"
+                                                        : ",\"thinking\":{\"type\":\"enabled\"}";
       written("thinking");
     }
     for (const auto& [key, value] : defaults) {

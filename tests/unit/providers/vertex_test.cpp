@@ -295,7 +295,7 @@ TEST(VertexEncode, GeminiModelsGoToTheGooglePublisherWithTheGeminiBody) {
   auto headers = r.all_headers();
   EXPECT_NE(std::find(headers.begin(), headers.end(), "Authorization: Bearer ya29.unit-token"), headers.end());
   std::string gemini_body;
-  ASSERT_TRUE(translate_gemini_request(kChat, {}, gemini_body));
+  ASSERT_TRUE(translate_gemini_request(kChat, "gemini-2.5-flash", {}, gemini_body));
   EXPECT_EQ(r.body, gemini_body);
   auto b = bj::parse(r.body).as_object();
   EXPECT_EQ(b.at("systemInstruction").at("parts").at(0).at("text"), "Be brief.");
