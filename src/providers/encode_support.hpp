@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -270,6 +271,38 @@ inline Expected<ToolChoice, Error> read_tool_choice(simdjson::dom::object reques
   if (c.mode != "none" && c.mode != "auto" && c.mode != "required" && c.mode != "function")
     return invalid("'tool_choice' must be none, auto, required or a function", "tool_choice", "invalid_value");
   return c;
+}
+
+// The 400 for the first of `fields` the request sets that the provider has no setting for
+// ("'seed' is not supported for Anthropic models"). A field asking for the default sets nothing:
+// null, false, an empty object or array, and a penalty of 0 (no penalty).
+inline Expected<void, Error> refuse_settings(simdjson::dom::object request, std::initializer_list<std::string_view> fields,
+                                             std::string_view provider) {
+  for (std::string_view name : fields) {
+    simdjson::dom::element value;
+    if (request[name].get(value) || value.is_null()) continue;
+    bool flag = true;
+    double number = 1;
+    simdjson::dom::object members;
+    simdjson::dom::array items;
+    if (!value.get_bool().get(flag) && !flag) continue;
+    if (!value.get_object().get(members) && members.size() == 0) continue;
+    if (!value.get_array().get(items) && items.size() == 0) continue;
+    if (name.ends_with("_penalty") && !value.get_double().get(number) && number == 0) continue;
+    return invalid("'" + std::string(name) + "' is not supported for " + std::string(provider) +
+                       " models (they have no such setting)",
+                   std::string(name));
+  }
+  return {};
+}
+
+// parallel_tool_calls false, for a provider that cannot keep a model to one call per turn.
+inline Expected<void, Error> refuse_serial_tool_calls(simdjson::dom::object request, std::string_view provider) {
+  bool parallel = true;
+  if (!request["parallel_tool_calls"].get_bool().get(parallel) && !parallel)
+    return invalid("'parallel_tool_calls': false cannot be expressed for " + std::string(provider) + " models",
+                   "parallel_tool_calls");
+  return {};
 }
 
 // reasoning_effort, OpenAI's levels. "none" asks for no reasoning at all.

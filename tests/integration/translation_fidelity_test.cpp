@@ -7,8 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <sstream>
 
+#include "anthropic_events.hpp"
 #include "harness.hpp"
 #include "webhook_listener.hpp"
 
@@ -32,21 +32,6 @@ json::array fake_requests(const FakeProvider& fake) {
   return json::parse(http_get("http://127.0.0.1:" + std::to_string(fake.port) + "/_fake/requests").body).as_array();
 }
 
-struct Event {
-  std::string name;
-  json::object data;
-};
-
-std::vector<Event> events_of(const std::string& sse) {
-  std::vector<Event> out;
-  std::string name;
-  std::istringstream in(sse);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("event: ")) name = line.substr(7);
-    else if (line.starts_with("data: ")) out.push_back({name, json::parse(line.substr(6)).as_object()});
-  }
-  return out;
-}
 
 class TranslationFidelityTest : public ::testing::Test {
  protected:
@@ -153,7 +138,7 @@ TEST_F(TranslationFidelityTest, ClaudesSignedThinkingFromBedrockReachesMessagesC
   ASSERT_EQ(streamed.status, 200) << streamed.body;
   std::string signed_with;
   int thinking_block = -1;
-  for (const auto& e : events_of(streamed.body)) {
+  for (const auto& e : anthropic_events_of(streamed.body)) {
     if (e.name == "content_block_start" && e.data.at("content_block").at("type") == "thinking")
       thinking_block = static_cast<int>(e.data.at("index").as_int64());
     if (e.name == "content_block_delta" && e.data.at("delta").at("type") == "signature_delta") {

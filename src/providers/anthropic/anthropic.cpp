@@ -98,6 +98,11 @@ class RequestTranslator {
     int64_t n;
     if (!request_["n"].get_int64().get(n) && n != 1)
       return invalid("'n' must be 1: Anthropic returns one choice per request", "n");
+    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logit_bias",
+                                                          "logprobs", "top_logprobs", "prediction", "audio"},
+                                               "Anthropic");
+        !refused)
+      return refused;
     object format;
     std::string_view type;
     if (!request_["response_format"].get_object().get(format) && !format["type"].get_string().get(type) &&

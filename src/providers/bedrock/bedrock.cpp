@@ -74,14 +74,12 @@ class ConverseTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Bedrock models", "logprobs");
-    if (!request_["parallel_tool_calls"].get_bool().get(flag) && !flag)
-      return invalid("'parallel_tool_calls': false cannot be expressed for Bedrock models", "parallel_tool_calls");
-    for (const char* name : {"seed", "presence_penalty", "frequency_penalty", "logit_bias", "audio", "prediction"}) {
-      element value;
-      if (!request_[name].get(value) && !value.is_null())
-        return invalid("'" + std::string(name) + "' is not supported for Bedrock models (Converse has no such setting)",
-                       name);
-    }
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Bedrock"); !refused) return refused;
+    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logit_bias",
+                                                          "top_logprobs", "audio", "prediction"},
+                                               "Bedrock");
+        !refused)
+      return refused;
     object format;
     std::string_view type;
     if (!request_["response_format"].get_object().get(format) && !format["type"].get_string().get(type) &&

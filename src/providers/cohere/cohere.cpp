@@ -42,6 +42,10 @@ class CohereChatTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Cohere models through llmux", "logprobs");
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Cohere"); !refused) return refused;
+    if (auto refused = encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Cohere");
+        !refused)
+      return refused;
     array messages;
     if (request_["messages"].get_array().get(messages))
       return invalid("'messages' must be an array", "messages", "invalid_type");

@@ -64,9 +64,8 @@ class GeminiRequestTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Gemini models", "logprobs");
-    if (!request_["parallel_tool_calls"].get_bool().get(flag) && !flag)
-      return invalid("'parallel_tool_calls' false cannot be expressed for Gemini models", "parallel_tool_calls");
-    return {};
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Gemini"); !refused) return refused;
+    return encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Gemini");
   }
 
   // System and developer messages, wherever they stand, become systemInstruction.

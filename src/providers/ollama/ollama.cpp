@@ -80,7 +80,8 @@ class OllamaChatTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Ollama models", "logprobs");
-    return {};
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Ollama"); !refused) return refused;
+    return encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Ollama");
   }
 
   Expected<void, Error> write_messages(array messages) {

@@ -166,13 +166,18 @@ TEST(BedrockProviderTest, ModelIdsAreOnePathSegmentAndRequestsAreSigned) {
   EXPECT_EQ(e.type, "permission_error");
 }
 
-TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
+// A provider with a Bedrock API key (nothing to sign), for what does not depend on credentials.
+ProviderConfig api_key_config() {
   ProviderConfig c;
   c.id = "br";
   c.type = "aws-bedrock";
   c.base_url = "http://127.0.0.1:1/v1";
   c.api_key = Secret("bedrock-api-key-123456");
-  BedrockProvider p(c);
+  return c;
+}
+
+TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
+  BedrockProvider p(api_key_config());
   Error e = p.decode_error(400, fixture("error-400-invalid-model-converse.json"), "");
   EXPECT_EQ(e.http_status, 400);
   EXPECT_EQ(e.type, "invalid_request_error");
@@ -187,12 +192,7 @@ TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
 }
 
 TEST(BedrockProviderTest, TheErrorTypeHeaderNamesTheException) {
-  ProviderConfig c;
-  c.id = "br";
-  c.type = "aws-bedrock";
-  c.base_url = "http://127.0.0.1:1/v1";
-  c.api_key = Secret("bedrock-api-key-123456");
-  BedrockProvider p(c);
+  BedrockProvider p(api_key_config());
   const std::string body = R"({"message":"The model failed."})";
   // 424 alone reads as a client error; the header says the model failed upstream.
   Error e = p.decode_error_with_type(424, body, "", "ModelErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/");
@@ -212,9 +212,8 @@ TEST(BedrockProviderTest, TheErrorTypeHeaderNamesTheException) {
 }
 
 TEST(BedrockProviderTest, AProbePathIsSentUnderTheBaseUrlAndSigned) {
-  ProviderConfig c;
-  c.id = "br";
-  c.type = "aws-bedrock";
+  ProviderConfig c = api_key_config();
+  c.api_key = Secret();
   c.base_url = "http://127.0.0.1:1/bedrock";
   c.aws.region = "us-west-2";
   c.aws.access_key_id = "AKIDEXAMPLE";

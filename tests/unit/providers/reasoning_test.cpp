@@ -5,10 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <fstream>
 #include <optional>
 #include <sstream>
 
+#include "fixture_files.hpp"
 #include "http/sse.hpp"
 #include "providers/anthropic/anthropic.hpp"
 #include "providers/anthropic/anthropic_output.hpp"
@@ -25,13 +25,7 @@ namespace {
 namespace bj = boost::json;
 using encode::ReasoningEffort;
 
-std::string fixture(const std::string& name) {
-  std::ifstream in(std::string(LLMUX_FIXTURES_DIR) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::fixture_file;
 
 // An encoder's answer for `body`: the JSON it wrote, or the error it gave.
 struct Encoded {
@@ -264,12 +258,22 @@ bj::array content_blocks(const std::string& sse) {
   return blocks;
 }
 
+// A whole answer through `decoder` into the /v1/messages body: its content blocks.
+bj::array messages_content(ResponseDecoder& decoder, std::string_view body) {
+  ChatResponse response;
+  auto decoded = decoder.decode_body(body, response);
+  EXPECT_TRUE(decoded) << (decoded ? "" : decoded.error().message);
+  std::string out;
+  write_anthropic_message(response, out);
+  return bj::parse(out).at("content").as_array();
+}
+
 TEST(ReasoningSignature, BedrocksRecordedSignatureClosesTheThinkingBlock) {
   auto decoder = make_bedrock_decoder();
-  auto blocks = content_blocks(to_messages_stream(*decoder, fixture("bedrock/converse-stream-reasoning.eventstream.bin")));
+  auto blocks = content_blocks(to_messages_stream(*decoder, fixture_file("bedrock/converse-stream-reasoning.eventstream.bin")));
   // The recording's own text and signature, read here from its decoded form.
   std::string reasoning, signature, text;
-  std::istringstream lines(fixture("bedrock/converse-stream-reasoning.decoded.jsonl"));
+  std::istringstream lines(fixture_file("bedrock/converse-stream-reasoning.decoded.jsonl"));
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
     auto& payload = bj::parse(line).at("payload").as_object();
@@ -291,7 +295,7 @@ TEST(ReasoningSignature, AnthropicsRedactedThinkingBlocksPassWhole) {
   // Claude on Vertex answers in Anthropic's stream; the writer gives /v1/messages clients the
   // recorded redacted_thinking blocks with their data.
   auto decoder = make_anthropic_decoder();
-  std::string recorded = fixture("anthropic/stream-thinking-redacted.sse.txt");
+  std::string recorded = fixture_file("anthropic/stream-thinking-redacted.sse.txt");
   auto blocks = content_blocks(to_messages_stream(*decoder, recorded));
   std::vector<std::string> data;
   for (auto& e : anthropic_events(recorded))
@@ -330,15 +334,10 @@ TEST(ReasoningSignature, AnthropicsSignatureDeltaAndBodiesKeepTheirSignature) {
                                    {"thinking", "Two and two."},
                                    {"signature", "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pk"}}));
 
-  ChatResponse response;
-  ASSERT_TRUE(decoder->decode_body(R"({"id":"msg_2","type":"message","model":"claude","content":[
+  auto content = messages_content(*decoder, R"({"id":"msg_2","type":"message","model":"claude","content":[
     {"type":"thinking","thinking":"Hmm.","signature":"c2lnLTE="},
     {"type":"redacted_thinking","data":"ZW5jcnlwdGVk"},
-    {"type":"text","text":"Done."}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":2}})",
-                                   response));
-  std::string body;
-  write_anthropic_message(response, body);
-  auto content = bj::parse(body).at("content").as_array();
+    {"type":"text","text":"Done."}],"stop_reason":"end_turn","usage":{"input_tokens":1,"output_tokens":2}})");
   ASSERT_EQ(content.size(), 3u);
   EXPECT_EQ(content[0], (bj::object{{"type", "thinking"}, {"thinking", "Hmm."}, {"signature", "c2lnLTE="}}));
   EXPECT_EQ(content[1], (bj::object{{"type", "redacted_thinking"}, {"data", "ZW5jcnlwdGVk"}}));
@@ -347,15 +346,10 @@ TEST(ReasoningSignature, AnthropicsSignatureDeltaAndBodiesKeepTheirSignature) {
 
 TEST(ReasoningSignature, BedrockBodiesCarryTheSignatureAndRedactedContent) {
   auto decoder = make_bedrock_decoder();
-  ChatResponse response;
-  ASSERT_TRUE(decoder->decode_body(R"({"output":{"message":{"role":"assistant","content":[
+  auto content = messages_content(*decoder, R"({"output":{"message":{"role":"assistant","content":[
     {"reasoningContent":{"reasoningText":{"text":"Let me see.","signature":"YmVkcm9jay1zaWc="}}},
     {"reasoningContent":{"redactedContent":"cmVkYWN0ZWQ="}},
-    {"text":"Yes."}]}},"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}})",
-                                   response));
-  std::string body;
-  write_anthropic_message(response, body);
-  auto content = bj::parse(body).at("content").as_array();
+    {"text":"Yes."}]}},"stopReason":"end_turn","usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3}})");
   ASSERT_EQ(content.size(), 3u);
   EXPECT_EQ(content[0], (bj::object{{"type", "thinking"}, {"thinking", "Let me see."}, {"signature", "YmVkcm9jay1zaWc="}}));
   EXPECT_EQ(content[1], (bj::object{{"type", "redacted_thinking"}, {"data", "cmVkYWN0ZWQ="}}));
@@ -378,7 +372,7 @@ TEST(ReasoningSignature, GeminisThoughtSignatureSignsTheThoughtsBeforeIt) {
 
   // The recorded Gemini 3 stream signs an answer it showed no thoughts for: no empty thinking block.
   std::string recorded;
-  std::istringstream lines(fixture("gemini/stream-text.chunks.jsonl"));
+  std::istringstream lines(fixture_file("gemini/stream-text.chunks.jsonl"));
   for (std::string line; std::getline(lines, line);)
     if (!line.empty()) recorded += "data: " + line + "\n\n";
   for (const auto& block : content_blocks(to_messages_stream(*decoder, recorded)))
