@@ -32,8 +32,8 @@ class RequestTranslator {
  public:
   RequestTranslator(object request, std::string& out) : request_(request), out_(out) {}
 
-  // `vertex_version` set: the body Vertex AI takes, whose model is in the URL and whose API
-  // version is the body's anthropic_version.
+  // `vertex.anthropic_version` set: the body Vertex AI takes, whose model is in the URL, whose API
+  // version is the body's anthropic_version and whose betas are its anthropic_beta.
   Expected<void, Error> run(std::string_view model, const VertexBody& vertex, bool stream,
                             const json::JsonMembers& defaults) {
     if (auto checked = reject_inexpressible(); !checked) return checked;
@@ -431,17 +431,12 @@ class RequestTranslator {
     return {};
   }
 
-  void written(std::string_view key) { written_[written_count_++] = key; }
-  bool is_written(std::string_view key) const {
-    for (size_t i = 0; i < written_count_; ++i)
-      if (written_[i] == key) return true;
-    return false;
-  }
+  void written(std::string_view key) { written_.add(key); }
+  bool is_written(std::string_view key) const { return written_.contains(key); }
 
   object request_;
   std::string& out_;
-  std::string_view written_[16];
-  size_t written_count_ = 0;
+  encode::WrittenKeys written_;
 };
 
 }  // namespace

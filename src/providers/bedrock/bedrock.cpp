@@ -495,7 +495,8 @@ http::UpstreamRequest BedrockProvider::list_models_request() const { return prob
 // The URL is final before it is signed: a path set after signing would be refused (the signature
 // covers the path and query).
 http::UpstreamRequest BedrockProvider::probe_request(std::string_view path) const {
-  http::UpstreamRequest request = begin_get(path.empty() ? listing_url_ : config_.base_url + std::string(path), fixed_headers_);
+  http::UpstreamRequest request =
+      begin_get(path.empty() ? listing_url_ : config_.base_url + std::string(path), fixed_headers_);
   if (signer_) sign(*signer_, request);
   return request;
 }
