@@ -276,7 +276,8 @@ TEST(ReasoningSignature, BedrocksRecordedSignatureClosesTheThinkingBlock) {
   std::istringstream lines(fixture_file("bedrock/converse-stream-reasoning.decoded.jsonl"));
   for (std::string line; std::getline(lines, line);) {
     if (line.empty()) continue;
-    auto& payload = bj::parse(line).at("payload").as_object();
+    bj::value parsed = bj::parse(line);
+    auto& payload = parsed.at("payload").as_object();
     auto* delta = payload.if_contains("delta");
     if (!delta) continue;
     if (auto* t = delta->as_object().if_contains("text")) text += t->as_string();
