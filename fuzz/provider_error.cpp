@@ -1,5 +1,5 @@
-// Every adapter's reading of an upstream error body (decode_error): the body is whatever the
-// upstream sent. Properties: no crash, the status passes through, and no provider secret reaches
+// Every adapter's reading of an upstream error body (decode_error, and Bedrock's reading of the
+// x-amzn-ErrorType header with it): body and header are whatever the upstream sent. Properties: no crash, the status passes through, and no provider secret reaches
 // the client-facing message, even when the upstream echoes it in any field.
 #include <array>
 #include <memory>
@@ -13,7 +13,7 @@ constexpr std::string_view kKey = "sk-fuzz-secret-key-0042";
 
 std::vector<std::unique_ptr<llmux::providers::Provider>> make_providers() {
   std::vector<std::unique_ptr<llmux::providers::Provider>> out;
-  for (const char* type : {"openai-compatible", "anthropic", "gemini", "azure-openai"}) {
+  for (const char* type : {"openai-compatible", "anthropic", "gemini", "azure-openai", "aws-bedrock"}) {
     llmux::ProviderConfig c;
     c.id = type;
     c.type = type;
@@ -37,7 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static constexpr std::array<int, 8> kStatuses = {400, 401, 403, 404, 429, 500, 503, 529};
   int status = kStatuses[size ? data[0] % kStatuses.size() : 0];
   for (const auto& p : providers) {
-    llmux::Error e = p->decode_error(status, body, size > 1 && data[1] & 1 ? "7" : "");
+    // With the second byte's bit 1, the body's first line is the x-amzn-ErrorType header too.
+    std::string_view error_type = size > 1 && data[1] & 2 ? body.substr(0, body.find('\n')) : std::string_view();
+    llmux::Error e = p->decode_error_with_type(status, body, size > 1 && data[1] & 1 ? "7" : "", error_type);
     LLMUX_FUZZ_CHECK(e.http_status == status);
     for (const std::string* text : {&e.message, &e.type, &e.code, &e.param}) {
       LLMUX_FUZZ_CHECK(text->find(kKey) == std::string::npos);

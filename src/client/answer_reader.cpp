@@ -193,6 +193,8 @@ void CanonicalStreamReader::on_event(const providers::StreamEvent& e) {
       break;
     case Kind::text: assembler_.text(unescaped(e.text)); break;
     case Kind::reasoning: assembler_.reasoning(unescaped(e.text)); break;
+    case Kind::reasoning_signature:
+    case Kind::redacted_reasoning: break;  // the library's answer carries visible reasoning only
     case Kind::tool_call: {
       std::string name;
       append_unescaped(e.name, name);

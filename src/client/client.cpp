@@ -38,9 +38,10 @@ class Collector : public http::UpstreamHandler {
  public:
   explicit Collector(std::function<void(std::string_view)> on_body = {}) : on_body_(std::move(on_body)) {}
 
-  void on_headers(int status, std::string_view, std::string_view retry_after) override {
+  void on_headers(int status, std::string_view, std::string_view retry_after, std::string_view error_type) override {
     status_ = status;
     retry_after_ = retry_after;
+    error_type_ = error_type;
   }
   bool on_body(std::string_view bytes) override {
     if (on_body_ && status_ >= 200 && status_ < 300) on_body_(bytes);
@@ -55,6 +56,7 @@ class Collector : public http::UpstreamHandler {
   http::UpstreamRequest request_;
   int status_ = 0;
   std::string retry_after_;
+  std::string error_type_;  // x-amzn-ErrorType
   std::string body_;
   http::TransferResult result_;
   std::promise<void> done_;
@@ -271,7 +273,7 @@ Expected<ChatResponse, Error> Client::Impl::chat(const ChatRequest& request,
   if (c->result_.failure != http::TransferFailure::none)
     return unexpected(providers::transfer_error(provider, url, c->result_, timeout));
   if (c->status_ < 200 || c->status_ >= 300)
-    return unexpected(provider.decode_error(c->status_, c->body_, c->retry_after_));
+    return unexpected(provider.decode_error_with_type(c->status_, c->body_, c->retry_after_, c->error_type_));
   if (stream) {
     if (decoder && sse.ends_with_open_line()) sse.feed("\n", on_stream_event);  // a last unended line
     if (stream_error) return unexpected(*stream_error);
@@ -345,7 +347,7 @@ Expected<std::vector<ModelInfo>, Error> Client::list_models(std::string_view pro
       continue;
     }
     if (c->status_ < 200 || c->status_ >= 300) {
-      if (!provider_id.empty()) return unexpected(p->decode_error(c->status_, c->body_, c->retry_after_));
+      if (!provider_id.empty()) return unexpected(p->decode_error_with_type(c->status_, c->body_, c->retry_after_, c->error_type_));
       continue;
     }
     auto listed = discovery::listed_model_ids(c->body_);
@@ -378,7 +380,7 @@ HealthStatus Client::check_health(std::string_view provider_id) {
   if (c->result_.failure != http::TransferFailure::none) {
     h.message = providers::transfer_error(*p, url, c->result_, timeout).message;
   } else if (c->status_ < 200 || c->status_ >= 300) {
-    h.message = p->decode_error(c->status_, c->body_, c->retry_after_).message;
+    h.message = p->decode_error_with_type(c->status_, c->body_, c->retry_after_, c->error_type_).message;
   } else {
     h.healthy = true;
     h.message = "ok";

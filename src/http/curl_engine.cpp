@@ -63,6 +63,7 @@ struct Transfer {
   std::string renamed_url;           // tls.server_name: the URL with server_name as its host
   std::string content_type;
   std::string retry_after;
+  std::string error_type;  // x-amzn-ErrorType
   bool headers_done = false;
   bool tls_configured = false;  // carries a provider's TLS options: never pooled for another request
   bool cancelled = false;
@@ -182,10 +183,14 @@ class CurlEngine final : public TransferEngine {
     if (istarts_with(line, "http/")) {
       t->content_type.clear();
       t->retry_after.clear();
+      t->error_type.clear();
     } else if (istarts_with(line, "content-type:")) {
       t->content_type = trim(line.substr(13));
     } else if (istarts_with(line, "retry-after:")) {
       t->retry_after = trim(line.substr(12));
+    } else if (istarts_with(line, kErrorTypeHeader) && line.size() > kErrorTypeHeader.size() &&
+               line[kErrorTypeHeader.size()] == ':') {
+      t->error_type = trim(line.substr(kErrorTypeHeader.size() + 1));
     } else if (line == "\r\n" || line == "\n") {
       long status = 0;
       curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -196,7 +201,7 @@ class CurlEngine final : public TransferEngine {
       }
       if (status >= 200 && !t->headers_done) {
         t->headers_done = true;
-        t->handler->on_headers(static_cast<int>(status), t->content_type, t->retry_after);
+        t->handler->on_headers(static_cast<int>(status), t->content_type, t->retry_after, t->error_type);
         if (t->cancelled) return 0;
       }
     }

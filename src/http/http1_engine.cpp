@@ -600,7 +600,7 @@ class Http1Engine final : public TransferEngine {
         }
         t->headers_done = true;
         parser.eager(true);
-        t->handler->on_headers(status, t->response.content_type, t->response.retry_after);
+        t->handler->on_headers(status, t->response.content_type, t->response.retry_after, t->response.error_type);
         if (t->finished) return false;
       }
       if (used == 0) break;

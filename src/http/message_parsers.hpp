@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "core/text.hpp"
+#include "http/upstream.hpp"
 
 namespace llmux::http {
 
@@ -88,12 +89,13 @@ struct RequestHead {
   std::string if_none_match;  // the dashboard's files (ETag)
   std::string x_api_key;          // Anthropic clients' credential: a gateway key like Authorization
   std::string anthropic_version;  // /v1/messages
+  std::string anthropic_beta;     // forwarded to Claude (providers::EncodeInput::anthropic_beta)
   std::string body;
 
   void clear() {
     method = boost::beast::http::verb::unknown;
     for (auto* s : {&target, &content_type, &authorization, &expect, &request_id, &provider, &origin, &fallbacks, &timeout,
-                    &if_match, &cookie, &host, &if_none_match, &x_api_key, &anthropic_version, &body})
+                    &if_match, &cookie, &host, &if_none_match, &x_api_key, &anthropic_version, &anthropic_beta, &body})
       s->clear();
   }
 };
@@ -142,6 +144,7 @@ class RequestParser final : public HeadLimitedParser<true> {
         else if (iequals(n, "x-llmux-timeout")) into = &head_.timeout;
         else if (iequals(n, "x-api-key")) into = &head_.x_api_key;
         else if (iequals(n, "anthropic-version")) into = &head_.anthropic_version;
+        else if (iequals(n, "anthropic-beta")) into = &head_.anthropic_beta;
       }
     }
     if (into && into->empty()) into->assign(value.data(), value.size());  // the first one counts
@@ -190,11 +193,13 @@ struct ResponseHead {
   int status = 0;
   std::string content_type;
   std::string retry_after;
+  std::string error_type;  // x-amzn-ErrorType: the exception AWS services name there
 
   void clear() {
     status = 0;
     content_type.clear();
     retry_after.clear();
+    error_type.clear();
   }
 };
 
@@ -210,11 +215,14 @@ class ResponseParser final : public HeadLimitedParser<false> {
  private:
   void on_request_impl(boost::beast::http::verb, string_view, string_view, int, error_code&) override {}
   void on_response_impl(int code, string_view, int, error_code&) override { head_.status = code; }
-  void on_field_impl(boost::beast::http::field name, string_view, string_view value, error_code&) override {
+  void on_field_impl(boost::beast::http::field name, string_view name_string, string_view value, error_code&) override {
     if (name == boost::beast::http::field::content_type && head_.content_type.empty())
       head_.content_type.assign(value.data(), value.size());
     else if (name == boost::beast::http::field::retry_after && head_.retry_after.empty())
       head_.retry_after.assign(value.data(), value.size());
+    else if (name == boost::beast::http::field::unknown && head_.error_type.empty() &&
+             iequals(std::string_view(name_string.data(), name_string.size()), kErrorTypeHeader))
+      head_.error_type.assign(value.data(), value.size());
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}

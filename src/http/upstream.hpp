@@ -43,6 +43,9 @@ class HeaderLines {
   size_t used_ = 0;
 };
 
+// The response header AWS services name an error's exception in ("ThrottlingException:http://…").
+inline constexpr std::string_view kErrorTypeHeader = "x-amzn-ErrorType";
+
 struct UpstreamRequest {
   std::string method = "POST";
   std::string url;
@@ -110,9 +113,10 @@ constexpr bool acceptable_status(long status) noexcept {
 class UpstreamHandler {
  public:
   virtual ~UpstreamHandler() = default;
-  // Response headers are complete. `header` returns a header value ("" if absent).
-  virtual void on_headers(int status, std::string_view content_type,
-                          std::string_view retry_after) = 0;
+  // Response headers are complete: the values of Content-Type, Retry-After and x-amzn-ErrorType
+  // (the exception AWS services name), each "" if absent.
+  virtual void on_headers(int status, std::string_view content_type, std::string_view retry_after,
+                          std::string_view error_type) = 0;
   // Body bytes as they arrive. Return false to pause the transfer (resume() restarts it); while
   // paused its inactivity timeout does not run (the pause is llmux's, not the upstream's).
   virtual bool on_body(std::string_view bytes) = 0;

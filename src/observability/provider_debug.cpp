@@ -83,11 +83,14 @@ UpstreamDebugTap::~UpstreamDebugTap() {
   if (!logged_) log_response("dropped by llmux (cancelled, or the client left)");
 }
 
-void UpstreamDebugTap::on_headers(int status, std::string_view content_type, std::string_view retry_after) {
+void UpstreamDebugTap::on_headers(int status, std::string_view content_type, std::string_view retry_after,
+                                  std::string_view error_type) {
   status_ = status;
   response_headers_ = "\n  Content-Type: " + redactor_.text(content_type);
   if (!retry_after.empty()) response_headers_ += "\n  Retry-After: " + redactor_.text(retry_after);
-  next_.on_headers(status, content_type, retry_after);
+  if (!error_type.empty())
+    response_headers_ += "\n  " + std::string(http::kErrorTypeHeader) + ": " + redactor_.text(error_type);
+  next_.on_headers(status, content_type, retry_after, error_type);
 }
 
 bool UpstreamDebugTap::on_body(std::string_view bytes) {

@@ -36,7 +36,8 @@ class UpstreamDebugTap final : public http::UpstreamHandler {
   UpstreamDebugTap(const UpstreamDebugTap&) = delete;
   UpstreamDebugTap& operator=(const UpstreamDebugTap&) = delete;
 
-  void on_headers(int status, std::string_view content_type, std::string_view retry_after) override;
+  void on_headers(int status, std::string_view content_type, std::string_view retry_after,
+                  std::string_view error_type) override;
   bool on_body(std::string_view bytes) override;
   void on_complete(const http::TransferResult& result) override;
 

@@ -31,6 +31,11 @@ struct StreamEvent {
     start,           // id, model: the response has begun
     text,            // text: a piece of the answer
     reasoning,       // text: a piece of the model's visible reasoning
+    reasoning_signature,  // text: the signature that closes the reasoning so far (sent back to the
+                          // provider with it; Anthropic's signature_delta, Bedrock's, Gemini's
+                          // thoughtSignature); only OpenAI-incompatible clients can carry it
+    redacted_reasoning,   // text: a block of reasoning the provider sends encrypted (Anthropic's
+                          // redacted_thinking data, Bedrock's redactedContent), whole
     tool_call,       // tool_index, id, name: a tool call begins
     tool_arguments,  // tool_index, text: a piece of the call's JSON arguments
     finish,          // finish: why generation stopped
@@ -68,14 +73,17 @@ struct ChatResponse {
   std::string_view model;
   std::vector<EscapedText> text;       // pieces of the answer, in order; concatenated when written
   std::vector<EscapedText> reasoning;  // pieces of visible reasoning
+  EscapedText reasoning_signature;     // the signature of that reasoning, when the provider gave one
+  std::vector<EscapedText> redacted_reasoning;  // encrypted reasoning blocks, in order
   std::vector<ToolCall> tool_calls;
   FinishReason finish = FinishReason::stop;
   json::Usage usage;
 
   void clear() {
-    id = model = {};
+    id = model = reasoning_signature = {};
     text.clear();
     reasoning.clear();
+    redacted_reasoning.clear();
     tool_calls.clear();
     finish = FinishReason::stop;
     usage = {};

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <simdjson.h>
 
@@ -269,6 +271,123 @@ inline Expected<ToolChoice, Error> read_tool_choice(simdjson::dom::object reques
   if (c.mode != "none" && c.mode != "auto" && c.mode != "required" && c.mode != "function")
     return invalid("'tool_choice' must be none, auto, required or a function", "tool_choice", "invalid_value");
   return c;
+}
+
+// The 400 for the first of `fields` the request sets that the provider has no setting for
+// ("'seed' is not supported for Anthropic models"). A field asking for the default sets nothing:
+// null, false, an empty object or array, and a penalty of 0 (no penalty).
+inline Expected<void, Error> refuse_settings(simdjson::dom::object request, std::initializer_list<std::string_view> fields,
+                                             std::string_view provider) {
+  for (std::string_view name : fields) {
+    simdjson::dom::element value;
+    if (request[name].get(value) || value.is_null()) continue;
+    bool flag = true;
+    double number = 1;
+    simdjson::dom::object members;
+    simdjson::dom::array items;
+    if (!value.get_bool().get(flag) && !flag) continue;
+    if (!value.get_object().get(members) && members.size() == 0) continue;
+    if (!value.get_array().get(items) && items.size() == 0) continue;
+    if (name.ends_with("_penalty") && !value.get_double().get(number) && number == 0) continue;
+    return invalid("'" + std::string(name) + "' is not supported for " + std::string(provider) +
+                       " models (they have no such setting)",
+                   std::string(name));
+  }
+  return {};
+}
+
+// parallel_tool_calls false, for a provider that cannot keep a model to one call per turn.
+inline Expected<void, Error> refuse_serial_tool_calls(simdjson::dom::object request, std::string_view provider) {
+  bool parallel = true;
+  if (!request["parallel_tool_calls"].get_bool().get(parallel) && !parallel)
+    return invalid("'parallel_tool_calls': false cannot be expressed for " + std::string(provider) + " models",
+                   "parallel_tool_calls");
+  return {};
+}
+
+// reasoning_effort, OpenAI's levels. "none" asks for no reasoning at all.
+enum class ReasoningEffort { none, minimal, low, medium, high };
+
+constexpr std::pair<std::string_view, ReasoningEffort> kReasoningEfforts[] = {
+    {"none", ReasoningEffort::none}, {"minimal", ReasoningEffort::minimal}, {"low", ReasoningEffort::low},
+    {"medium", ReasoningEffort::medium}, {"high", ReasoningEffort::high}};
+
+constexpr std::string_view reasoning_effort_name(ReasoningEffort effort) noexcept {
+  for (const auto& [name, level] : kReasoningEfforts)
+    if (level == effort) return name;
+  return {};
+}
+
+// The request's reasoning_effort; nullopt when it has none (or null). Any other value than
+// OpenAI's levels is a 400 naming the field.
+inline Expected<std::optional<ReasoningEffort>, Error> read_reasoning_effort(simdjson::dom::object request) {
+  simdjson::dom::element value;
+  if (request["reasoning_effort"].get(value) || value.is_null()) return std::optional<ReasoningEffort>();
+  std::string_view name;
+  if (!value.get_string().get(name))
+    for (const auto& [level, effort] : kReasoningEfforts)
+      if (name == level) return std::optional<ReasoningEffort>(effort);
+  return invalid("'reasoning_effort' must be none, minimal, low, medium or high", "reasoning_effort", "invalid_value");
+}
+
+// The thinking-token budget a level stands for, where a provider takes budgets (Claude's
+// thinking.budget_tokens, on Anthropic, Bedrock and Vertex; Gemini 2.5's thinkingBudget). 1024 is
+// Claude's smallest budget; "none" has no budget (thinking is left off).
+constexpr int64_t thinking_budget(ReasoningEffort effort) noexcept {
+  switch (effort) {
+    case ReasoningEffort::none: return 0;
+    case ReasoningEffort::minimal:
+    case ReasoningEffort::low: return 1024;
+    case ReasoningEffort::medium: return 4096;
+    case ReasoningEffort::high: return 16384;
+  }
+  return 0;
+}
+
+// Claude's extended thinking for a reasoning_effort other than "none", checked against the
+// rules Anthropic sets for it: temperature unset or 1, top_k unset, top_p unset or >= 0.95, no
+// forced tool use, and max_tokens (which counts the thinking) above the budget. A max_tokens the
+// client gave that is not above the budget is refused; without one, `default_max_tokens` is
+// raised to the budget plus `default_max_tokens`, so the answer keeps the room it had.
+struct ClaudeThinking {
+  int64_t budget_tokens = 0;
+  int64_t max_tokens = 0;
+};
+
+inline Expected<ClaudeThinking, Error> plan_claude_thinking(simdjson::dom::object request, ReasoningEffort effort,
+                                                            int64_t default_max_tokens) {
+  ClaudeThinking plan;
+  plan.budget_tokens = thinking_budget(effort);
+  auto conflict = [](std::string_view field, std::string_view why) {
+    return invalid("'" + std::string(field) + "' " + std::string(why) +
+                       " with reasoning_effort on Claude models (extended thinking requires it)",
+                   std::string(field));
+  };
+  double number = 0;
+  simdjson::dom::element value;
+  if (!request["temperature"].get(value) && !value.is_null() && (value.get_double().get(number) || number != 1.0))
+    return conflict("temperature", "must be 1 or left out");
+  if (!request["top_k"].get(value) && !value.is_null()) return conflict("top_k", "must be left out");
+  if (!request["top_p"].get(value) && !value.is_null() && (value.get_double().get(number) || number < 0.95))
+    return conflict("top_p", "must be at least 0.95 or left out");
+  simdjson::dom::array tools;
+  bool has_tools = !request["tools"].get_array().get(tools) && tools.size() > 0;
+  auto choice = read_tool_choice(request);
+  if (!choice) return unexpected(std::move(choice).error());
+  if (has_tools && (choice->mode == "required" || choice->mode == "function"))
+    return conflict("tool_choice", "cannot force a tool call");
+  if (auto given = read_max_tokens(request)) {
+    if (*given <= plan.budget_tokens)
+      return invalid("'max_tokens' " + std::to_string(*given) + " leaves no room for the answer: reasoning_effort '" +
+                         std::string(reasoning_effort_name(effort)) + "' gives Claude a thinking budget of " + std::to_string(plan.budget_tokens) +
+                         " tokens, which max_tokens includes (raise max_tokens or lower reasoning_effort)",
+                     "max_tokens", "invalid_value");
+    plan.max_tokens = *given;
+  } else {
+    plan.max_tokens = default_max_tokens > plan.budget_tokens ? default_max_tokens
+                                                              : plan.budget_tokens + default_max_tokens;
+  }
+  return plan;
 }
 
 }  // namespace llmux::providers::encode

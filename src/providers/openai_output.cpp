@@ -176,6 +176,9 @@ void OpenAIChunkWriter::on_event(const StreamEvent& e) {
       out += '"';
       close_delta();
       break;
+    case Kind::reasoning_signature:
+    case Kind::redacted_reasoning:
+      return;  // OpenAI's chat completions have no field for them
     case Kind::tool_call:
       open_delta();
       out += "\"tool_calls\":[{\"index\":";

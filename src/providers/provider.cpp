@@ -122,6 +122,12 @@ http::UpstreamRequest Provider::begin_get(std::string url, const std::vector<std
   return request;
 }
 
+http::UpstreamRequest Provider::probe_request(std::string_view path) const {
+  http::UpstreamRequest request = list_models_request();
+  if (!path.empty()) request.url = config_.base_url + std::string(path);
+  return request;
+}
+
 std::string format_duration(std::chrono::milliseconds d) {
   auto ms = d.count();
   if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";

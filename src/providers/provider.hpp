@@ -34,6 +34,9 @@ struct EncodeInput {
   std::string_view upstream_model;     // model id to send upstream
   std::string_view request_id;
   bool stream = false;
+  // The client's anthropic-beta header, forwarded to Claude (a header to Anthropic, the body's
+  // anthropic_beta on Vertex AI); "" when it sent none. No other client header is forwarded.
+  std::string_view anthropic_beta;
 };
 
 // The server settings every upstream request of a provider carries.
@@ -83,10 +86,20 @@ class Provider {
   }
   // GET request listing the provider's models.
   virtual http::UpstreamRequest list_models_request() const = 0;
+  // The health probe's GET: the model listing, or `{base_url}{path}` for a router.health.path,
+  // with the provider's credentials (a signature is made over what is sent).
+  virtual http::UpstreamRequest probe_request(std::string_view path) const;
   // Where an endpoint lives; safe for messages (credentials are never in URLs).
   virtual std::string endpoint_url(Endpoint endpoint) const = 0;
   // The client-facing error for an upstream error response; status and Retry-After pass through.
   virtual Error decode_error(int status, std::string_view body, std::string_view retry_after) const = 0;
+  // The same, with the response's x-amzn-ErrorType header ("" when it had none), where AWS
+  // services name the exception. Only Bedrock reads it; the others answer as decode_error.
+  virtual Error decode_error_with_type(int status, std::string_view body, std::string_view retry_after,
+                                       std::string_view error_type) const {
+    (void)error_type;
+    return decode_error(status, body, retry_after);
+  }
   // A decoder for responses in a wire format other than OpenAI's; nullptr when responses pass
   // through as bytes.
   virtual std::unique_ptr<ResponseDecoder> make_response_decoder() const { return nullptr; }

@@ -45,7 +45,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
   auto& b = buffers_;
   reuse(b.upstream_request);
   for (std::string* s : {&b.upstream_body, &b.translated, &b.request_id, &b.headers, &b.upstream_content_type,
-                         &b.retry_after, &b.json_pad, &b.cost_event, &b.answer_model})
+                         &b.retry_after, &b.error_type, &b.json_pad, &b.cost_event, &b.answer_model})
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
@@ -236,7 +236,7 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
     if (native_) {
       decoder_ = nullptr;
       providers::EncodeInput input{endpoint_, body_, &buffers_.fields, deployment.upstream_model, buffers_.request_id,
-                                   stream_};
+                                   stream_, head_.anthropic_beta};
       if (auto encoded = deployment.provider->encode_native(*api, input, request); !encoded)
         return unexpected(std::move(encoded).error());
     } else {
@@ -249,7 +249,7 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
       if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
       providers::EncodeInput input{endpoint_, api ? std::string_view(buffers_.chat_body) : body_,
                                    api ? &buffers_.chat_fields : &buffers_.fields, deployment.upstream_model,
-                                   buffers_.request_id, stream_};
+                                   buffers_.request_id, stream_, head_.anthropic_beta};
       if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
         return unexpected(std::move(encoded).error());
     }
@@ -378,9 +378,11 @@ void CompletionExchange::add_routing_headers() {
 
 // --- upstream events -------------------------------------------------------------------------------
 
-void CompletionExchange::on_headers(int status, std::string_view content_type, std::string_view retry_after) {
+void CompletionExchange::on_headers(int status, std::string_view content_type, std::string_view retry_after,
+                                    std::string_view error_type) {
   upstream_status_ = status;
   buffers_.retry_after.assign(retry_after);
+  buffers_.error_type.assign(error_type);
   buffers_.upstream_content_type.assign(content_type);
   // A stream's 200 goes to the client only with its first content (open_client_stream): until
   // then a failure of this attempt can still be answered by another.
@@ -431,7 +433,8 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
   if (attempt_error_) return;  // fail_attempt has taken over
   if (resuming_ && (result.failure != http::TransferFailure::none || !upstream_streaming_)) {
     if (result.failure != http::TransferFailure::none) return resume_attempt_failed(engine_timeout_error(result));
-    return resume_attempt_failed(provider.decode_error(upstream_status_, buffers_.upstream_body, buffers_.retry_after));
+    return resume_attempt_failed(provider.decode_error_with_type(upstream_status_, buffers_.upstream_body, buffers_.retry_after,
+                                                                     buffers_.error_type));
   }
   if (upstream_streaming_ && !streaming_ && result.failure == http::TransferFailure::none) {
     // The stream ended before anything with content: complete (an empty answer), or cut.
@@ -469,7 +472,8 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
     return attempt_failed(kind, std::move(e));
   }
   if (upstream_status_ < 200 || upstream_status_ >= 300) {
-    Error e = provider.decode_error(upstream_status_, buffers_.upstream_body, buffers_.retry_after);
+    Error e = provider.decode_error_with_type(upstream_status_, buffers_.upstream_body, buffers_.retry_after,
+                                                                     buffers_.error_type);
     observability::log_warning("request " + buffers_.request_id + ": provider '" + provider.id() + "' attempt " +
                                std::to_string(planner_->attempts()) + " failed: status " +
                                std::to_string(upstream_status_));

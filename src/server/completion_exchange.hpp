@@ -54,6 +54,7 @@ class ExchangeScratch {
     std::string headers;     // extra response header lines (x-request-id, CORS)
     std::string upstream_content_type;
     std::string retry_after;
+    std::string error_type;  // the upstream's x-amzn-ErrorType
     std::string cost_event;  // a passed-through usage chunk rewritten with its cost
     std::string answer_model;  // escaped: the model a translated answer names when its provider names none
     std::string json_pad;  // a passed-through event, padded for the JSON check
@@ -147,7 +148,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void cut_for_shutdown();
 
   // UpstreamHandler
-  void on_headers(int status, std::string_view content_type, std::string_view retry_after) override;
+  void on_headers(int status, std::string_view content_type, std::string_view retry_after,
+                  std::string_view error_type) override;
   bool on_body(std::string_view bytes) override;
   void on_complete(const http::TransferResult& result) override;
 

@@ -62,8 +62,8 @@ void ContentGate::on_event(const providers::StreamEvent& e) {
       return;
     }
     bool text = (e.kind == Kind::text || e.kind == Kind::reasoning) && !e.text.empty();
-    content_ = text || e.kind == Kind::tool_call || e.kind == Kind::tool_arguments || e.kind == Kind::finish ||
-               e.kind == Kind::done;
+    content_ = text || e.kind == Kind::redacted_reasoning || e.kind == Kind::tool_call ||
+               e.kind == Kind::tool_arguments || e.kind == Kind::finish || e.kind == Kind::done;
   }
   next_->on_event(e);
 }

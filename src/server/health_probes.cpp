@@ -36,13 +36,17 @@ class HealthProbes::Transfer final : public http::UpstreamHandler {
   http::UpstreamRequest request;
   Done done;
   int status = 0;
+  std::string error_type;  // x-amzn-ErrorType
   std::string body;
   http::UpstreamClient::TransferId id = 0;
   bool complete = false;
   std::list<std::unique_ptr<Transfer>>::iterator entry;
   HealthProbes* owner = nullptr;
 
-  void on_headers(int s, std::string_view, std::string_view) override { status = s; }
+  void on_headers(int s, std::string_view, std::string_view, std::string_view type) override {
+    status = s;
+    error_type.assign(type);
+  }
   bool on_body(std::string_view bytes) override {
     if (body.size() < kKeptBodyBytes) body.append(bytes.substr(0, kKeptBodyBytes - body.size()));
     return true;
@@ -114,8 +118,7 @@ void HealthProbes::probe(const std::shared_ptr<Run>& run, size_t index, router::
   const providers::Provider& provider = *state.health_providers[index];
   const HealthConfig& health = state.config.router.health;
   auto t = std::make_unique<Transfer>();
-  t->request = provider.list_models_request();
-  if (!health.path.empty()) t->request.url = provider.config().base_url + health.path;
+  t->request = provider.probe_request(health.path);
   t->request.timeout = health.timeout;
   t->request.connect_timeout = std::min(t->request.connect_timeout, health.timeout);
   auto started = router::SteadyClock::now();
@@ -127,7 +130,7 @@ void HealthProbes::probe(const std::shared_ptr<Run>& run, size_t index, router::
       result.error = providers::transfer_error(provider, t.request.url, r, timeout).message;
     } else if (t.status < 200 || t.status >= 300) {
       result.error = "GET " + t.request.url + " answered " + std::to_string(t.status) + ": " +
-                     provider.decode_error(t.status, t.body, {}).message;
+                     provider.decode_error_with_type(t.status, t.body, {}, t.error_type).message;
     } else {
       result.ok = true;
     }

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <regex>
 
+#include "anthropic_events.hpp"
 #include "harness.hpp"
 
 namespace llmux::test {
@@ -31,21 +32,8 @@ std::vector<std::string> anthropic_headers(const char* version = "2023-06-01", c
   return h;
 }
 
-struct Event {
-  std::string name;
-  json::object data;
-};
-
-std::vector<Event> events_of(const std::string& sse) {
-  std::vector<Event> out;
-  std::string name;
-  std::istringstream in(sse);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("event: ")) name = line.substr(7);
-    else if (line.starts_with("data: ")) out.push_back({name, json::parse(line.substr(6)).as_object()});
-  }
-  return out;
-}
+using Event = AnthropicEvent;
+constexpr auto events_of = anthropic_events_of;
 
 std::vector<std::string> names_of(const std::vector<Event>& events) {
   std::vector<std::string> names;

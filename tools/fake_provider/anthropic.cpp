@@ -47,6 +47,16 @@ std::optional<std::string> invalid(const json::object& req) {
   if (!max) return "max_tokens: Field required";
   if (!max->is_int64() && !max->is_uint64()) return "max_tokens: Input should be a valid integer";
   if (!positive_int(max)) return "max_tokens: Input should be greater than or equal to 1";
+  // Extended thinking, with the rules Anthropic's API enforces for it.
+  if (auto* thinking = req.if_contains("thinking"); thinking && thinking->is_object() &&
+                                                     str_field(thinking->get_object(), "type") == "enabled") {
+    auto budget = positive_int(thinking->get_object().if_contains("budget_tokens"));
+    if (!budget || *budget < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+    if (*positive_int(max) <= *budget) return "`max_tokens` must be greater than `thinking.budget_tokens`.";
+    if (auto* t = req.if_contains("temperature"); t && !(t->is_number() && t->to_number<double>() == 1.0))
+      return "`temperature` may only be set to 1 when thinking is enabled.";
+    if (req.contains("top_k")) return "`top_k` cannot be set when thinking is enabled.";
+  }
 
   auto* msgs = req.if_contains("messages");
   if (!msgs) return "messages: Field required";

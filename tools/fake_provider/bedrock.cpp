@@ -122,11 +122,29 @@ std::string frame(std::string_view event_type, const std::string& payload) {
   return out;
 }
 
+// Claude's extended thinking, asked for in additionalModelRequestFields: its budget, or nullopt.
+std::optional<std::uint64_t> thinking_budget(const json::object& req) {
+  auto* fields = req.if_contains("additionalModelRequestFields");
+  auto* thinking = fields && fields->is_object() ? fields->get_object().if_contains("thinking") : nullptr;
+  if (!thinking || !thinking->is_object() || str_field(thinking->get_object(), "type") != "enabled") return std::nullopt;
+  auto budget = positive_int(thinking->get_object().if_contains("budget_tokens"));
+  return budget ? *budget : 0;
+}
+
+// The visible reasoning a thinking request is answered with, and the signature that closes it.
+constexpr std::string_view kFakeReasoning = "The user wrote something; I answer it.";
+constexpr std::string_view kFakeReasoningSignature = "ZmFrZS1iZWRyb2NrLXNpZ25hdHVyZQ==";
+
 Reply converse(const json::object& req, bool stream, const Script& s) {
   const Conversation c = read_conversation(req);
   std::optional<std::uint64_t> max_tokens;
   if (auto* config = req.if_contains("inferenceConfig"); config && config->is_object())
     max_tokens = positive_int(config->get_object().if_contains("maxTokens"));
+  const auto budget = thinking_budget(req);
+  // Claude's rules for thinking, in the words Bedrock's ValidationException uses for them.
+  if (budget && *budget < 1024) return bedrock_error(400, "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024");
+  if (budget && max_tokens && *max_tokens <= *budget)
+    return bedrock_error(400, "`max_tokens` must be greater than `thinking.budget_tokens`.");
   Answer a = answer(s, c.said, c.prompt_chars, max_tokens);
   const auto call = tool_call(req, c);
   std::uint64_t output_tokens = a.completion_tokens;
@@ -137,6 +155,13 @@ Reply converse(const json::object& req, bool stream, const Script& s) {
   if (!stream) {
     Reply r;
     r.body = "{\"metrics\":{\"latencyMs\":1},\"output\":{\"message\":{\"role\":\"assistant\",\"content\":[";
+    if (budget) {
+      r.body += "{\"reasoningContent\":{\"reasoningText\":{\"text\":";
+      append_str(r.body, kFakeReasoning);
+      r.body += ",\"signature\":";
+      append_str(r.body, kFakeReasoningSignature);
+      r.body += "}}},";
+    }
     if (call) {
       r.body += "{\"toolUse\":{\"toolUseId\":";
       append_str(r.body, call_id);
@@ -167,18 +192,29 @@ Reply converse(const json::object& req, bool stream, const Script& s) {
     payload += close;
     return payload;
   };
+  // Reasoning is block 0 when asked for (in pieces, then its signature); the answer the next.
+  const std::string block = budget ? "1" : "0";
+  if (budget) {
+    for (auto piece : split_pieces(kFakeReasoning, 2))
+      r.events.push_back(frame("contentBlockDelta",
+                               delta("{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"text\":", piece, "}}}")));
+    r.events.push_back(frame("contentBlockDelta", delta("{\"contentBlockIndex\":0,\"delta\":{\"reasoningContent\":{\"signature\":",
+                                                        kFakeReasoningSignature, "}}}")));
+    r.events.push_back(frame("contentBlockStop", "{\"contentBlockIndex\":0}"));
+  }
   if (call) {
-    std::string start = "{\"contentBlockIndex\":0,\"start\":{\"toolUse\":{\"toolUseId\":";
+    std::string start = "{\"contentBlockIndex\":" + block + ",\"start\":{\"toolUse\":{\"toolUseId\":";
     append_str(start, call_id);
     start += ",\"name\":";
     append_str(start, call->name);
     start += "}}}";
     r.events.push_back(frame("contentBlockStart", start));
     for (auto piece : split_pieces(call->args, 3))
-      r.events.push_back(frame("contentBlockDelta", delta("{\"contentBlockIndex\":0,\"delta\":{\"toolUse\":{\"input\":", piece, "}}}")));
+      r.events.push_back(frame("contentBlockDelta",
+                               delta("{\"contentBlockIndex\":" + block + ",\"delta\":{\"toolUse\":{\"input\":", piece, "}}}")));
   } else {
     for (auto piece : split_pieces(a.text, s.chunks))
-      r.events.push_back(frame("contentBlockDelta", delta("{\"contentBlockIndex\":0,\"delta\":{\"text\":", piece, "}}")));
+      r.events.push_back(frame("contentBlockDelta", delta("{\"contentBlockIndex\":" + block + ",\"delta\":{\"text\":", piece, "}}")));
   }
   if (s.stream_error) {  // the model failed mid-answer: an exception message, and nothing after it
     std::string exception;
@@ -188,7 +224,7 @@ Reply converse(const json::object& req, bool stream, const Script& s) {
     r.events.push_back(std::move(exception));
     return r;
   }
-  r.events.push_back(frame("contentBlockStop", "{\"contentBlockIndex\":0}"));
+  r.events.push_back(frame("contentBlockStop", "{\"contentBlockIndex\":" + block + "}"));
   r.events.push_back(frame("messageStop", "{\"stopReason\":\"" + std::string(stop) + "\"}"));
   std::string metadata = "{";
   append_usage(metadata, a.prompt_tokens, output_tokens);

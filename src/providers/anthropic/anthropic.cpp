@@ -1,5 +1,9 @@
 #include "providers/anthropic/anthropic.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <optional>
+
 #include <simdjson.h>
 
 #include "core/json_text.hpp"
@@ -28,21 +32,25 @@ class RequestTranslator {
  public:
   RequestTranslator(object request, std::string& out) : request_(request), out_(out) {}
 
-  // `vertex_version` set: the body Vertex AI takes, whose model is in the URL and whose API
-  // version is the body's anthropic_version.
-  Expected<void, Error> run(std::string_view model, std::string_view vertex_version, bool stream,
+  // `vertex.anthropic_version` set: the body Vertex AI takes, whose model is in the URL, whose API
+  // version is the body's anthropic_version and whose betas are its anthropic_beta.
+  Expected<void, Error> run(std::string_view model, const VertexBody& vertex, bool stream,
                             const json::JsonMembers& defaults) {
     if (auto checked = reject_inexpressible(); !checked) return checked;
-    if (vertex_version.empty()) {
+    auto thinking = read_thinking(defaults);
+    if (!thinking) return unexpected(std::move(thinking).error());
+    if (vertex.anthropic_version.empty()) {
       out_ += "{\"model\":";
       append_json_string(out_, model);
     } else {
       out_ += "{\"anthropic_version\":";
-      append_json_string(out_, vertex_version);
+      append_json_string(out_, vertex.anthropic_version);
       written("anthropic_version");
+      write_beta_list(vertex.anthropic_beta);
     }
     written("model");
-    write_max_tokens(defaults);
+    write_max_tokens(defaults, *thinking);
+    write_thinking(*thinking);
 
     array messages;
     if (request_["messages"].get_array().get(messages))
@@ -90,6 +98,11 @@ class RequestTranslator {
     int64_t n;
     if (!request_["n"].get_int64().get(n) && n != 1)
       return invalid("'n' must be 1: Anthropic returns one choice per request", "n");
+    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logit_bias",
+                                                          "logprobs", "top_logprobs", "prediction", "audio"},
+                                               "Anthropic");
+        !refused)
+      return refused;
     object format;
     std::string_view type;
     if (!request_["response_format"].get_object().get(format) && !format["type"].get_string().get(type) &&
@@ -100,17 +113,72 @@ class RequestTranslator {
     return {};
   }
 
-  void write_max_tokens(const json::JsonMembers& defaults) {
+  // What reasoning_effort asks of Claude: nullopt for no thinking setting, a budget of 0 for
+  // "none" (thinking disabled, overriding any default_params), else the checked plan.
+  Expected<std::optional<encode::ClaudeThinking>, Error> read_thinking(const json::JsonMembers& defaults) {
+    auto effort = encode::read_reasoning_effort(request_);
+    if (!effort) return unexpected(std::move(effort).error());
+    if (!*effort) return std::optional<encode::ClaudeThinking>();
+    if (**effort == encode::ReasoningEffort::none) return std::optional<encode::ClaudeThinking>(encode::ClaudeThinking{});
+    int64_t default_max = AnthropicProvider::kDefaultMaxTokens;
+    std::string_view fallback = default_max_tokens(defaults);
+    if (!fallback.empty()) {
+      int64_t n = 0;
+      auto [end, ec] = std::from_chars(fallback.data(), fallback.data() + fallback.size(), n);
+      if (ec == std::errc() && end == fallback.data() + fallback.size() && n > 0) default_max = n;
+    }
+    auto plan = encode::plan_claude_thinking(request_, **effort, default_max);
+    if (!plan) return unexpected(std::move(plan).error());
+    return std::optional<encode::ClaudeThinking>(*plan);
+  }
+
+  static std::string_view default_max_tokens(const json::JsonMembers& defaults) {
+    std::string_view fallback;
+    for (const auto& [key, value] : defaults)
+      if (key == "max_tokens") fallback = value;
+    return fallback;
+  }
+
+  void write_max_tokens(const json::JsonMembers& defaults, const std::optional<encode::ClaudeThinking>& thinking) {
     out_ += ",\"max_tokens\":";
-    if (auto max_tokens = encode::read_max_tokens(request_)) {
+    if (thinking && thinking->budget_tokens > 0) {
+      out_ += std::to_string(thinking->max_tokens);
+    } else if (auto max_tokens = encode::read_max_tokens(request_)) {
       out_ += std::to_string(*max_tokens);
     } else {
-      std::string_view fallback;
-      for (const auto& [key, value] : defaults)
-        if (key == "max_tokens") fallback = value;
+      std::string_view fallback = default_max_tokens(defaults);
       out_ += fallback.empty() ? std::to_string(AnthropicProvider::kDefaultMaxTokens) : std::string(fallback);
     }
     written("max_tokens");
+  }
+
+  void write_thinking(const std::optional<encode::ClaudeThinking>& thinking) {
+    if (!thinking) return;
+    if (thinking->budget_tokens == 0) {
+      out_ += ",\"thinking\":{\"type\":\"disabled\"}";
+    } else {
+      out_ += ",\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":";
+      out_ += std::to_string(thinking->budget_tokens);
+      out_ += '}';
+    }
+    written("thinking");
+  }
+
+  // The client's anthropic-beta header ("a, b") as the body's list, where Vertex AI reads it.
+  void write_beta_list(std::string_view header) {
+    bool any = false;
+    for (size_t at = 0; at <= header.size();) {
+      size_t comma = std::min(header.find(',', at), header.size());
+      std::string_view name = trim_whitespace(header.substr(at, comma - at));
+      at = comma + 1;
+      if (name.empty()) continue;
+      out_ += any ? "," : ",\"anthropic_beta\":[";
+      any = true;
+      append_json_string(out_, name);
+    }
+    if (!any) return;
+    out_ += ']';
+    written("anthropic_beta");
   }
 
   // System and developer messages, wherever they stand, become the top-level system prompt.
@@ -363,31 +431,26 @@ class RequestTranslator {
     return {};
   }
 
-  void written(std::string_view key) { written_[written_count_++] = key; }
-  bool is_written(std::string_view key) const {
-    for (size_t i = 0; i < written_count_; ++i)
-      if (written_[i] == key) return true;
-    return false;
-  }
+  void written(std::string_view key) { written_.add(key); }
+  bool is_written(std::string_view key) const { return written_.contains(key); }
 
   object request_;
   std::string& out_;
-  std::string_view written_[16];
-  size_t written_count_ = 0;
+  encode::WrittenKeys written_;
 };
 
 }  // namespace
 
 namespace {
 
-Expected<void, Error> translate(std::string_view openai_body, std::string_view model, std::string_view vertex_version,
+Expected<void, Error> translate(std::string_view openai_body, std::string_view model, const VertexBody& vertex,
                                 bool stream, const json::JsonMembers& default_params, std::string& out) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   object request;
   if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
     return invalid("the request body must be a JSON object", {}, "invalid_json");
-  return RequestTranslator(request, out).run(model, vertex_version, stream, default_params);
+  return RequestTranslator(request, out).run(model, vertex, stream, default_params);
 }
 
 }  // namespace
@@ -397,10 +460,9 @@ Expected<void, Error> translate_chat_request(std::string_view openai_body, std::
   return translate(openai_body, model, {}, stream, default_params, out);
 }
 
-Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, std::string_view anthropic_version,
-                                                    bool stream, const json::JsonMembers& default_params,
-                                                    std::string& out) {
-  return translate(openai_body, {}, anthropic_version, stream, default_params, out);
+Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, const VertexBody& vertex, bool stream,
+                                                    const json::JsonMembers& default_params, std::string& out) {
+  return translate(openai_body, {}, vertex, stream, default_params, out);
 }
 
 AnthropicProvider::AnthropicProvider(ProviderConfig config, UpstreamLimits limits)
@@ -422,7 +484,17 @@ std::string AnthropicProvider::endpoint_url(Endpoint endpoint) const {
 Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http::UpstreamRequest& out) const {
   if (in.endpoint != Endpoint::chat_completions) return unexpected(unsupported_endpoint(*this, in.endpoint));
   begin_post(in, messages_url_, fixed_headers_, out);
+  add_beta_header(in, out);
   return translate_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
+}
+
+// The client's anthropic-beta goes with its request: the features it names change what the
+// request and its answer may hold. Only this header of the client's is forwarded.
+void AnthropicProvider::add_beta_header(const EncodeInput& in, http::UpstreamRequest& out) {
+  if (in.anthropic_beta.empty()) return;
+  std::string& line = out.headers.add();
+  line.assign("anthropic-beta: ");
+  line.append(in.anthropic_beta);
 }
 
 // The inbound /v1/messages through an Anthropic provider: the client's bytes, the model rewritten
@@ -433,6 +505,7 @@ Expected<void, Error> AnthropicProvider::encode_native(NativeApi api, const Enco
   static const json::JsonMembers no_defaults;
   bool count = api == NativeApi::anthropic_count_tokens;
   begin_post(in, count ? count_tokens_url_ : messages_url_, fixed_headers_, out);
+  add_beta_header(in, out);
   json::rewrite_request_into(out.body, in.body, *in.fields, in.upstream_model, count ? no_defaults : default_params_);
   return {};
 }

@@ -27,6 +27,8 @@ class AnthropicProvider final : public Provider {
   Expected<void, Error> encode_native(NativeApi api, const EncodeInput& input, http::UpstreamRequest& out) const override;
 
  private:
+  static void add_beta_header(const EncodeInput& input, http::UpstreamRequest& out);
+
   std::vector<std::string> fixed_headers_;
   json::JsonMembers default_params_;
   std::string messages_url_;
@@ -36,15 +38,23 @@ class AnthropicProvider final : public Provider {
 
 // OpenAI chat completions request body → Anthropic Messages request body, appended to `out`.
 // Fails with a 400 naming the offending field for what Anthropic cannot express (n > 1, an
-// audio part, a JSON response format, arguments that are not a JSON object).
+// audio part, a JSON response format, arguments that are not a JSON object). reasoning_effort
+// becomes `thinking` (budgets as encode::thinking_budget gives them; "none" disables it), with
+// Anthropic's rules for thinking checked (encode::plan_claude_thinking).
 Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
                                              const json::JsonMembers& default_params, std::string& out);
 
+// What sets the body for Claude on Vertex AI apart.
+struct VertexBody {
+  std::string_view anthropic_version;  // "vertex-2023-10-16"
+  std::string_view anthropic_beta;     // the client's anthropic-beta header ("a,b"), "" for none
+};
+
 // The same body for Claude on Vertex AI (publishers/anthropic/models/{model}:rawPredict): no
-// "model" (the URL names it), and `anthropic_version` ("vertex-2023-10-16") as its first member.
-Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, std::string_view anthropic_version,
-                                                    bool stream, const json::JsonMembers& default_params,
-                                                    std::string& out);
+// "model" (the URL names it), `anthropic_version` as its first member, and the client's betas as
+// the `anthropic_beta` list (Vertex reads them from the body, not a header).
+Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, const VertexBody& vertex, bool stream,
+                                                    const json::JsonMembers& default_params, std::string& out);
 
 // Decodes Anthropic message bodies and message streams (message_start … message_stop).
 std::unique_ptr<ResponseDecoder> make_anthropic_decoder();

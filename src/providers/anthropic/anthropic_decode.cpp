@@ -102,12 +102,14 @@ class AnthropicDecoder final : public ResponseDecoder {
         out.kind = Kind::text;
       } else if (f.delta_type == "thinking_delta") {
         out.kind = Kind::reasoning;
+      } else if (f.delta_type == "signature_delta") {
+        out.kind = Kind::reasoning_signature;
       } else if (f.delta_type == "input_json_delta" && tool >= 0) {
         if (!check_tool_input_piece(f)) return unexpected(malformed("tool input (not a JSON object)"));
         out.kind = Kind::tool_arguments;
         out.tool_index = tool;
       } else {
-        return {};  // signatures, citations, server tools' input
+        return {};  // citations, server tools' input
       }
       out.text = f.delta_text;
       sink.on_event(out);
@@ -212,7 +214,7 @@ class AnthropicDecoder final : public ResponseDecoder {
       } else if (key == "delta") {
         return for_each_member(value, [&f](std::string_view k, od::value v) -> simdjson::error_code {
           if (k == "type") json::read_optional(v.get_string(), f.delta_type);
-          else if (k == "text" || k == "thinking") return escaped_string(v, f.delta_text);
+          else if (k == "text" || k == "thinking" || k == "signature") return escaped_string(v, f.delta_text);
           else if (k == "stop_reason") json::read_optional(v.get_string(), f.stop_reason);
           if (k != "partial_json") return simdjson::SUCCESS;
           // Passed on escaped, as it came; checked unescaped, as the client will read it.
@@ -224,7 +226,7 @@ class AnthropicDecoder final : public ResponseDecoder {
           if (k == "type") json::read_optional(v.get_string(), f.block_type);
           else if (k == "id") return escaped_string(v, f.block_id);
           else if (k == "name") return escaped_string(v, f.block_name);
-          else if (k == "text" || k == "thinking") return escaped_string(v, f.block_text);
+          else if (k == "text" || k == "thinking" || k == "data") return escaped_string(v, f.block_text);
           return simdjson::SUCCESS;
         });
       } else if (key == "message") {
@@ -270,6 +272,10 @@ class AnthropicDecoder final : public ResponseDecoder {
       out.kind = f.block_type == "text" ? StreamEvent::Kind::text : StreamEvent::Kind::reasoning;
       out.text = f.block_text;
       if (!out.text.empty()) sink.on_event(out);
+    } else if (f.block_type == "redacted_thinking") {
+      out.kind = StreamEvent::Kind::redacted_reasoning;  // whole in its start; no deltas follow
+      out.text = f.block_text;
+      if (!out.text.empty()) sink.on_event(out);
     }
     // server_tool_use and the server tools' result blocks run at Anthropic; the client has
     // nothing to execute, so they are not tool calls for it.
@@ -305,13 +311,15 @@ class AnthropicDecoder final : public ResponseDecoder {
   }
 
   simdjson::error_code read_block(od::value block, ChatResponse& out, size_t& tools) {
-    std::string_view type, text, id, name;
+    std::string_view type, text, id, name, signature;
     std::string_view input = "{}";  // as Anthropic's API defaults it, should a block leave it out
     auto read = for_each_member(block, [&](std::string_view key, od::value value) -> simdjson::error_code {
       if (key == "type") {
         if (auto ec = value.get_string().get(type)) return ec;
-      } else if (key == "text" || key == "thinking") {
+      } else if (key == "text" || key == "thinking" || key == "data") {
         return escaped_string(value, text);
+      } else if (key == "signature") {
+        return escaped_string(value, signature);
       } else if (key == "id") {
         return escaped_string(value, id);
       } else if (key == "name") {
@@ -331,6 +339,9 @@ class AnthropicDecoder final : public ResponseDecoder {
       out.text.push_back(text);
     } else if (type == "thinking") {
       out.reasoning.push_back(text);
+      if (!signature.empty()) out.reasoning_signature = signature;
+    } else if (type == "redacted_thinking") {
+      if (!text.empty()) out.redacted_reasoning.push_back(text);
     } else if (type == "tool_use") {
       if (arguments_.size() <= tools) arguments_.resize(tools + 1);
       std::string& args = arguments_[tools++];

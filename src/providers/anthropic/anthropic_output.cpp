@@ -119,7 +119,15 @@ void write_anthropic_message(const ChatResponse& r, std::string& out) {
     separate();
     out += "{\"type\":\"thinking\",\"thinking\":\"";
     for (auto piece : r.reasoning) out += piece;
-    out += "\",\"signature\":\"\"}";
+    out += "\",\"signature\":";
+    append_quoted(out, r.reasoning_signature);
+    out += '}';
+  }
+  for (EscapedText data : r.redacted_reasoning) {
+    separate();
+    out += "{\"type\":\"redacted_thinking\",\"data\":";
+    append_quoted(out, data);
+    out += '}';
   }
   if (!r.text.empty()) {
     separate();
@@ -194,6 +202,11 @@ void AnthropicEventWriter::open_block(Block kind, const StreamEvent& e) {
     case Block::thinking:
       *out_ += ",\"content_block\":{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"\"}}\n\n";
       break;
+    case Block::redacted_thinking:  // whole in its start event, as Anthropic streams it
+      *out_ += ",\"content_block\":{\"type\":\"redacted_thinking\",\"data\":";
+      append_quoted(*out_, e.text);
+      *out_ += "}}\n\n";
+      break;
     case Block::tool:
       *out_ += ",\"content_block\":{\"type\":\"tool_use\",\"id\":";
       append_quoted(*out_, e.id);
@@ -225,7 +238,7 @@ void AnthropicEventWriter::delta(int index, std::string_view type, std::string_v
   *out_ += "\":";
   append_quoted(*out_, text);
   *out_ += "}}\n\n";
-  text_bytes_ += text.size();
+  if (type != "signature_delta") text_bytes_ += text.size();  // what the model wrote, not its signature
 }
 
 void AnthropicEventWriter::finish_message() {
@@ -265,6 +278,15 @@ void AnthropicEventWriter::on_event(const StreamEvent& e) {
       if (e.text.empty()) return;
       if (open_ != Block::thinking) open_block(Block::thinking, e);
       delta(open_index_, "thinking_delta", "thinking", e.text);
+      return;
+    case Kind::reasoning_signature:
+      // Closes the thinking block it signs; a signature without visible thinking before it (Gemini
+      // signs answers it was not asked to show thoughts for) has no block to go in.
+      if (open_ == Block::thinking && !e.text.empty()) delta(open_index_, "signature_delta", "signature", e.text);
+      return;
+    case Kind::redacted_reasoning:
+      open_block(Block::redacted_thinking, e);
+      close_block();
       return;
     case Kind::tool_call: {
       open_block(Block::tool, e);

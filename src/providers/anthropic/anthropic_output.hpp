@@ -44,7 +44,7 @@ class AnthropicEventWriter final : public ClientStreamWriter {
   size_t text_bytes() const noexcept override { return text_bytes_; }
 
  private:
-  enum class Block { none, text, thinking, tool };
+  enum class Block { none, text, thinking, redacted_thinking, tool };
   void start_message(std::string_view id, std::string_view model);
   void open_block(Block kind, const StreamEvent& event);
   void close_block();

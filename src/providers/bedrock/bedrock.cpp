@@ -1,6 +1,7 @@
 #include "providers/bedrock/bedrock.hpp"
 
 #include <ctime>
+#include <optional>
 
 #include <simdjson.h>
 
@@ -24,13 +25,8 @@ using encode::invalid;
 using encode::invalid_at;
 using encode::kMessages;
 
-// Reasoning budgets for reasoning_effort on Anthropic models (Bedrock passes the thinking block
-// through additionalModelRequestFields; its minimum budget is 1024).
-int64_t thinking_budget(std::string_view effort) {
-  if (effort == "low" || effort == "minimal") return 1024;
-  if (effort == "high") return 16384;
-  return 4096;
-}
+// Claude's default answer room on Bedrock when thinking raises maxTokens (as Anthropic's adapter).
+constexpr int64_t kClaudeDefaultMaxTokens = 4096;
 
 // Writes the Converse body while reading OpenAI's. Consecutive messages of one role become one
 // Converse message (Bedrock wants user and assistant turns to alternate; OpenAI's tool results are
@@ -41,6 +37,9 @@ class ConverseTranslator {
 
   Expected<void, Error> run(std::string_view model, const json::JsonMembers& defaults) {
     if (auto refused = refuse_unsupported(); !refused) return refused;
+    auto thinking = plan_reasoning(model);
+    if (!thinking) return unexpected(std::move(thinking).error());
+    thinking_ = *thinking;
     array messages;
     if (request_["messages"].get_array().get(messages))
       return invalid("'messages' must be an array", "messages", "invalid_type");
@@ -49,7 +48,7 @@ class ConverseTranslator {
     if (auto done = write_system(messages); !done) return done;
     if (auto done = write_inference_config(); !done) return done;
     if (auto done = write_tools(); !done) return done;
-    if (auto done = write_reasoning(model); !done) return done;
+    write_reasoning();
     std::string_view user;
     if (!request_["user"].get_string().get(user)) {
       out_ += ",\"requestMetadata\":{\"user\":";
@@ -75,14 +74,12 @@ class ConverseTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Bedrock models", "logprobs");
-    if (!request_["parallel_tool_calls"].get_bool().get(flag) && !flag)
-      return invalid("'parallel_tool_calls': false cannot be expressed for Bedrock models", "parallel_tool_calls");
-    for (const char* name : {"seed", "presence_penalty", "frequency_penalty", "logit_bias", "audio", "prediction"}) {
-      element value;
-      if (!request_[name].get(value) && !value.is_null())
-        return invalid("'" + std::string(name) + "' is not supported for Bedrock models (Converse has no such setting)",
-                       name);
-    }
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Bedrock"); !refused) return refused;
+    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logit_bias",
+                                                          "top_logprobs", "audio", "prediction"},
+                                               "Bedrock");
+        !refused)
+      return refused;
     object format;
     std::string_view type;
     if (!request_["response_format"].get_object().get(format) && !format["type"].get_string().get(type) &&
@@ -273,7 +270,10 @@ class ConverseTranslator {
       out_ += name;
       out_ += "\":";
     };
-    if (auto max_tokens = encode::read_max_tokens(request_)) {
+    if (thinking_) {
+      member("maxTokens");  // above the thinking budget, which it includes
+      out_ += std::to_string(thinking_->max_tokens);
+    } else if (auto max_tokens = encode::read_max_tokens(request_)) {
       member("maxTokens");
       out_ += std::to_string(*max_tokens);
     }
@@ -326,20 +326,28 @@ class ConverseTranslator {
     return {};
   }
 
-  // reasoning_effort → Anthropic's thinking block; other model families on Bedrock take reasoning
-  // settings of their own, which the request cannot name.
-  Expected<void, Error> write_reasoning(std::string_view model) {
-    std::string_view effort;
-    if (request_["reasoning_effort"].get_string().get(effort) || effort == "none") return {};
+  // reasoning_effort → Anthropic's thinking block (checked against Claude's rules for it); other
+  // model families on Bedrock take reasoning settings of their own, which the request cannot name.
+  // "none" asks for nothing: no thinking block is sent.
+  Expected<std::optional<encode::ClaudeThinking>, Error> plan_reasoning(std::string_view model) {
+    auto effort = encode::read_reasoning_effort(request_);
+    if (!effort) return unexpected(std::move(effort).error());
+    if (!*effort || **effort == encode::ReasoningEffort::none) return std::optional<encode::ClaudeThinking>();
     if (model.find("anthropic.") == std::string_view::npos)
       return invalid("'reasoning_effort' is supported for Anthropic models on Bedrock only (set the model's own "
                      "reasoning fields in default_params.additionalModelRequestFields)",
                      "reasoning_effort");
+    auto plan = encode::plan_claude_thinking(request_, **effort, kClaudeDefaultMaxTokens);
+    if (!plan) return unexpected(std::move(plan).error());
+    return std::optional<encode::ClaudeThinking>(*plan);
+  }
+
+  void write_reasoning() {
+    if (!thinking_) return;
     out_ += ",\"additionalModelRequestFields\":{\"thinking\":{\"type\":\"enabled\",\"budget_tokens\":";
-    out_ += std::to_string(thinking_budget(effort));
+    out_ += std::to_string(thinking_->budget_tokens);
     out_ += "}}";
     written("additionalModelRequestFields");
-    return {};
   }
 
   void written(std::string_view key) { written_.add(key); }
@@ -348,6 +356,7 @@ class ConverseTranslator {
   std::string& out_;
   std::string_view turn_role_;
   encode::WrittenKeys written_;
+  std::optional<encode::ClaudeThinking> thinking_;  // set when reasoning_effort turns Claude's thinking on
 };
 
 // scheme://authority of a URL, and the path after it.
@@ -481,24 +490,37 @@ Expected<void, Error> BedrockProvider::encode_into(const EncodeInput& in, http::
   return {};
 }
 
-http::UpstreamRequest BedrockProvider::list_models_request() const {
-  http::UpstreamRequest request = begin_get(listing_url_, fixed_headers_);
+http::UpstreamRequest BedrockProvider::list_models_request() const { return probe_request({}); }
+
+// The URL is final before it is signed: a path set after signing would be refused (the signature
+// covers the path and query).
+http::UpstreamRequest BedrockProvider::probe_request(std::string_view path) const {
+  http::UpstreamRequest request =
+      begin_get(path.empty() ? listing_url_ : config_.base_url + std::string(path), fixed_headers_);
   if (signer_) sign(*signer_, request);
   return request;
 }
 
-// {"message":"…"}: Bedrock's error body. The exception's name (x-amzn-ErrorType) does not reach
-// here, so the type comes from the status; a body with "__type" (some AWS front ends) names it.
 Error BedrockProvider::decode_error(int status, std::string_view body, std::string_view retry_after) const {
+  return decode_error_with_type(status, body, retry_after, {});
+}
+
+// {"message":"…"}: Bedrock's error body. The exception is named by the x-amzn-ErrorType header
+// ("ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/": the name is the
+// text before ':'), else by the body's "__type" (some AWS front ends: "…#ThrottlingException"),
+// else only the status tells.
+Error BedrockProvider::decode_error_with_type(int status, std::string_view body, std::string_view retry_after,
+                                              std::string_view error_type) const {
   Error e = decode_json_error(*this, status, body, retry_after);
-  std::string_view type;
-  thread_local simdjson::dom::parser parser;
-  thread_local std::string buffer;
-  simdjson::dom::object o;
-  if (!parser.parse(json::padded_copy(body, buffer)).get_object().get(o) && !o["__type"].get_string().get(type)) {
-    if (size_t hash = type.rfind('#'); hash != std::string_view::npos) type.remove_prefix(hash + 1);
-    e.code = std::string(type);
+  std::string_view type = trim_whitespace(error_type.substr(0, error_type.find(':')));
+  if (type.empty()) {
+    thread_local simdjson::dom::parser parser;
+    thread_local std::string buffer;
+    simdjson::dom::object o;
+    if (!parser.parse(json::padded_copy(body, buffer)).get_object().get(o)) json::read_optional(o["__type"].get_string(), type);
   }
+  if (size_t hash = type.rfind('#'); hash != std::string_view::npos) type.remove_prefix(hash + 1);
+  if (!type.empty()) e.code = std::string(type);
   e.type = std::string(bedrock_error_type(type, status));
   return scrubbed(std::move(e));
 }

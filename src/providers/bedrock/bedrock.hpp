@@ -20,8 +20,12 @@ class BedrockProvider : public Provider {
 
   Expected<void, Error> encode_into(const EncodeInput& input, http::UpstreamRequest& out) const override;
   http::UpstreamRequest list_models_request() const override;
+  // Signed over the URL it is sent to: a router.health.path is signed as itself.
+  http::UpstreamRequest probe_request(std::string_view path) const override;
   std::string endpoint_url(Endpoint endpoint) const override;
   Error decode_error(int status, std::string_view body, std::string_view retry_after) const override;
+  Error decode_error_with_type(int status, std::string_view body, std::string_view retry_after,
+                               std::string_view error_type) const override;
   std::unique_ptr<ResponseDecoder> make_response_decoder() const override;
 
   // Where the credentials came from ("config", "environment", "~/.aws/credentials [default]"), or

@@ -57,6 +57,7 @@ json::Usage canonical(json::Usage u) {
 struct EventFields {
   int64_t block = -1;                          // contentBlockIndex
   std::string_view text, reasoning;            // escaped
+  std::string_view signature, redacted;        // reasoningContent's signature and redactedContent, escaped
   std::string_view tool_id, tool_name;         // contentBlockStart.start.toolUse, escaped
   std::string_view tool_input;                 // delta.toolUse.input, unescaped JSON text
   bool has_tool_start = false, has_tool_input = false;
@@ -131,6 +132,8 @@ class BedrockDecoder final : public ResponseDecoder {
         return emit_arguments(f.tool_input, sink);
       }
       if (!f.reasoning.empty()) emit(Kind::reasoning, f.reasoning, sink);
+      if (!f.signature.empty()) emit(Kind::reasoning_signature, f.signature, sink);
+      if (!f.redacted.empty()) emit(Kind::redacted_reasoning, f.redacted, sink);
       if (!f.text.empty()) emit(Kind::text, f.text, sink);
     } else if (name == "contentBlockStop") {
       if (open_call_ < 0 || f.block != open_block_) return {};
@@ -241,9 +244,13 @@ class BedrockDecoder final : public ResponseDecoder {
           });
         }
         if (k == "reasoningContent") {
-          // text pieces are visible reasoning; signature and redactedContent carry none
+          // text pieces are visible reasoning; the signature closes it; redactedContent is
+          // reasoning sent encrypted (base64), whole
           return for_each_member(v, [&](std::string_view rk, od::value rv) -> simdjson::error_code {
-            return rk == "text" ? escaped_string(rv, f.reasoning) : simdjson::SUCCESS;
+            if (rk == "text") return escaped_string(rv, f.reasoning);
+            if (rk == "signature") return escaped_string(rv, f.signature);
+            if (rk == "redactedContent") return escaped_string(rv, f.redacted);
+            return simdjson::SUCCESS;
           });
         }
         return simdjson::SUCCESS;
@@ -262,8 +269,14 @@ class BedrockDecoder final : public ResponseDecoder {
       }
       if (key == "reasoningContent") {
         return for_each_member(value, [&](std::string_view rk, od::value rv) -> simdjson::error_code {
+          if (rk == "redactedContent") {
+            if (auto ec = escaped_string(rv, text)) return ec;
+            if (!text.empty()) out.redacted_reasoning.push_back(text);
+            return simdjson::SUCCESS;
+          }
           if (rk != "reasoningText") return simdjson::SUCCESS;
           return for_each_member(rv, [&](std::string_view tk, od::value tv) -> simdjson::error_code {
+            if (tk == "signature") return escaped_string(tv, out.reasoning_signature);
             if (tk != "text") return simdjson::SUCCESS;
             if (auto ec = escaped_string(tv, text)) return ec;
             if (!text.empty()) out.reasoning.push_back(text);

@@ -42,6 +42,10 @@ class CohereChatTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Cohere models through llmux", "logprobs");
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Cohere"); !refused) return refused;
+    if (auto refused = encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Cohere");
+        !refused)
+      return refused;
     array messages;
     if (request_["messages"].get_array().get(messages))
       return invalid("'messages' must be an array", "messages", "invalid_type");
@@ -53,9 +57,11 @@ class CohereChatTranslator {
     if (auto done = write_tools(); !done) return done;
     if (auto done = write_sampling(); !done) return done;
     if (auto done = write_response_format(); !done) return done;
-    std::string_view effort;
-    if (!request_["reasoning_effort"].get_string().get(effort)) {
-      out_ += effort == "none" ? ",\"thinking\":{\"type\":\"disabled\"}" : ",\"thinking\":{\"type\":\"enabled\"}";
+    auto effort = encode::read_reasoning_effort(request_);
+    if (!effort) return unexpected(std::move(effort).error());
+    if (*effort) {
+      out_ += **effort == encode::ReasoningEffort::none ? ",\"thinking\":{\"type\":\"disabled\"}"
+                                                        : ",\"thinking\":{\"type\":\"enabled\"}";
       written("thinking");
     }
     for (const auto& [key, value] : defaults) {

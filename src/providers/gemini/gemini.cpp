@@ -31,7 +31,8 @@ using encode::kTools;
 // Writes the request in Gemini's shape while reading OpenAI's. One instance per call.
 class GeminiRequestTranslator {
  public:
-  GeminiRequestTranslator(object request, std::string& out) : request_(request), out_(out) {}
+  GeminiRequestTranslator(object request, std::string_view model, std::string& out)
+      : request_(request), model_(model), out_(out) {}
 
   Expected<void, Error> run(const json::JsonMembers& defaults) {
     if (auto checked = reject_inexpressible(); !checked) return checked;
@@ -63,9 +64,8 @@ class GeminiRequestTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Gemini models", "logprobs");
-    if (!request_["parallel_tool_calls"].get_bool().get(flag) && !flag)
-      return invalid("'parallel_tool_calls' false cannot be expressed for Gemini models", "parallel_tool_calls");
-    return {};
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Gemini"); !refused) return refused;
+    return encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Gemini");
   }
 
   // System and developer messages, wherever they stand, become systemInstruction.
@@ -332,6 +332,7 @@ class GeminiRequestTranslator {
     }
     if (auto done = encode::write_stop_array(request_, out_, [&] { member("stopSequences"); }); !done) return done;
     if (auto done = write_response_format(member); !done) return done;
+    if (auto done = write_thinking_config(member); !done) return done;
     if (out_.size() == members_start) {
       out_.resize(mark);
       return {};
@@ -359,6 +360,34 @@ class GeminiRequestTranslator {
                        "invalid_type");
       member("responseJsonSchema");
       append_value(out_, schema);
+    }
+    return {};
+  }
+
+  // reasoning_effort → thinkingConfig, with includeThoughts so thought parts come back as
+  // reasoning_content. Gemini 3 models take a thinkingLevel (OpenAI's levels but "none": they
+  // cannot stop thinking); earlier ones a thinkingBudget (encode::thinking_budget; 0 for "none",
+  // which turns thinking off where the model allows it, and asks for no thoughts back).
+  template <typename Member>
+  Expected<void, Error> write_thinking_config(Member& member) {
+    auto effort = encode::read_reasoning_effort(request_);
+    if (!effort) return unexpected(std::move(effort).error());
+    if (!*effort) return {};
+    const bool levels = model_.starts_with("gemini-3");
+    if (levels && **effort == encode::ReasoningEffort::none)
+      return invalid("'reasoning_effort' none is not supported for Gemini 3 models: they always think (minimal is the least)",
+                     "reasoning_effort", "invalid_value");
+    member("thinkingConfig");
+    if (levels) {
+      out_ += "{\"thinkingLevel\":\"";
+      out_ += encode::reasoning_effort_name(**effort);
+      out_ += "\",\"includeThoughts\":true}";
+    } else if (**effort == encode::ReasoningEffort::none) {
+      out_ += "{\"thinkingBudget\":0}";
+    } else {
+      out_ += "{\"thinkingBudget\":";
+      out_ += std::to_string(encode::thinking_budget(**effort));
+      out_ += ",\"includeThoughts\":true}";
     }
     return {};
   }
@@ -416,6 +445,7 @@ class GeminiRequestTranslator {
   };
 
   object request_;
+  std::string_view model_;  // the model id, without "models/"
   std::string& out_;
   std::vector<Call> calls_;  // the assistant messages' tool calls so far, for their results' names
   std::string_view written_[8];
@@ -443,14 +473,15 @@ std::string retry_delay_seconds(std::string_view delay) {
 
 }  // namespace
 
-Expected<void, Error> translate_gemini_request(std::string_view openai_body, const json::JsonMembers& default_params,
-                                               std::string& out) {
+Expected<void, Error> translate_gemini_request(std::string_view openai_body, std::string_view model,
+                                               const json::JsonMembers& default_params, std::string& out) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   object request;
   if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
     return invalid("the request body must be a JSON object", {}, "invalid_json");
-  return GeminiRequestTranslator(request, out).run(default_params);
+  if (model.starts_with("models/")) model.remove_prefix(7);
+  return GeminiRequestTranslator(request, model, out).run(default_params);
 }
 
 Expected<std::string_view, Error> gemini_model_segment(std::string_view model) {
@@ -491,7 +522,7 @@ Expected<void, Error> GeminiProvider::encode_into(const EncodeInput& in, http::U
   out.url += '/';
   out.url += *model;
   out.url += in.stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-  return translate_gemini_request(in.body, default_params_, out.body);
+  return translate_gemini_request(in.body, *model, default_params_, out.body);
 }
 
 http::UpstreamRequest GeminiProvider::list_models_request() const {

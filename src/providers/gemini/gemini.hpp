@@ -38,9 +38,11 @@ class GeminiProvider final : public Provider {
 
 // OpenAI chat completions request body → Gemini GenerateContentRequest body, appended to `out`.
 // Fails with a 400 naming the offending field for what Gemini cannot express (n > 1, logprobs,
-// parallel_tool_calls false, an audio part, a tool result for an unknown call).
-Expected<void, Error> translate_gemini_request(std::string_view openai_body, const json::JsonMembers& default_params,
-                                               std::string& out);
+// parallel_tool_calls false, an audio part, a tool result for an unknown call, reasoning_effort
+// "none" for a Gemini 3 model). `model` decides how reasoning_effort is written (thinkingLevel
+// for Gemini 3 models, thinkingBudget for earlier ones).
+Expected<void, Error> translate_gemini_request(std::string_view openai_body, std::string_view model,
+                                               const json::JsonMembers& default_params, std::string& out);
 
 // The model path segment for a model id ("gemini-2.5-flash", or "models/gemini-2.5-flash"); an
 // id that cannot stand in a URL path is an error.

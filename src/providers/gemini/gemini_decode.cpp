@@ -174,8 +174,9 @@ class GeminiDecoder final : public ResponseDecoder {
         args.resize(length);
         out.tool_calls.push_back(ToolCall{call_id(part, tools, ids_[tools]), part.call_name, args});
         ++tools;
-      } else if (!part.text.empty()) {
-        (part.thought ? out.reasoning : out.text).push_back(part.text);
+      } else {
+        if (!part.text.empty()) (part.thought ? out.reasoning : out.text).push_back(part.text);
+        if (!part.signature.empty() && out.reasoning_signature.empty()) out.reasoning_signature = part.signature;
       }
     }
     if (!f.block_reason.empty() && f.finish.empty()) out.finish = FinishReason::content_filter;
@@ -201,9 +202,16 @@ class GeminiDecoder final : public ResponseDecoder {
     StreamEvent out;
     if (!part.function_call) {
       if (streamed_call_ >= 0 && !part.text.empty()) return unexpected(malformed("stream (text inside a function call)"));
+      // A thoughtSignature on a part that is no function call signs the thoughts before it: it
+      // follows a thought part's text, and comes before the answer text it arrived with.
+      StreamEvent signature;
+      signature.kind = StreamEvent::Kind::reasoning_signature;
+      signature.text = part.signature;
+      if (!part.thought && !signature.text.empty()) sink.on_event(signature);
       out.kind = part.thought ? StreamEvent::Kind::reasoning : StreamEvent::Kind::text;
       out.text = part.text;
       if (!out.text.empty()) sink.on_event(out);
+      if (part.thought && !signature.text.empty()) sink.on_event(signature);
       return {};
     }
     const bool streamed = part.will_continue || part.partial_args;

@@ -54,7 +54,7 @@ class OllamaChatTranslator {
       if (auto done = write_tools(); !done) return done;
     if (auto done = write_format(); !done) return done;
     if (auto done = write_options(defaults); !done) return done;
-    write_think();
+    if (auto done = write_think(); !done) return done;
     for (const auto& [key, value] : defaults) {
       if (key == "options" || key == "model" || key == "messages" || key == "stream" || key == "tools" ||
           (key == "format" && format_written_) || (key == "think" && think_written_))
@@ -80,7 +80,8 @@ class OllamaChatTranslator {
     bool flag;
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Ollama models", "logprobs");
-    return {};
+    if (auto refused = encode::refuse_serial_tool_calls(request_, "Ollama"); !refused) return refused;
+    return encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Ollama");
   }
 
   Expected<void, Error> write_messages(array messages) {
@@ -324,11 +325,13 @@ class OllamaChatTranslator {
   }
 
   // reasoning_effort: "none" turns thinking off, any other level on.
-  void write_think() {
-    std::string_view effort;
-    if (request_["reasoning_effort"].get_string().get(effort)) return;
-    out_ += effort == "none" ? ",\"think\":false" : ",\"think\":true";
+  Expected<void, Error> write_think() {
+    auto effort = encode::read_reasoning_effort(request_);
+    if (!effort) return unexpected(std::move(effort).error());
+    if (!*effort) return {};
+    out_ += **effort == encode::ReasoningEffort::none ? ",\"think\":false" : ",\"think\":true";
     think_written_ = true;
+    return {};
   }
 
   object request_;

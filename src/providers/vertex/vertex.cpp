@@ -132,10 +132,11 @@ Expected<void, Error> VertexProvider::encode_into(const EncodeInput& in, http::U
   out.url += *model;
   if (anthropic) {
     out.url += in.stream ? ":streamRawPredict" : ":rawPredict";
-    return translate_vertex_chat_request(in.body, kAnthropicVersion, in.stream, default_params_, out.body);
+    return translate_vertex_chat_request(in.body, {kAnthropicVersion, in.anthropic_beta}, in.stream, default_params_,
+                                         out.body);
   }
   out.url += in.stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-  return translate_gemini_request(in.body, default_params_, out.body);
+  return translate_gemini_request(in.body, *model, default_params_, out.body);
 }
 
 http::UpstreamRequest VertexProvider::list_models_request() const {

@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 struct Recorder final : UpstreamHandler {
   std::optional<TransferResult> result;
-  void on_headers(int, std::string_view, std::string_view) override {}
+  void on_headers(int, std::string_view, std::string_view, std::string_view) override {}
   bool on_body(std::string_view) override { return true; }
   void on_complete(const TransferResult& r) override { result = r; }
 };

@@ -65,14 +65,16 @@ TEST(AnthropicRequest, SystemMessagesMoveToTheTopAndMaxTokensGetsADefault) {
 
 TEST(AnthropicRequest, SamplingStopUserAndStream) {
   auto r = translate(R"({"model":"m","max_completion_tokens":77,"temperature":0.5,"top_p":0.9,"stop":"END",
-    "user":"u-1","frequency_penalty":1,"messages":[{"role":"user","content":"x"}]})", true);
+    "user":"u-1","frequency_penalty":0,"messages":[{"role":"user","content":"x"}]})", true);
   EXPECT_EQ(r["max_tokens"], 77);
   EXPECT_EQ(r["temperature"], 0.5);
   EXPECT_EQ(r["top_p"], 0.9);
   EXPECT_EQ(r["stop_sequences"], bj::parse(R"(["END"])"));
   EXPECT_EQ(r["metadata"], bj::parse(R"({"user_id":"u-1"})"));
   EXPECT_EQ(r["stream"], true);
-  EXPECT_FALSE(r.contains("frequency_penalty"));  // no Anthropic equivalent
+  EXPECT_FALSE(r.contains("frequency_penalty"));  // 0 is no penalty; another value is a 400 (InexpressibleSettings)
+  EXPECT_EQ(translate_error(R"({"frequency_penalty":1,"messages":[{"role":"user","content":"x"}]})").param,
+            "frequency_penalty");
   EXPECT_EQ(translate(R"({"max_tokens":5,"stop":["a","b"],"messages":[{"role":"user","content":"x"}]})")["stop_sequences"],
             bj::parse(R"(["a","b"])"));
 }

@@ -166,13 +166,18 @@ TEST(BedrockProviderTest, ModelIdsAreOnePathSegmentAndRequestsAreSigned) {
   EXPECT_EQ(e.type, "permission_error");
 }
 
-TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
+// A provider with a Bedrock API key (nothing to sign), for what does not depend on credentials.
+ProviderConfig api_key_config() {
   ProviderConfig c;
   c.id = "br";
   c.type = "aws-bedrock";
   c.base_url = "http://127.0.0.1:1/v1";
   c.api_key = Secret("bedrock-api-key-123456");
-  BedrockProvider p(c);
+  return c;
+}
+
+TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
+  BedrockProvider p(api_key_config());
   Error e = p.decode_error(400, fixture("error-400-invalid-model-converse.json"), "");
   EXPECT_EQ(e.http_status, 400);
   EXPECT_EQ(e.type, "invalid_request_error");
@@ -184,6 +189,43 @@ TEST(BedrockProviderTest, ErrorBodiesKeepBedrocksMessageAndMapTheType) {
   EXPECT_EQ(bedrock_error_type("serviceUnavailableException", 0), "upstream_error");
   EXPECT_EQ(bedrock_error_type("ValidationException", 0), "invalid_request_error");
   EXPECT_EQ(bedrock_error_type("", 404), "not_found_error");
+}
+
+TEST(BedrockProviderTest, TheErrorTypeHeaderNamesTheException) {
+  BedrockProvider p(api_key_config());
+  const std::string body = R"({"message":"The model failed."})";
+  // 424 alone reads as a client error; the header says the model failed upstream.
+  Error e = p.decode_error_with_type(424, body, "", "ModelErrorException:http://internal.amazon.com/coral/com.amazon.bedrock/");
+  EXPECT_EQ(e.type, "upstream_error");
+  EXPECT_EQ(e.code, "ModelErrorException");
+  EXPECT_EQ(e.http_status, 424);
+  EXPECT_NE(e.message.find("The model failed."), std::string::npos) << e.message;
+  Error without = p.decode_error_with_type(424, body, "", "");
+  EXPECT_EQ(without.type, "invalid_request_error");
+  EXPECT_NE(without.code, "ModelErrorException");
+  EXPECT_EQ(p.decode_error_with_type(408, body, "", " ModelTimeoutException:http://x/ ").type, "upstream_timeout");
+  // The header wins over a body's __type; a bare name (no ':') is read as well.
+  e = p.decode_error_with_type(400, R"({"message":"m","__type":"com.amazon#ValidationException"})", "",
+                               "ServiceQuotaExceededException");
+  EXPECT_EQ(e.type, "rate_limit_error");
+  EXPECT_EQ(e.code, "ServiceQuotaExceededException");
+}
+
+TEST(BedrockProviderTest, AProbePathIsSentUnderTheBaseUrlAndSigned) {
+  ProviderConfig c = api_key_config();
+  c.api_key = Secret();
+  c.base_url = "http://127.0.0.1:1/bedrock";
+  c.aws.region = "us-west-2";
+  c.aws.access_key_id = "AKIDEXAMPLE";
+  c.aws.secret_access_key = Secret("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+  BedrockProvider p(c);
+  auto probe = p.probe_request("/foundation-models?byOutputModality=TEXT");
+  EXPECT_EQ(probe.method, "GET");
+  EXPECT_EQ(probe.url, "http://127.0.0.1:1/bedrock/foundation-models?byOutputModality=TEXT");
+  std::string headers;
+  for (const auto& h : probe.headers) headers += h + "\n";
+  EXPECT_NE(headers.find("Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"), std::string::npos) << headers;
+  EXPECT_EQ(p.probe_request("").url, p.list_models_request().url);
 }
 
 // --- responses ------------------------------------------------------------------------------------

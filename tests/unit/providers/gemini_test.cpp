@@ -32,9 +32,10 @@ std::string fixture(const std::string& name) {
   return text.str();
 }
 
-bj::object translate(const std::string& openai_body, const json::JsonMembers& defaults = {}) {
+bj::object translate(const std::string& openai_body, const json::JsonMembers& defaults = {},
+                     std::string_view model = "gemini-2.5-flash") {
   std::string out;
-  auto done = translate_gemini_request(openai_body, defaults, out);
+  auto done = translate_gemini_request(openai_body, model, defaults, out);
   EXPECT_TRUE(done) << (done ? "" : done.error().message);
   boost::system::error_code ec;
   auto v = bj::parse(out, ec);
@@ -42,9 +43,9 @@ bj::object translate(const std::string& openai_body, const json::JsonMembers& de
   return ec || !v.is_object() ? bj::object{} : v.as_object();
 }
 
-Error translate_error(const std::string& openai_body) {
+Error translate_error(const std::string& openai_body, std::string_view model = "gemini-2.5-flash") {
   std::string out;
-  auto done = translate_gemini_request(openai_body, {}, out);
+  auto done = translate_gemini_request(openai_body, model, {}, out);
   EXPECT_FALSE(done) << out;
   return done ? Error{} : done.error();
 }

@@ -288,6 +288,22 @@ http::UpstreamRequest encode(const VertexProvider& p, std::string_view model, bo
 constexpr std::string_view kChat =
     R"({"model":"x","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}],"temperature":0.5,"max_tokens":64})";
 
+TEST(VertexEncode, TheClientsAnthropicBetaGoesInClaudesBodyOnly) {
+  VertexProvider p(vertex_config(), ready_source());
+  for (std::string_view model : {"claude-sonnet-4@20250514", "gemini-2.5-flash"}) {
+    EncodeInput in{Endpoint::chat_completions, kChat, nullptr, model, "req-1", false};
+    in.anthropic_beta = "context-1m-2025-08-07";
+    auto r = p.encode(in);
+    ASSERT_TRUE(r) << r.error().message;
+    auto b = bj::parse(r->body).as_object();
+    if (model.starts_with("claude"))
+      EXPECT_EQ(b.at("anthropic_beta"), (bj::array{"context-1m-2025-08-07"})) << r->body;
+    else
+      EXPECT_FALSE(b.contains("anthropic_beta")) << r->body;
+    for (const auto& h : r->all_headers()) EXPECT_FALSE(h.starts_with("anthropic-beta")) << h;
+  }
+}
+
 TEST(VertexEncode, GeminiModelsGoToTheGooglePublisherWithTheGeminiBody) {
   VertexProvider p(vertex_config(), ready_source());
   auto r = encode(p, "gemini-2.5-flash", false, kChat);
@@ -295,7 +311,7 @@ TEST(VertexEncode, GeminiModelsGoToTheGooglePublisherWithTheGeminiBody) {
   auto headers = r.all_headers();
   EXPECT_NE(std::find(headers.begin(), headers.end(), "Authorization: Bearer ya29.unit-token"), headers.end());
   std::string gemini_body;
-  ASSERT_TRUE(translate_gemini_request(kChat, {}, gemini_body));
+  ASSERT_TRUE(translate_gemini_request(kChat, "gemini-2.5-flash", {}, gemini_body));
   EXPECT_EQ(r.body, gemini_body);
   auto b = bj::parse(r.body).as_object();
   EXPECT_EQ(b.at("systemInstruction").at("parts").at(0).at("text"), "Be brief.");
