@@ -1,55 +1,18 @@
 // Compatibility test: the official `@anthropic-ai/sdk` npm package, used as an application would
-// use it, against llmux's POST /v1/messages in front of the real llmux-fake-provider: served by an
-// OpenAI-compatible provider (translated) and by an Anthropic provider (passed through).
-// Run through run.sh (LLMUX_BINARY, LLMUX_FAKE_BINARY). Every wait is on a real event.
+// use it, against llmux's POST /v1/messages in front of the real llmux-fake-provider, through a
+// provider of every adapter (adapters.mjs): translated for every adapter but anthropic, whose
+// provider gets the bytes passed through. Run through run.sh (LLMUX_BINARY, LLMUX_FAKE_BINARY).
+// Every wait is on a real event.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import Anthropic from '@anthropic-ai/sdk';
 
-const { LLMUX_BINARY, LLMUX_FAKE_BINARY } = process.env;
-if (!LLMUX_BINARY || !LLMUX_FAKE_BINARY) throw new Error('set LLMUX_BINARY and LLMUX_FAKE_BINARY (run.sh does)');
+import { ADAPTERS, startEveryAdapterGateway } from './adapters.mjs';
+import { stop, tmpDir } from './processes.mjs';
+
 const GATEWAY_KEY = 'sk-llmux-anthropic-compat-0001';
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'llmux-anthropic-compat-'));
-const children = new Set();
-process.on('exit', () => { for (const child of children) child.kill('SIGKILL'); });
-
-// Resolves with the port once the first stdout line is "listening on http://HOST:PORT".
-function startListening(name, binary, args, env = {}) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    children.add(child);
-    let out = '';
-    let err = '';
-    const fail = (why) => { clearTimeout(timer); child.kill('SIGKILL'); reject(new Error(`${name}: ${why}\n${out}\n${err}`)); };
-    const timer = setTimeout(() => fail('no "listening on" line within 10 s'), 10_000);
-    child.stderr.setEncoding('utf8').on('data', (d) => { if (err.length < 65536) err += d; });
-    child.stdout.setEncoding('utf8').on('data', (d) => {
-      if (out.includes('\n')) return;
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl < 0) return;
-      const m = /^listening on https?:\/\/.+:(\d+)\r?$/.exec(out.slice(0, nl));
-      if (!m) return fail(`unexpected first line ${JSON.stringify(out.slice(0, nl))}`);
-      clearTimeout(timer);
-      resolve({ child, port: Number(m[1]) });
-    });
-    child.on('exit', () => { children.delete(child); fail('exited before listening'); });
-  });
-}
-
-function stop(proc) {
-  if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000);
-    proc.child.once('exit', () => { clearTimeout(timer); resolve(); });
-    proc.child.kill('SIGTERM');
-  });
-}
 
 const TOOLS = [{
   name: 'get_weather',
@@ -57,46 +20,23 @@ const TOOLS = [{
   input_schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 }];
 
-describe('@anthropic-ai/sdk against llmux /v1/messages', { timeout: 60_000 }, () => {
+describe('@anthropic-ai/sdk against llmux /v1/messages', { timeout: 90_000 }, () => {
   let fake;
   let gateway;
   let client;
 
   before(async () => {
-    fake = await startListening('fake', LLMUX_FAKE_BINARY, ['--port', '0']);
-    const config = path.join(tmpDir, 'llmux.yaml');
-    fs.writeFileSync(config, [
-      `master_key: ${GATEWAY_KEY}`,
-      'providers:',
-      '  oa:',
-      `    base_url: http://127.0.0.1:${fake.port}/v1`,
-      '    api_key: sk-fake',
-      '    models: [fake-model]',
-      '  gem:',
-      '    type: gemini',
-      `    base_url: http://127.0.0.1:${fake.port}/v1beta`,
-      '    api_key: sk-fake',
-      '    models: [fake-model]',
-      '  claude:',
-      '    type: anthropic',
-      `    base_url: http://127.0.0.1:${fake.port}/v1`,
-      '    api_key: sk-fake',
-      '    models: [fake-model]',
-      '',
-    ].join('\n'));
-    gateway = await startListening('llmux', LLMUX_BINARY, ['serve', '--config', config, '--port', '0'],
-      { XDG_STATE_HOME: path.join(tmpDir, 'state') });
+    ({ fake, gateway } = await startEveryAdapterGateway('llmux-anthropic-sdk', { masterKey: GATEWAY_KEY }));
     client = new Anthropic({ apiKey: GATEWAY_KEY, baseURL: `http://127.0.0.1:${gateway.port}`, maxRetries: 0 });
   });
 
   after(async () => {
     await stop(gateway);
     await stop(fake);
+    fs.rmSync(tmpDir, { recursive: true, force: true });
   });
 
-  // The fake's OpenAI endpoint has no tool calls: tools go through Gemini's adapter (translated)
-  // and the Anthropic provider (passed through).
-  for (const model of ['oa/fake-model', 'gem/fake-model', 'claude/fake-model']) {
+  for (const [, model] of ADAPTERS) {
     it(`plain message through ${model}`, async () => {
       const message = await client.messages.create({
         model, max_tokens: 100, system: 'Be brief.', messages: [{ role: 'user', content: 'compat: plain' }],
@@ -126,7 +66,7 @@ describe('@anthropic-ai/sdk against llmux /v1/messages', { timeout: 60_000 }, ()
       assert.ok(final.usage.output_tokens > 0);
     });
 
-    if (model !== 'oa/fake-model') it(`tools through ${model}`, async () => {
+    it(`tools through ${model}`, async () => {
       const stream = client.messages.stream({
         model, max_tokens: 100, tools: TOOLS, messages: [{ role: 'user', content: 'weather in Oslo?' }],
       });

@@ -3,63 +3,21 @@
 //  - `client.responses.create`, plain and `stream: true`, passed through to a provider marked
 //    `responses: true`, and the 501 a provider that does not serve it answers;
 //  - `client.chat.completions.create` (plain, stream, tools plain and streamed) through every
-//    adapter llmux has: openai-compatible, anthropic, gemini, azure-openai, ollama, cohere.
+//    adapter llmux has (adapters.mjs): openai-compatible, anthropic, gemini, azure-openai,
+//    vertex-ai, aws-bedrock, ollama, cohere; and responses.create's 501 through each adapter
+//    that does not serve it.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 
 import OpenAI from 'openai';
 
-import { REQUEST_TIMEOUT_MS, startFake, startGatewayWithConfig, stop, tmpDir } from './processes.mjs';
+import { ADAPTERS, startEveryAdapterGateway } from './adapters.mjs';
+import { REQUEST_TIMEOUT_MS, stop, tmpDir } from './processes.mjs';
 
-function gatewayConfig(fakePort) {
-  const root = `http://127.0.0.1:${fakePort}`;
-  return [
-    'providers:',
-    '  oa:',
-    `    base_url: ${root}/v1`,
-    '    api_key: sk-fake',
-    '    responses: true',
-    '    models: [fake-model]',
-    '  claude:',
-    '    type: anthropic',
-    `    base_url: ${root}/v1`,
-    '    api_key: sk-ant-fake',
-    '    models: [fake-model]',
-    '  gem:',
-    '    type: gemini',
-    `    base_url: ${root}/v1beta`,
-    '    api_key: gemini-fake-key',
-    '    models: [fake-model]',
-    '  az:',
-    '    type: azure-openai',
-    `    baseUrl: ${root}`,
-    '    apiKey: azure-fake-key',
-    '    apiVersion: "2024-10-21"',
-    '    models:',
-    '      - id: az-model',
-    '        deployment: prod-4o',
-    '  llama:',
-    '    type: ollama',
-    `    base_url: ${root}`,
-    '    models: [fake-model]',
-    '  co:',
-    '    type: cohere',
-    `    base_url: ${root}/cohere/v2`,  // the fake serves Cohere's API under /cohere
-    '    api_key: co-fake-key',
-    '    models: [fake-model]',
-    '',
-  ].join('\n');
-}
-
-const ADAPTERS = [
-  ['openai-compatible', 'oa/fake-model'],
-  ['anthropic', 'claude/fake-model'],
-  ['gemini', 'gem/fake-model'],
-  ['azure-openai', 'az/az-model'],
-  ['ollama', 'llama/fake-model'],
-  ['cohere', 'co/fake-model'],
-];
+// The adapters that do not serve the Responses API (openai-compatible only when marked, which
+// `oa` is; azure-openai serves it by default).
+const WITHOUT_RESPONSES = ADAPTERS.filter(([adapter]) => adapter !== 'openai-compatible' && adapter !== 'azure-openai');
 
 const WEATHER_TOOL = {
   type: 'function',
@@ -76,8 +34,7 @@ describe('openai npm package: Responses API and every adapter', { timeout: 90_00
   let client;
 
   before(async () => {
-    fake = await startFake();
-    gateway = await startGatewayWithConfig('llmux-responses', gatewayConfig(fake.port));
+    ({ fake, gateway } = await startEveryAdapterGateway('llmux-responses'));
     client = new OpenAI({
       apiKey: 'sk-unused-by-open-gateway',
       baseURL: `http://127.0.0.1:${gateway.port}/v1`,
@@ -135,18 +92,26 @@ describe('openai npm package: Responses API and every adapter', { timeout: 90_00
     assert.ok(completed.usage.output_tokens > 0);
   });
 
-  it('responses.create on a provider that does not serve it is a 501 naming the provider', async () => {
-    let caught;
-    try {
-      await client.responses.create({ model: 'gem/fake-model', input: 'x' });
-    } catch (e) {
-      caught = e;
-    }
-    assert.ok(caught instanceof OpenAI.APIError, `expected an APIError, got ${caught}`);
-    assert.equal(caught.status, 501);
-    assert.equal(caught.code, 'unsupported_endpoint');
-    assert.match(caught.message, /provider 'gem' \(type gemini\) does not serve \/v1\/responses/);
-  });
+  for (const [adapter, model] of WITHOUT_RESPONSES) {
+    it(`responses.create through the ${adapter} adapter is a 501 naming the provider`, async () => {
+      let caught;
+      try {
+        await client.responses.create({ model, input: 'x' });
+      } catch (e) {
+        caught = e;
+      }
+      assert.ok(caught instanceof OpenAI.APIError, `expected an APIError, got ${caught}`);
+      assert.equal(caught.status, 501);
+      // OpenAI's error shape, whole: {"error":{"message","type","param","code"}}.
+      assert.deepEqual(Object.keys(caught.error).sort(), ['code', 'message', 'param', 'type']);
+      assert.equal(caught.code, 'unsupported_endpoint');
+      assert.equal(typeof caught.type, 'string');
+      const provider = model.split('/')[0];
+      const named = `provider '${provider}' (type ${adapter}) does not serve /v1/responses`;
+      assert.ok(caught.error.message.startsWith(named), caught.error.message);
+      assert.equal(caught.param ?? null, null);
+    });
+  }
 
   for (const [adapter, model] of ADAPTERS) {
     describe(`chat.completions through the ${adapter} adapter`, () => {

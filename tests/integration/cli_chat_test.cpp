@@ -5,6 +5,8 @@
 #include <signal.h>
 
 #include <boost/json.hpp>
+#include <algorithm>
+#include <map>
 
 #include "cli_harness.hpp"
 #include "harness.hpp"
@@ -112,6 +114,51 @@ TEST(CliChat, ModelsListsLiveModelsNextToConfiguredOnes) {
   ASSERT_EQ(v.at("errors").as_array().size(), 1u);
   EXPECT_EQ(v.at("errors").as_array()[0].at("provider"), "down");
   EXPECT_TRUE(v.at("models").as_array()[3].at("live").is_null());
+}
+
+// Each adapter's own listing shape, read back from the fake: Anthropic's data[].id (asked with
+// anthropic-version), Gemini's models[].name ("models/ID"), Azure's resource models (data[].id
+// under /openai/models?api-version=) and Cohere's models[].name.
+TEST(CliModels, LiveListingsOfAnthropicGeminiAzureAndCohereAreReadBack) {
+  auto fake = start_fake({"--models", "fake-model,live-only"});
+  const std::string root = "http://127.0.0.1:" + std::to_string(fake.port);
+  Sandbox box;
+  std::string config = temp_file("providers:\n"
+                                 "  claude:\n    type: anthropic\n    base_url: " + root + "/v1\n    api_key: sk-ant-fake\n"
+                                 "    models: [fake-model]\n"
+                                 "  gem:\n    type: gemini\n    base_url: " + root + "/v1beta\n    api_key: gemini-fake-key\n"
+                                 "    models: [fake-model]\n"
+                                 "  az:\n    type: azure-openai\n    baseUrl: " + root + "\n    apiKey: azure-fake-key\n"
+                                 "    apiVersion: \"2024-10-21\"\n    models:\n      - id: fake-model\n        deployment: prod-4o\n"
+                                 "  co:\n    type: cohere\n    base_url: " + root + "/cohere/v2\n    api_key: co-fake-key\n"
+                                 "    models: [fake-model]\n");
+  auto r = box.run({"models", "--config", config, "--json"});
+  ASSERT_EQ(r.exit, 0) << r.all();
+  auto v = bjson::parse(r.out);
+  EXPECT_TRUE(v.at("errors").as_array().empty()) << r.out;
+  std::map<std::string, std::map<std::string, std::pair<bool, bool>>> seen;  // provider -> id -> (configured, live)
+  for (const auto& row : v.at("models").as_array())
+    seen[std::string(row.at("provider").as_string())][std::string(row.at("id").as_string())] = {
+        row.at("configured").as_bool(), row.at("live").is_bool() && row.at("live").as_bool()};
+  for (std::string provider : {"claude", "gem", "az", "co"}) {
+    SCOPED_TRACE(provider);
+    auto& models = seen[provider];
+    EXPECT_EQ(models.size(), 2u) << r.out;
+    EXPECT_EQ(models["fake-model"], std::make_pair(true, true)) << r.out;
+    EXPECT_EQ(models["live-only"], std::make_pair(false, true)) << r.out;
+  }
+  // Every listing went to the adapter's own endpoint.
+  auto log = bjson::parse(http_get(root + "/_fake/requests").body).as_array();
+  auto reached = [&log](std::string_view path) {
+    return std::any_of(log.begin(), log.end(), [path](const bjson::value& entry) {
+      std::string_view target = entry.at("target").as_string();
+      return target.substr(0, target.find('?')) == path;
+    });
+  };
+  EXPECT_TRUE(reached("/v1/models")) << bjson::serialize(log);
+  EXPECT_TRUE(reached("/v1beta/models")) << bjson::serialize(log);
+  EXPECT_TRUE(reached("/openai/models")) << bjson::serialize(log);
+  EXPECT_TRUE(reached("/cohere/v1/models")) << bjson::serialize(log);
 }
 
 TEST(CliFailures, UnknownProviderListsTheKnownOnes) {

@@ -13,6 +13,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 extern char** environ;
@@ -167,6 +168,23 @@ std::string temp_file(const std::string& contents, const std::string& suffix) {
     throw std::runtime_error("write failed");
   ::close(fd);
   return path;
+}
+
+TempDir::TempDir(const std::string& prefix) {
+  std::string dir = "/tmp/" + prefix + "-XXXXXX";
+  if (!::mkdtemp(dir.data())) throw std::runtime_error("mkdtemp failed");
+  path = dir;
+}
+
+TempDir::~TempDir() { std::filesystem::remove_all(path); }
+
+int64_t nanos_of(const std::string& usd) {
+  size_t dot = usd.find('.');
+  std::string whole = usd.substr(0, dot);
+  std::string fraction = dot == std::string::npos ? "" : usd.substr(dot + 1);
+  if (whole.empty() || fraction.size() > 9) return -1;
+  fraction.resize(9, '0');
+  return std::stoll(whole) * 1'000'000'000 + std::stoll(fraction);
 }
 
 Gateway start_gateway(const std::string& config_yaml, std::vector<std::string> extra_env,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -86,6 +87,19 @@ inline HttpResponse http_get(const std::string& url, const std::vector<std::stri
 std::vector<std::string> sse_data(const std::string& body);
 
 std::string temp_file(const std::string& contents, const std::string& suffix = ".yaml");
+
+// A fresh directory /tmp/PREFIX-XXXXXX (a gateway's state_dir), removed with its contents on destruction.
+struct TempDir {
+  explicit TempDir(const std::string& prefix = "llmux-it");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string path;
+};
+
+// nano-USD of a decimal USD text such as "0.0000084" (a cost header), read exactly; -1 when it is
+// not one (empty, or finer than nano-USD).
+int64_t nanos_of(const std::string& usd);
 
 // A socket listening on 127.0.0.1 (port 0) that never accepts: connections to it are made by the
 // kernel and then get no answer (a TLS handshake never completes). Returns the fd, -1 on failure.

@@ -14,6 +14,7 @@ namespace llmux::test {
 
 struct StreamResult {
   std::string text, finish, role;
+  std::string reasoning;  // the reasoning_content deltas joined
   struct Call {
     std::string id, name, arguments;
   };
@@ -37,12 +38,15 @@ inline StreamResult read_stream(const std::string& body) {
       s.error = e->as_object();
       continue;
     }
-    EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk");
+    // Azure opens its streams with an annotation-only chunk: no choices, and "object":"".
+    if (!(chunk.at("object").as_string().empty() && chunk.at("choices").as_array().empty()))
+      EXPECT_EQ(chunk.at("object").as_string(), "chat.completion.chunk");
     if (auto* u = chunk.if_contains("usage"); u && u->is_object()) s.usage = u->as_object();
     for (const auto& c : chunk.at("choices").as_array()) {
       const auto& delta = c.at("delta").as_object();
       if (auto* r = delta.if_contains("role")) s.role = r->as_string();
       if (auto* t = delta.if_contains("content"); t && t->is_string()) s.text += t->as_string();
+      if (auto* t = delta.if_contains("reasoning_content"); t && t->is_string()) s.reasoning += t->as_string();
       if (auto* calls = delta.if_contains("tool_calls")) {
         for (const auto& call : calls->as_array()) {
           auto index = call.at("index").to_number<size_t>();

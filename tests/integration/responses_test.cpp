@@ -20,16 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kAzureKey = "azure-upstream-key-5512";
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char dir[] = "/tmp/llmux-responses-it-XXXXXX";
-    if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
-    path = dir;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 struct LedgerRow {
   int64_t input = -1, cached = -1, output = -1, reasoning = -1, cost = -1, status = -1;
   std::string provider, error_type;
@@ -201,16 +191,6 @@ std::vector<StreamEvent> stream_events(const std::string& body) {
     out.push_back(std::move(e));
   }
   return out;
-}
-
-// nano-USD of a decimal USD text such as "0.0000084", read exactly.
-int64_t nanos_of(const std::string& usd) {
-  if (usd.empty()) return -1;
-  size_t dot = usd.find('.');
-  int64_t whole = std::stoll(usd.substr(0, dot));
-  std::string fraction = dot == std::string::npos ? "" : usd.substr(dot + 1);
-  fraction.resize(9, '0');
-  return whole * 1'000'000'000 + std::stoll(fraction);
 }
 
 std::string output_text(const json::object& response) {

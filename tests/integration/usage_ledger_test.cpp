@@ -22,30 +22,10 @@ namespace {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char dir[] = "/tmp/llmux-ledger-it-XXXXXX";
-    if (!::mkdtemp(dir)) throw std::runtime_error("mkdtemp failed");
-    path = dir;
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-};
-
 // $0.60 / $1.20 per 1M tokens, written per 1K as the seeds write it.
 std::string priced_config(const std::string& base_url, const std::string& state_dir, const std::string& extra = "") {
   return extra + "state_dir: " + state_dir + "\nproviders:\n  - id: fake\n    base_url: " + base_url +
          "\n    models:\n      - id: fake-model\n        pricing: { input: 0.0006, output: 0.0012 }\n";
-}
-
-// nano-USD of a decimal USD text such as "0.0000084", read exactly.
-int64_t nanos_of(const std::string& usd) {
-  size_t dot = usd.find('.');
-  int64_t whole = std::stoll(usd.substr(0, dot));
-  std::string fraction = dot == std::string::npos ? "" : usd.substr(dot + 1);
-  EXPECT_LE(fraction.size(), 9u) << usd;
-  fraction.resize(9, '0');
-  return whole * 1'000'000'000 + std::stoll(fraction);
 }
 
 // Every request id the ledger file holds.

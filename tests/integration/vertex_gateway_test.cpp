@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <thread>
 
@@ -22,6 +23,7 @@ namespace json = boost::json;
 const char* kTools = R"("tools":[{"type":"function","function":{"name":"get_weather","description":"Weather now",
   "parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}}])";
 const char* kConversation = R"("messages":[{"role":"system","content":"Answer briefly."},{"role":"user","content":"hello vertex"}])";
+const char* kThought = "Vertex thinks before it answers.";
 
 // A fresh RSA key: the private half as a service-account key file, the public half for the fake.
 struct ServiceAccount {
@@ -81,7 +83,9 @@ class VertexGatewayTest : public ::testing::Test {
         "providers:\n" + vertex_provider("vx", *fake_, "/token") +
         vertex_provider("vx-unavailable", *fake_, "/token", "    default_params: {fake: {status: 503}}\n") +
         vertex_provider("vx-stream-error", *fake_, "/token", "    default_params: {fake: {chunks: 3, stream_error: true}}\n") +
-        vertex_provider("vx-refused", *fake_, "/token/refused")));
+        vertex_provider("vx-refused", *fake_, "/token/refused") +
+        vertex_provider("vx-cached", *fake_, "/token", "    default_params: {fake: {cached_tokens: 25}}\n") +
+        vertex_provider("vx-thinking", *fake_, "/token", std::string("    default_params: {fake: {reasoning: \"") + kThought + "\"}}\n")));
   }
   static void TearDownTestSuite() {
     delete gateway_;
@@ -168,6 +172,111 @@ TEST_F(VertexGatewayTest, ClaudeOnVertexTakesTheAnthropicBodyPlainAndStreamed) {
   EXPECT_EQ(last_upstream_request().at("target").as_string(), std::string(kAnthropicPath) + ":streamRawPredict");
 }
 
+TEST_F(VertexGatewayTest, StreamedToolCallsComeBackAsOpenAIToolCallDeltas) {
+  auto r = chat(std::string(R"({"model":"vx/fake-model","stream":true,"messages":[{"role":"user","content":"Weather in Oslo?"}],)") +
+                kTools + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto s = read_stream(r.body);
+  EXPECT_TRUE(s.done) << r.body;
+  EXPECT_EQ(s.finish, "tool_calls");
+  ASSERT_EQ(s.calls.size(), 1u) << r.body;
+  EXPECT_EQ(s.calls[0].name, "get_weather");
+  EXPECT_FALSE(s.calls[0].id.empty());
+  EXPECT_TRUE(json::parse(s.calls[0].arguments).at("city").is_string()) << s.calls[0].arguments;
+  auto sent = last_upstream_request();
+  EXPECT_EQ(sent.at("target").as_string(), std::string(kGooglePath) + ":streamGenerateContent?alt=sse");
+  auto upstream = json::parse(sent.at("body").as_string()).as_object();
+  EXPECT_EQ(upstream.at("tools").at(0).at("functionDeclarations").at(0).at("name").as_string(), "get_weather");
+}
+
+// A data: image, an https image and a JSON schema, as OpenAI clients write them.
+const char* kPng = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+std::string images_and_schema(const std::string& model) {
+  return R"({"model":")" + model + R"(","messages":[{"role":"user","content":[{"type":"text","text":"Describe"},)" +
+         R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" + kPng + R"("}},)" +
+         R"({"type":"image_url","image_url":{"url":"gs://bucket/cat.jpg"}}]}],)" +
+         R"("response_format":{"type":"json_schema","json_schema":{"name":"d","schema":{"type":"object","properties":{"what":{"type":"string"}}}}}})";
+}
+
+TEST_F(VertexGatewayTest, GeminiModelsTakeImagesInlineOrAsFilesAndJsonModeAsTheResponseSchema) {
+  auto r = chat(images_and_schema("vx/fake-model"));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(json::parse(r.body).at("choices").at(0).at("message").at("content").as_string().find("Describe"), std::string::npos);
+  auto upstream = json::parse(last_upstream_request().at("body").as_string()).as_object();
+  const auto& parts = upstream.at("contents").at(0).at("parts").as_array();
+  ASSERT_EQ(parts.size(), 3u) << json::serialize(upstream);
+  EXPECT_EQ(parts[0].at("text").as_string(), "Describe");
+  EXPECT_EQ(parts[1].at("inlineData").at("mimeType").as_string(), "image/png");
+  EXPECT_EQ(parts[1].at("inlineData").at("data").as_string(), kPng);
+  EXPECT_EQ(parts[2].at("fileData").at("fileUri").as_string(), "gs://bucket/cat.jpg");
+  const auto& config = upstream.at("generationConfig").as_object();
+  EXPECT_EQ(config.at("responseMimeType").as_string(), "application/json");
+  EXPECT_EQ(config.at("responseJsonSchema"), json::parse(R"({"type":"object","properties":{"what":{"type":"string"}}})"));
+}
+
+TEST_F(VertexGatewayTest, ClaudeModelsRefuseJsonModeNamingTheFieldAndTakeImagesAsBase64Blocks) {
+  auto claude_requests = [] {
+    auto log = json::parse(http_get("http://127.0.0.1:" + std::to_string(fake_->port) + "/_fake/requests").body).as_array();
+    return std::count_if(log.begin(), log.end(), [](const json::value& entry) {
+      return std::string_view(entry.at("target").as_string()).starts_with(kAnthropicPath);
+    });
+  };
+  const auto before = claude_requests();
+  auto refused = chat(images_and_schema("vx/claude-fake-4"));
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_EQ(json::parse(refused.body).at("error").at("param").as_string(), "response_format");
+  EXPECT_EQ(claude_requests(), before) << "refused before any upstream call";
+
+  auto r = chat(std::string(R"({"model":"vx/claude-fake-4","messages":[{"role":"user","content":[{"type":"text","text":"Describe"},)") +
+                R"({"type":"image_url","image_url":{"url":"data:image/png;base64,)" + kPng + R"("}}]}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto sent = last_upstream_request();
+  EXPECT_EQ(sent.at("target").as_string(), std::string(kAnthropicPath) + ":rawPredict");
+  const auto block = json::parse(sent.at("body").as_string()).at("messages").at(0).at("content").at(1).as_object();
+  EXPECT_EQ(block.at("type").as_string(), "image");
+  EXPECT_EQ(block.at("source").at("type").as_string(), "base64");
+  EXPECT_EQ(block.at("source").at("media_type").as_string(), "image/png");
+  EXPECT_EQ(block.at("source").at("data").as_string(), kPng);
+}
+
+TEST_F(VertexGatewayTest, GeminiThoughtPartsAreReasoningContentPlainAndStreamed) {
+  auto want = openai_answer(std::string(R"({"model":"fake-model",)") + kConversation + "}");
+  auto r = chat(std::string(R"({"model":"vx-thinking/fake-model",)") + kConversation + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto v = json::parse(r.body).as_object();
+  const auto& message = v.at("choices").at(0).at("message").as_object();
+  EXPECT_EQ(message.at("reasoning_content").as_string(), kThought);
+  EXPECT_EQ(message.at("content"), want.at("choices").at(0).at("message").at("content"));
+  // The fake counts a thought's words as thoughtsTokenCount: 5 of them.
+  EXPECT_EQ(v.at("usage").at("completion_tokens_details").at("reasoning_tokens").as_int64(), 5);
+  EXPECT_EQ(v.at("usage").at("completion_tokens").as_int64(), want.at("usage").at("completion_tokens").as_int64() + 5);
+
+  auto streamed = chat(std::string(R"({"model":"vx-thinking/fake-model","stream":true,)") + kConversation + "}");
+  ASSERT_EQ(streamed.status, 200) << streamed.body;
+  auto s = read_stream(streamed.body);
+  EXPECT_TRUE(s.done) << streamed.body;
+  EXPECT_EQ(s.reasoning, kThought);
+  EXPECT_EQ(s.text, want.at("choices").at(0).at("message").at("content").as_string());
+}
+
+TEST_F(VertexGatewayTest, GeminiCachedContentTokensAreCachedTokensPlainAndStreamed) {
+  auto want = openai_answer(std::string(R"({"model":"fake-model",)") + kConversation + "}");
+  const int64_t prompt = want.at("usage").at("prompt_tokens").as_int64() + 25;
+  auto r = chat(std::string(R"({"model":"vx-cached/fake-model",)") + kConversation + "}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto usage = json::parse(r.body).at("usage").as_object();
+  EXPECT_EQ(usage.at("prompt_tokens").as_int64(), prompt);
+  EXPECT_EQ(usage.at("prompt_tokens_details").at("cached_tokens").as_int64(), 25);
+
+  auto streamed = chat(std::string(R"({"model":"vx-cached/fake-model","stream":true,"stream_options":{"include_usage":true},)") +
+                       kConversation + "}");
+  ASSERT_EQ(streamed.status, 200) << streamed.body;
+  auto s = read_stream(streamed.body);
+  ASSERT_FALSE(s.usage.empty()) << streamed.body;
+  EXPECT_EQ(s.usage.at("prompt_tokens").as_int64(), prompt);
+  EXPECT_EQ(s.usage.at("prompt_tokens_details").at("cached_tokens").as_int64(), 25);
+}
+
 TEST_F(VertexGatewayTest, UpstreamErrorsAndErrorsMidStreamAreNeverSilent) {
   auto unavailable = chat(R"({"model":"vx-unavailable/fake-model","messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(unavailable.status, 503) << unavailable.body;
@@ -207,7 +316,7 @@ TEST_F(VertexGatewayTest, ConcurrentRequestsReuseOneTokenPerProvider) {
   // One token per provider that got one, fetched when it started (vx-refused keeps asking, and
   // keeps being refused): none of the 12 requests made a token request of its own.
   EXPECT_EQ(after.at("tokens_issued"), before.at("tokens_issued"));
-  EXPECT_EQ(after.at("tokens_issued").to_number<int64_t>(), 3);
+  EXPECT_EQ(after.at("tokens_issued").to_number<int64_t>(), 5);
 }
 
 TEST(VertexTokenRefresh, AShortLivedTokenIsReplacedBeforeItExpires) {

@@ -175,10 +175,15 @@ std::optional<ToolCall> tool_call(const json::object& req, const Conversation& c
 
 // ---- the response --------------------------------------------------------------------------
 
-void append_usage(std::string& out, std::uint64_t input, std::uint64_t output) {
+// Anthropic counts the cache apart: input_tokens leaves out what was read from or written to it.
+void append_usage(std::string& out, std::uint64_t input, std::uint64_t output, const Script& s) {
   out += "\"usage\":{\"input_tokens\":";
   append_num(out, input);
-  out += ",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":";
+  out += ",\"cache_creation_input_tokens\":";
+  append_num(out, std::uint64_t(s.cache_write_tokens));
+  out += ",\"cache_read_input_tokens\":";
+  append_num(out, std::uint64_t(s.cached_tokens));
+  out += ",\"output_tokens\":";
   append_num(out, output);
   out += '}';
 }
@@ -231,7 +236,7 @@ Reply message(const json::object& req, std::string_view model, const Script& s, 
     r.body += "\",\"stop_sequence\":null";
     if (with_usage) {
       r.body += ',';
-      append_usage(r.body, a.prompt_tokens, output_tokens);
+      append_usage(r.body, a.prompt_tokens, output_tokens, s);
     }
     r.body += '}';
     return r;
@@ -243,7 +248,7 @@ Reply message(const json::object& req, std::string_view model, const Script& s, 
   start += ",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null";
   if (with_usage) {
     start += ',';
-    append_usage(start, a.prompt_tokens, 1);
+    append_usage(start, a.prompt_tokens, 1, s);
   }
   start += "}}";
   r.events.push_back(event("message_start", start));

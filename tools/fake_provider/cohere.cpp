@@ -106,6 +106,7 @@ Reply chat(const json::object& req, const Script& s) {
   const std::string call_id = call ? std::string(call->name) + "_dqgshstja6p9" : std::string();
   const std::string plan = call ? "I will use the " + std::string(call->name) + " tool." : std::string();
   if (call) output_tokens = std::max<std::uint64_t>(token_estimate(code_points(call->args)), 1);
+  output_tokens += a.reasoning_tokens;
   const bool stream = req.if_contains("stream") && req.at("stream").is_bool() && req.at("stream").get_bool();
 
   if (!stream) {
@@ -124,7 +125,13 @@ Reply chat(const json::object& req, const Script& s) {
       append_str(r.body, call->args);
       r.body += "}}]";
     } else {
-      r.body += "\"content\":[{\"type\":\"text\",\"text\":";
+      r.body += "\"content\":[";
+      if (!a.reasoning.empty()) {  // a reasoning model's thinking part comes first
+        r.body += "{\"type\":\"thinking\",\"thinking\":";
+        append_str(r.body, a.reasoning);
+        r.body += "},";
+      }
+      r.body += "{\"type\":\"text\",\"text\":";
       append_str(r.body, a.text);
       r.body += "}]";
     }
@@ -161,10 +168,19 @@ Reply chat(const json::object& req, const Script& s) {
                                                         piece, "}}}}")));
     r.events.push_back(event("tool-call-end", ",\"index\":0"));
   } else {
-    r.events.push_back(event("content-start", ",\"index\":0,\"delta\":{\"message\":{\"content\":{\"type\":\"text\",\"text\":\"\"}}}"));
+    // Each content block by its index: the thinking block (when there is reasoning), then the text.
+    std::string index = "0";
+    if (!a.reasoning.empty()) {
+      r.events.push_back(event("content-start", ",\"index\":0,\"delta\":{\"message\":{\"content\":{\"type\":\"thinking\",\"thinking\":\"\"}}}"));
+      for (auto piece : split_pieces(a.reasoning, 2))
+        r.events.push_back(event("content-delta", delta(",\"index\":0,\"delta\":{\"message\":{\"content\":{\"thinking\":", piece, "}}}")));
+      r.events.push_back(event("content-end", ",\"index\":0"));
+      index = "1";
+    }
+    r.events.push_back(event("content-start", ",\"index\":" + index + ",\"delta\":{\"message\":{\"content\":{\"type\":\"text\",\"text\":\"\"}}}"));
     for (auto piece : split_pieces(a.text, s.chunks))
-      r.events.push_back(event("content-delta", delta(",\"index\":0,\"delta\":{\"message\":{\"content\":{\"text\":", piece, "}}}")));
-    r.events.push_back(event("content-end", ",\"index\":0"));
+      r.events.push_back(event("content-delta", delta(",\"index\":" + index + ",\"delta\":{\"message\":{\"content\":{\"text\":", piece, "}}}")));
+    r.events.push_back(event("content-end", ",\"index\":" + index));
   }
   std::string end = ",\"delta\":{\"finish_reason\":\"";
   end += s.stream_error ? std::string_view("ERROR") : finish;

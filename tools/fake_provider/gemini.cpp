@@ -147,14 +147,32 @@ std::optional<ToolCall> tool_call(const json::object& req, const Conversation& c
   return std::nullopt;
 }
 
-void append_usage(std::string& out, std::uint64_t prompt, std::uint64_t output) {
+// Gemini's promptTokenCount includes the cached tokens; thoughts are counted beside the candidates.
+void append_usage(std::string& out, std::uint64_t prompt, std::uint64_t output, std::uint64_t cached,
+                  std::uint64_t thoughts) {
   out += ",\"usageMetadata\":{\"promptTokenCount\":";
-  append_num(out, prompt);
+  append_num(out, prompt + cached);
   out += ",\"candidatesTokenCount\":";
   append_num(out, output);
   out += ",\"totalTokenCount\":";
-  append_num(out, prompt + output);
+  append_num(out, prompt + cached + output + thoughts);
+  if (cached) {
+    out += ",\"cachedContentTokenCount\":";
+    append_num(out, cached);
+  }
+  if (thoughts) {
+    out += ",\"thoughtsTokenCount\":";
+    append_num(out, thoughts);
+  }
   out += '}';
+}
+
+// A thought summary part (what includeThoughts returns).
+std::string thought_part(std::string_view text) {
+  std::string part = "{\"text\":";
+  append_str(part, text);
+  part += ",\"thought\":true}";
+  return part;
 }
 
 // {"candidates":[{"content":{"parts":[<parts>],"role":"model"}[,"finishReason":…],"index":0}]
@@ -202,8 +220,10 @@ Reply generate(const json::object& req, std::string_view model, bool stream, con
     std::string text_part = "{\"text\":";
     append_str(text_part, a.text);
     text_part += '}';
-    r.body = response(call ? call_part : text_part, finish);
-    if (with_usage) append_usage(r.body, a.prompt_tokens, output_tokens);
+    std::string parts = a.reasoning.empty() ? std::string() : thought_part(a.reasoning) + ",";
+    parts += call ? call_part : text_part;
+    r.body = response(parts, finish);
+    if (with_usage) append_usage(r.body, a.prompt_tokens, output_tokens, s.cached_tokens, a.reasoning_tokens);
     append_tail(r.body, model);
     return r;
   }
@@ -215,10 +235,11 @@ Reply generate(const json::object& req, std::string_view model, bool stream, con
   if (s.malformed) r.events.emplace_back(kMalformedEvent);
   auto push = [&](std::string_view part, std::string_view reason, std::uint64_t output) {
     std::string e = response(part, reason);
-    if (with_usage) append_usage(e, a.prompt_tokens, output);
+    if (with_usage) append_usage(e, a.prompt_tokens, output, s.cached_tokens, a.reasoning_tokens);
     append_tail(e, model);
     r.events.push_back(sse(e));
   };
+  for (auto piece : split_pieces(a.reasoning, a.reasoning.empty() ? 0 : 2)) push(thought_part(piece), {}, 0);
   if (call) {
     push(call_part, {}, output_tokens);
   } else {

@@ -79,13 +79,18 @@ std::optional<std::string> tool_call(const json::object& req, const Conversation
   return args;
 }
 
-std::string message_object(std::string_view model, std::string_view content, std::string_view tool_calls) {
+std::string message_object(std::string_view model, std::string_view content, std::string_view tool_calls,
+                           std::string_view thinking = {}) {
   std::string r = "{\"model\":";
   append_str(r, model);
   r += ",\"created_at\":\"";
   r += kCreatedAt;
   r += "\",\"message\":{\"role\":\"assistant\",\"content\":";
   append_str(r, content);
+  if (!thinking.empty()) {  // what a thinking model (think: true) says before its answer
+    r += ",\"thinking\":";
+    append_str(r, thinking);
+  }
   if (!tool_calls.empty()) {
     r += ",\"tool_calls\":";
     r += tool_calls;
@@ -133,8 +138,8 @@ Reply chat(const json::object& req, std::string_view model, const Script& s) {
 
   if (!stream) {
     Reply r;
-    r.body = message_object(model, args ? std::string_view() : std::string_view(a.text), calls);
-    append_done(r.body, reason, a.prompt_tokens, output_tokens, counts);
+    r.body = message_object(model, args ? std::string_view() : std::string_view(a.text), calls, a.reasoning);
+    append_done(r.body, reason, a.prompt_tokens, output_tokens + a.reasoning_tokens, counts);
     return r;
   }
   Reply r = stream_reply(kStreamType);
@@ -144,6 +149,8 @@ Reply chat(const json::object& req, std::string_view model, const Script& s) {
     text += '\n';
     r.events.push_back(std::move(text));
   };
+  for (auto piece : split_pieces(a.reasoning, a.reasoning.empty() ? 0 : 2))
+    line(message_object(model, {}, {}, piece) + ",\"done\":false}");
   if (args) {
     line(message_object(model, {}, calls) + ",\"done\":false}");
   } else {
@@ -154,7 +161,7 @@ Reply chat(const json::object& req, std::string_view model, const Script& s) {
     return r;
   }
   std::string last = message_object(model, {}, {});
-  append_done(last, reason, a.prompt_tokens, output_tokens, counts);
+  append_done(last, reason, a.prompt_tokens, output_tokens + a.reasoning_tokens, counts);
   line(std::move(last));
   return r;
 }

@@ -19,13 +19,28 @@ namespace http = boost::beast::http;
 
 namespace {
 
-std::string usage_json(std::uint64_t prompt, std::uint64_t completion) {
+// Cached prompt tokens are part of prompt_tokens and reasoning tokens part of completion_tokens,
+// each also reported in its details object, as OpenAI does.
+std::string usage_json(std::uint64_t prompt, std::uint64_t completion, std::uint64_t cached = 0,
+                       std::uint64_t reasoning = 0) {
+  prompt += cached;
+  completion += reasoning;
   std::string u = "{\"prompt_tokens\":";
   append_num(u, prompt);
   u += ",\"completion_tokens\":";
   append_num(u, completion);
   u += ",\"total_tokens\":";
   append_num(u, prompt + completion);
+  if (cached) {
+    u += ",\"prompt_tokens_details\":{\"cached_tokens\":";
+    append_num(u, cached);
+    u += '}';
+  }
+  if (reasoning) {
+    u += ",\"completion_tokens_details\":{\"reasoning_tokens\":";
+    append_num(u, reasoning);
+    u += '}';
+  }
   u += '}';
   return u;
 }
@@ -93,12 +108,16 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
     r.body += ",\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\",\"content\":";
     if (call) r.body += "null,\"tool_calls\":" + tool_calls_json(*call);
     else append_str(r.body, a.text);
+    if (!a.reasoning.empty()) {  // DeepSeek's (and vLLM's) field for the visible reasoning
+      r.body += ",\"reasoning_content\":";
+      append_str(r.body, a.reasoning);
+    }
     r.body += ",\"refusal\":null},\"logprobs\":null,\"finish_reason\":";
     r.body += finish;
     r.body += "}]";
     if (s.usage.value_or(true)) {
       r.body += ",\"usage\":";
-      r.body += usage_json(a.prompt_tokens, a.completion_tokens);
+      r.body += usage_json(a.prompt_tokens, a.completion_tokens, s.cached_tokens, a.reasoning_tokens);
     }
     r.body += ",\"system_fingerprint\":\"fp_fake\"";
     if (s.nesting > 0) {  // valid JSON nested deeper than some parsers allow
@@ -134,6 +153,12 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
   r.events.push_back(event(R"({"role":"assistant","content":""})", "null"));
   r.first_content = 1;
   if (s.malformed) r.events.emplace_back(kMalformedEvent);
+  for (auto piece : split_pieces(a.reasoning, a.reasoning.empty() ? 0 : 2)) {
+    std::string delta = "{\"reasoning_content\":";
+    append_str(delta, piece);
+    delta += '}';
+    r.events.push_back(event(delta, "null"));
+  }
   if (call) {
     for (const auto& delta : tool_call_deltas(*call, s.chunks)) r.events.push_back(event(delta, "null"));
   } else {
@@ -145,7 +170,9 @@ Reply chat_completion(const json::object& req, const Script& s, std::string_view
     }
   }
   r.events.push_back(event("{}", finish));
-  if (with_usage) r.events.push_back(head + "],\"usage\":" + usage_json(a.prompt_tokens, a.completion_tokens) + "}\n\n");
+  if (with_usage)
+    r.events.push_back(head + "],\"usage\":" +
+                       usage_json(a.prompt_tokens, a.completion_tokens, s.cached_tokens, a.reasoning_tokens) + "}\n\n");
   r.events.emplace_back(kDone);
   return r;
 }

@@ -133,6 +133,8 @@ Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
     a.length = true;
   }
   a.completion_tokens = std::max<std::uint64_t>(words, 1);
+  a.reasoning = s.reasoning;
+  a.reasoning_tokens = word_ends(a.reasoning).size();
   return a;
 }
 

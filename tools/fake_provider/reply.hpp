@@ -90,13 +90,16 @@ std::string trailing_assistant_text(const boost::json::object& req);
 
 struct Answer {
   std::string text;
+  std::string_view reasoning;  // the `reasoning` knob: what the model thought before answering
   std::uint64_t prompt_tokens = 0;
-  std::uint64_t completion_tokens = 0;
+  std::uint64_t completion_tokens = 0;  // of the answer, without the reasoning
+  std::uint64_t reasoning_tokens = 0;   // one per word of the reasoning; wires that count output add it
   bool length = false;  // cut short by max_tokens
 };
 
 // The `content` knob, else an echo of what the user said. Both APIs count tokens the same way:
-// token_estimate() of the prompt, and one per word of the answer (at least one).
+// token_estimate() of the prompt, and one per word of the answer (at least one). The reasoning
+// (the `reasoning` knob) is counted apart, one token per word.
 Answer answer(const Script& s, std::string_view said, std::size_t prompt_chars,
               std::optional<std::uint64_t> max_tokens);
 

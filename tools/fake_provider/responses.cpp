@@ -108,7 +108,7 @@ Reply responses_answer(const json::object& req, const Script& s, std::string_vie
   Ids ids{"resp_fake" + std::to_string(id), "msg_fake" + std::to_string(id)};
   const std::string_view end_status = a.length ? "incomplete" : "completed";
   const std::string usage = s.usage.value_or(true)
-                                ? usage_json(a, fake_count(req, "cached_tokens"), fake_count(req, "reasoning_tokens"))
+                                ? usage_json(a, std::uint64_t(s.cached_tokens), fake_count(req, "reasoning_tokens"))
                                 : std::string("null");
   const std::string done_item = message_item(ids, "completed", &a.text);
 

@@ -11,8 +11,8 @@
 namespace llmux::fake {
 
 // `stream_error` fails the stream: with `chunks: 0` an `error` event before any content, else a
-// response.failed after it. The body's "fake" object may set "cached_tokens" and
-// "reasoning_tokens" to report in the usage.
+// response.failed after it. The usage reports the `cached_tokens` knob, and the body's "fake"
+// object may set "reasoning_tokens" too.
 Reply responses_answer(const boost::json::object& req, const Script& s, std::string_view model, std::uint64_t id);
 
 }  // namespace llmux::fake

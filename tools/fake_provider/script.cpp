@@ -101,6 +101,7 @@ constexpr long long kMaxMs = 24LL * 3600 * 1000;
 bool Script::set(std::string_view name, std::string_view value) {
   char norm[32];
   if (auto repair = set_repair_knob(normalized(name, norm), value)) return *repair;
+  if (auto usage_knob = set_usage_knob(normalized(name, norm), value)) return *usage_knob;
   switch (knob_of(name)) {
     case Knob::latency_ms: return set_int(latency_ms, value, 0, kMaxMs);
     case Knob::chunk_interval_ms: return set_int(chunk_interval_ms, value, 0, kMaxMs);
@@ -159,6 +160,18 @@ std::optional<bool> Script::set_repair_knob(std::string_view name, std::string_v
   if (name == "malformed_event_at") return set_int(malformed_event_at, value, -1, 1'000'000);
   if (name == "no_done") return set_bool(no_done, value);
   if (name == "reject_prefill") return set_bool(reject_prefill, value);
+  return std::nullopt;
+}
+
+// --- usage and reasoning knobs --------------------------------------------------------------
+
+std::optional<bool> Script::set_usage_knob(std::string_view name, std::string_view value) {
+  if (name == "cached_tokens") return set_int(cached_tokens, value, 0, 100'000'000);
+  if (name == "cache_write_tokens") return set_int(cache_write_tokens, value, 0, 100'000'000);
+  if (name == "reasoning") {
+    reasoning = value;
+    return true;
+  }
   return std::nullopt;
 }
 

@@ -57,6 +57,11 @@ struct Script {
   bool no_done = false;          // the stream ends without data: [DONE]
   bool reject_prefill = false;   // a chat request ending with an assistant message gets a 400
 
+  // Usage and reasoning knobs (every wire format reports them in its own fields):
+  int cached_tokens = 0;       // prompt tokens read from the provider's cache, on top of the prompt's own
+  int cache_write_tokens = 0;  // prompt tokens written to it (Anthropic's cache_creation_input_tokens)
+  std::string reasoning;       // visible reasoning the model gives before its answer ("": none)
+
   // Sets one knob from text. The name may use '-' or '_' and any case. Returns false for an
   // unknown knob or an unusable value (the knob is then left unchanged).
   bool set(std::string_view name, std::string_view value);
@@ -68,6 +73,8 @@ struct Script {
 
   // The stream-repair knobs, by normalized name (snake_case); nullopt when `name` is none of them.
   std::optional<bool> set_repair_knob(std::string_view name, std::string_view value);
+  // The usage and reasoning knobs, likewise.
+  std::optional<bool> set_usage_knob(std::string_view name, std::string_view value);
 };
 
 struct Options {
