@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <charconv>
+#include <utility>
 
 #include "core/text.hpp"
 #include "server/http_text.hpp"
@@ -242,7 +243,11 @@ void Connection::begin_stream(int status, std::string_view content_type, std::st
   streaming_ = true;
   // A stream can stay open for minutes while nothing is read from its client: the read buffer
   // goes now and comes back with the next request (one allocation per stream, not per request).
-  if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  // The sweep counts it as released, so that the worker trims what many streams gave back.
+  if (buffer_.size() == 0) {
+    released_unswept_ += buffer_.capacity();
+    buffer_.shrink_to_fit();
+  }
   // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
   if (http10_) keep_alive_ = false;
   write_head(status, content_type, extra_headers, std::nullopt);
@@ -377,12 +382,11 @@ size_t Connection::buffer_capacity() const noexcept {
 }
 
 size_t Connection::release_idle_memory() {
-  if (closed_) return 0;
-  constexpr size_t kIdleKeep = 64;  // as ExchangeScratch::release_idle
-  size_t released = 0;
+  size_t released = std::exchange(released_unswept_, 0);
+  if (closed_) return released;
   if (!writing_ && !flush_scheduled_ && pending_.empty())
     for (std::string* s : {&pending_, &inflight_})
-      if (s->capacity() > kIdleKeep) {
+      if (s->capacity() > spare_buffers::kIdleKeep) {
         released += s->capacity();
         std::string().swap(*s);
       }
