@@ -2,10 +2,12 @@
 # RSS per open stream of llmux, quickly (no nginx, no Portkey): N slow streams at one event a
 # second through a fake provider, RSS read once all are open. `WRAP="valgrind --tool=massif"` runs
 # llmux under a tool; `TRIM=1` also reads RSS after malloc_trim (needs gdb). Run it from an empty
-# directory: it writes its logs there.
+# directory: it writes its logs there. Every stream takes two of llmux's descriptors (client and
+# upstream): NOFILE raises the limit for N near 10,000 (as root, past the hard limit).
 # usage: B=build-bench N=1000 HOLD=5 bench/mem_streams.sh
+#        NOFILE=65536 N=10000 bench/mem_streams.sh
 set -e
-ulimit -n 20000
+ulimit -n ${NOFILE:-20000}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 B=${B:-$HERE/../build-bench}
 N=${N:-300}
