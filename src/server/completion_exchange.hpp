@@ -243,7 +243,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::optional<Error> admit_key();
   Verdict admit(const router::Deployment& deployment, router::Instant now) override;
   int64_t worst_case_nano(const router::Deployment& deployment) const;
-  void settle(Held& held, int64_t tokens, int64_t cost_nano);
+  void settle(HeapOptional<Held>& held, int64_t tokens, int64_t cost_nano);
   void settle_governance(int64_t tokens, int64_t cost_nano);
   void count_rejection(std::string_view scope, std::string_view name);  // llmux_rate_limit_rejections_total
 
@@ -329,7 +329,8 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
   std::string error_type_;                        // of the error answered, for the ledger
 
-  Held key_held_, provider_held_;
+  // Made only for a governed key or provider: an ungoverned request's exchange holds two pointers.
+  HeapOptional<Held> key_held_, provider_held_;
   int64_t prompt_estimate_ = 0, output_reserve_ = 0;  // tokens, for reservations
   std::unique_ptr<observability::UpstreamDebugTap> debug_tap_;  // LLMUX_DEBUG only
 };
