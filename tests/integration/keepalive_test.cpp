@@ -43,7 +43,7 @@ std::string normalized(const RawResponse& r) {
 
 // The fake and the gateway every kind is sent through: passed-through and translated providers,
 // each also as one that fails.
-struct Setup {
+struct KindsGateway {
   FakeProvider fake = start_fake();
   Gateway gw = start_gateway("providers:\n"
                              "  fake:\n    base_url: " + fake.base_url() + "\n    max_retries: 0\n    models: [fake-model]\n"
@@ -80,7 +80,7 @@ std::vector<std::string> references(const Gateway& gw, const std::vector<Kind>& 
 }
 
 TEST(KeepAlive, NoAnswerLeaksIntoTheNextRequestOnTheSameConnection) {
-  Setup s;
+  KindsGateway s;
   auto all = kinds();
   auto reference = references(s.gw, all);
   // The kinds really differ: a test where every answer is the same could not see a leak.
@@ -103,7 +103,7 @@ TEST(KeepAlive, NoAnswerLeaksIntoTheNextRequestOnTheSameConnection) {
 // the open stream does not need (its sent upstream request, empty buffers; issue 12): the stream
 // itself and every answer after it on the same connection are still what they would be alone.
 TEST(KeepAlive, AStreamOpenAcrossTheMemorySweepLeavesNothingForTheNextRequest) {
-  Setup s;
+  KindsGateway s;
   auto all = kinds();
   std::vector<size_t> slow;
   for (std::string provider : {"fake-slow", "claude-slow"}) {

@@ -17,9 +17,10 @@ TEST(StreamFootprint, ThePerStreamObjectsStayWithinTheirBudgets) {
               "ExchangeScratch::Buffers %zu B, StreamFramer %zu B\n",
               sizeof(CompletionExchange), sizeof(router::AttemptPlanner), sizeof(GatewayHandler),
               sizeof(ExchangeScratch::Buffers), sizeof(StreamFramer));
-  EXPECT_LE(sizeof(router::AttemptPlanner), 512u);
-  EXPECT_LE(sizeof(CompletionExchange), 4096u);
-  EXPECT_LE(sizeof(GatewayHandler), 2048u);
+  // On main before issue 12: planner 1,608 B, exchange 3,896 B, handler 1,120 B and more.
+  EXPECT_LE(sizeof(router::AttemptPlanner), 448u);
+  EXPECT_LE(sizeof(CompletionExchange), 2048u);
+  EXPECT_LE(sizeof(GatewayHandler), 1152u);
 }
 
 }  // namespace
