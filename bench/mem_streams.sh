@@ -5,9 +5,10 @@
 # directory: it writes its logs there. Every stream takes two of llmux's descriptors (client and
 # upstream): NOFILE sets the limit (at most the hard limit; with 20,000, N stays below 9,968).
 # usage: B=build-bench N=1000 HOLD=5 bench/mem_streams.sh
-#        N=9900 CHUNKS=600 OPEN_WAIT=500 bench/mem_streams.sh
-# (CHUNKS: events per stream, one a second, so streams outlast the opening; OPEN_WAIT: seconds
-# allowed for all of them to open)
+#        N=3000 OPEN_WAIT=100 bench/mem_streams.sh
+# (OPEN_WAIT: seconds allowed for every stream to open; streams last CHUNKS seconds, default 120.
+# More chunks than the 40-character answer has pieces makes the first ones empty, which the
+# gateway holds as no content yet: keep CHUNKS at 120 or below.)
 set -e
 ulimit -n ${NOFILE:-20000}
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
