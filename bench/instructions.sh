@@ -7,6 +7,7 @@
 # CONFIG_TEMPLATE replaces the one-provider config (@FAKE_PORT@ becomes the fake provider's port),
 # and the request asks for MODEL (e.g. bench/routed.yaml routed). HEADER='Name: value' adds a
 # request header (a gateway key); STATE_DIR=dir runs llmux with that state dir (one where `llmux keys create` made a key).
+# BODY=stream sends the body of bench/wrk/stream.lua (a stream of 20 chunks) instead of chat.lua's.
 set -euo pipefail
 build=${1:-build}
 loadgen=${LOADGEN:-$build/llmux-loadgen}
@@ -25,7 +26,7 @@ trap cleanup EXIT
 . "$here/fake_upstream.sh"
 start_fake_upstream
 [ -n "$template" ] && sed "s/@FAKE_PORT@/$fake_port/g" "$template" >"$tmp/config.yaml"
-sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/wrk/chat.lua" | sed "s/\"model\":\"fake-model\"/\"model\":\"$model\"/" >"$tmp/body.json"
+sed -n "s/^wrk.body = '\(.*\)'$/\1/p" "$here/wrk/${BODY:-chat}.lua" | sed "s/\"model\":\"fake-model\"/\"model\":\"$model\"/" >"$tmp/body.json"
 
 profile() {  # tool requests -> the tool's total (instructions, or heap allocations)
   local tool=$1 n=$2 out=$tmp/$1.$2

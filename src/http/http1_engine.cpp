@@ -212,6 +212,19 @@ class Http1Engine final : public TransferEngine {
     }
   }
 
+  // The head (and the target it was built from) is written once the response head has arrived:
+  // a stale connection's resend happens before that.
+  bool release_sent_request(TransferId id, size_t& released) override {
+    auto it = transfers_.find(id);
+    if (it == transfers_.end() || !it->second->headers_done) return false;
+    for (std::string* s : {&it->second->head, &it->second->target})
+      if (s->capacity() > std::string().capacity()) {
+        released += s->capacity();
+        std::string().swap(*s);
+      }
+    return true;
+  }
+
   size_t active() const noexcept override { return transfers_.size(); }
 
  private:

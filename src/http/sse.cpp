@@ -2,6 +2,36 @@
 
 namespace llmux::http {
 
+namespace {
+
+constexpr size_t kMaxLentCapacity = 64 * 1024;  // a larger data buffer is freed, not lent again
+
+std::string& lent_data_buffer() {
+  thread_local std::string buffer;
+  return buffer;
+}
+
+}  // namespace
+
+void SseParser::borrow_data_buffer() noexcept {
+  auto& lent = lent_data_buffer();
+  if (data_.empty() && lent.capacity() > data_.capacity()) data_.swap(lent);
+}
+
+void SseParser::return_data_buffer() noexcept {
+  if (!data_.empty() || data_.capacity() <= std::string().capacity()) return;
+  auto& lent = lent_data_buffer();
+  if (data_.capacity() > lent.capacity() && data_.capacity() <= kMaxLentCapacity) data_.swap(lent);
+  std::string().swap(data_);  // whichever buffer is left over
+}
+
+size_t SseParser::held_capacity() const noexcept {
+  size_t held = 0;
+  for (const std::string* s : {&line_, &data_, &event_})
+    if (s->capacity() > std::string().capacity()) held += s->capacity();
+  return held;
+}
+
 void SseParser::reset(bool ndjson) {
   ndjson_ = ndjson;
   line_.clear();
@@ -9,6 +39,7 @@ void SseParser::reset(bool ndjson) {
   event_.clear();
   has_data_ = false;
   skip_lf_ = false;
+  return_data_buffer();
 }
 
 size_t SseParser::release_idle() noexcept {
@@ -25,6 +56,7 @@ bool SseParser::take_line(std::string_view line) {
   if (ndjson_) {
     size_t first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos) return false;
+    borrow_data_buffer();
     data_.assign(line.substr(first));
     has_data_ = true;
     return true;
@@ -44,6 +76,7 @@ bool SseParser::take_line(std::string_view line) {
   }
   if (field == "data") {
     if (has_data_) data_.push_back('\n');
+    else borrow_data_buffer();
     data_.append(value);
     has_data_ = true;
   } else if (field == "event") {

@@ -28,10 +28,18 @@ class SseParser {
   // Between events of a slow stream: the buffers that hold nothing give their memory back.
   // Returns the bytes released.
   size_t release_idle() noexcept;
+  // Buffer storage the parser holds now (a partial line or event).
+  size_t held_capacity() const noexcept;
 
  private:
   // Returns 1 when a line completed an event (dispatch pending), 0 otherwise.
   bool take_line(std::string_view line);
+  // An event's data is assembled in a buffer lent per thread: a parser holds one only while an
+  // event is incomplete, so an open stream waiting for its next event holds none (issue 12),
+  // and a warm thread allocates nothing. Events come out within feed(), so one lent buffer serves
+  // every stream of the thread.
+  void borrow_data_buffer() noexcept;
+  void return_data_buffer() noexcept;
 
   std::string line_;   // partial line carried across feeds
   std::string data_;
@@ -87,9 +95,13 @@ bool SseParser::feed(std::string_view bytes, OnEvent&& on_event) {
       data_.clear();
       event_.clear();
       has_data_ = false;
-      if (!keep_going) return false;
+      if (!keep_going) {
+        return_data_buffer();
+        return false;
+      }
     }
   }
+  if (!has_data_) return_data_buffer();
   return true;
 }
 

@@ -19,6 +19,8 @@ class TransferEngine {
   virtual void start(TransferId id, const UpstreamRequest& request, UpstreamHandler* handler) = 0;
   virtual void cancel(TransferId id) = 0;
   virtual void resume(TransferId id) = 0;
+  // UpstreamClient::release_sent_request. An engine that cannot tell keeps everything.
+  virtual bool release_sent_request(TransferId id, size_t& released) { return false; }
   virtual size_t active() const noexcept = 0;
 };
 

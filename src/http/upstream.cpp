@@ -73,6 +73,9 @@ UpstreamClient::TransferId UpstreamClient::start(const UpstreamRequest& request,
 
 void UpstreamClient::cancel(TransferId id) { impl_->engine_of(id).cancel(id); }
 void UpstreamClient::resume(TransferId id) { impl_->engine_of(id).resume(id); }
+bool UpstreamClient::release_sent_request(TransferId id, size_t& released) {
+  return impl_->engine_of(id).release_sent_request(id, released);
+}
 
 size_t UpstreamClient::active_transfers() const noexcept {
   return impl_->curl->active() + (impl_->http1 ? impl_->http1->active() : 0);

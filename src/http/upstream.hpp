@@ -33,6 +33,15 @@ class HeaderLines {
   }
   void push_back(std::string_view line) { add().assign(line); }
   void clear() noexcept { used_ = 0; }
+  // Empties it and frees every line's storage. Returns the bytes freed.
+  size_t release() noexcept {
+    size_t freed = lines_.capacity() * sizeof(std::string);
+    for (const auto& line : lines_)
+      if (line.capacity() > std::string().capacity()) freed += line.capacity();
+    lines_ = {};
+    used_ = 0;
+    return freed;
+  }
   size_t size() const noexcept { return used_; }
   bool empty() const noexcept { return used_ == 0; }
   const std::string* begin() const noexcept { return lines_.data(); }
@@ -140,6 +149,13 @@ class UpstreamClient {
   void cancel(TransferId id);
   // Restarts a transfer paused by on_body returning false.
   void resume(TransferId id);
+  // For a long response (a stream), between its reads: once the request has been sent for good
+  // (its response head has arrived, so it is never sent again), the engine frees its own copy of
+  // the request's head and returns true: the caller may then free the request's body and header
+  // lines (url, timeouts and limits are still read). False while the request may still be sent,
+  // and for curl's transfers (curl sends the body from where it lies, and may still be sending
+  // it). Adds the bytes freed to `released`.
+  bool release_sent_request(TransferId id, size_t& released);
 
   size_t active_transfers() const noexcept;
 

@@ -21,7 +21,14 @@ AttemptPlanner::AttemptPlanner(const RouterConfig& config, Route& route, Breaker
                                DeploymentStats& stats, Random& random, Instant start, std::optional<Millis> budget)
     : config_(config), route_(route), breakers_(breakers), stats_(stats), random_(random) {
   if (budget) deadline_ = start.steady + *budget;
-  for (size_t i = 0; i < route_.size(); ++i) per_[i] = PerDeployment{0, {}, false, {}};
+  // Room for the route as it is and as its context fallbacks may lengthen it.
+  size_t longest = route_.size() + (route_.chain() ? route_.chain()->context_fallbacks.size() : 0);
+  per_capacity_ = std::min(longest, kMaxRouteLength);
+  if (per_capacity_ > kInlineDeployments) {
+    spilled_per_ = std::make_unique_for_overwrite<PerDeployment[]>(per_capacity_);
+    per_ = spilled_per_.get();
+  }
+  for (size_t i = 0; i < route_.size(); ++i) per_[i] = PerDeployment{{}, {}, 0, false};
 }
 
 AttemptPlanner::~AttemptPlanner() { abandon(); }
@@ -43,8 +50,13 @@ void AttemptPlanner::answer_broke(Instant now) noexcept {
   if (current_ < route_.size()) breakers_.record_failure(route_[current_].slot, now.steady, Millis(0));
 }
 
-void AttemptPlanner::log(size_t index, std::string_view code, bool skipped) noexcept {
-  if (log_count_ == log_.size()) return;
+void AttemptPlanner::log(size_t index, std::string_view code, bool skipped) {
+  if (log_count_ == kMaxLog) return;
+  if (log_count_ == kInlineLog) {
+    spilled_log_ = std::make_unique_for_overwrite<LogEntry[]>(kMaxLog);
+    std::copy_n(inline_log_, kInlineLog, spilled_log_.get());
+    log_ = spilled_log_.get();
+  }
   LogEntry& e = log_[log_count_++];
   e.index = static_cast<uint8_t>(index);
   e.skipped = skipped;
@@ -91,12 +103,15 @@ Decision AttemptPlanner::attempt(size_t index, SteadyTime start_at, Admission ad
 }
 
 Decision AttemptPlanner::fail(Error error) {
-  final_ = std::move(error);
+  final_ = std::make_unique<Error>(std::move(error));
   return {};
 }
 
 Decision AttemptPlanner::fail_with_best(Instant now) {
-  if (best_) return fail(std::move(*best_));
+  if (best_) {
+    final_ = std::move(best_);
+    return {};
+  }
   if (deadline_ && now.steady >= *deadline_) {
     Error e = Error::make(ErrorKind::upstream_timeout,
                           "no answer for model '" + std::string(route_.requested()) + "' within the request's deadline (" +
@@ -240,8 +255,8 @@ void AttemptPlanner::prefer_larger_context(size_t failed) {
       if (found == tail.end()) {
         bool tried = false;
         for (size_t i = 0; i < insert_at; ++i) tried = tried || &route_[i] == d;
-        if (tried || !route_.push(d)) continue;
-        per_[route_.size() - 1] = PerDeployment{0, {}, false, {}};
+        if (tried || route_.size() >= per_capacity_ || !route_.push(d)) continue;
+        per_[route_.size() - 1] = PerDeployment{{}, {}, 0, false};
         tail = route_.tail(insert_at);
         found = tail.end() - 1;
       }
@@ -284,7 +299,8 @@ Decision AttemptPlanner::after(const AttemptOutcome& outcome, Instant now, Error
 
   int rank = error_rank(t, first_tried_ && *first_tried_ == current_);
   if (rank >= best_rank_) {
-    best_ = std::move(error);
+    if (best_) *best_ = std::move(error);
+    else best_ = std::make_unique<Error>(std::move(error));
     best_rank_ = rank;
   }
   if (t == Treatment::content_policy && !(route_.chain() && route_.chain()->content_policy_fallback))

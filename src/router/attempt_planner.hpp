@@ -14,10 +14,11 @@
 // consulted before each deployment (open: skipped) and told every outcome.
 //
 // Thread-safety: none; a planner belongs to one request. The BreakerStore and DeploymentStats it
-// reports to are shared and thread-safe. No allocation on the success path.
+// reports to are shared and thread-safe. No allocation on the success path of a route of up to
+// kInlineDeployments deployments; a longer one makes one allocation, sized once for the request.
 #pragma once
 
-#include <array>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -98,17 +99,24 @@ class AttemptPlanner {
   // Optional; borrowed for the planner's life. Without one every deployment is admitted.
   void set_gate(AttemptGate* gate) noexcept { gate_ = gate; }
 
+  // Per-request state lives in the planner (so in every open stream's exchange): most routes have
+  // one to three deployments and log as many attempts, so that much is kept inline; a longer route
+  // or log moves to the heap (issue 12: memory per open stream).
+  static constexpr size_t kInlineDeployments = 4;
+  static constexpr size_t kInlineLog = 6;
+  static constexpr size_t kMaxLog = 32;  // entries of x-llmux-attempts; later ones are not listed
+
   int attempts() const noexcept { return attempts_; }
   const Deployment* current() const noexcept { return current_ < route_.size() ? &route_[current_] : nullptr; }
 
  private:
   // Left uninitialised by the constructor except for the route's length (the planner is built
-  // for every request; zeroing all 16 + 32 entries was a fifth of its cost).
+  // for every request; zeroing every entry was a fifth of its cost).
   struct PerDeployment {
-    int tries;
     SteadyTime starts[kMaxAttemptsPerWindow];  // the last two attempt starts, newest first
-    bool done;                                 // never to be tried again for this request
     SteadyTime open_until;                     // skipped: its breaker admits again then
+    int tries;
+    bool done;  // never to be tried again for this request
   };
   struct LogEntry {
     uint8_t index;
@@ -122,7 +130,7 @@ class AttemptPlanner {
   Decision fail_with_best(Instant now);
   std::optional<Decision> retry_here(const AttemptOutcome& outcome, Instant now);
   void prefer_larger_context(size_t failed);
-  void log(size_t index, std::string_view code, bool skipped) noexcept;
+  void log(size_t index, std::string_view code, bool skipped);
   bool another_available(Instant now) const noexcept;
   void end_inflight() noexcept;
   bool gate_refuses(size_t index, const Admission& admission, Instant now);
@@ -135,8 +143,13 @@ class AttemptPlanner {
   DeploymentStats& stats_;
   Random& random_;
   std::optional<SteadyTime> deadline_;
-  std::array<PerDeployment, kMaxRouteLength> per_;
-  std::array<LogEntry, 32> log_;
+  PerDeployment inline_per_[kInlineDeployments];
+  std::unique_ptr<PerDeployment[]> spilled_per_;  // routes longer than kInlineDeployments
+  PerDeployment* per_ = inline_per_;
+  size_t per_capacity_ = kInlineDeployments;  // the route may grow to this (context fallbacks)
+  LogEntry inline_log_[kInlineLog];
+  std::unique_ptr<LogEntry[]> spilled_log_;  // kMaxLog entries, once more than kInlineLog are logged
+  LogEntry* log_ = inline_log_;
   size_t log_count_ = 0;
   size_t current_ = kMaxRouteLength;  // route index of the attempt in flight (or that answered)
   std::optional<size_t> first_tried_;
@@ -144,9 +157,10 @@ class AttemptPlanner {
   bool probe_ = false;  // the attempt in flight is its breaker's half-open probe
   int attempts_ = 0;   // started
   int reported_ = 0;   // with an outcome (the x-llmux-attempts count)
-  std::optional<Error> best_;
+  // Errors exist only on a failure path: held by pointer, they take no room in a success's planner.
+  std::unique_ptr<Error> best_;
   int best_rank_ = -1;
-  std::optional<Error> final_;
+  std::unique_ptr<Error> final_;
   AttemptGate* gate_ = nullptr;
   AttemptGate::Refusal refused_ = AttemptGate::Refusal::none;  // the strongest refusal seen
   Millis refused_wait_ = Millis::max();                        // the shortest wait of that kind

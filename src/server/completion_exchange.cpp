@@ -13,6 +13,7 @@
 #include "observability/log.hpp"
 #include "server/connection.hpp"
 #include "server/endpoints/endpoints.hpp"
+#include "server/spare_buffers.hpp"
 #include "json/body_edit.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/responses_support.hpp"
@@ -45,11 +46,11 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
   auto& b = buffers_;
   reuse(b.upstream_request);
   for (std::string* s : {&b.upstream_body, &b.translated, &b.request_id, &b.headers, &b.upstream_content_type,
-                         &b.retry_after, &b.error_type, &b.json_pad, &b.cost_event, &b.answer_model})
+                         &b.retry_after, &b.error_type})
     s->clear();
   b.sse.reset();
   b.chunk_writer = providers::OpenAIChunkWriter{};
-  b.chat_body.clear();
+  if (b.dialect) b.dialect->chat_body.clear();
   // read_request resets the fields before it fills them; they are emptied here all the same so
   // nothing of the last request is visible even to an exchange that fails before reading.
   auto keys = std::move(b.fields.top_level_keys);
@@ -65,18 +66,20 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
 void ExchangeScratch::release_large() {
   constexpr size_t kKeep = 64 * 1024;
   auto& b = buffers_;
-  for (std::string* s : {&b.upstream_body, &b.translated, &b.upstream_request.body, &b.json_pad})
+  for (std::string* s : {&b.upstream_body, &b.translated, &b.upstream_request.body})
+    if (s->capacity() > kKeep) std::string().swap(*s);
+  auto& call = CallScratch::of_this_thread();
+  for (std::string* s : {&call.events_out, &call.json_pad, &call.cost_event})
     if (s->capacity() > kKeep) std::string().swap(*s);
 }
 
 size_t ExchangeScratch::release_idle() {
   // Anything empty goes: the sweep runs once a second, so a busy stream regrows a buffer at most
   // once a second, and a slow one holds only what is in flight (issue 12: memory per stream).
-  constexpr size_t kIdleKeep = 64;
   auto& b = buffers_;
   size_t released = b.sse.release_idle();
-  for (std::string* s : {&b.upstream_body, &b.translated, &b.json_pad, &b.cost_event})
-    if (s->empty() && s->capacity() > kIdleKeep) {
+  for (std::string* s : {&b.upstream_body, &b.translated})
+    if (s->empty() && s->capacity() > spare_buffers::kIdleKeep) {
       released += s->capacity();
       std::string().swap(*s);
     }
@@ -104,7 +107,7 @@ providers::ResponseDecoder* ExchangeScratch::openai_decoder() {
 CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection,
                                        std::shared_ptr<const GatewayState> state, ExchangeScratch& scratch,
                                        providers::Endpoint endpoint, const http::RequestHead& head,
-                                       std::string_view request_id, std::string_view response_headers,
+                                       std::string& request_id, std::string& response_headers,
                                        std::shared_ptr<const governance::KeyPolicy> key,
                                        const InboundDialect& dialect)
     : connection_(std::move(connection)),
@@ -115,12 +118,13 @@ CompletionExchange::CompletionExchange(Worker& worker, std::shared_ptr<Connectio
       scratch_(scratch),
       endpoint_(endpoint),
       dialect_(dialect),
-      writer_(dialect.native_api() ? static_cast<providers::ClientStreamWriter*>(&buffers_.anthropic_writer)
+      writer_(dialect.native_api()
+                  ? static_cast<providers::ClientStreamWriter*>(&buffers_.dialect.get_or_make().anthropic_writer)
                                    : &buffers_.chunk_writer),
       body_(head.body),
       head_(head) {
-  buffers_.request_id.assign(request_id);
-  buffers_.headers.assign(response_headers);
+  buffers_.request_id.swap(request_id);  // lend() emptied the scratch's
+  buffers_.headers.swap(response_headers);
 }
 
 CompletionExchange::~CompletionExchange() {
@@ -134,8 +138,7 @@ void CompletionExchange::stop_upstream() {
     worker_.upstream.cancel(transfer_);
     transfer_ = 0;
   }
-  if (retry_timer_) retry_timer_->cancel();
-  if (attempt_timer_) attempt_timer_->cancel();
+  if (timer_) timer_->cancel();
 }
 
 void CompletionExchange::start() {
@@ -145,9 +148,10 @@ void CompletionExchange::start() {
   // Another dialect's request in OpenAI's form, for the providers that do not serve it natively.
   // A request that has none may still go to one that does: the error waits for the route.
   if (dialect_.native_api()) {
-    if (auto converted = dialect_.to_chat_request(body_, buffers_.chat_body); !converted)
+    auto& chat = *buffers_.dialect;  // made with the exchange for a native_api() dialect
+    if (auto converted = dialect_.to_chat_request(body_, chat.chat_body); !converted)
       conversion_error_ = std::move(converted).error();
-    else if (prompt_text_bytes_ = *converted; !json::read_request(buffers_.chat_body, buffers_.chat_fields))
+    else if (prompt_text_bytes_ = *converted; !json::read_request(chat.chat_body, chat.chat_fields))
       conversion_error_ = Error::make(ErrorKind::internal, "the translated request is not valid JSON");
     // The fields' key views live in the reader's per-thread buffer, which the read above reused.
     if (auto read = json::read_request(body_, fields); !read) return send_error(read.error());
@@ -217,8 +221,9 @@ void CompletionExchange::act(const router::Decision& d) {
   }
   auto wait = d.start_at - router::SteadyClock::now();
   if (wait <= router::SteadyClock::duration::zero()) return start_attempt();
-  retry_timer_.emplace(worker_.io, wait);
-  retry_timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  if (!timer_) timer_.emplace(worker_.io);
+  timer_->expires_after(wait);
+  timer_->async_wait([self = shared_from_this()](boost::system::error_code ec) {
     if (!ec && !self->ended_) self->start_attempt();
   });
 }
@@ -247,8 +252,8 @@ Expected<void, Error> CompletionExchange::prepare_attempt(const router::Deployme
       decoder_ = endpoint_ == providers::Endpoint::responses ? nullptr : scratch_.decoder_for(*deployment.provider);
       if (!decoder_ && api) decoder_ = scratch_.openai_decoder();  // OpenAI's shape, written in the client's
       if (decoder_ && created_ == 0) created_ = static_cast<int64_t>(std::time(nullptr));
-      providers::EncodeInput input{endpoint_, api ? std::string_view(buffers_.chat_body) : body_,
-                                   api ? &buffers_.chat_fields : &buffers_.fields, deployment.upstream_model,
+      providers::EncodeInput input{endpoint_, api ? std::string_view(buffers_.dialect->chat_body) : body_,
+                                   api ? &buffers_.dialect->chat_fields : &buffers_.fields, deployment.upstream_model,
                                    buffers_.request_id, stream_, head_.anthropic_beta};
       if (auto encoded = deployment.provider->encode_into(input, request); !encoded)
         return unexpected(std::move(encoded).error());
@@ -419,6 +424,20 @@ void CompletionExchange::attempt_failed(router::FailureKind kind, Error e) {
   act(planner_->after(outcome, router::Instant::now(), std::move(e)));
 }
 
+size_t CompletionExchange::release_idle() {
+  size_t released = scratch_.release_idle();
+  if (streaming_ && transfer_ && worker_.upstream.release_sent_request(transfer_, released)) {
+    auto& request = buffers_.upstream_request;
+    if (request.body.capacity() > std::string().capacity()) {
+      released += request.body.capacity();
+      std::string().swap(request.body);
+    }
+    released += request.headers.release();
+    encoded_for_ = nullptr;  // whatever came next would encode the request again
+  }
+  return released;
+}
+
 void CompletionExchange::resume_output() {
   if (paused_ && transfer_) {
     paused_ = false;
@@ -508,9 +527,9 @@ void CompletionExchange::on_complete(const http::TransferResult& result) {
 void CompletionExchange::arm_attempt_timer() {
   auto due = std::min(first_token_due_, total_due_);
   if (due == Clock::time_point::max()) return;
-  if (!attempt_timer_) attempt_timer_.emplace(worker_.io);
-  attempt_timer_->expires_at(due);
-  attempt_timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
+  if (!timer_) timer_.emplace(worker_.io);
+  timer_->expires_at(due);
+  timer_->async_wait([weak = weak_from_this()](boost::system::error_code ec) {
     if (ec) return;
     if (auto self = weak.lock()) self->on_attempt_timer();
   });
@@ -534,7 +553,10 @@ void CompletionExchange::on_attempt_timer() {
 }
 
 void CompletionExchange::content_started() {
-  first_token_due_ = Clock::time_point::max();  // the timer, when it fires, re-arms for the total
+  first_token_due_ = Clock::time_point::max();
+  // The timer waited for the first token; now it waits for the total limit, or for nothing: a
+  // stream without a total limit then holds no pending wait while it is open.
+  if (timer_ && total_due_ == Clock::time_point::max()) timer_->cancel();
   buffers_.upstream_request.timeout = timeouts_.idle;
   if (resuming_) {
     resuming_ = false;
@@ -578,24 +600,27 @@ void CompletionExchange::total_timed_out() {
 
 void CompletionExchange::send_translated_body() {
   if (endpoint_ == providers::Endpoint::embeddings) return send_translated_embeddings();
-  if (auto decoded = decoder_->decode_body(buffers_.upstream_body, chat_response_); !decoded) {
+  auto& call = CallScratch::of_this_thread();
+  auto& answer = call.chat_response;
+  answer.clear();
+  if (auto decoded = decoder_->decode_body(buffers_.upstream_body, answer); !decoded) {
     Error e = std::move(decoded).error();
     e.message = "provider '" + resolution_.provider->id() + "' (" + buffers_.upstream_request.url + "): " + e.message;
     e.provider = resolution_.provider->id();
     e.http_status = 502;
     return attempt_failed(router::FailureKind::malformed, std::move(e));
   }
-  if (chat_response_.model.empty()) {
-    auto& model = buffers_.answer_model;
+  if (answer.model.empty()) {
+    auto& model = call.answer_model;
     model.clear();
     append_json_string(model, resolution_.upstream_model);
-    chat_response_.model = std::string_view(model).substr(1, model.size() - 2);
+    answer.model = std::string_view(model).substr(1, model.size() - 2);
   }
   attempt_succeeded();
   auto& out = buffers_.translated;
   out.clear();
-  dialect_.write_body(chat_response_, created_, out);
-  usage_ = chat_response_.usage;
+  dialect_.write_body(answer, created_, out);
+  usage_ = answer.usage;
   record_usage();
   send(200, "application/json", out);
 }

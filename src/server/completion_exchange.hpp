@@ -14,6 +14,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 
+#include "core/heap_optional.hpp"
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
 #include "server/stream_framing.hpp"
@@ -55,15 +56,17 @@ class ExchangeScratch {
     std::string upstream_content_type;
     std::string retry_after;
     std::string error_type;  // the upstream's x-amzn-ErrorType
-    std::string cost_event;  // a passed-through usage chunk rewritten with its cost
-    std::string answer_model;  // escaped: the model a translated answer names when its provider names none
-    std::string json_pad;  // a passed-through event, padded for the JSON check
     StreamFramer sse;  // the upstream stream, cut into events
     providers::OpenAIChunkWriter chunk_writer;
-    // An inbound dialect's request as an OpenAI chat request, what the adapters encode from.
-    std::string chat_body;
-    json::RequestFields chat_fields;
-    providers::AnthropicEventWriter anthropic_writer;
+    // What only a client of another dialect (Anthropic's) needs: made for the first such request
+    // on the connection, so an OpenAI client's connection carries none of it.
+    struct Dialect {
+      // The request as an OpenAI chat request, what the adapters encode from.
+      std::string chat_body;
+      json::RequestFields chat_fields;
+      providers::AnthropicEventWriter anthropic_writer;
+    };
+    HeapOptional<Dialect> dialect;
   };
 
   Buffers& lend();
@@ -84,6 +87,22 @@ class ExchangeScratch {
   std::unique_ptr<providers::ResponseDecoder> decoder_;
   std::string decoder_type_;
   std::unique_ptr<providers::ResponseDecoder> openai_decoder_;
+};
+
+// Buffers used only within one call on the request path, never from one event or callback to the
+// next: one set per worker thread instead of one per open stream. Nothing in them outlives the
+// call that filled them, so no request can see another's bytes.
+struct CallScratch {
+  std::string events_out;    // a passed-through stream's events of one upstream read, re-framed
+  std::string json_pad;      // a passed-through event, padded for the JSON check
+  std::string cost_event;    // a passed-through usage chunk rewritten with its cost
+  std::string answer_model;  // escaped: the model a translated answer names when its provider names none
+  providers::ChatResponse chat_response;  // a translated answer, decoded
+
+  static CallScratch& of_this_thread() {
+    thread_local CallScratch scratch;
+    return scratch;
+  }
 };
 
 // Passes a translated stream's events on to the writer once one of them carries content (text,
@@ -128,9 +147,11 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
  public:
   using Clock = std::chrono::steady_clock;
 
+  // `request_id` and `response_headers` (the handler's) are taken, not copied: an open stream
+  // holds them once. The handler's strings are left empty, with the storage of the last request's.
   CompletionExchange(Worker& worker, std::shared_ptr<Connection> connection, std::shared_ptr<const GatewayState> state,
                      ExchangeScratch& scratch, providers::Endpoint endpoint, const http::RequestHead& head,
-                     std::string_view request_id, std::string_view response_headers,
+                     std::string& request_id, std::string& response_headers,
                      std::shared_ptr<const governance::KeyPolicy> key,
                      const InboundDialect& dialect = openai_chat_dialect());
   ~CompletionExchange() override;
@@ -145,6 +166,10 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   // is complete, or at end() for one the client left.
   void account(bool client_left);
   void resume_output();  // the client has caught up with a paused stream
+  // The connection's once-a-second sweep while the answer is open: the scratch's empty buffers
+  // and, once the client's stream has begun, the upstream request the engine has sent for good
+  // (no retry or fallback sends it again; a resume encodes its own). Returns the bytes released.
+  size_t release_idle();
   void cut_for_shutdown();
 
   // UpstreamHandler
@@ -220,7 +245,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   std::optional<Error> admit_key();
   Verdict admit(const router::Deployment& deployment, router::Instant now) override;
   int64_t worst_case_nano(const router::Deployment& deployment) const;
-  void settle(Held& held, int64_t tokens, int64_t cost_nano);
+  void settle(HeapOptional<Held>& held, int64_t tokens, int64_t cost_nano);
   void settle_governance(int64_t tokens, int64_t cost_nano);
   void count_rejection(std::string_view scope, std::string_view name);  // llmux_rate_limit_rejections_total
 
@@ -235,7 +260,7 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   const InboundDialect& dialect_;
   providers::ClientStreamWriter* writer_;  // a translated stream's, in the client's format
   bool native_ = false;  // this attempt's provider serves the client's dialect: bytes pass through
-  std::optional<Error> conversion_error_;  // the dialect's request has no OpenAI form
+  HeapOptional<Error> conversion_error_;  // the dialect's request has no OpenAI form
   size_t prompt_text_bytes_ = 0;
   const std::string_view body_;    // the request body, owned by the connection
   const http::RequestHead& head_;  // the request's head, owned by the connection
@@ -252,16 +277,14 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   Clock::duration overhead_{};
   Clock::time_point attempt_started_;
   providers::ResponseDecoder* decoder_ = nullptr;  // null: the answer passes through
-  providers::ChatResponse chat_response_;
   http::UpstreamClient::TransferId transfer_ = 0;
   std::shared_ptr<CompletionExchange> self_while_transfer_;
-  std::optional<boost::asio::steady_timer> retry_timer_;
   int upstream_status_ = 0;
   int response_status_ = 0;
   bool stream_ = false;
   bool upstream_streaming_ = false;  // this attempt's upstream answered a stream with 2xx
   bool streaming_ = false;           // the client's stream has begun (its 200 is sent)
-  std::optional<Error> attempt_error_;
+  HeapOptional<Error> attempt_error_;
   std::optional<ContentGate> gate_;  // translated streams
   bool saw_done_ = false;
   bool saw_finish_ = false;  // a pass-through stream's finish_reason event
@@ -276,7 +299,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   Clock::time_point request_deadline_ = Clock::time_point::max();
   Clock::time_point first_token_due_ = Clock::time_point::max();
   Clock::time_point total_due_ = Clock::time_point::max();
-  std::optional<boost::asio::steady_timer> attempt_timer_;
+  // The wait before a retry, then the attempt's first-token and total limits: never both at once
+  // (setting it cancels what it waited for), so one timer serves both.
+  std::optional<boost::asio::steady_timer> timer_;
 
   // Stream repair. Off the hot path: text is tracked only when a resume or an added usage chunk
   // may need it.
@@ -293,16 +318,21 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   size_t resume_cursor_ = 0;
   size_t sent_code_points_ = 0;
   std::string sent_text_;  // JSON-escaped text the client has been sent
-  std::string resume_body_;
-  json::RequestFields resume_fields_;
+  // The request a continuation is encoded from: the client's with the sent text as a prefill.
+  struct ResumeRequest {
+    std::string body;
+    json::RequestFields fields;
+  };
+  HeapOptional<ResumeRequest> resume_request_;  // made by the first resume
   ChunkIdentity identity_;
-  std::optional<Error> broke_error_;  // why the client's stream first broke
+  HeapOptional<Error> broke_error_;  // why the client's stream first broke
   std::optional<SentTextTracker> tracker_;
   std::optional<Clock::time_point> answered_at_;  // first content (stream) or the whole answer
   governance::StreamTextEstimate streamed_text_;  // pass-through streams, for a cost estimate
   std::string error_type_;                        // of the error answered, for the ledger
 
-  Held key_held_, provider_held_;
+  // Made only for a governed key or provider: an ungoverned request's exchange holds two pointers.
+  HeapOptional<Held> key_held_, provider_held_;
   int64_t prompt_estimate_ = 0, output_reserve_ = 0;  // tokens, for reservations
   std::unique_ptr<observability::UpstreamDebugTap> debug_tap_;  // LLMUX_DEBUG only
 };

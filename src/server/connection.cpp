@@ -7,6 +7,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/error.hpp>
 #include <charconv>
+#include <utility>
+#include <vector>
 
 #include "core/text.hpp"
 #include "server/http_text.hpp"
@@ -23,6 +25,43 @@ namespace {
 // A typical request (headers and a few KB of JSON) arrives in one read.
 constexpr size_t kReadBufferBytes = 16 * 1024;
 constexpr size_t kHeaderLimit = 64 * 1024;
+
+// Read buffers of connections that need none now (a stream is open: nothing is read from its
+// client until it ends), kept per thread for the next connection that reads a request. A burst
+// of new streams then reuses a few buffers instead of freeing one per stream and allocating the
+// next, which left holes in the heap that RSS kept (issue 12). Only memory is reused: a buffer
+// is given back empty.
+constexpr size_t kMaxSpareReadBuffers = 32;
+
+std::vector<beast::flat_buffer>& spare_read_buffers() {
+  thread_local std::vector<beast::flat_buffer> spares;
+  return spares;
+}
+
+// Gives `buffer` (without storage) a spare's storage when there is one.
+void take_read_buffer(beast::flat_buffer& buffer) {
+  auto& spares = spare_read_buffers();
+  if (buffer.capacity() > 0 || spares.empty()) return;
+  buffer = std::move(spares.back());
+  spares.pop_back();
+}
+
+// Takes an empty buffer's storage back, or frees it; `buffer` is left without storage. Returns
+// the bytes freed.
+size_t give_read_buffer(beast::flat_buffer& buffer) {
+  if (buffer.size() > 0 || buffer.capacity() == 0) return 0;
+  auto& spares = spare_read_buffers();
+  if (buffer.capacity() <= kReadBufferBytes && spares.size() < kMaxSpareReadBuffers) {
+    if (spares.capacity() == 0) spares.reserve(kMaxSpareReadBuffers);
+    buffer.clear();
+    spares.push_back(std::move(buffer));
+    buffer = beast::flat_buffer();
+    return 0;
+  }
+  size_t freed = buffer.capacity();
+  buffer.shrink_to_fit();
+  return freed;
+}
 
 void append_number(std::string& out, uint64_t n, int base = 10) {
   char digits[24];
@@ -41,13 +80,15 @@ void Connection::with_stream(F&& f) {
 }
 
 Connection::~Connection() {
+  give_read_buffer(buffer_);
   handler_.reset();
   if (on_destroyed_) on_destroyed_(*this);
 }
 
 void Connection::start(std::unique_ptr<RequestHandler> handler) {
   handler_ = std::move(handler);
-  buffer_.reserve(kReadBufferBytes);
+  take_read_buffer(buffer_);
+  if (buffer_.capacity() == 0) buffer_.reserve(kReadBufferBytes);
   boost::system::error_code ec;
   socket_.non_blocking(true, ec);  // flush() writes directly and must never block
   if (tls_context_) return read_tls_hello();
@@ -158,6 +199,7 @@ void Connection::send_continue() {
 }
 
 void Connection::read_more() {
+  take_read_buffer(buffer_);  // none while a stream was open
   size_t room = buffer_.capacity() - buffer_.size();
   auto space = buffer_.prepare(room >= 2048 ? room : kReadBufferBytes);
   with_stream([&](auto& stream) {
@@ -241,8 +283,9 @@ void Connection::begin_stream(int status, std::string_view content_type, std::st
   if (closed_ || answer_complete_ || streaming_) return;
   streaming_ = true;
   // A stream can stay open for minutes while nothing is read from its client: the read buffer
-  // goes now and comes back with the next request (one allocation per stream, not per request).
-  if (buffer_.size() == 0) buffer_.shrink_to_fit();
+  // goes to the thread's spares now, and one comes back with the next request. What is freed
+  // instead counts for the sweep, so that the worker trims what many streams gave back.
+  released_unswept_ += give_read_buffer(buffer_);
   // HTTP/1.0 has no chunked encoding: the body ends where the connection does.
   if (http10_) keep_alive_ = false;
   write_head(status, content_type, extra_headers, std::nullopt);
@@ -377,12 +420,11 @@ size_t Connection::buffer_capacity() const noexcept {
 }
 
 size_t Connection::release_idle_memory() {
-  if (closed_) return 0;
-  constexpr size_t kIdleKeep = 64;  // as ExchangeScratch::release_idle
-  size_t released = 0;
+  size_t released = std::exchange(released_unswept_, 0);
+  if (closed_) return released;
   if (!writing_ && !flush_scheduled_ && pending_.empty())
     for (std::string* s : {&pending_, &inflight_})
-      if (s->capacity() > kIdleKeep) {
+      if (s->capacity() > spare_buffers::kIdleKeep) {
         released += s->capacity();
         std::string().swap(*s);
       }

@@ -186,6 +186,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool flush_scheduled_ = false;
   bool paused_producer_ = false;
   Clock::time_point write_progress_;  // last time the kernel took bytes of inflight_
+  size_t released_unswept_ = 0;  // buffer capacity freed outside the sweep, reported by its next run
 };
 
 }  // namespace llmux::server

@@ -57,7 +57,7 @@ std::string_view CompletionExchange::with_cost(std::string_view data) {
   size_t usage = data.find("\"usage\"");
   size_t open = usage == std::string_view::npos ? usage : data.find('{', usage);
   if (open == std::string_view::npos) return data;
-  std::string& out = buffers_.cost_event;
+  std::string& out = CallScratch::of_this_thread().cost_event;
   out.clear();
   out.append(data.substr(0, open + 1));
   out += "\"cost_usd\":";

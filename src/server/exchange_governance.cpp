@@ -57,7 +57,7 @@ std::optional<Error> CompletionExchange::admit_key() {
                                                                 : governance::kDefaultOutputReserve;
   if (!key_ || (!key_->limits.any() && !key_->budget.any())) return std::nullopt;
   auto now = router::Instant::now();
-  Held& held = key_held_;
+  Held& held = key_held_.get_or_make();
   held.state = &state_->governance->key_state(key_->name);
   held.limits = &key_->limits;
   held.budget = &key_->budget;
@@ -112,7 +112,7 @@ router::AttemptGate::Verdict CompletionExchange::admit(const router::Deployment&
   settle(provider_held_, 0, 0);
   const auto* subject = state_->governance->provider(deployment.provider->id());
   if (!subject) return {};
-  Held& held = provider_held_;
+  Held& held = provider_held_.get_or_make();
   auto tokens = static_cast<uint32_t>(std::min<int64_t>(prompt_estimate_ + output_reserve_, UINT32_MAX));
   if (subject->limits.any()) {
     auto verdict = subject->state->limiter.acquire(subject->limits, tokens, now.steady, held.ticket);
@@ -138,8 +138,9 @@ router::AttemptGate::Verdict CompletionExchange::admit(const router::Deployment&
   return {};
 }
 
-void CompletionExchange::settle(Held& held, int64_t tokens, int64_t cost_nano) {
-  if (!held.state) return;
+void CompletionExchange::settle(HeapOptional<Held>& holding, int64_t tokens, int64_t cost_nano) {
+  if (!holding || !holding->state) return;
+  Held& held = *holding;
   held.state->limiter.settle(held.ticket, static_cast<uint32_t>(std::clamp<int64_t>(tokens, 0, UINT32_MAX)));
   auto crossing = held.state->budget.settle(*held.budget, held.reservation, governance::micro_of_nano(cost_nano),
                                             std::chrono::system_clock::now());

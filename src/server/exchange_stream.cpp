@@ -101,14 +101,14 @@ bool CompletionExchange::on_body(std::string_view bytes) {
     if (!translate_stream(bytes)) return fail_attempt();
   } else if (resuming_) {
     // A continuation: its first content is spliced into the client's stream.
-    auto& out = buffers_.translated;
+    auto& out = CallScratch::of_this_thread().events_out;
     buffers_.sse.feed(bytes, [&](const http::SseEvent& e) { return pass_resumed_event(e, out); });
+    if (!attempt_error_ && !out.empty()) connection_->stream(out);
+    out.clear();  // the thread's buffer: nothing of this read may reach another stream
     if (attempt_error_) return fail_attempt();
-    if (!out.empty()) connection_->stream(out);
-    out.clear();
   } else if (streaming_) {
     // Forwarded per read, each complete event re-framed (an unparseable one is dropped).
-    auto& out = buffers_.translated;
+    auto& out = CallScratch::of_this_thread().events_out;
     buffers_.sse.feed(bytes, [&](const http::SseEvent& e) {
       pass_event(e, out);
       return true;
@@ -201,7 +201,7 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
     // simdjson validates the whole event (about 2.5 times faster than json::JsonChecker here).
     thread_local simdjson::dom::parser parser;
     simdjson::dom::element parsed;
-    if (parser.parse(json::padded_copy(e.data, buffers_.json_pad)).get(parsed)) {
+    if (parser.parse(json::padded_copy(e.data, CallScratch::of_this_thread().json_pad)).get(parsed)) {
       ++events_dropped_;
       return;
     }
@@ -383,15 +383,16 @@ bool CompletionExchange::try_resume() {
   if (d.provider != resolution_.provider && admit(d, router::Instant::now()).refusal != router::AttemptGate::Refusal::none)
     return try_resume();
   ++resumes_;
-  resume_body_.clear();
-  if (!append_prefill(body_, sent_text_, prefill_style(d.provider->config()), resume_body_)) return false;
-  if (auto read = json::read_request(resume_body_, resume_fields_); !read) return false;
+  auto& resume = resume_request_.get_or_make();
+  resume.body.clear();
+  if (!append_prefill(body_, sent_text_, prefill_style(d.provider->config()), resume.body)) return false;
+  if (auto read = json::read_request(resume.body, resume.fields); !read) return false;
   auto& request = buffers_.upstream_request;
   resolution_.provider = d.provider;
   resolution_.model = d.model;
   resolution_.upstream_model = d.upstream_model;
   decoder_ = scratch_.decoder_for(*d.provider);
-  providers::EncodeInput input{endpoint_, resume_body_, &resume_fields_, d.upstream_model, buffers_.request_id, stream_};
+  providers::EncodeInput input{endpoint_, resume.body, &resume.fields, d.upstream_model, buffers_.request_id, stream_};
   if (auto encoded = d.provider->encode_into(input, request); !encoded) return try_resume();
   if (fallbacks_in_body_) json::remove_top_level_member(request.body, "fallbacks");
   encoded_for_ = nullptr;

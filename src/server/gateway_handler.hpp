@@ -31,7 +31,7 @@ class GatewayHandler final : public RequestHandler {
   void on_answer_complete() override;
   void on_writable() override;
   void on_shutdown_cut() override;
-  size_t release_idle_memory() override { return scratch_.release_idle(); }
+  size_t release_idle_memory() override { return exchange_ ? exchange_->release_idle() : scratch_.release_idle(); }
 
  private:
   // Response header lines every answer to `head` carries (x-request-id, CORS); the id is taken
@@ -65,8 +65,9 @@ class GatewayHandler final : public RequestHandler {
   std::shared_ptr<const governance::KeyPolicy> key_;  // the current request's gateway key
   std::shared_ptr<AdminCall> admin_call_;
   std::string admin_id_;  // who asks, on /api/* (audit log): "admin-key …a1b2", "loopback"
-  std::string request_id_;                         // the current request's
-  std::string headers_;                            // the current request's extra response headers
+  // The current request's id and extra response headers; a completion's exchange takes them.
+  std::string request_id_;
+  std::string headers_;
   const InboundDialect* dialect_ = nullptr;  // the current request's wire format (its errors' shape)
 };
 

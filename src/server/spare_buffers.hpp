@@ -14,6 +14,9 @@ namespace llmux::server::spare_buffers {
 
 inline constexpr size_t kMaxSpares = 32;
 inline constexpr size_t kMaxKeptCapacity = 64 * 1024;  // a larger buffer is freed, not kept
+// The once-a-second sweep of open streams (Connection::release_idle_memory and the exchange's
+// scratch) frees an empty buffer's capacity above this: a slow stream holds what is in flight.
+inline constexpr size_t kIdleKeep = 64;
 
 inline std::vector<std::string>& spares() {
   thread_local std::vector<std::string> list;

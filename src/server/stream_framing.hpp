@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/heap_optional.hpp"
 #include "http/sse.hpp"
 #include "providers/bedrock/eventstream.hpp"
 #include "providers/chat_events.hpp"
@@ -19,7 +20,7 @@ class StreamFramer {
   void reset(providers::StreamFraming framing = providers::StreamFraming::sse) {
     framing_ = framing;
     sse_.reset(framing == providers::StreamFraming::ndjson);
-    eventstream_.reset();
+    if (framing == providers::StreamFraming::aws_eventstream) eventstream_.get_or_make().decoder.reset();
     corrupt_reported_ = false;
   }
 
@@ -29,18 +30,19 @@ class StreamFramer {
   template <typename OnEvent>
   bool feed(std::string_view bytes, OnEvent&& on_event) {
     if (framing_ != providers::StreamFraming::aws_eventstream) return sse_.feed(bytes, on_event);
-    bool fed = eventstream_.feed(bytes, [&](const providers::bedrock::EventStreamMessage& message) {
-      return on_event(static_cast<const http::SseEvent&>(providers::bedrock::as_sse_event(message, event_name_)));
+    auto& stream = *eventstream_;  // made by reset()
+    bool fed = stream.decoder.feed(bytes, [&](const providers::bedrock::EventStreamMessage& message) {
+      return on_event(static_cast<const http::SseEvent&>(providers::bedrock::as_sse_event(message, stream.event_name)));
     });
-    if (fed || !eventstream_.failed() || corrupt_reported_) return fed;
+    if (fed || !stream.decoder.failed() || corrupt_reported_) return fed;
     corrupt_reported_ = true;
-    on_event(http::SseEvent{providers::bedrock::kCorruptStreamEvent, eventstream_.failure()});
+    on_event(http::SseEvent{providers::bedrock::kCorruptStreamEvent, stream.decoder.failure()});
     return false;
   }
 
   // Bytes held for an incomplete event.
   size_t buffered() const noexcept {
-    return framing_ == providers::StreamFraming::aws_eventstream ? eventstream_.buffered() : sse_.buffered();
+    return framing_ == providers::StreamFraming::aws_eventstream ? eventstream_->decoder.buffered() : sse_.buffered();
   }
   // NDJSON's last line may end without its newline: the stream's end completes it.
   // Between events of a slow stream: empty parse buffers give their memory back.
@@ -52,8 +54,13 @@ class StreamFramer {
  private:
   providers::StreamFraming framing_ = providers::StreamFraming::sse;
   http::SseParser sse_;
-  providers::bedrock::EventStreamDecoder eventstream_;
-  std::string event_name_;
+  // Bedrock's framing only: made for the first such stream, so the framer of every other stream
+  // (one per open client connection) carries none of it.
+  struct EventStream {
+    providers::bedrock::EventStreamDecoder decoder;
+    std::string event_name;
+  };
+  HeapOptional<EventStream> eventstream_;
   bool corrupt_reported_ = false;
 };
 

@@ -70,6 +70,44 @@ TEST(SseParserTest, IncompleteEventIsHeldUntilBlankLine) {
   EXPECT_EQ(count, 1);
 }
 
+// Issue 12: an open stream between two events holds no data buffer; the event's data is built in
+// a buffer lent per thread, which the next event (of any stream on the thread) reuses, and two
+// streams interleaved on one thread keep their own incomplete events apart.
+TEST(SseParserTest, AParserBetweenEventsHoldsNoDataBufferAndStreamsShareTheLentOne) {
+  const std::string payload(300, 'x');  // past any small-string buffer
+  const std::string event = "data: " + payload + "\n\n";
+  SseParser a, b;
+  std::vector<std::string> seen;
+  auto sink = [&](const SseEvent& e) {
+    seen.emplace_back(e.data);
+    return true;
+  };
+  a.feed(event, sink);
+  EXPECT_EQ(a.held_capacity(), 0u);
+  const char* lent = nullptr;
+  b.feed(event, [&](const SseEvent& e) {
+    lent = e.data.data();
+    return sink(e);
+  });
+  EXPECT_EQ(b.held_capacity(), 0u);
+  a.feed(event, [&](const SseEvent& e) {
+    EXPECT_EQ(e.data.data(), lent);  // the same storage: no allocation once the thread is warm
+    return sink(e);
+  });
+  // Interleaved incomplete events: each parser keeps its own until its blank line.
+  a.feed("data: from-a-" + payload, sink);
+  b.feed("data: from-b-" + payload + "\n", sink);
+  EXPECT_GT(a.held_capacity(), 0u);
+  EXPECT_GT(b.held_capacity(), 0u);
+  a.feed("\n\n", sink);
+  b.feed("\n", sink);
+  ASSERT_EQ(seen.size(), 5u);
+  EXPECT_EQ(seen[3], "from-a-" + payload);
+  EXPECT_EQ(seen[4], "from-b-" + payload);
+  EXPECT_EQ(a.held_capacity(), 0u);
+  EXPECT_EQ(b.held_capacity(), 0u);
+}
+
 // Every recorded provider stream, cut at every single position and at random multi-cuts, must
 // give the same events as the whole body parsed at once.
 TEST(SseParserTest, RecordedStreamsSurviveArbitrarySplits) {

@@ -13,6 +13,7 @@
 
 #include "http/upstream.hpp"
 #include "http/upstream_guard.hpp"
+#include "loopback_listener.hpp"
 
 namespace llmux::http {
 namespace {
@@ -45,29 +46,16 @@ TransferResult transfer(const std::string& url) {
 // A listening socket on 127.0.0.1 that never accepts; pending() says whether anyone connected.
 class Listener {
  public:
-  Listener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
-    ::listen(fd_, 8);
-    socklen_t size = sizeof address;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &size);
-    port_ = ntohs(address.sin_port);
-  }
-  ~Listener() { ::close(fd_); }
-  int port() const { return port_; }
+  int port() const { return socket_.port(); }
   bool pending() const {
-    int client = ::accept(fd_, nullptr, nullptr);
+    int client = ::accept(socket_.fd(), nullptr, nullptr);
     if (client < 0) return false;
     ::close(client);
     return true;
   }
 
  private:
-  int fd_ = -1;
-  int port_ = 0;
+  test::LoopbackListener socket_{SOCK_NONBLOCK};
 };
 
 class UpstreamGuardEngines : public ::testing::Test {

@@ -1,6 +1,8 @@
 // Every retry/fallback rule of the attempt loop, driven with an injected clock and random source.
 #include "router/attempt_planner.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "router_test_util.hpp"
@@ -233,6 +235,51 @@ TEST_F(PlannerTest, ContextLengthGoesToLargerWindowsAndContextFallbacksFirst) {
   d = planner_->after(AttemptOutcome::http_error(400, "invalid_request_error", "prompt is too long: 9000 tokens > 8000"),
                       now_, error(400));
   EXPECT_EQ(d.deployment->label, "b/large");
+}
+
+// Routes and logs longer than the planner keeps inline (kInlineDeployments, kInlineLog) behave as
+// short ones: every deployment is tried in order, every attempt reported, the log capped at kMaxLog.
+TEST_F(PlannerTest, ARouteLongerThanTheInlineRoomIsTriedToItsEndAndLoggedToTheCap) {
+  std::vector<ProviderConfig> configs;
+  for (size_t i = 0; i < kMaxRouteLength; ++i) configs.push_back(provider("p" + std::to_string(i), {"m"}));
+  build(configs);
+  config_.max_attempts = 100;
+  Decision d = start("m");
+  std::vector<std::string> tried;
+  while (d.action == Action::attempt) {
+    tried.push_back(d.deployment->label);
+    now_ = now_ + (d.start_at - now_.steady);
+    d = fail_status(503);
+  }
+  ASSERT_EQ(d.action, Action::fail);
+  // Two attempts on each deployment (a third would wait for the window while another is
+  // available), three on the last: 33, one more than the log holds.
+  ASSERT_EQ(tried.size(), 2 * kMaxRouteLength + 1);
+  EXPECT_EQ(tried[2], "p1/m");
+  EXPECT_EQ(tried[2 * kMaxRouteLength], "p15/m");
+  EXPECT_EQ(planner_->final_error().http_status, 503);
+  std::string h = header();
+  EXPECT_TRUE(h.starts_with("33; p0/m=503,p0/m=503,p1/m=503,")) << h;
+  EXPECT_NE(h.find(",p7/m=503,p8/m=503,"), std::string::npos) << h;
+  EXPECT_EQ(std::count(h.begin(), h.end(), '='), static_cast<long>(AttemptPlanner::kMaxLog)) << h;
+}
+
+TEST_F(PlannerTest, AContextFallbackBeyondTheInlineRoomIsTried) {
+  auto a = provider("a", {"s1", "s2", "s3", "s4"});
+  for (auto& m : a.models) m.context_window = 8000;
+  auto b = provider("b", {"large"});
+  b.models[0].context_window = 200000;
+  ModelRouteConfig r{.name = "chat",
+                     .deployments = {{"a", "s1", 1, 1}, {"a", "s2", 2, 1}, {"a", "s3", 3, 1}, {"a", "s4", 4, 1}},
+                     .context_fallbacks = {"b/large"}};
+  build({a, b}, {r});
+  start("chat");
+  Decision d = planner_->after(AttemptOutcome::http_error(400, "context_length_exceeded"), now_, error(400));
+  ASSERT_EQ(d.action, Action::attempt);
+  EXPECT_EQ(d.deployment->label, "b/large");  // the fifth deployment of the route
+  d = fail_status(503, "60");
+  EXPECT_EQ(d.action, Action::fail);  // a/s2..s4 are no larger than a/s1
+  EXPECT_EQ(header(), "2; a/s1=400,b/large=503");
 }
 
 TEST_F(PlannerTest, MaxAttemptsBoundsTheRequest) {
