@@ -79,7 +79,7 @@ struct Recorder final : UpstreamHandler {
   int status = 0;
   std::string body;
   std::optional<TransferResult> result;
-  void on_headers(int s, std::string_view, std::string_view) override { status = s; }
+  void on_headers(int s, std::string_view, std::string_view, std::string_view) override { status = s; }
   bool on_body(std::string_view bytes) override {
     body.append(bytes);
     return true;
