@@ -466,14 +466,13 @@ def make_tls_files(directory: str) -> dict[str, str]:
 
 
 def static_nginx_conf(prefix: str, port: int, replies: dict[str, bytes], tls_port: int = 0,
-                      tls: dict[str, str] | None = None, http2: bool = False) -> str:
+                      tls: dict[str, str] | None = None) -> str:
     """The static upstream: fixed bodies for POST, so it costs next to nothing (the floor).
     replies: case -> the fake provider's reply for it. With `tls`, the same also on tls_port over
-    TLS (TLS 1.3, session tickets on, as hosted providers do); with http2, HTTP/2 offered there by
-    ALPN beside HTTP/1.1."""
+    TLS (TLS 1.3, session tickets on, as hosted providers do)."""
     listen = f"    listen {LOOPBACK}:{port};\n"
     if tls:
-        listen += (f"    listen {LOOPBACK}:{tls_port} ssl{' http2' if http2 else ''};\n    ssl_certificate {tls['server.pem']};\n"
+        listen += (f"    listen {LOOPBACK}:{tls_port} ssl;\n    ssl_certificate {tls['server.pem']};\n"
                    f"    ssl_certificate_key {tls['server.key']};\n    ssl_protocols TLSv1.2 TLSv1.3;\n"
                    "    ssl_session_cache shared:up:1m;\n    ssl_session_tickets on;\n")
     # GET .../models answers an empty list: llmux's health probes ask for it (a failing probe would

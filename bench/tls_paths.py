@@ -65,10 +65,13 @@ class Run:
                                             "--threads", "1", "--content", bench.REPLY,
                                             "--chunks", str(bench.STREAM_CHUNKS)])
         fake.wait_listening_line()
-        self.bodies, replies = {}, {}
+        self.bodies, self.llmux_bodies, replies = {}, {}, {}
         for case in CASES:
             body = bench.request_body("fake-model", case)
             self.bodies[case] = self.write(f"body-{case}.json", body)
+            # llmux routes by model name (its providers are tls-plain, tls-stream), nginx by path.
+            self.llmux_bodies[case] = self.write(f"body-{case}-llmux.json",
+                                                 body.replace(b'"fake-model"', f'"tls-{case}"'.encode()))
             status, _, reply = bench.post(fake.port, "/v1/chat/completions", body, {})
             ok, why, _ = bench.check_reply(case, status, reply)
             if not ok:
@@ -127,21 +130,16 @@ class Run:
 
     def start_llmux(self, name: str, http2: bool, client_tls: bool) -> Service:
         """Configured as bench.py configures llmux for its tls upstream (the same provider block)."""
-        host = "localhost" if http2 and self.a.h2_by_env else LOOPBACK
-        providers = {f"tls-{case}": f"https://{host}:{self.up_port}/{case}/v1" for case in CASES}
+        providers = {f"tls-{case}": f"https://{LOOPBACK}:{self.up_port}/{case}/v1" for case in CASES}
         models = {key: key for key in providers}
-        name_line = "" if host == "localhost" else ", server_name: localhost"
-        extra = {key: (f"    tls: {{ ca_file: {self.tls['ca.pem']}{name_line} }}\n"
-                       + ("    http_version: \"2\"\n" if http2 and not self.a.h2_by_env else ""))
-                 for key in providers}
+        extra = {key: (f"    tls: {{ ca_file: {self.tls['ca.pem']}, server_name: localhost }}\n"
+                       + ("    http_version: \"2\"\n" if http2 else "")) for key in providers}
         text = bench.llmux_conf(providers, models, extra=extra)
         if client_tls:
             text = f"server:\n  tls: {{ cert: {self.tls['server.pem']}, key: {self.tls['server.key']} }}\n" + text
         config = self.write(f"{name}.yaml", text)
         env = dict(os.environ, XDG_STATE_HOME=os.path.join(self.tmp, f"{name}-state"),
                    XDG_CONFIG_HOME=os.path.join(self.tmp, f"{name}-config"))
-        if http2 and self.a.h2_by_env:  # a build without the http_version key: curl everywhere
-            env["LLMUX_UPSTREAM_ENGINE"] = "curl"
         s = self.start(name, [os.path.join(self.a.build, "llmux"), "serve", "--config", config, "--port", "0",
                               "--threads", "1"], env)
         s.wait_listening_line()
@@ -149,11 +147,8 @@ class Run:
 
     def body_for(self, target: str, case: str) -> tuple[str, list[str]]:
         """The request body file and headers: nginx maps the path, llmux the model name."""
-        if target.startswith("nginx"):
-            return self.bodies[case], ["Authorization: Bearer sk-bench"]
-        path = self.write(f"body-{case}-llmux.json",
-                          open(self.bodies[case], "rb").read().replace(b'"fake-model"', f'"tls-{case}"'.encode()))
-        return path, ["Authorization: Bearer sk-bench"]
+        bodies = self.bodies if target.startswith("nginx") else self.llmux_bodies
+        return bodies[case], ["Authorization: Bearer sk-bench"]
 
     def url(self, target: str, case: str) -> str:
         if target == "nginx":
@@ -228,8 +223,6 @@ def main() -> int:
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--connections", default="32,512")
     p.add_argument("--parts", default="upstream,clients")
-    p.add_argument("--h2-by-env", action="store_true",
-                   help="llmux-h2 through LLMUX_UPSTREAM_ENGINE=curl (builds older than the http_version key)")
     p.add_argument("--long", type=int, default=0, help="requests for the RSS check (e.g. 1000000)")
     a = p.parse_args()
     run = Run(a)
