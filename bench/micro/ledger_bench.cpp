@@ -5,6 +5,8 @@
 // the enqueue cost, not the disk's. items_per_second is rows: 1e9 / it = ns per request.
 // - LedgerRowAndRecord: usage_row() + record(), a request with reported usage and listed prices.
 // - LedgerRecordOnly: record() of a row built beforehand (copied in).
+// - LedgerWriteRows: the writer thread's side, off the request path but on the same cores: the
+//   time flush() waits for kBatch queued rows to be stored (one transaction); items are rows.
 // - StreamTextEstimate: what a passed-through stream adds per event for a possible estimate
 //   (StreamTextEstimate::add over each event of a recorded OpenAI stream); items are events.
 //   StreamTextScan: the full scan it avoids on all but the first text event.
@@ -102,6 +104,23 @@ void LedgerRecordOnly(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(LedgerRecordOnly)->Iterations(40);
+
+void LedgerWriteRows(benchmark::State& state) {
+  std::string dir;
+  auto ledger = open_ledger(dir);
+  Fixture fx;
+  const storage::UsageRow row = governance::usage_row(fx.request());
+  for (auto _ : state) {
+    state.PauseTiming();
+    for (int i = 0; i < kBatch; ++i) ledger->record(row);
+    state.ResumeTiming();
+    ledger->flush();
+  }
+  state.SetItemsProcessed(state.iterations() * kBatch);
+  ledger->close();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(LedgerWriteRows)->Iterations(40)->UseRealTime();
 
 // The data of each event of the recorded OpenAI stream.
 std::vector<std::string> openai_events() {

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <thread>
 
@@ -103,6 +105,68 @@ TEST_F(LedgerTest, CloseStoresEverythingQueued) {
   ASSERT_TRUE(report);
   EXPECT_EQ(report->total.requests, 5000);
   EXPECT_EQ(report->total.cost_nano_usd, 15000);
+}
+
+// The writer inserts many rows per statement and the rest one by one: each row's every column
+// must land in its own row, whichever statement carried it (70 = two full statements and six
+// single rows).
+TEST_F(LedgerTest, EveryColumnOfEveryRowInABatchIsStoredAsRecorded) {
+  constexpr int kRows = 70;
+  {
+    auto ledger = open(4096, 4096, std::chrono::hours(1));
+    for (int i = 0; i < kRows; ++i) {
+      UsageRow r = row(1000 + i, "p" + std::to_string(i), "m" + std::to_string(i), 10 + i, 20 + i, 30 + i);
+      r.key_id = "k" + std::to_string(i);
+      r.model_answered = "a" + std::to_string(i);
+      r.cached_tokens = 40 + i;
+      r.cache_write_tokens = 50 + i;
+      r.reasoning_tokens = 60 + i;
+      r.estimated = i % 2;
+      r.latency_us = 70 + i;
+      if (i % 3) r.ttft_us = 80 + i;
+      r.status = 200 + i;
+      r.error_type = "e" + std::to_string(i);
+      r.attempts = 1 + i;
+      ledger->record(r);
+    }
+    ledger->close();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(ledger_path(dir_).c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT time_ms, request_id, key_id, provider, deployment, model_requested, "
+                               "model_answered, input_tokens, cached_tokens, cache_write_tokens, output_tokens, "
+                               "reasoning_tokens, cost_nano_usd, estimated, latency_us, ttft_us, status, error_type, "
+                               "attempts FROM usage ORDER BY id",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  auto text = [&](int column) { return std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, column))); };
+  int i = 0;
+  for (; sqlite3_step(st) == SQLITE_ROW; ++i) {
+    std::string n = std::to_string(i);
+    SCOPED_TRACE("row " + n);
+    EXPECT_EQ(sqlite3_column_int64(st, 0), 1000 + i);
+    EXPECT_EQ(text(1), "req-" + std::to_string(1000 + i));
+    EXPECT_EQ(text(2), "k" + n);
+    EXPECT_EQ(text(3), "p" + n);
+    EXPECT_EQ(text(4), "p" + n + "/m" + n);
+    EXPECT_EQ(text(5), "m" + n);
+    EXPECT_EQ(text(6), "a" + n);
+    // input, cached, cache-write, output, reasoning tokens and cost, in column order
+    const int64_t counts[] = {10, 40, 50, 20, 60, 30};
+    for (int c = 0; c < 6; ++c) EXPECT_EQ(sqlite3_column_int64(st, 7 + c), counts[c] + i) << "column " << 7 + c;
+    EXPECT_EQ(sqlite3_column_int64(st, 13), i % 2);
+    EXPECT_EQ(sqlite3_column_int64(st, 14), 70 + i);
+    if (i % 3) EXPECT_EQ(sqlite3_column_int64(st, 15), 80 + i);
+    else EXPECT_EQ(sqlite3_column_type(st, 15), SQLITE_NULL);
+    EXPECT_EQ(sqlite3_column_int64(st, 16), 200 + i);
+    EXPECT_EQ(text(17), "e" + n);
+    EXPECT_EQ(sqlite3_column_int64(st, 18), 1 + i);
+  }
+  EXPECT_EQ(i, kRows);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 TEST_F(LedgerTest, FiltersAndGroupingsSumToTheTotal) {
