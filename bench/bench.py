@@ -1081,7 +1081,9 @@ class Bench:
 
     def long_run(self) -> dict:
         a = self.args
-        up = "static" if "static" in a.upstreams else a.upstreams[0]
+        # Issue 12: no RSS growth over 1M requests to a TLS upstream (pooled TLS connections,
+        # session tickets, the SSL streams' buffers), the path hosted providers take.
+        up = next((u for u in ("tls", "static") if u in a.upstreams), a.upstreams[0])
         gw = self.start_llmux("llmux-long")
         url = f"http://{LOOPBACK}:{gw.port}/v1/chat/completions"
         headers = ["Authorization: Bearer sk-bench"]
