@@ -1017,7 +1017,11 @@ class Bench:
             interval = a.chunk_interval_ms or max(100, round(n * 1000 / a.stream_events_per_s))
             chunks = max(20, -(-a.stream_seconds * 1000 // interval))
             body = self.write(f"body-slow-stream-{n}.json", request_body(
-                "fake-model", "stream", {"chunks": chunks, "chunk_interval_ms": interval, "content": "slow " * 8}))
+                "fake-model", "stream", {"chunks": chunks, "chunk_interval_ms": interval,
+                                         # a word or so in every chunk: with fewer words than chunks the
+                                         # first chunks are empty, and llmux (rightly) holds a stream
+                                         # until its first content, so each stream took ~15 s to open
+                                         "content_size": chunks * 6}))
             results.append(self.open_streams_once(wanted, n, body, note, interval))
         return results
 
