@@ -29,7 +29,7 @@ providers:
     models: [fake-model]
 api_keys: [sk-bench]
 Y
-python3 -c 'import json; print(json.dumps({"model":"fake-model","messages":[{"role":"user","content":"hello "*60}],"stream":True,"fake":{"chunks":'"${CHUNKS:-120}"',"chunk_interval_ms":1000,"content":"slow "*8}}))' > body.json
+python3 -c 'import json; print(json.dumps({"model":"fake-model","messages":[{"role":"user","content":"hello "*60}],"stream":True,"fake":{"chunks":'"${CHUNKS:-120}"',"chunk_interval_ms":1000,"content_size":6*'"${CHUNKS:-120}"'}}))' > body.json
 ${WRAP:-} $B/llmux serve --config llmux.yaml --port 0 --threads 1 > llmux.out 2>&1 &
 GW=$!
 for i in $(seq 300); do grep -q "listening" llmux.out && break; sleep 0.2; done
