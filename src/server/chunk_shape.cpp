@@ -38,14 +38,15 @@ bool is_json_string_body(std::string_view body) noexcept {
 }
 
 void ChunkShape::learn(std::string_view chunk, std::string_view text) {
-  text_at_ = static_cast<size_t>(text.data() - chunk.data());
-  around_.assign(chunk.substr(0, text_at_));
-  around_.append(chunk.substr(text_at_ + text.size()));
-  known_ = true;
+  auto at = static_cast<size_t>(text.data() - chunk.data());
+  if (chunk.size() >= kUnknown) return forget();  // no event is that large; a shape is only a shortcut
+  around_.assign(chunk.substr(0, at));
+  around_.append(chunk.substr(at + text.size()));
+  text_at_ = static_cast<uint32_t>(at);
 }
 
 std::optional<std::string_view> ChunkShape::text_of(std::string_view chunk) const noexcept {
-  if (!known_ || chunk.size() < around_.size()) return std::nullopt;
+  if (text_at_ == kUnknown || chunk.size() < around_.size()) return std::nullopt;
   size_t after = around_.size() - text_at_;
   size_t text_size = chunk.size() - around_.size();
   if (std::memcmp(chunk.data(), around_.data(), text_at_) != 0 ||

@@ -13,6 +13,7 @@
 // Thread-safety: a value, one per stream.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,15 +30,15 @@ class ChunkShape {
   // Learns the bytes around `text`, a view into `chunk` (as chunk_text gives it). The caller has
   // checked that `chunk` is valid JSON carrying nothing but that text.
   void learn(std::string_view chunk, std::string_view text);
-  void forget() noexcept { known_ = false; }
+  void forget() noexcept { text_at_ = kUnknown; }
   // The text of `chunk` (JSON-escaped, a view into it) when `chunk` is the learned chunk with
   // another valid string as its text; nullopt otherwise (the caller parses it).
   std::optional<std::string_view> text_of(std::string_view chunk) const noexcept;
 
  private:
-  std::string around_;  // the learned chunk without its text
-  size_t text_at_ = 0;  // where the text was, and is in a chunk of this shape
-  bool known_ = false;
+  static constexpr uint32_t kUnknown = UINT32_MAX;  // nothing learned
+  std::string around_;          // the learned chunk without its text
+  uint32_t text_at_ = kUnknown;  // where the text was, and is in a chunk of this shape
 };
 
 }  // namespace llmux::server
