@@ -215,9 +215,11 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
   // A data field per line: the event's data may hold line breaks (pretty-printed JSON).
   std::string_view data = e.data;
   if (usage_seen_ && buffers_.fields.include_usage && json::has_usage_object(data)) data = with_cost(data);
+  // Literals as views: operator+=(const char*) costs a strlen and an out-of-line call per event.
+  using namespace std::string_view_literals;
   while (true) {
     size_t nl = data.find('\n');
-    out += "data: ";
+    out += "data: "sv;
     if (resumed_ && nl == std::string_view::npos) identity_.append_as_own(data, out);
     else out.append(data.substr(0, nl));
     out += '\n';
