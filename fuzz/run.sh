@@ -12,12 +12,12 @@ jobs=${FUZZ_JOBS:-2}
 max_len=${FUZZ_MAX_LEN:-8192}
 fixtures=${FUZZ_FIXTURES:-../shared/fixtures/providers}
 
-all_targets=(http_request http_response sse_stream request_json messages_request anthropic_response gemini_response ollama_response cohere_response bedrock_eventstream provider_error config_text env_refs)
+all_targets=(http_request http_response sse_stream chunk_shape request_json messages_request anthropic_response gemini_response ollama_response cohere_response bedrock_eventstream provider_error config_text env_refs)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 declare -A dictionary=(
-  [http_request]=http [http_response]=http [sse_stream]=sse [request_json]=json [messages_request]=anthropic
+  [http_request]=http [http_response]=http [sse_stream]=sse [chunk_shape]=json [request_json]=json [messages_request]=anthropic
   [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [cohere_response]=cohere [bedrock_eventstream]=bedrock [provider_error]=json [config_text]=config [env_refs]=env_refs
 )
 

@@ -37,9 +37,15 @@ void SseParser::reset(bool ndjson) {
   line_.clear();
   data_.clear();
   event_.clear();
-  has_data_ = false;
+  has_data_ = data_in_input_ = false;
   skip_lf_ = false;
   return_data_buffer();
+}
+
+void SseParser::hold_data(std::string_view input_data) {
+  borrow_data_buffer();
+  data_.assign(input_data);
+  data_in_input_ = false;
 }
 
 size_t SseParser::release_idle() noexcept {
@@ -52,12 +58,17 @@ size_t SseParser::release_idle() noexcept {
   return released;
 }
 
-bool SseParser::take_line(std::string_view line) {
+bool SseParser::take_line(std::string_view line, bool in_input, std::string_view& input_data) {
   if (ndjson_) {
     size_t first = line.find_first_not_of(" \t");
     if (first == std::string_view::npos) return false;
-    borrow_data_buffer();
-    data_.assign(line.substr(first));
+    if (in_input) {
+      input_data = line.substr(first);
+      data_in_input_ = true;
+    } else {
+      borrow_data_buffer();
+      data_.assign(line.substr(first));
+    }
     has_data_ = true;
     return true;
   }
@@ -75,9 +86,15 @@ bool SseParser::take_line(std::string_view line) {
     if (!value.empty() && value[0] == ' ') value.remove_prefix(1);
   }
   if (field == "data") {
-    if (has_data_) data_.push_back('\n');
-    else borrow_data_buffer();
-    data_.append(value);
+    if (!has_data_ && in_input) {
+      input_data = value;
+      data_in_input_ = true;
+    } else {
+      if (data_in_input_) hold_data(input_data);
+      if (has_data_) data_.push_back('\n');
+      else borrow_data_buffer();
+      data_.append(value);
+    }
     has_data_ = true;
   } else if (field == "event") {
     event_.assign(value);

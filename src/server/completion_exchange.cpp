@@ -49,6 +49,7 @@ ExchangeScratch::Buffers& ExchangeScratch::lend() {
                          &b.retry_after, &b.error_type})
     s->clear();
   b.sse.reset();
+  b.chunk_shape.forget();
   b.chunk_writer = providers::OpenAIChunkWriter{};
   if (b.dialect) b.dialect->chat_body.clear();
   // read_request resets the fields before it fills them; they are emptied here all the same so

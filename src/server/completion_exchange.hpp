@@ -17,6 +17,7 @@
 #include "core/heap_optional.hpp"
 #include "http/message_parsers.hpp"
 #include "http/sse.hpp"
+#include "server/chunk_shape.hpp"
 #include "server/stream_framing.hpp"
 #include "governance/usage_record.hpp"
 #include "http/upstream.hpp"
@@ -57,6 +58,7 @@ class ExchangeScratch {
     std::string retry_after;
     std::string error_type;  // the upstream's x-amzn-ErrorType
     StreamFramer sse;  // the upstream stream, cut into events
+    ChunkShape chunk_shape;  // a passed-through stream's content chunks, checked in one pass
     providers::OpenAIChunkWriter chunk_writer;
     // What only a client of another dialect (Anthropic's) needs: made for the first such request
     // on the connection, so an OpenAI client's connection carries none of it.
@@ -207,7 +209,9 @@ class CompletionExchange final : public std::enable_shared_from_this<CompletionE
   void total_timed_out();
   // Pass-through events, re-framed one by one: an unparseable one is dropped and counted.
   void pass_event(const http::SseEvent& e, std::string& out);
-  void note_parsed_event(simdjson::dom::element event);
+  bool check_event(const http::SseEvent& e);
+  bool note_parsed_event(simdjson::dom::element event);
+  void note_text(std::string_view data, std::string_view text);
   // The same for /v1/responses streams (exchange_responses.cpp): held until the answer starts (an
   // error before it fails the attempt; false then), their usage and end read as they pass.
   bool hold_responses_event(const http::SseEvent& e, bool& content);

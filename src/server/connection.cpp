@@ -316,10 +316,12 @@ void Connection::end_stream() {
 
 void Connection::queue_chunk(std::string_view data) {
   spare_buffers::take(pending_);
+  // Lengths given: operator+=(const char*) is an out-of-line strlen and append per call, and this
+  // runs for every write of a stream.
   append_number(pending_, data.size(), 16);
-  pending_ += "\r\n";
+  pending_.append("\r\n", 2);
   pending_.append(data);
-  pending_ += "\r\n";
+  pending_.append("\r\n", 2);
 }
 
 // Stream bytes that arrive in one burst (one upstream read parses into many events, often the

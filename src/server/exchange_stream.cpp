@@ -150,22 +150,25 @@ void CompletionExchange::begin_translated_stream() {
 }
 
 // The [DONE]-less finish and the usage of a passed-through event, read from the DOM the JSON
-// check made of it: no second scan or parse.
-void CompletionExchange::note_parsed_event(simdjson::dom::element event) {
+// check made of it: no second scan or parse. True when the event carries neither (nor did any
+// before it end the answer): a chunk whose shape later chunks may be matched against.
+bool CompletionExchange::note_parsed_event(simdjson::dom::element event) {
   simdjson::dom::object root;
-  if (event.get_object().get(root)) return;
+  if (event.get_object().get(root)) return false;
   simdjson::dom::object usage;
   if (!root["usage"].get_object().get(usage)) {
     usage_ = json::usage_of(usage);
     usage_seen_ = true;
+    return false;
   }
-  if (saw_finish_) return;
+  if (saw_finish_) return false;
   simdjson::dom::array choices;
-  if (root["choices"].get_array().get(choices)) return;
+  if (root["choices"].get_array().get(choices)) return true;
   for (simdjson::dom::element choice : choices) {
     std::string_view finish;
     if (!choice["finish_reason"].get_string().get(finish) && !finish.empty()) saw_finish_ = true;
   }
+  return !saw_finish_;
 }
 
 // A natively served Anthropic stream: usage from message_start and message_delta (output tokens
@@ -197,25 +200,12 @@ void CompletionExchange::note_native_event(simdjson::dom::element event) {
 void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
   if (e.data == "[DONE]") {
     saw_done_ = true;
-  } else {
-    // simdjson validates the whole event (about 2.5 times faster than json::JsonChecker here).
-    thread_local simdjson::dom::parser parser;
-    simdjson::dom::element parsed;
-    if (parser.parse(json::padded_copy(e.data, CallScratch::of_this_thread().json_pad)).get(parsed)) {
-      ++events_dropped_;
-      return;
-    }
-    if (native_) note_native_event(parsed);
-    else if (endpoint_ == providers::Endpoint::responses) note_responses_event(e, parsed);
-    else note_parsed_event(parsed);
-    streamed_text_.add(e.data);
-    if (track_text_) {
-      if (!identity_.known()) identity_.capture(e.data);
-      std::string_view text = chunk_text(e.data);
-      if (resumable_route_) sent_text_.append(text);
-      sent_code_points_ += count_code_points(text);
-      tool_call_seen_ = tool_call_seen_ || chunk_has_tool_call(e.data);
-    }
+  } else if (auto text = buffers_.chunk_shape.text_of(e.data)) {
+    // The last parsed chunk again with other text: valid, and nothing in it but that text.
+    note_text(e.data, *text);
+  } else if (!check_event(e)) {
+    ++events_dropped_;
+    return;
   }
   if (!e.event.empty()) {
     out += "event: ";
@@ -225,9 +215,11 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
   // A data field per line: the event's data may hold line breaks (pretty-printed JSON).
   std::string_view data = e.data;
   if (usage_seen_ && buffers_.fields.include_usage && json::has_usage_object(data)) data = with_cost(data);
+  // Literals as views: operator+=(const char*) costs a strlen and an out-of-line call per event.
+  using namespace std::string_view_literals;
   while (true) {
     size_t nl = data.find('\n');
-    out += "data: ";
+    out += "data: "sv;
     if (resumed_ && nl == std::string_view::npos) identity_.append_as_own(data, out);
     else out.append(data.substr(0, nl));
     out += '\n';
@@ -235,6 +227,45 @@ void CompletionExchange::pass_event(const http::SseEvent& e, std::string& out) {
     data.remove_prefix(nl + 1);
   }
   out += '\n';
+}
+
+// A passed-through event parsed (simdjson validates it whole, about 2.5 times faster than
+// json::JsonChecker here) and read; false when it is not JSON (it is dropped). A chat chunk with
+// text and nothing else becomes the shape the next chunks are matched against.
+bool CompletionExchange::check_event(const http::SseEvent& e) {
+  thread_local simdjson::dom::parser parser;
+  simdjson::dom::element parsed;
+  if (parser.parse(json::padded_copy(e.data, CallScratch::of_this_thread().json_pad)).get(parsed)) return false;
+  if (native_) {
+    note_native_event(parsed);
+  } else if (endpoint_ == providers::Endpoint::responses) {
+    note_responses_event(e, parsed);
+  } else {
+    bool tool_call = chunk_has_tool_call(e.data);
+    tool_call_seen_ = tool_call_seen_ || tool_call;
+    bool text_only = note_parsed_event(parsed) && !tool_call;
+    std::string_view text = chunk_text(e.data);
+    if (text_only && !text.empty()) buffers_.chunk_shape.learn(e.data, text);
+    note_text(e.data, text);
+    return true;
+  }
+  if (track_text_) {
+    tool_call_seen_ = tool_call_seen_ || chunk_has_tool_call(e.data);
+    note_text(e.data, chunk_text(e.data));
+  } else {
+    streamed_text_.add(e.data);
+  }
+  return true;
+}
+
+// What a resume or an estimate needs of a passed-through chunk's text (its tool calls are noted
+// by the caller).
+void CompletionExchange::note_text(std::string_view data, std::string_view text) {
+  streamed_text_.add(data);
+  if (!track_text_) return;
+  if (!identity_.known()) identity_.capture(data);
+  if (resumable_route_) sent_text_.append(text);
+  sent_code_points_ += count_code_points(text);
 }
 
 bool CompletionExchange::pass_resumed_event(const http::SseEvent& e, std::string& out) {

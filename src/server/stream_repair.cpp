@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "json/body_edit.hpp"
 #include "providers/provider.hpp"
@@ -15,9 +16,17 @@ size_t skip_space(std::string_view s, size_t i) {
   return i;
 }
 
+// memmem, not find(): find() stops at every byte equal to the key's first one (each quote of a
+// chunk), and these run on the chunks a stream's shape does not cover.
+size_t find_key(std::string_view s, std::string_view key, size_t from = 0) {
+  if (from > s.size()) return std::string_view::npos;
+  const void* hit = memmem(s.data() + from, s.size() - from, key.data(), key.size());
+  return hit ? static_cast<size_t>(static_cast<const char*>(hit) - s.data()) : std::string_view::npos;
+}
+
 // The raw text of the string value after `"key":` at or after `from`; "" if none or not a string.
 std::string_view string_after(std::string_view s, std::string_view key, size_t from) {
-  size_t at = s.find(key, from);
+  size_t at = find_key(s, key, from);
   if (at == std::string_view::npos) return {};
   size_t i = skip_space(s, at + key.size());
   if (i >= s.size() || s[i] != '"') return {};
@@ -72,14 +81,14 @@ std::string url_for_message(std::string_view url) {
 }
 
 std::string_view chunk_text(std::string_view chunk) noexcept {
-  size_t delta = chunk.find("\"delta\"");
+  size_t delta = find_key(chunk, "\"delta\"");
   if (delta != std::string_view::npos) return string_after(chunk, "\"content\":", delta);
   return string_after(chunk, "\"text\":", 0);
 }
 
 bool chunk_has_tool_call(std::string_view chunk) noexcept {
-  return chunk.find("\"tool_calls\"") != std::string_view::npos ||
-         chunk.find("\"function_call\"") != std::string_view::npos;
+  return find_key(chunk, "\"tool_calls\"") != std::string_view::npos ||
+         find_key(chunk, "\"function_call\"") != std::string_view::npos;
 }
 
 void ChunkIdentity::capture(std::string_view chunk) {

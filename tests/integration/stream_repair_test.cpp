@@ -216,18 +216,34 @@ TEST(StreamTimeouts, AStallAfterContentIsAnIdleTimeoutErrorEvent) {
 
 // --- sloppy streams ----------------------------------------------------------------------------------
 
+// A sloppy upstream's stream as the client gets it: the whole answer, no unparseable event, no error.
+void expect_whole_answer_without_the_bad_events(const HttpResponse& r, const std::string& expected) {
+  EXPECT_EQ(r.status, 200);
+  auto seen = read_stream(r.body);
+  EXPECT_EQ(seen.dropped_parse, 0) << "an unparseable event reached the client:\n" << r.body;
+  EXPECT_FALSE(seen.error);
+  EXPECT_EQ(seen.done, 1);
+  EXPECT_EQ(seen.text, expected);
+}
+
 TEST(StreamRepair, AnUnparseableEventIsDroppedAndCountedAndTheStreamGoesOn) {
   auto fake = start_fake();
   auto gw = start_gateway("providers:\n" + provider(fake, "fake", "{chunks: 5, malformed_event_at: 2}"));
   std::string expected = full_answer(gw, "fake-model");
-  auto r = http_post(gw.url("/v1/chat/completions"), chat("fake-model", true));
-  EXPECT_EQ(r.status, 200);
-  auto seen = read_stream(r.body);
-  EXPECT_EQ(seen.dropped_parse, 0) << "the malformed event reached the client:\n" << r.body;
-  EXPECT_FALSE(seen.error);
-  EXPECT_EQ(seen.done, 1);
-  EXPECT_EQ(seen.text, expected);
+  expect_whole_answer_without_the_bad_events(http_post(gw.url("/v1/chat/completions"), chat("fake-model", true)), expected);
   EXPECT_TRUE(metrics_show(gw, "llmux_stream_events_dropped_total{provider=\"fake\"} 1"));
+}
+
+// Content chunks are checked in one pass against the shape of the last parsed one (issue 12);
+// chunks of that very shape whose text is no valid JSON string must still never reach the client.
+TEST(StreamRepair, ChunksOfTheContentShapeWithInvalidTextAreDroppedAndCounted) {
+  auto fake = start_fake();
+  auto gw = start_gateway("providers:\n" + provider(fake, "fake", "{chunks: 6, bad_text_events_at: 2}"));
+  std::string expected = full_answer(gw, "fake-model");
+  for (std::string usage : {"", R"(,"stream_options":{"include_usage":true})"})
+    expect_whole_answer_without_the_bad_events(http_post(gw.url("/v1/chat/completions"), chat("fake-model", true, usage)),
+                                                expected);
+  EXPECT_TRUE(metrics_show(gw, "llmux_stream_events_dropped_total{provider=\"fake\"} 6"));
 }
 
 TEST(StreamRepair, AFinishedStreamWithoutDoneOrUsageGetsAnEstimatedUsageChunkWhenAskedFor) {

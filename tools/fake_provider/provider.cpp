@@ -73,6 +73,20 @@ void apply_repair_knobs(const Script& s, Reply& r) {
     r.events.insert(r.events.begin() + std::ptrdiff_t(at), "data: {\"id\": \"chatcmpl-x\", \"choices\": [{\"delta\": \n\n");
     if (r.end != Reply::End::normal && r.cut >= at) ++r.cut;
   }
+  if (s.bad_text_events_at > 0) {
+    std::size_t at = std::min(r.events.size(), r.first_content + std::size_t(s.bad_text_events_at));
+    const std::string model = r.events[at - 1];  // a content event: its text is replaced
+    constexpr std::string_view kKey = "\"content\":\"";
+    std::size_t open = model.find(kKey);
+    std::size_t close = open == std::string::npos ? open : model.find('"', open + kKey.size());
+    if (close != std::string::npos) {
+      std::vector<std::string> bad;
+      for (std::string_view text : {"bad \\q escape", "bad \x01 control", "bad \xC3\x28 utf-8"})
+        bad.push_back(model.substr(0, open + kKey.size()) + std::string(text) + model.substr(close));
+      r.events.insert(r.events.begin() + std::ptrdiff_t(at), bad.begin(), bad.end());
+      if (r.end != Reply::End::normal && r.cut >= at) r.cut += bad.size();
+    }
+  }
   if (s.stall_after_chunks >= 0) {
     r.end = Reply::End::stall;
     r.cut = std::min(r.events.size(), r.first_content + std::size_t(s.stall_after_chunks));

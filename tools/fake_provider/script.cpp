@@ -158,6 +158,7 @@ std::optional<bool> Script::set_repair_knob(std::string_view name, std::string_v
   if (name == "first_token_delay_ms") return set_int(first_token_delay_ms, value, 0, kMaxMs);
   if (name == "stall_after_chunks") return set_int(stall_after_chunks, value, -1, 1'000'000);
   if (name == "malformed_event_at") return set_int(malformed_event_at, value, -1, 1'000'000);
+  if (name == "bad_text_events_at") return set_int(bad_text_events_at, value, -1, 1'000'000);
   if (name == "no_done") return set_bool(no_done, value);
   if (name == "reject_prefill") return set_bool(reject_prefill, value);
   return std::nullopt;

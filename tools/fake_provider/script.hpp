@@ -54,6 +54,9 @@ struct Script {
   int first_token_delay_ms = 0;  // a stream waits this long between its role chunk and its first content
   int stall_after_chunks = -1;   // negative: off; else this many content events, then silence (kept open)
   int malformed_event_at = -1;   // negative: off; else an unparseable event after this many content events
+  // Negative: off; else after this many content events, copies of the last one whose text is no
+  // valid JSON string (a bad escape, a control character, bad UTF-8): unparseable, same shape.
+  int bad_text_events_at = -1;
   bool no_done = false;          // the stream ends without data: [DONE]
   bool reject_prefill = false;   // a chat request ending with an assistant message gets a 400
 
