@@ -12,12 +12,12 @@ jobs=${FUZZ_JOBS:-2}
 max_len=${FUZZ_MAX_LEN:-8192}
 fixtures=${FUZZ_FIXTURES:-../shared/fixtures/providers}
 
-all_targets=(http_request http_response sse_stream chunk_shape request_json messages_request anthropic_response gemini_response ollama_response cohere_response bedrock_eventstream provider_error config_text env_refs)
+all_targets=(http_request http_response sse_stream chunk_shape request_json messages_request chat_translation anthropic_response gemini_response ollama_response cohere_response bedrock_eventstream provider_error config_text env_refs)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all_targets[@]}")
 
 declare -A dictionary=(
-  [http_request]=http [http_response]=http [sse_stream]=sse [chunk_shape]=json [request_json]=json [messages_request]=anthropic
+  [http_request]=http [http_response]=http [sse_stream]=sse [chunk_shape]=json [request_json]=json [messages_request]=anthropic [chat_translation]=json
   [anthropic_response]=anthropic [gemini_response]=gemini [ollama_response]=ollama [cohere_response]=cohere [bedrock_eventstream]=bedrock [provider_error]=json [config_text]=config [env_refs]=env_refs
 )
 
@@ -58,6 +58,7 @@ if [ -d "$fixtures" ]; then
   copy_fixtures provider_error "$fixtures"/*/error-*.json "$fixtures"/azure/*.json
   copy_fixtures request_json "$fixtures"/*/*.request.json "$fixtures"/openai/*.json
   copy_fixtures messages_request "$fixtures"/anthropic/*.request.json
+  copy_fixtures chat_translation "$fixtures"/openai/*.json "$fixtures"/*/*.request.json
   mkdir -p "$seeds/http_request" "$seeds/http_response"
   for file in "$fixtures"/*/*.request.json; do
     name=$(echo "${file#"$fixtures"/}" | tr / _)

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -150,6 +151,14 @@ struct ProviderVertexConfig {
 };
 // ---- end Vertex AI ----
 
+// The request fields drop_params may name: those a translating adapter refuses (or maps) for
+// want of a setting of the provider's. Pass-through adapters send every field as it is.
+inline constexpr std::string_view kDroppableParams[] = {
+    "user",       "safety_identifier", "metadata",         "service_tier", "store",
+    "modalities", "web_search_options", "prompt_cache_key", "verbosity",   "audio",
+    "prediction", "stream_options",    "logit_bias",       "top_logprobs", "seed",
+    "presence_penalty", "frequency_penalty"};
+
 struct ProviderConfig {
   std::string id;
   std::string name;
@@ -162,6 +171,9 @@ struct ProviderConfig {
   std::vector<ModelConfig> models;
   std::string default_model;
   std::string default_params_json;  // a JSON object text ("{...}") or empty
+  // drop_params: request fields a translating adapter leaves out instead of answering 400 (SDKs
+  // that always send user or metadata); each one of kDroppableParams.
+  std::vector<std::string> drop_params;
   bool enabled = true;
   int priority = 0;  // lower is preferred
   std::chrono::milliseconds timeout{60000};

@@ -375,6 +375,9 @@ bjson::object provider_json(const ProviderView& view) {
   boost::system::error_code ec;
   bjson::value params = c.default_params_json.empty() ? bjson::value(nullptr) : bjson::parse(c.default_params_json, ec);
   o["defaultParams"] = ec ? bjson::value(nullptr) : params;
+  bjson::array dropped;
+  for (const auto& name : c.drop_params) dropped.emplace_back(name);
+  o["dropParams"] = std::move(dropped);
   return o;
 }
 

@@ -32,7 +32,7 @@ inline constexpr KeySpec kMetricsKeys[] = {{"public"}};
 inline constexpr KeySpec kProviderKeys[] = {
     {"id"}, {"name"}, {"type"}, {"base_url", {"api_base"}}, {"api_key"},
     {"auth_type", {"auth"}}, {"auth_header"}, {"headers", {"custom_headers"}}, {"models"},
-    {"default_model"}, {"default_params"}, {"enabled"}, {"priority"}, {"timeout"},
+    {"default_model"}, {"default_params"}, {"drop_params"}, {"enabled"}, {"priority"}, {"timeout"},
     {"max_retries"}, {"timeouts"}, {"resume"}, {"rate_limit"}, {"budget"}, {"api_version"}, {"security"}, {"tls"},
     {"responses"}, {"http_version"},
     {"region", {"location"}}, {"access_key_id"}, {"secret_access_key"}, {"session_token"}, {"profile"},

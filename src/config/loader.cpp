@@ -530,6 +530,8 @@ class Loader {
       if (expect_map(*i, "a mapping of request parameters") && append_json(*i, json))
         p.default_params_json = std::move(json);
     }
+    const Item* drop_params = get(f, "drop_params");
+    if (drop_params) load_drop_params(*drop_params, p);
     if (auto* i = get(f, "enabled"))
       if (auto v = boolean(*i)) p.enabled = *v;
     if (auto* i = get(f, "priority"))
@@ -582,8 +584,25 @@ class Loader {
     if (auto problem = finish_aws_provider(p, get(f, "base_url") != nullptr); !problem.empty()) fail(item, problem);
     if (auto problem = http_version_problem(p)) fail(*http_version, *problem);
     load_auth(f, p);
+    if (drop_params && !p.drop_params.empty())
+      if (auto problem = drop_params_type_problem(p.type)) fail(*drop_params, *problem);
     if (p.name.empty()) p.name = p.id;
     return p;
+  }
+
+  // drop_params: [user, metadata, …], each a field of kDroppableParams.
+  void load_drop_params(const Item& item, ProviderConfig& p) {
+    if (!item.node.IsSequence()) {
+      fail(item, "expected a list of request fields (drop_params: [user, metadata]), got " + describe(item.node));
+      return;
+    }
+    for (size_t n = 0; n < item.node.size(); ++n) {
+      Item entry = element(item, n);
+      auto name = text(entry);
+      if (!name) continue;
+      if (auto problem = drop_param_problem(*name)) fail(entry, *problem);
+      else p.drop_params.push_back(std::move(*name));
+    }
   }
 
   void report(const config_detail::GovernanceIssues& issues, Loc fallback) {

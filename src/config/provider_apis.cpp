@@ -54,6 +54,20 @@ std::optional<std::string> responses_setting_problem(std::string_view type) {
          "as bytes, and a '" + std::string(type) + "' provider does not speak OpenAI's Responses API";
 }
 
+std::optional<std::string> drop_param_problem(std::string_view name) {
+  for (std::string_view known : kDroppableParams)
+    if (name == known) return std::nullopt;
+  std::string list;
+  for (std::string_view known : kDroppableParams) list += (list.empty() ? "" : ", ") + std::string(known);
+  return "\"" + std::string(name) + "\" is not a request field drop_params can drop (" + list + ")";
+}
+
+std::optional<std::string> drop_params_type_problem(std::string_view type) {
+  if (type != kOpenAICompatible && type != kAzureOpenAI) return std::nullopt;
+  return "drop_params is for translating adapters; a " + std::string(type) +
+         " provider passes every field through as the client sent it";
+}
+
 }  // namespace config_detail
 
 }  // namespace llmux

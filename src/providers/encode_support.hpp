@@ -157,6 +157,53 @@ inline Expected<ToolCallFields, Error> read_tool_call(simdjson::dom::element cal
   return f;
 }
 
+// One entry of an assistant message's thinking_blocks (LiteLLM's field for Claude's signed
+// reasoning, as llmux's answers carry it): {"type":"thinking","thinking","signature"} or
+// {"type":"redacted_thinking","data"}, given back unchanged so that Claude can check them.
+struct ThinkingBlock {
+  bool redacted = false;
+  std::string_view thinking, signature;  // a thinking block
+  std::string_view data;                 // a redacted_thinking block
+};
+
+inline Expected<ThinkingBlock, Error> read_thinking_block(simdjson::dom::element block, const FieldPath& path) {
+  ThinkingBlock b;
+  std::string_view type;
+  if (block["type"].get_string().get(type)) return invalid_at(path / ".type", " is required", "missing_required_parameter");
+  if (type == "redacted_thinking") {
+    b.redacted = true;
+    if (block["data"].get_string().get(b.data) || b.data.empty())
+      return invalid_at(path / ".data", " is required (the redacted block's data as the answer carried it)",
+                        "missing_required_parameter");
+    return b;
+  }
+  if (type != "thinking") return invalid_at(path / ".type", " must be thinking or redacted_thinking", "invalid_value");
+  json::read_optional(block["thinking"].get_string(), b.thinking);
+  if (block["signature"].get_string().get(b.signature) || b.signature.empty())
+    return invalid_at(path / ".signature", " is required (Claude checks the signature of the thinking it is given back)",
+                      "missing_required_parameter");
+  return b;
+}
+
+// Calls on_block(block) for each entry of the message's thinking_blocks, checked; nothing when
+// it has none.
+template <typename OnBlock>
+Expected<void, Error> for_each_thinking_block(simdjson::dom::element message, const FieldPath& message_path,
+                                              OnBlock&& on_block) {
+  simdjson::dom::element value;
+  if (message["thinking_blocks"].get(value) || value.is_null()) return {};
+  FieldPath path = message_path / ".thinking_blocks";
+  simdjson::dom::array blocks;
+  if (value.get_array().get(blocks)) return invalid_at(path, " must be an array of thinking blocks", "invalid_type");
+  size_t k = 0;
+  for (simdjson::dom::element block : blocks) {
+    auto read = read_thinking_block(block, path[k++]);
+    if (!read) return unexpected(std::move(read).error());
+    on_block(*read);
+  }
+  return {};
+}
+
 // One entry of the request's tools: a function.
 struct FunctionTool {
   std::string_view name;
@@ -271,29 +318,6 @@ inline Expected<ToolChoice, Error> read_tool_choice(simdjson::dom::object reques
   if (c.mode != "none" && c.mode != "auto" && c.mode != "required" && c.mode != "function")
     return invalid("'tool_choice' must be none, auto, required or a function", "tool_choice", "invalid_value");
   return c;
-}
-
-// The 400 for the first of `fields` the request sets that the provider has no setting for
-// ("'seed' is not supported for Anthropic models"). A field asking for the default sets nothing:
-// null, false, an empty object or array, and a penalty of 0 (no penalty).
-inline Expected<void, Error> refuse_settings(simdjson::dom::object request, std::initializer_list<std::string_view> fields,
-                                             std::string_view provider) {
-  for (std::string_view name : fields) {
-    simdjson::dom::element value;
-    if (request[name].get(value) || value.is_null()) continue;
-    bool flag = true;
-    double number = 1;
-    simdjson::dom::object members;
-    simdjson::dom::array items;
-    if (!value.get_bool().get(flag) && !flag) continue;
-    if (!value.get_object().get(members) && members.size() == 0) continue;
-    if (!value.get_array().get(items) && items.size() == 0) continue;
-    if (name.ends_with("_penalty") && !value.get_double().get(number) && number == 0) continue;
-    return invalid("'" + std::string(name) + "' is not supported for " + std::string(provider) +
-                       " models (they have no such setting)",
-                   std::string(name));
-  }
-  return {};
 }
 
 // parallel_tool_calls false, for a provider that cannot keep a model to one call per turn.

@@ -63,6 +63,35 @@ std::string_view finish_reason_name(FinishReason reason) noexcept {
   return "";
 }
 
+namespace {
+
+// Claude's signed reasoning and its redacted blocks as LiteLLM's thinking_blocks carry them, for
+// a chat client to give back on the assistant message of its next turn (a tool loop with
+// thinking on needs them). Nothing when the provider signed nothing.
+void append_thinking_blocks(std::string& out, const ChatResponse& r) {
+  if (r.reasoning_signature.empty() && r.redacted_reasoning.empty()) return;
+  out += ",\"thinking_blocks\":[";
+  bool first = true;
+  if (!r.reasoning_signature.empty()) {
+    out += "{\"type\":\"thinking\",\"thinking\":\"";
+    for (auto piece : r.reasoning) out += piece;
+    out += "\",\"signature\":\"";
+    out += r.reasoning_signature;
+    out += "\"}";
+    first = false;
+  }
+  for (auto data : r.redacted_reasoning) {
+    out += first ? "{" : ",{";
+    first = false;
+    out += "\"type\":\"redacted_thinking\",\"data\":\"";
+    out += data;
+    out += "\"}";
+  }
+  out += ']';
+}
+
+}  // namespace
+
 void write_chat_completion(const ChatResponse& r, int64_t created, std::string& out) {
   out += "{\"id\":";
   append_quoted(out, r.id);
@@ -83,6 +112,7 @@ void write_chat_completion(const ChatResponse& r, int64_t created, std::string& 
     for (auto piece : r.reasoning) out += piece;
     out += '"';
   }
+  append_thinking_blocks(out, r);
   if (!r.tool_calls.empty()) {
     out += ",\"tool_calls\":[";
     for (size_t i = 0; i < r.tool_calls.size(); ++i) {
@@ -176,9 +206,24 @@ void OpenAIChunkWriter::on_event(const StreamEvent& e) {
       out += '"';
       close_delta();
       break;
+    // Signed and redacted reasoning as LiteLLM's thinking_blocks carry them: the signature closes
+    // the reasoning_content streamed since the previous one.
     case Kind::reasoning_signature:
+      if (e.text.empty()) return;
+      open_delta();
+      out += "\"thinking_blocks\":[{\"type\":\"thinking\",\"thinking\":\"\",\"signature\":\"";
+      out += e.text;
+      out += "\"}]";
+      close_delta();
+      break;
     case Kind::redacted_reasoning:
-      return;  // OpenAI's chat completions have no field for them
+      if (e.text.empty()) return;
+      open_delta();
+      out += "\"thinking_blocks\":[{\"type\":\"redacted_thinking\",\"data\":\"";
+      out += e.text;
+      out += "\"}]";
+      close_delta();
+      break;
     case Kind::tool_call:
       open_delta();
       out += "\"tool_calls\":[{\"index\":";

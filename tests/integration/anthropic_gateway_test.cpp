@@ -248,5 +248,69 @@ TEST_F(AnthropicGatewayTest, UsageIsRecordedForTheProvider) {
   EXPECT_EQ(seen, expected);
 }
 
+// --- a tool loop with extended thinking: the fake signs its thinking and, as the API does, refuses a
+// second turn whose last assistant message does not start with it, signature intact.
+
+// The second turn's body: the first turn's assistant message (as the gateway gave it) and its result.
+std::string thinking_second_turn(const json::object& assistant) {
+  const auto& call = assistant.at("tool_calls").at(0).as_object();
+  return std::string(R"({"model":"fake-model","reasoning_effort":"low",)") + kTools +
+         R"(,"messages":[{"role":"user","content":"Weather in Oslo?"},)" + json::serialize(assistant) +
+         R"(,{"role":"tool","tool_call_id":)" + json::serialize(call.at("id")) + R"(,"content":"12 degrees"}]})";
+}
+
+json::object thinking_first_turn(const HttpResponse& r) {
+  EXPECT_EQ(r.status, 200) << r.body;
+  return json::parse(r.body).at("choices").at(0).at("message").as_object();
+}
+
+const std::string kThinkingAsk =
+    std::string(R"({"model":"fake-model","reasoning_effort":"low",)") + kTools +
+    R"(,"messages":[{"role":"user","content":"Weather in Oslo?"}]})";
+
+TEST_F(AnthropicGatewayTest, SignedThinkingComesOutAsThinkingBlocksAndGoesBackOnTheNextTurn) {
+  auto first = thinking_first_turn(chat(kThinkingAsk));
+  ASSERT_TRUE(first.contains("tool_calls")) << json::serialize(first);
+  ASSERT_TRUE(first.contains("thinking_blocks")) << json::serialize(first);
+  const auto& block = first.at("thinking_blocks").at(0).as_object();
+  EXPECT_EQ(block.at("type").as_string(), "thinking");
+  EXPECT_EQ(block.at("thinking"), first.at("reasoning_content"));
+  std::string signature(block.at("signature").as_string());
+  EXPECT_FALSE(signature.empty());
+
+  auto r = chat(thinking_second_turn(first));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(json::parse(r.body).at("choices").at(0).at("message").at("content").as_string().empty());
+  json::object upstream = json::parse(last_upstream_request().at("body").as_string()).as_object();
+  const auto& sent = upstream.at("messages").at(1).at("content").as_array();
+  ASSERT_GE(sent.size(), 2u);
+  EXPECT_EQ(sent.at(0).at("type").as_string(), "thinking");
+  EXPECT_EQ(sent.at(0).at("signature").as_string(), signature);
+  EXPECT_EQ(sent.at(0).at("thinking"), first.at("reasoning_content"));
+  EXPECT_EQ(sent.at(1).at("type").as_string(), "tool_use");
+}
+
+TEST_F(AnthropicGatewayTest, WithoutTheThinkingBlocksOrWithATamperedSignatureClaudeRefusesTheTurn) {
+  auto first = thinking_first_turn(chat(kThinkingAsk));
+  ASSERT_TRUE(first.contains("thinking_blocks")) << json::serialize(first);
+  json::object bare = first;
+  bare.erase("thinking_blocks");
+  auto refused = chat(thinking_second_turn(bare));
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("must start with a thinking block"), std::string::npos) << refused.body;
+
+  json::object tampered = first;
+  tampered["thinking_blocks"].as_array()[0].as_object()["signature"] = "fakesig0000000000000000";
+  auto bad = chat(thinking_second_turn(tampered));
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("Invalid `signature`"), std::string::npos) << bad.body;
+
+  json::object unsigned_block = first;
+  unsigned_block["thinking_blocks"].as_array()[0].as_object().erase("signature");
+  auto unsigned_turn = chat(thinking_second_turn(unsigned_block));
+  ASSERT_EQ(unsigned_turn.status, 400) << unsigned_turn.body;
+  EXPECT_EQ(json::parse(unsigned_turn.body).at("error").at("param").as_string(), "messages[1].thinking_blocks[0].signature");
+}
+
 }  // namespace
 }  // namespace llmux::test

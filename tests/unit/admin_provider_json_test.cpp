@@ -189,5 +189,25 @@ TEST(ProviderJson, SaysWhetherTheProviderServesTheResponsesApi) {
   EXPECT_TRUE(provider_json({&c, &written, "store", false}).at("responses").as_bool());
 }
 
+// drop_params through the admin API: written in camelCase, stored in snake_case, checked by the
+// loader at its field, shown back as dropParams.
+TEST(ProviderJson, DropParamsAreStoredCheckedAndShown) {
+  auto in = parse_provider_body(R"({"id":"gem","type":"gemini","apiKey":"k-000001","dropParams":["user","metadata"]})",
+                                BodyMode::whole);
+  ASSERT_TRUE(in) << joined_message(in.error());
+  YAML::Node stored = canonical_settings(in->settings);
+  EXPECT_NE(yaml(stored).find("drop_params"), std::string::npos) << yaml(stored);
+  EXPECT_TRUE(validate(in->id, stored).empty()) << joined_message(validate(in->id, stored));
+  auto bad = parse_provider_body(R"({"id":"gem","type":"gemini","apiKey":"k-000001","dropParams":["usr"]})", BodyMode::whole);
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(validate(bad->id, canonical_settings(bad->settings)).empty());
+
+  ProviderConfig c;
+  c.id = "gem";
+  c.drop_params = {"user", "metadata"};
+  YAML::Node written = YAML::Load("drop_params: [user, metadata]\n");
+  EXPECT_EQ(provider_json({&c, &written, "store", false}).at("dropParams"), bjson::parse(R"(["user","metadata"])"));
+}
+
 }  // namespace
 }  // namespace llmux::admin

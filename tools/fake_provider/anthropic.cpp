@@ -30,6 +30,59 @@ std::string event(std::string_view name, std::string_view data) {
   return e;
 }
 
+// ---- extended thinking ---------------------------------------------------------------------
+// A thinking answer starts with a thinking block signed over its text (FNV-1a here, an opaque
+// token at Anthropic); a later turn must give it back unchanged, as the API checks.
+
+bool thinking_enabled(const json::object& req) {
+  auto* thinking = req.if_contains("thinking");
+  return thinking && thinking->is_object() && str_field(thinking->get_object(), "type") == "enabled";
+}
+
+std::string thinking_signature(std::string_view thinking) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : thinking) h = (h ^ c) * 1099511628211ull;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string sig = "fakesig";
+  for (int shift = 60; shift >= 0; shift -= 4) sig += kHex[(h >> shift) & 15];
+  return sig;
+}
+
+std::string thinking_text(std::string_view said) { return "The user asked: " + std::string(said); }
+
+// What the API says of thinking given back in the messages: a signature that does not match, and
+// (in a tool loop) a last assistant turn that does not start with its thinking.
+std::optional<std::string> invalid_thinking(const json::array& msgs) {
+  std::size_t last_assistant = msgs.size();
+  for (std::size_t i = 0; i < msgs.size(); ++i) {
+    auto& o = msgs[i].get_object();
+    if (str_field(o, "role") != "assistant") continue;
+    last_assistant = i;
+    auto* blocks = o.at("content").if_array();
+    if (!blocks) continue;
+    for (std::size_t k = 0; k < blocks->size(); ++k) {
+      auto* b = (*blocks)[k].if_object();
+      if (!b || str_field(*b, "type") != "thinking") continue;
+      if (str_field(*b, "signature") != thinking_signature(str_field(*b, "thinking")))
+        return "messages." + std::to_string(i) + ".content." + std::to_string(k) + ": Invalid `signature` in `thinking` block";
+    }
+  }
+  if (last_assistant == msgs.size() || last_assistant + 1 >= msgs.size()) return std::nullopt;
+  auto& content = msgs[last_assistant].get_object().at("content");
+  auto* blocks = content.if_array();
+  bool uses_tool = blocks && std::any_of(blocks->begin(), blocks->end(), [](auto& b) {
+                     auto* o = b.if_object();
+                     return o && str_field(*o, "type") == "tool_use";
+                   });
+  if (!uses_tool) return std::nullopt;
+  auto first = str_field(blocks->front().get_object(), "type");
+  if (first == "thinking" || first == "redacted_thinking") return std::nullopt;
+  return "messages." + std::to_string(last_assistant) + ".content.0.type: Expected `thinking` or `redacted_thinking`, but found `" +
+         std::string(first) + "`. When `thinking` is enabled, a final `assistant` message must start with a thinking block "
+         "(preceeding the lastmost set of `tool_use` and `tool_result` blocks). We recommend you include thinking blocks "
+         "from previous turns. To avoid this requirement, disable `thinking`.";
+}
+
 // ---- request checks ------------------------------------------------------------------------
 // Messages follow the API's own (pydantic-style "field: problem") so that a client's error
 // handling sees what it would see from the real service.
@@ -74,6 +127,8 @@ std::optional<std::string> invalid(const json::object& req) {
     if (!content->is_string() && !content->is_array()) return at + ".content: Input should be a valid list";
   }
 
+  if (thinking_enabled(req))
+    if (auto problem = invalid_thinking(msgs->get_array())) return problem;
   if (auto* system = req.if_contains("system"); system && !system->is_string() && !system->is_array())
     return "system: Input should be a valid list";
   if (auto* tools = req.if_contains("tools")) {
@@ -224,6 +279,14 @@ Reply message(const json::object& req, std::string_view model, const Script& s, 
     Reply r;
     r.body = message_head(id, model);
     r.body += ",\"content\":[";
+    if (thinking_enabled(req)) {
+      std::string thought = thinking_text(c.said);
+      r.body += "{\"type\":\"thinking\",\"thinking\":";
+      append_str(r.body, thought);
+      r.body += ",\"signature\":";
+      append_str(r.body, thinking_signature(thought));
+      r.body += "},";
+    }
     if (call) {
       tool_block(r.body, call->input);
     } else {

@@ -10,6 +10,7 @@
 #include "core/text.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/encode_support.hpp"
+#include "providers/settings_support.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 
 namespace llmux::providers {
@@ -30,13 +31,14 @@ using encode::kTools;
 // Writes the request in Anthropic's shape while reading OpenAI's. One instance per call.
 class RequestTranslator {
  public:
-  RequestTranslator(object request, std::string& out) : request_(request), out_(out) {}
+  RequestTranslator(object request, std::string& out, encode::DroppedParams dropped)
+      : request_(request), out_(out), dropped_(dropped) {}
 
   // `vertex.anthropic_version` set: the body Vertex AI takes, whose model is in the URL, whose API
   // version is the body's anthropic_version and whose betas are its anthropic_beta.
   Expected<void, Error> run(std::string_view model, const VertexBody& vertex, bool stream,
                             const json::JsonMembers& defaults) {
-    if (auto checked = reject_inexpressible(); !checked) return checked;
+    if (auto checked = reject_inexpressible(!vertex.anthropic_version.empty()); !checked) return checked;
     auto thinking = read_thinking(defaults);
     if (!thinking) return unexpected(std::move(thinking).error());
     if (vertex.anthropic_version.empty()) {
@@ -70,13 +72,8 @@ class RequestTranslator {
     }
     if (auto done = write_stop(); !done) return done;
     if (auto done = write_tools(); !done) return done;
-    std::string_view user;
-    if (!request_["user"].get_string().get(user)) {
-      out_ += ",\"metadata\":{\"user_id\":";
-      append_json_string(out_, user);
-      out_ += '}';
-      written("metadata");
-    }
+    if (auto done = write_end_user(); !done) return done;
+    if (vertex.anthropic_version.empty()) write_service_tier();
     if (stream) {
       out_ += ",\"stream\":true";
       written("stream");
@@ -94,15 +91,21 @@ class RequestTranslator {
   }
 
  private:
-  Expected<void, Error> reject_inexpressible() {
+  // On Vertex AI, Claude has one service tier: service_tier asks for more than auto or default.
+  Expected<void, Error> reject_inexpressible(bool on_vertex) {
     int64_t n;
     if (!request_["n"].get_int64().get(n) && n != 1)
       return invalid("'n' must be 1: Anthropic returns one choice per request", "n");
-    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logit_bias",
-                                                          "logprobs", "top_logprobs", "prediction", "audio"},
-                                               "Anthropic");
+    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logprobs"},
+                                               "Anthropic", dropped_);
         !refused)
       return refused;
+    if (on_vertex) {
+      if (auto refused = encode::refuse_unexpressed(request_, {"service_tier"}, "Claude on Vertex AI", dropped_); !refused)
+        return refused;
+    } else if (auto tier = service_tier(); !tier) {
+      return unexpected(std::move(tier).error());
+    }
     object format;
     std::string_view type;
     if (!request_["response_format"].get_object().get(format) && !format["type"].get_string().get(type) &&
@@ -111,6 +114,41 @@ class RequestTranslator {
                      "describe the JSON in the prompt or use a tool",
                      "response_format");
     return {};
+  }
+
+  // user (or safety_identifier) → metadata.user_id, Anthropic's id of the end user.
+  Expected<void, Error> write_end_user() {
+    auto user = encode::read_end_user(request_, "Anthropic", dropped_);
+    if (!user) return unexpected(std::move(user).error());
+    if (user->empty()) return {};
+    out_ += ",\"metadata\":{\"user_id\":";
+    append_json_string(out_, *user);
+    out_ += '}';
+    written("metadata");
+    return {};
+  }
+
+  // OpenAI's service_tier in Anthropic's terms: auto → "auto" (Priority Tier when the
+  // organisation has it), default → "standard_only"; "" when the request sets none. Other tiers
+  // (flex, scale, priority) have no Anthropic setting of their own.
+  Expected<std::string_view, Error> service_tier() {
+    std::string_view tier;
+    element value;
+    if (dropped_.contains("service_tier") || request_["service_tier"].get(value) || value.is_null()) return tier;
+    if (value.get_string().get(tier) || (tier != "auto" && tier != "default"))
+      return invalid("'service_tier' must be auto or default for Anthropic models (they become service_tier auto and "
+                     "standard_only)",
+                     "service_tier", "invalid_value");
+    return tier == "auto" ? std::string_view("auto") : std::string_view("standard_only");
+  }
+
+  void write_service_tier() {
+    auto tier = service_tier();
+    if (!tier || tier->empty()) return;  // checked by reject_inexpressible
+    out_ += ",\"service_tier\":\"";
+    out_ += *tier;
+    out_ += '"';
+    written("service_tier");
   }
 
   // What reasoning_effort asks of Claude: nullopt for no thinking setting, a budget of 0 for
@@ -324,21 +362,38 @@ class RequestTranslator {
     out_ += "}}";
   }
 
-  // Text, then one tool_use block per tool call. Returns how many blocks were written.
+  // The thinking_blocks given back (first, as Claude wants them), text, then one tool_use block
+  // per tool call. Returns how many blocks were written.
   Expected<int, Error> write_assistant_blocks(element message, const FieldPath& path) {
     int blocks = 0;
+    auto thinking = encode::for_each_thinking_block(message, path, [&](const encode::ThinkingBlock& b) {
+      if (blocks++) out_ += ',';
+      if (b.redacted) {
+        out_ += "{\"type\":\"redacted_thinking\",\"data\":";
+        append_json_string(out_, b.data);
+      } else {
+        out_ += "{\"type\":\"thinking\",\"thinking\":";
+        append_json_string(out_, b.thinking);
+        out_ += ",\"signature\":";
+        append_json_string(out_, b.signature);
+      }
+      out_ += '}';
+    });
+    if (!thinking) return unexpected(std::move(thinking).error());
     element content;
     std::string_view text;
     if (!message["content"].get(content) && !content.is_null()) {
       if (!content.get_string().get(text)) {
         if (!text.empty()) {
+          if (blocks++) out_ += ',';
           text_block(text);
-          ++blocks;
         }
       } else {
         size_t mark = out_.size();
+        if (blocks) out_ += ',';
         if (auto done = write_text_blocks(content, path / ".content"); !done) return unexpected(std::move(done).error());
-        if (out_.size() > mark) ++blocks;
+        if (out_.size() > mark + (blocks ? 1 : 0)) ++blocks;
+        else out_.resize(mark);
       }
     }
     array calls;
@@ -436,6 +491,7 @@ class RequestTranslator {
 
   object request_;
   std::string& out_;
+  encode::DroppedParams dropped_;
   encode::WrittenKeys written_;
 };
 
@@ -444,25 +500,28 @@ class RequestTranslator {
 namespace {
 
 Expected<void, Error> translate(std::string_view openai_body, std::string_view model, const VertexBody& vertex,
-                                bool stream, const json::JsonMembers& default_params, std::string& out) {
+                                bool stream, const json::JsonMembers& default_params, std::string& out,
+                                std::span<const std::string> dropped) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   object request;
   if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
     return invalid("the request body must be a JSON object", {}, "invalid_json");
-  return RequestTranslator(request, out).run(model, vertex, stream, default_params);
+  return RequestTranslator(request, out, encode::DroppedParams(dropped)).run(model, vertex, stream, default_params);
 }
 
 }  // namespace
 
 Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                             const json::JsonMembers& default_params, std::string& out) {
-  return translate(openai_body, model, {}, stream, default_params, out);
+                                             const json::JsonMembers& default_params, std::string& out,
+                                             std::span<const std::string> dropped) {
+  return translate(openai_body, model, {}, stream, default_params, out, dropped);
 }
 
 Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, const VertexBody& vertex, bool stream,
-                                                    const json::JsonMembers& default_params, std::string& out) {
-  return translate(openai_body, {}, vertex, stream, default_params, out);
+                                                    const json::JsonMembers& default_params, std::string& out,
+                                                    std::span<const std::string> dropped) {
+  return translate(openai_body, {}, vertex, stream, default_params, out, dropped);
 }
 
 AnthropicProvider::AnthropicProvider(ProviderConfig config, UpstreamLimits limits)
@@ -485,7 +544,7 @@ Expected<void, Error> AnthropicProvider::encode_into(const EncodeInput& in, http
   if (in.endpoint != Endpoint::chat_completions) return unexpected(unsupported_endpoint(*this, in.endpoint));
   begin_post(in, messages_url_, fixed_headers_, out);
   add_beta_header(in, out);
-  return translate_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
+  return translate_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body, config_.drop_params);
 }
 
 // The client's anthropic-beta goes with its request: the features it names change what the

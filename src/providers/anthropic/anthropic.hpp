@@ -5,6 +5,8 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <string>
 
 #include "providers/provider.hpp"
 
@@ -41,8 +43,10 @@ class AnthropicProvider final : public Provider {
 // audio part, a JSON response format, arguments that are not a JSON object). reasoning_effort
 // becomes `thinking` (budgets as encode::thinking_budget gives them; "none" disables it), with
 // Anthropic's rules for thinking checked (encode::plan_claude_thinking).
+// Fields in `dropped` (the provider's drop_params) are left out instead of refused or mapped.
 Expected<void, Error> translate_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                             const json::JsonMembers& default_params, std::string& out);
+                                             const json::JsonMembers& default_params, std::string& out,
+                                             std::span<const std::string> dropped = {});
 
 // What sets the body for Claude on Vertex AI apart.
 struct VertexBody {
@@ -54,7 +58,8 @@ struct VertexBody {
 // "model" (the URL names it), `anthropic_version` as its first member, and the client's betas as
 // the `anthropic_beta` list (Vertex reads them from the body, not a header).
 Expected<void, Error> translate_vertex_chat_request(std::string_view openai_body, const VertexBody& vertex, bool stream,
-                                                    const json::JsonMembers& default_params, std::string& out);
+                                                    const json::JsonMembers& default_params, std::string& out,
+                                                    std::span<const std::string> dropped = {});
 
 // Decodes Anthropic message bodies and message streams (message_start … message_stop).
 std::unique_ptr<ResponseDecoder> make_anthropic_decoder();

@@ -9,6 +9,7 @@
 #include "core/text.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/encode_support.hpp"
+#include "providers/settings_support.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 
 namespace llmux::providers {
@@ -33,7 +34,8 @@ constexpr int64_t kClaudeDefaultMaxTokens = 4096;
 // separate messages, Converse's are blocks of one user turn).
 class ConverseTranslator {
  public:
-  ConverseTranslator(object request, std::string& out) : request_(request), out_(out) {}
+  ConverseTranslator(object request, std::string& out, encode::DroppedParams dropped)
+      : request_(request), out_(out), dropped_(dropped) {}
 
   Expected<void, Error> run(std::string_view model, const json::JsonMembers& defaults) {
     if (auto refused = refuse_unsupported(); !refused) return refused;
@@ -49,13 +51,8 @@ class ConverseTranslator {
     if (auto done = write_inference_config(); !done) return done;
     if (auto done = write_tools(); !done) return done;
     write_reasoning();
-    std::string_view user;
-    if (!request_["user"].get_string().get(user)) {
-      out_ += ",\"requestMetadata\":{\"user\":";
-      append_json_string(out_, user);
-      out_ += '}';
-      written("requestMetadata");
-    }
+    if (auto done = write_request_metadata(); !done) return done;
+    if (auto done = write_service_tier(); !done) return done;
     for (const auto& [key, value] : defaults) {
       if (key == "messages" || written_.contains(key)) continue;
       out_ += ',';
@@ -75,9 +72,13 @@ class ConverseTranslator {
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Bedrock models", "logprobs");
     if (auto refused = encode::refuse_serial_tool_calls(request_, "Bedrock"); !refused) return refused;
-    if (auto refused = encode::refuse_settings(request_, {"seed", "presence_penalty", "frequency_penalty", "logit_bias",
-                                                          "top_logprobs", "audio", "prediction"},
-                                               "Bedrock");
+    // metadata is Converse's requestMetadata (write_request_metadata), not a setting of OpenAI's service.
+    for (std::string_view name : encode::kOpenAIServiceSettings) {
+      if (name == "metadata") continue;
+      if (auto refused = encode::refuse_unexpressed(request_, {name}, "Bedrock", dropped_); !refused) return refused;
+    }
+    if (auto refused = encode::refuse_unexpressed(request_, {"seed", "presence_penalty", "frequency_penalty"}, "Bedrock",
+                                                  dropped_);
         !refused)
       return refused;
     object format;
@@ -87,6 +88,60 @@ class ConverseTranslator {
       return invalid("response_format '" + std::string(type) +
                          "' is not supported for Bedrock models (describe the JSON in the prompt, or use a tool)",
                      "response_format");
+    return {};
+  }
+
+  // requestMetadata, the string pairs Bedrock's invocation logs keep: "user" from user (or
+  // safety_identifier), then the members of OpenAI's metadata, whose values are strings too.
+  Expected<void, Error> write_request_metadata() {
+    auto user = encode::read_end_user(request_, "Bedrock", dropped_);
+    if (!user) return unexpected(std::move(user).error());
+    object metadata;
+    bool has_metadata = !dropped_.contains("metadata") && !request_["metadata"].get_object().get(metadata) &&
+                        metadata.size() > 0;
+    if (user->empty() && !has_metadata) return {};
+    out_ += ",\"requestMetadata\":{";
+    bool first = true;
+    if (!user->empty()) {
+      out_ += "\"user\":";
+      append_json_string(out_, *user);
+      first = false;
+    }
+    if (has_metadata) {
+      for (auto member : metadata) {
+        std::string_view value;
+        if (member.value.get_string().get(value))
+          return invalid("'metadata." + std::string(member.key) + "' must be a string (Bedrock's requestMetadata holds strings)",
+                         "metadata." + std::string(member.key), "invalid_type");
+        if (member.key == "user" && !user->empty())
+          return invalid("'metadata.user' and 'user' both set Bedrock's requestMetadata.user", "metadata.user",
+                         "invalid_value");
+        out_ += first ? "" : ",";
+        first = false;
+        append_json_string(out_, member.key);
+        out_ += ':';
+        append_json_string(out_, value);
+      }
+    }
+    out_ += '}';
+    written("requestMetadata");
+    return {};
+  }
+
+  // OpenAI's service_tier → Converse's serviceTier: default, flex and priority are Bedrock's
+  // tiers of those names; auto leaves the choice to Bedrock (nothing is sent); scale has none.
+  Expected<void, Error> write_service_tier() {
+    element value;
+    if (dropped_.contains("service_tier") || request_["service_tier"].get(value) || value.is_null()) return {};
+    std::string_view tier;
+    if (value.get_string().get(tier) || (tier != "auto" && tier != "default" && tier != "flex" && tier != "priority"))
+      return invalid("'service_tier' must be auto, default, flex or priority for Bedrock models (its serviceTier)",
+                     "service_tier", "invalid_value");
+    if (tier == "auto") return {};
+    out_ += ",\"serviceTier\":{\"type\":\"";
+    out_ += tier;
+    out_ += "\"}";
+    written("serviceTier");
     return {};
   }
 
@@ -180,8 +235,25 @@ class ConverseTranslator {
     return {};
   }
 
+  // The thinking_blocks given back become reasoningContent blocks (first), then text and toolUse.
   Expected<void, Error> write_assistant(element message, element content, bool has_content, const FieldPath& path) {
     bool wrote = false;
+    auto thinking = encode::for_each_thinking_block(message, path, [&](const encode::ThinkingBlock& b) {
+      open_turn("assistant");
+      if (b.redacted) {
+        out_ += "{\"reasoningContent\":{\"redactedContent\":";
+        append_json_string(out_, b.data);
+        out_ += "}}";
+      } else {
+        out_ += "{\"reasoningContent\":{\"reasoningText\":{\"text\":";
+        append_json_string(out_, b.thinking);
+        out_ += ",\"signature\":";
+        append_json_string(out_, b.signature);
+        out_ += "}}}";
+      }
+      wrote = true;
+    });
+    if (!thinking) return thinking;
     if (has_content) {
       auto texts = encode::for_each_text_part(content, path / ".content", [&](std::string_view text, bool) {
         if (text.empty()) return;  // Converse refuses blank text blocks
@@ -354,6 +426,7 @@ class ConverseTranslator {
 
   object request_;
   std::string& out_;
+  encode::DroppedParams dropped_;
   std::string_view turn_role_;
   encode::WrittenKeys written_;
   std::optional<encode::ClaudeThinking> thinking_;  // set when reasoning_effort turns Claude's thinking on
@@ -381,13 +454,14 @@ std::string bedrock_model_segment(std::string_view model) {
 }
 
 Expected<void, Error> translate_bedrock_request(std::string_view openai_body, std::string_view model,
-                                                const json::JsonMembers& default_params, std::string& out) {
+                                                const json::JsonMembers& default_params, std::string& out,
+                                                std::span<const std::string> dropped) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   object request;
   if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
     return invalid("the request body must be a JSON object", {}, "invalid_json");
-  return ConverseTranslator(request, out).run(model, default_params);
+  return ConverseTranslator(request, out, encode::DroppedParams(dropped)).run(model, default_params);
 }
 
 std::string_view bedrock_error_type(std::string_view exception, int status) {
@@ -485,7 +559,7 @@ Expected<void, Error> BedrockProvider::encode_into(const EncodeInput& in, http::
     line.assign("x-request-id: ");
     line.append(in.request_id);
   }
-  if (auto done = translate_bedrock_request(in.body, in.upstream_model, default_params_, out.body); !done) return done;
+  if (auto done = translate_bedrock_request(in.body, in.upstream_model, default_params_, out.body, config_.drop_params); !done) return done;
   if (signer_) sign(*signer_, out);
   return {};
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -51,8 +52,10 @@ std::string bedrock_model_segment(std::string_view model);
 
 // OpenAI chat completions request body → Converse request body, appended to `out`. Fails with a
 // 400 naming the field for what Converse cannot express.
+// Fields in `dropped` (the provider's drop_params) are left out instead of refused or mapped.
 Expected<void, Error> translate_bedrock_request(std::string_view openai_body, std::string_view model,
-                                                const json::JsonMembers& default_params, std::string& out);
+                                                const json::JsonMembers& default_params, std::string& out,
+                                                std::span<const std::string> dropped = {});
 
 // OpenAI's error type for a Bedrock exception name (either case of its first letter, as the
 // x-amzn-ErrorType header and stream exceptions write them) or, without one, an HTTP status.

@@ -5,6 +5,7 @@
 #include "core/json_text.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/encode_support.hpp"
+#include "providers/settings_support.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 
 namespace llmux::providers {
@@ -34,7 +35,8 @@ Expected<object, Error> parse_request(std::string_view body) {
 // all but a few names, so they are checked and copied member by member (only what Cohere reads).
 class CohereChatTranslator {
  public:
-  CohereChatTranslator(object request, std::string& out) : request_(request), out_(out) {}
+  CohereChatTranslator(object request, std::string& out, encode::DroppedParams dropped)
+      : request_(request), out_(out), dropped_(dropped) {}
 
   Expected<void, Error> run(std::string_view model, bool stream, const json::JsonMembers& defaults) {
     int64_t n;
@@ -43,7 +45,7 @@ class CohereChatTranslator {
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Cohere models through llmux", "logprobs");
     if (auto refused = encode::refuse_serial_tool_calls(request_, "Cohere"); !refused) return refused;
-    if (auto refused = encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Cohere");
+    if (auto refused = encode::refuse_settings(request_, {"user", "safety_identifier", "service_tier"}, "Cohere", dropped_);
         !refused)
       return refused;
     array messages;
@@ -245,6 +247,7 @@ class CohereChatTranslator {
 
   object request_;
   std::string& out_;
+  encode::DroppedParams dropped_;
   std::string_view written_[16];
   size_t written_count_ = 0;
 };
@@ -254,10 +257,11 @@ class CohereChatTranslator {
 std::string cohere_root(std::string_view base_url) { return api_root(base_url, {"/v1", "/v2"}); }
 
 Expected<void, Error> translate_cohere_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                                    const json::JsonMembers& default_params, std::string& out) {
+                                                    const json::JsonMembers& default_params, std::string& out,
+                                                    std::span<const std::string> dropped) {
   auto request = parse_request(openai_body);
   if (!request) return unexpected(std::move(request).error());
-  return CohereChatTranslator(*request, out).run(model, stream, default_params);
+  return CohereChatTranslator(*request, out, encode::DroppedParams(dropped)).run(model, stream, default_params);
 }
 
 Expected<void, Error> translate_cohere_embed_request(std::string_view openai_body, std::string_view model,
@@ -318,7 +322,8 @@ Expected<void, Error> CohereProvider::encode_into(const EncodeInput& in, http::U
   begin_post(in, endpoint_url(in.endpoint), fixed_headers_, out);
   if (in.endpoint == Endpoint::embeddings)
     return translate_cohere_embed_request(in.body, in.upstream_model, default_params_, out.body);
-  return translate_cohere_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
+  return translate_cohere_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body,
+                                       config_.drop_params);
 }
 
 http::UpstreamRequest CohereProvider::list_models_request() const {

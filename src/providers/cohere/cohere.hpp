@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -40,8 +41,10 @@ std::string cohere_root(std::string_view base_url);
 
 // OpenAI chat completions request body → Cohere v2 chat request body, appended to `out`. Fails
 // with a 400 naming the field for what Cohere cannot express (n > 1, a named tool_choice, audio).
+// Fields in `dropped` (the provider's drop_params) are left out instead of refused.
 Expected<void, Error> translate_cohere_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                                    const json::JsonMembers& default_params, std::string& out);
+                                                    const json::JsonMembers& default_params, std::string& out,
+                                                    std::span<const std::string> dropped = {});
 
 // OpenAI embeddings request body → Cohere v2 embed request body (input_type search_document
 // unless the default params say otherwise), appended to `out`.

@@ -36,13 +36,18 @@ FinishReason finish_reason(std::string_view reason) {
 
 bool is_failure(std::string_view reason) { return reason == "ERROR" || reason == "TIMEOUT"; }
 
-// usage: billed_units when present (what Cohere charges for), else tokens.
+// usage: billed_units when present (what Cohere charges for), else tokens; cached_tokens (prompt
+// tokens that hit Cohere's cache) as prompt_tokens_details.cached_tokens.
 struct CohereUsage {
-  int64_t billed_in = 0, billed_out = 0, tokens_in = 0, tokens_out = 0;
+  int64_t billed_in = 0, billed_out = 0, tokens_in = 0, tokens_out = 0, cached = 0;
   bool billed = false, tokens = false;
 
   simdjson::error_code read(od::value usage) {
     return for_each_member(usage, [this](std::string_view key, od::value value) -> simdjson::error_code {
+      if (key == "cached_tokens") {
+        cached = integer(value);
+        return simdjson::SUCCESS;
+      }
       bool is_billed = key == "billed_units";
       if (!is_billed && key != "tokens") return simdjson::SUCCESS;
       (is_billed ? billed : tokens) = true;
@@ -58,6 +63,7 @@ struct CohereUsage {
     u.prompt_tokens = billed ? billed_in : tokens_in;
     u.completion_tokens = billed ? billed_out : tokens_out;
     u.total_tokens = json::add_tokens(u.prompt_tokens, u.completion_tokens);
+    u.cached_tokens = cached;
     u.reported = billed || tokens;
     return u;
   }

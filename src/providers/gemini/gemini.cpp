@@ -10,6 +10,7 @@
 #include "core/text.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/encode_support.hpp"
+#include "providers/settings_support.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 
 namespace llmux::providers {
@@ -31,8 +32,8 @@ using encode::kTools;
 // Writes the request in Gemini's shape while reading OpenAI's. One instance per call.
 class GeminiRequestTranslator {
  public:
-  GeminiRequestTranslator(object request, std::string_view model, std::string& out)
-      : request_(request), model_(model), out_(out) {}
+  GeminiRequestTranslator(object request, std::string_view model, std::string& out, encode::DroppedParams dropped)
+      : request_(request), model_(model), out_(out), dropped_(dropped) {}
 
   Expected<void, Error> run(const json::JsonMembers& defaults) {
     if (auto checked = reject_inexpressible(); !checked) return checked;
@@ -65,7 +66,7 @@ class GeminiRequestTranslator {
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Gemini models", "logprobs");
     if (auto refused = encode::refuse_serial_tool_calls(request_, "Gemini"); !refused) return refused;
-    return encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Gemini");
+    return encode::refuse_settings(request_, {"user", "safety_identifier", "service_tier"}, "Gemini", dropped_);
   }
 
   // System and developer messages, wherever they stand, become systemInstruction.
@@ -447,6 +448,7 @@ class GeminiRequestTranslator {
   object request_;
   std::string_view model_;  // the model id, without "models/"
   std::string& out_;
+  encode::DroppedParams dropped_;
   std::vector<Call> calls_;  // the assistant messages' tool calls so far, for their results' names
   std::string_view written_[8];
   size_t written_count_ = 0;
@@ -474,14 +476,15 @@ std::string retry_delay_seconds(std::string_view delay) {
 }  // namespace
 
 Expected<void, Error> translate_gemini_request(std::string_view openai_body, std::string_view model,
-                                               const json::JsonMembers& default_params, std::string& out) {
+                                               const json::JsonMembers& default_params, std::string& out,
+                                               std::span<const std::string> dropped) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   object request;
   if (parser.parse(json::padded_copy(openai_body, buffer)).get_object().get(request))
     return invalid("the request body must be a JSON object", {}, "invalid_json");
   if (model.starts_with("models/")) model.remove_prefix(7);
-  return GeminiRequestTranslator(request, model, out).run(default_params);
+  return GeminiRequestTranslator(request, model, out, encode::DroppedParams(dropped)).run(default_params);
 }
 
 Expected<std::string_view, Error> gemini_model_segment(std::string_view model) {
@@ -522,7 +525,7 @@ Expected<void, Error> GeminiProvider::encode_into(const EncodeInput& in, http::U
   out.url += '/';
   out.url += *model;
   out.url += in.stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-  return translate_gemini_request(in.body, *model, default_params_, out.body);
+  return translate_gemini_request(in.body, *model, default_params_, out.body, config_.drop_params);
 }
 
 http::UpstreamRequest GeminiProvider::list_models_request() const {

@@ -12,6 +12,8 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <string>
 
 #include "providers/provider.hpp"
 
@@ -41,8 +43,10 @@ class GeminiProvider final : public Provider {
 // parallel_tool_calls false, an audio part, a tool result for an unknown call, reasoning_effort
 // "none" for a Gemini 3 model). `model` decides how reasoning_effort is written (thinkingLevel
 // for Gemini 3 models, thinkingBudget for earlier ones).
+// Fields in `dropped` (the provider's drop_params) are left out instead of refused.
 Expected<void, Error> translate_gemini_request(std::string_view openai_body, std::string_view model,
-                                               const json::JsonMembers& default_params, std::string& out);
+                                               const json::JsonMembers& default_params, std::string& out,
+                                               std::span<const std::string> dropped = {});
 
 // The model path segment for a model id ("gemini-2.5-flash", or "models/gemini-2.5-flash"); an
 // id that cannot stand in a URL path is an error.

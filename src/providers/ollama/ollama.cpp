@@ -6,6 +6,7 @@
 #include "core/text.hpp"
 #include "json/simdjson_support.hpp"
 #include "providers/encode_support.hpp"
+#include "providers/settings_support.hpp"
 #include "providers/openai_compatible/openai_compatible.hpp"
 
 namespace llmux::providers {
@@ -32,7 +33,8 @@ Expected<object, Error> parse_request(std::string_view body, simdjson::dom::pars
 // Writes the request in Ollama's shape while reading OpenAI's. One instance per call.
 class OllamaChatTranslator {
  public:
-  OllamaChatTranslator(object request, std::string& out) : request_(request), out_(out) {}
+  OllamaChatTranslator(object request, std::string& out, encode::DroppedParams dropped)
+      : request_(request), out_(out), dropped_(dropped) {}
 
   Expected<void, Error> run(std::string_view model, bool stream, const json::JsonMembers& defaults) {
     if (auto checked = reject_inexpressible(); !checked) return checked;
@@ -81,7 +83,7 @@ class OllamaChatTranslator {
     if (!request_["logprobs"].get_bool().get(flag) && flag)
       return invalid("'logprobs' is not supported for Ollama models", "logprobs");
     if (auto refused = encode::refuse_serial_tool_calls(request_, "Ollama"); !refused) return refused;
-    return encode::refuse_settings(request_, {"logit_bias", "top_logprobs", "prediction", "audio"}, "Ollama");
+    return encode::refuse_settings(request_, {"user", "safety_identifier", "service_tier"}, "Ollama", dropped_);
   }
 
   Expected<void, Error> write_messages(array messages) {
@@ -336,6 +338,7 @@ class OllamaChatTranslator {
 
   object request_;
   std::string& out_;
+  encode::DroppedParams dropped_;
   std::vector<Call> calls_;
   std::vector<std::string_view> written_;
   std::string joined_, images_;
@@ -347,12 +350,13 @@ class OllamaChatTranslator {
 std::string ollama_root(std::string_view base_url) { return api_root(base_url, {"/v1", "/api"}); }
 
 Expected<void, Error> translate_ollama_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                                    const json::JsonMembers& default_params, std::string& out) {
+                                                    const json::JsonMembers& default_params, std::string& out,
+                                                    std::span<const std::string> dropped) {
   thread_local simdjson::dom::parser parser;
   thread_local std::string buffer;
   auto request = parse_request(openai_body, parser, buffer);
   if (!request) return unexpected(std::move(request).error());
-  return OllamaChatTranslator(*request, out).run(model, stream, default_params);
+  return OllamaChatTranslator(*request, out, encode::DroppedParams(dropped)).run(model, stream, default_params);
 }
 
 Expected<void, Error> translate_ollama_embed_request(std::string_view openai_body, std::string_view model,
@@ -395,7 +399,8 @@ Expected<void, Error> OllamaProvider::encode_into(const EncodeInput& in, http::U
     return unexpected(unsupported_endpoint(*this, in.endpoint));
   begin_post(in, endpoint_url(in.endpoint), fixed_headers_, out);
   if (in.endpoint == Endpoint::embeddings) return translate_ollama_embed_request(in.body, in.upstream_model, out.body);
-  return translate_ollama_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body);
+  return translate_ollama_chat_request(in.body, in.upstream_model, in.stream, default_params_, out.body,
+                                       config_.drop_params);
 }
 
 http::UpstreamRequest OllamaProvider::list_models_request() const {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,8 +44,10 @@ std::string ollama_root(std::string_view base_url);
 // OpenAI chat completions request body → Ollama /api/chat request body, appended to `out`.
 // Fails with a 400 naming the field for what Ollama cannot express (n > 1, logprobs, a required or
 // named tool_choice, an image by URL, audio).
+// Fields in `dropped` (the provider's drop_params) are left out instead of refused.
 Expected<void, Error> translate_ollama_chat_request(std::string_view openai_body, std::string_view model, bool stream,
-                                                    const json::JsonMembers& default_params, std::string& out);
+                                                    const json::JsonMembers& default_params, std::string& out,
+                                                    std::span<const std::string> dropped = {});
 
 // OpenAI embeddings request body → Ollama /api/embed request body, appended to `out`.
 Expected<void, Error> translate_ollama_embed_request(std::string_view openai_body, std::string_view model,

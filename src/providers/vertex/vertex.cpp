@@ -133,10 +133,10 @@ Expected<void, Error> VertexProvider::encode_into(const EncodeInput& in, http::U
   if (anthropic) {
     out.url += in.stream ? ":streamRawPredict" : ":rawPredict";
     return translate_vertex_chat_request(in.body, {kAnthropicVersion, in.anthropic_beta}, in.stream, default_params_,
-                                         out.body);
+                                         out.body, config_.drop_params);
   }
   out.url += in.stream ? ":streamGenerateContent?alt=sse" : ":generateContent";
-  return translate_gemini_request(in.body, *model, default_params_, out.body);
+  return translate_gemini_request(in.body, *model, default_params_, out.body, config_.drop_params);
 }
 
 http::UpstreamRequest VertexProvider::list_models_request() const {

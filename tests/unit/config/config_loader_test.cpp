@@ -558,7 +558,7 @@ TEST_F(ConfigLoaderTest, UnknownKeysSuggestTheClosestKnownKey) {
                 "(did you mean \"custom_headers\"?)",
                 "cfg.yaml:7:5: providers.together.colour: unknown key \"colour\"; expected one "
                 "of: id, name, type, base_url, api_key, auth_type, auth_header, headers, models, "
-                "default_model, default_params, enabled, priority, timeout, max_retries, timeouts, resume, "
+                "default_model, default_params, drop_params, enabled, priority, timeout, max_retries, timeouts, resume, "
                 "rate_limit, budget, api_version, security, tls, responses, http_version, region, access_key_id, secret_access_key, "
                 "session_token, profile, project_id, service_account_key, publisher",
             }));

@@ -614,5 +614,110 @@ TEST(AnthropicProviderTest, ErrorBodiesKeepAnthropicsTypeAndMessage) {
   EXPECT_TRUE(overloaded.retryable);
 }
 
+// --- thinking_blocks: Claude's signed and redacted reasoning, out and back ----------------------
+
+// The thinking_blocks entries of every delta of a translated stream, in order.
+std::vector<bj::object> streamed_thinking_blocks(const std::string& sse) {
+  std::vector<bj::object> blocks;
+  for (const auto& data : sse_data(sse)) {
+    if (data == "[DONE]") continue;
+    auto chunk = bj::parse(data).as_object();
+    auto& choices = chunk["choices"].as_array();
+    if (choices.empty()) continue;
+    auto& delta = choices[0].as_object()["delta"].as_object();
+    if (auto* list = delta.if_contains("thinking_blocks"))
+      for (auto& b : list->as_array()) blocks.push_back(b.as_object());
+  }
+  return blocks;
+}
+
+TEST(AnthropicThinkingBlocks, TheRecordedSignatureAndRedactedBlocksStreamAsThinkingBlocks) {
+  auto events = sse_data(fixture("stream-server-tool-input-json-delta.sse.txt"));
+  std::vector<std::string> signatures;
+  for (const auto& data : events) {
+    auto e = bj::parse(data).as_object();
+    if (e["type"] == "content_block_delta" && e["delta"].as_object()["type"] == "signature_delta")
+      signatures.emplace_back(e["delta"].as_object()["signature"].as_string());
+  }
+  ASSERT_FALSE(signatures.empty());
+  auto blocks = streamed_thinking_blocks(translate_stream(events));
+  ASSERT_EQ(blocks.size(), signatures.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    EXPECT_EQ(blocks[i]["type"], "thinking");
+    EXPECT_EQ(blocks[i]["signature"].as_string(), signatures[i]);
+  }
+
+  auto redacted_events = sse_data(fixture("stream-thinking-redacted.sse.txt"));
+  std::vector<std::string> data;
+  for (const auto& event : redacted_events) {
+    auto e = bj::parse(event).as_object();
+    if (e["type"] == "content_block_start" && e["content_block"].as_object()["type"] == "redacted_thinking")
+      data.emplace_back(e["content_block"].as_object()["data"].as_string());
+  }
+  ASSERT_EQ(data.size(), 2u);
+  auto redacted = streamed_thinking_blocks(translate_stream(redacted_events));
+  ASSERT_EQ(redacted.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(redacted[i]["type"], "redacted_thinking");
+    EXPECT_EQ(redacted[i]["data"].as_string(), data[i]);
+  }
+}
+
+TEST(AnthropicThinkingBlocks, ABodysThinkingAndRedactedBlocksBecomeTheMessagesThinkingBlocks) {
+  auto decoder = make_anthropic_decoder();
+  ChatResponse r;
+  ASSERT_TRUE(decoder->decode_body(R"({"id":"msg_1","type":"message","role":"assistant","model":"claude-x",
+    "content":[{"type":"thinking","thinking":"Let me think \"hard\".","signature":"SIG+/="},
+               {"type":"redacted_thinking","data":"REDACTED=="},{"type":"text","text":"Paris."}],
+    "stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}})", r));
+  std::string out;
+  write_chat_completion(r, 1700000000, out);
+  auto message = bj::parse(out).as_object()["choices"].as_array()[0].as_object()["message"].as_object();
+  EXPECT_EQ(message["reasoning_content"], "Let me think \"hard\".");
+  auto& blocks = message["thinking_blocks"].as_array();
+  ASSERT_EQ(blocks.size(), 2u) << out;
+  EXPECT_EQ(blocks[0], bj::parse(R"({"type":"thinking","thinking":"Let me think \"hard\".","signature":"SIG+/="})"));
+  EXPECT_EQ(blocks[1], bj::parse(R"({"type":"redacted_thinking","data":"REDACTED=="})"));
+  // Without a signature there is nothing to give back: no thinking_blocks.
+  ASSERT_TRUE(decoder->decode_body(R"({"id":"msg_2","type":"message","role":"assistant","model":"claude-x",
+    "content":[{"type":"text","text":"Paris."}],"stop_reason":"end_turn","usage":{"input_tokens":3,"output_tokens":2}})", r));
+  out.clear();
+  write_chat_completion(r, 1700000000, out);
+  EXPECT_EQ(out.find("thinking_blocks"), std::string::npos) << out;
+}
+
+constexpr const char* kGivenBack = R"({"model":"m","messages":[{"role":"user","content":"Weather?"},
+  {"role":"assistant","content":"Looking.","reasoning_content":"ignored: the blocks carry it",
+   "thinking_blocks":[{"type":"thinking","thinking":"Need the tool.","signature":"SIG1"},
+                      {"type":"redacted_thinking","data":"RED1"}],
+   "tool_calls":[{"id":"toolu_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Oslo\"}"}}]},
+  {"role":"tool","tool_call_id":"toolu_1","content":"12C"}]})";
+
+TEST(AnthropicThinkingBlocks, GivenBackTheyLeadTheAssistantTurnFieldByField) {
+  for (bool vertex : {false, true}) {
+    std::string out;
+    auto done = vertex ? translate_vertex_chat_request(kGivenBack, {"vertex-2023-10-16", ""}, false, {}, out)
+                       : translate_chat_request(kGivenBack, "claude-x", false, {}, out);
+    ASSERT_TRUE(done) << done.error().message;
+    auto content = bj::parse(out).as_object()["messages"].as_array()[1].as_object()["content"].as_array();
+    ASSERT_EQ(content.size(), 4u) << out;
+    EXPECT_EQ(content[0], bj::parse(R"({"type":"thinking","thinking":"Need the tool.","signature":"SIG1"})"));
+    EXPECT_EQ(content[1], bj::parse(R"({"type":"redacted_thinking","data":"RED1"})"));
+    EXPECT_EQ(content[2], bj::parse(R"({"type":"text","text":"Looking."})"));
+    EXPECT_EQ(content[3].as_object()["type"], "tool_use");
+  }
+}
+
+TEST(AnthropicThinkingBlocks, ABlockThatCannotBeGivenBackIsA400NamingIt) {
+  auto with = [](const std::string& blocks) {
+    return R"({"messages":[{"role":"user","content":"x"},{"role":"assistant","content":"y","thinking_blocks":)" + blocks +
+           "}]}";
+  };
+  EXPECT_EQ(translate_error(with(R"([{"type":"thinking","thinking":"t"}])")).param, "messages[1].thinking_blocks[0].signature");
+  EXPECT_EQ(translate_error(with(R"([{"type":"redacted_thinking"}])")).param, "messages[1].thinking_blocks[0].data");
+  EXPECT_EQ(translate_error(with(R"([{"type":"summary","text":"t"}])")).param, "messages[1].thinking_blocks[0].type");
+  EXPECT_EQ(translate_error(with(R"({"type":"thinking"})")).param, "messages[1].thinking_blocks");
+}
+
 }  // namespace
 }  // namespace llmux::providers

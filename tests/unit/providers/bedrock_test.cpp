@@ -427,5 +427,42 @@ TEST(BedrockBody, TextAndToolUseResponses) {
   EXPECT_FALSE(decoder->decode_body(R"({"stopReason":"end_turn"})", r));
 }
 
+// Claude's reasoning signature in the recorded stream comes out as a thinking_blocks delta; given
+// back on an assistant message, thinking_blocks become reasoningContent blocks ahead of its text.
+TEST(BedrockThinkingBlocks, TheRecordedSignatureStreamsOutAndBlocksGoBackAsReasoningContent) {
+  Recording r = recording("converse-stream-reasoning");
+  std::string signature;
+  for (auto& [type, payload] : r.events)
+    if (type == "contentBlockDelta")
+      if (auto* reasoning = payload.at("delta").as_object().if_contains("reasoningContent"))
+        if (auto* s = reasoning->as_object().if_contains("signature")) signature = s->as_string();
+  ASSERT_FALSE(signature.empty());
+  auto decoder = make_bedrock_decoder();
+  std::string sse = translate_split(r.bytes, r.bytes.size(), *decoder);
+  std::string streamed;
+  http::SseParser parser;
+  parser.feed(sse, [&](const http::SseEvent& event) {
+    if (event.data == "[DONE]") return true;
+    auto chunk = bj::parse(event.data).as_object();
+    if (chunk["choices"].as_array().empty()) return true;
+    auto& delta = chunk["choices"].as_array()[0].as_object()["delta"].as_object();
+    if (auto* blocks = delta.if_contains("thinking_blocks")) streamed = blocks->at(0).at("signature").as_string();
+    return true;
+  });
+  EXPECT_EQ(streamed, signature);
+
+  auto body = translate(R"({"model":"m","messages":[{"role":"user","content":"Weather?"},
+    {"role":"assistant","content":"Looking.","thinking_blocks":[{"type":"thinking","thinking":"Need the tool.","signature":"SIG1"},
+      {"type":"redacted_thinking","data":"UkVE"}],
+     "tool_calls":[{"id":"t1","type":"function","function":{"name":"get_weather","arguments":"{}"}}]},
+    {"role":"tool","tool_call_id":"t1","content":"12C"}]})");
+  auto content = body["messages"].as_array()[1].as_object()["content"].as_array();
+  ASSERT_EQ(content.size(), 4u) << bj::serialize(body);
+  EXPECT_EQ(content[0], bj::parse(R"({"reasoningContent":{"reasoningText":{"text":"Need the tool.","signature":"SIG1"}}})"));
+  EXPECT_EQ(content[1], bj::parse(R"({"reasoningContent":{"redactedContent":"UkVE"}})"));
+  EXPECT_EQ(content[2], bj::parse(R"({"text":"Looking."})"));
+  EXPECT_TRUE(content[3].as_object().contains("toolUse"));
+}
+
 }  // namespace
 }  // namespace llmux::providers

@@ -238,6 +238,36 @@ TEST(CohereBody, TextAndToolCallResponsesAndEmbeddings) {
   EXPECT_EQ(usage.prompt_tokens, 10);
 }
 
+// The recorded usage has cached_tokens beside billed_units and tokens: it comes back as OpenAI's
+// prompt_tokens_details.cached_tokens, in the body and in the stream's last chunk.
+TEST(CohereUsage, CachedTokensBecomePromptTokensDetailsPlainAndStreamed) {
+  auto decoder = make_cohere_decoder();
+  auto recorded = bj::parse(fixture("chat-v2-nonstream.json")).as_object();
+  int64_t want = recorded["usage"].at("cached_tokens").to_number<int64_t>();
+  ASSERT_GT(want, 0);
+  ChatResponse r;
+  ASSERT_TRUE(decoder->decode_body(fixture("chat-v2-nonstream.json"), r));
+  std::string out;
+  write_chat_completion(r, 1700000000, out);
+  auto body = bj::parse(out).as_object();
+  EXPECT_EQ(body["usage"].at("prompt_tokens_details").at("cached_tokens").to_number<int64_t>(), want) << out;
+
+  std::string text = fixture("chat-v2-stream-text.chunks.jsonl");
+  auto last = bj::parse(jsonl(text).back()).as_object();
+  int64_t streamed_want = last["delta"].at("usage").at("cached_tokens").to_number<int64_t>();
+  std::string sse = translate_split(sse_body(text), sse_body(text).size(), *decoder);
+  int64_t got = -1;
+  http::SseParser parser;
+  parser.feed(sse, [&](const http::SseEvent& event) {
+    if (event.data == "[DONE]") return true;
+    auto chunk = bj::parse(event.data).as_object();
+    if (auto* u = chunk.if_contains("usage"); u && u->is_object())
+      got = u->at("prompt_tokens_details").at("cached_tokens").to_number<int64_t>();
+    return true;
+  });
+  EXPECT_EQ(got, streamed_want) << sse;
+}
+
 TEST(CohereProviderTest, ErrorBodiesKeepCoheresMessage) {
   ProviderConfig c;
   c.id = "co";

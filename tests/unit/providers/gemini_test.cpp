@@ -69,7 +69,7 @@ TEST(GeminiRequest, RolesAndSystemInstruction) {
 
 TEST(GeminiRequest, GenerationConfigFieldByField) {
   auto r = translate(R"({"max_completion_tokens":77,"temperature":0.5,"top_p":0.9,"top_k":4,"seed":7,
-    "presence_penalty":0.1,"frequency_penalty":0.2,"stop":"END","user":"u-1","messages":[{"role":"user","content":"x"}]})");
+    "presence_penalty":0.1,"frequency_penalty":0.2,"stop":"END","messages":[{"role":"user","content":"x"}]})");
   EXPECT_EQ(r["generationConfig"], bj::parse(R"({"temperature":0.5,"topP":0.9,"topK":4,"seed":7,
     "presencePenalty":0.1,"frequencyPenalty":0.2,"maxOutputTokens":77,"stopSequences":["END"]})"));
   auto g = translate(R"({"max_tokens":5,"stop":["a","b"],"messages":[{"role":"user","content":"x"}]})")["generationConfig"];
