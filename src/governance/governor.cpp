@@ -139,23 +139,23 @@ void GovernanceRegistry::load_spend(Governance& g) {
   if (!pending) return;
   ledger_->flush();  // rows of requests just finished count too
   using Spend = std::map<std::string, std::pair<int64_t, int64_t>, std::less<>>;  // day, month micro-USD
-  auto read = [&](storage::UsageGrouping by, Spend& out) {
+  auto read = [&](storage::SpendSubject by, Spend& out) {
     for (int64_t since : {month_start, day_start}) {
-      auto report = ledger_->report({since, std::nullopt, by});
-      if (!report) {
-        observability::log_warning("budgets: the usage ledger could not be read (" + report.error() +
+      auto spend = ledger_->spend_since(since, by);
+      if (!spend) {
+        observability::log_warning("budgets: the usage ledger could not be read (" + spend.error() +
                                    "); spend starts from zero");
         return;
       }
-      for (const auto& group : report->groups) {
-        auto& [day, month] = out[group.group];
-        (since == day_start ? day : month) = micro_of_nano(group.cost_nano_usd);
+      for (const auto& subject : *spend) {
+        auto& [day, month] = out[subject.subject];
+        (since == day_start ? day : month) = micro_of_nano(subject.cost_nano_usd);
       }
     }
   };
   Spend by_provider, by_key;
-  read(storage::UsageGrouping::provider, by_provider);
-  read(storage::UsageGrouping::key, by_key);
+  read(storage::SpendSubject::provider, by_provider);
+  read(storage::SpendSubject::key, by_key);
   auto apply = [&](SubjectState& state, const Spend& spend, std::string_view id) {
     if (state.spend_loaded.exchange(true)) return;
     auto it = spend.find(id);

@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
+#include <tuple>
 #include <thread>
 
 #include "governance/cost.hpp"
@@ -41,7 +43,31 @@ CREATE TABLE IF NOT EXISTS usage (
   attempts INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS usage_by_time ON usage(time_ms);
+CREATE TABLE IF NOT EXISTS spend_by_day (
+  day INTEGER NOT NULL,
+  kind INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  cost_nano_usd INTEGER NOT NULL,
+  PRIMARY KEY (day, kind, subject)
+) WITHOUT ROWID;
 )";
+
+// spend_by_day: the cost per UTC day (days since the epoch) of each provider (kind 0) and gateway
+// key (kind 1), kept by the writer beside the rows. Schema version 1 has it; a ledger of an older
+// version gets it computed from its rows once, at its first open by this version.
+constexpr int kSchemaVersion = 1;
+constexpr int64_t kDayMs = 86'400'000;
+
+constexpr const char* kRebuildSpend =
+    "DELETE FROM spend_by_day;"
+    "INSERT INTO spend_by_day SELECT time_ms / 86400000, 0, provider, sum(cost_nano_usd) FROM usage "
+    "WHERE provider != '' GROUP BY 1, 3;"
+    "INSERT INTO spend_by_day SELECT time_ms / 86400000, 1, key_id, sum(cost_nano_usd) FROM usage "
+    "WHERE key_id != '' GROUP BY 1, 3;";
+
+constexpr const char* kAddSpend =
+    "INSERT INTO spend_by_day (day, kind, subject, cost_nano_usd) VALUES (?1, ?2, ?3, ?4) "
+    "ON CONFLICT (day, kind, subject) DO UPDATE SET cost_nano_usd = cost_nano_usd + excluded.cost_nano_usd";
 
 constexpr int kColumns = 19;
 
@@ -97,7 +123,9 @@ class SqliteLedger final : public UsageLedger {
     for (const char* sql : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", kSchema})
       if (sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) != SQLITE_OK)
         return unexpected(failure("cannot prepare the usage ledger"));
-    if (sqlite3_prepare_v2(db_, insert_sql(1).c_str(), -1, &insert_one_.stmt, nullptr) != SQLITE_OK ||
+    if (auto migrated = migrate(); !migrated) return migrated;
+    if (sqlite3_prepare_v2(db_, kAddSpend, -1, &add_spend_.stmt, nullptr) != SQLITE_OK ||
+        sqlite3_prepare_v2(db_, insert_sql(1).c_str(), -1, &insert_one_.stmt, nullptr) != SQLITE_OK ||
         sqlite3_prepare_v2(db_, insert_sql(kRowsPerInsert).c_str(), -1, &insert_many_.stmt, nullptr) != SQLITE_OK)
       return unexpected(failure("cannot prepare the usage ledger"));
     queue_.reserve(options_.queue_capacity);
@@ -144,6 +172,7 @@ class SqliteLedger final : public UsageLedger {
   }
 
   Expected<UsageReport, std::string> report(const UsageQuery& query) override;
+  Expected<std::vector<SubjectSpend>, std::string> spend_since(int64_t since_ms, SpendSubject by) override;
   Expected<RepriceResult, std::string> reprice(const PriceLookup& prices) override;
 
   LedgerStats stats() const override {
@@ -152,6 +181,47 @@ class SqliteLedger final : public UsageLedger {
   }
 
  private:
+  // Brings a ledger of an older schema version to this one (its spend rollup computed from its
+  // rows), in one transaction.
+  Expected<void, std::string> migrate() {
+    Statement version;
+    if (sqlite3_prepare_v2(db_, "PRAGMA user_version", -1, &version.stmt, nullptr) != SQLITE_OK ||
+        sqlite3_step(version.stmt) != SQLITE_ROW)
+      return unexpected(failure("cannot read the schema version of"));
+    if (sqlite3_column_int(version.stmt, 0) >= kSchemaVersion) return {};
+    std::string sql = std::string("BEGIN IMMEDIATE;") + kRebuildSpend + "PRAGMA user_version = " +
+                      std::to_string(kSchemaVersion) + ";COMMIT;";
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+      std::string why = failure("cannot upgrade");
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return unexpected(std::move(why));
+    }
+    return {};
+  }
+
+  // The batch's cost per day and subject, added to the rollup (few statements: a batch holds
+  // few days and subjects).
+  bool add_spend(const std::vector<UsageRow>& rows) {
+    std::map<std::tuple<int64_t, int, std::string_view>, int64_t> spend;
+    for (const auto& r : rows) {
+      int64_t day = r.time_ms / kDayMs;
+      if (!r.provider.view().empty()) spend[{day, 0, r.provider.view()}] += r.cost_nano_usd;
+      if (!r.key_id.view().empty()) spend[{day, 1, r.key_id.view()}] += r.cost_nano_usd;
+    }
+    sqlite3_stmt* s = add_spend_.stmt;
+    for (const auto& [at, cost] : spend) {
+      const auto& [day, kind, subject] = at;
+      sqlite3_bind_int64(s, 1, day);
+      sqlite3_bind_int(s, 2, kind);
+      sqlite3_bind_text(s, 3, subject.data(), static_cast<int>(subject.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(s, 4, cost);
+      int rc = sqlite3_step(s);
+      sqlite3_reset(s);
+      if (rc != SQLITE_DONE) return false;
+    }
+    return true;
+  }
+
   std::string failure(const std::string& what) const {
     return what + " " + options_.path + ": " + (db_ ? sqlite3_errmsg(db_) : "out of memory");
   }
@@ -217,6 +287,11 @@ class SqliteLedger final : public UsageLedger {
         return unexpected(std::move(why));
       }
     }
+    if (!add_spend(rows)) {
+      std::string why = failure("cannot write to");
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return unexpected(std::move(why));
+    }
     if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
       std::string why = failure("cannot commit to");
       sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
@@ -250,7 +325,7 @@ class SqliteLedger final : public UsageLedger {
   SqliteLedgerOptions options_;
   sqlite3* db_ = nullptr;
   std::mutex db_mutex_;  // the connection and its statements: the writer, report() and reprice()
-  Statement insert_one_, insert_many_;
+  Statement insert_one_, insert_many_, add_spend_;
   mutable std::mutex mutex_;  // the queue and the counters below
   std::condition_variable work_, room_, stored_;
   std::vector<UsageRow> queue_;
@@ -301,6 +376,24 @@ Expected<UsageReport, std::string> SqliteLedger::report(const UsageQuery& query)
   return out;
 }
 
+Expected<std::vector<SubjectSpend>, std::string> SqliteLedger::spend_since(int64_t since_ms, SpendSubject by) {
+  std::lock_guard lock(db_mutex_);
+  Statement st;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT subject, sum(cost_nano_usd) FROM spend_by_day WHERE kind = ?1 AND day >= ?2 "
+                         "GROUP BY subject ORDER BY subject",
+                         -1, &st.stmt, nullptr) != SQLITE_OK)
+    return unexpected(failure("cannot read"));
+  sqlite3_bind_int(st.stmt, 1, by == SpendSubject::provider ? 0 : 1);
+  sqlite3_bind_int64(st.stmt, 2, since_ms / kDayMs);  // the day as the writer counts it
+  std::vector<SubjectSpend> out;
+  int rc;
+  while ((rc = sqlite3_step(st.stmt)) == SQLITE_ROW)
+    out.push_back({reinterpret_cast<const char*>(sqlite3_column_text(st.stmt, 0)), sqlite3_column_int64(st.stmt, 1)});
+  if (rc != SQLITE_DONE) return unexpected(failure("cannot read"));
+  return out;
+}
+
 Expected<RepriceResult, std::string> SqliteLedger::reprice(const PriceLookup& prices) {
   flush();
   std::lock_guard lock(db_mutex_);
@@ -341,7 +434,8 @@ Expected<RepriceResult, std::string> SqliteLedger::reprice(const PriceLookup& pr
     }
     ++result.repriced;
   }
-  if (rc != SQLITE_DONE || sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (rc != SQLITE_DONE || sqlite3_exec(db_, kRebuildSpend, nullptr, nullptr, nullptr) != SQLITE_OK ||
+      sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
     std::string why = failure("cannot reprice");
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return unexpected(std::move(why));

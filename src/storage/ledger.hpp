@@ -96,6 +96,14 @@ struct UsageReport {
   UsageTotals total;                // the sum of the groups, exactly
 };
 
+// Whose spend spend_since() sums: the provider's or the gateway key's (empty ones are left out).
+enum class SpendSubject { provider, key };
+
+struct SubjectSpend {
+  std::string subject;
+  int64_t cost_nano_usd = 0;
+};
+
 struct LedgerStats {
   uint64_t queued = 0;              // rows waiting for the writer now
   uint64_t written = 0;             // rows stored since open
@@ -121,6 +129,10 @@ class UsageLedger {
   // Stores everything queued and stops the writer; record() after close() stores synchronously.
   virtual void close() = 0;
   virtual Expected<UsageReport, std::string> report(const UsageQuery& query) = 0;
+  // The cost per subject of the rows stored from the UTC day holding `since_ms` on, ordered by
+  // subject. Read from a per-day rollup the writer keeps in the same transaction as the rows, so
+  // its cost is days times subjects, not rows: budgets read it at every start.
+  virtual Expected<std::vector<SubjectSpend>, std::string> spend_since(int64_t since_ms, SpendSubject by) = 0;
   // Recomputes every row's cost from its raw token counts with `prices`.
   virtual Expected<RepriceResult, std::string> reprice(const PriceLookup& prices) = 0;
   virtual LedgerStats stats() const = 0;

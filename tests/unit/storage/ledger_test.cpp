@@ -243,6 +243,91 @@ TEST_F(LedgerTest, RepriceRecomputesFromRawTokensWithCurrentPrices) {
   EXPECT_EQ(report->groups[0].cost_nano_usd, 77);  // left as it was
 }
 
+// spend_since against report() over the rows themselves, per provider and per key, from several
+// day starts: the rollup the writer keeps must give the rows' exact sums.
+void expect_spend_matches_rows(UsageLedger& ledger, int64_t since) {
+  for (auto [by, grouping] : {std::pair{SpendSubject::provider, UsageGrouping::provider},
+                              std::pair{SpendSubject::key, UsageGrouping::key}}) {
+    auto spend = ledger.spend_since(since, by);
+    ASSERT_TRUE(spend) << spend.error();
+    auto report = ledger.report({since, std::nullopt, grouping});
+    ASSERT_TRUE(report);
+    std::vector<SubjectSpend> expected;
+    for (const auto& g : report->groups)
+      if (!g.group.empty()) expected.push_back({g.group, g.cost_nano_usd});
+    ASSERT_EQ(spend->size(), expected.size()) << "since " << since;
+    for (size_t i = 0; i < expected.size(); ++i) {
+      EXPECT_EQ((*spend)[i].subject, expected[i].subject);
+      EXPECT_EQ((*spend)[i].cost_nano_usd, expected[i].cost_nano_usd) << expected[i].subject << " since " << since;
+    }
+  }
+}
+
+constexpr int64_t kDayMs = 86'400'000;
+constexpr int64_t kDay0 = 20'000 * kDayMs;
+
+void record_spread_rows(UsageLedger& ledger, int n) {
+  for (int i = 0; i < n; ++i) {
+    // three days, both edges of each day, two providers, two keys and keyless rows
+    int64_t at = kDay0 + (i % 3) * kDayMs + (i % 2 ? kDayMs - 1 : 0);
+    UsageRow r = row(at, i % 4 ? "a" : "b", "m", 1, 1, 1000 + i);
+    if (i % 5) r.key_id = i % 5 == 1 ? "k1" : "k2";
+    ledger.record(r);
+  }
+}
+
+TEST_F(LedgerTest, SpendSinceADayIsTheRowsSumsFromTheRollup) {
+  auto ledger = open(4096, 64);
+  record_spread_rows(*ledger, 500);  // many batches: the rollup adds across them
+  ledger->flush();
+  for (int64_t since : {kDay0, kDay0 + kDayMs, kDay0 + 2 * kDayMs, kDay0 + 3 * kDayMs})
+    expect_spend_matches_rows(*ledger, since);
+  auto none = ledger->spend_since(kDay0 + 3 * kDayMs, SpendSubject::provider);
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+  auto a = ledger->spend_since(kDay0, SpendSubject::provider);
+  ASSERT_TRUE(a);
+  ASSERT_EQ(a->size(), 2u);
+  EXPECT_EQ((*a)[0].subject, "a");
+  EXPECT_GT((*a)[0].cost_nano_usd, 0);
+}
+
+TEST_F(LedgerTest, ALedgerWithoutTheRollupGetsItFromItsRowsAtOpen) {
+  {
+    auto ledger = open();
+    record_spread_rows(*ledger, 90);
+    ledger->close();
+  }
+  // What a ledger written by the previous version looks like: rows, no rollup, version 0.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(ledger_path(dir_).c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "DROP TABLE spend_by_day; PRAGMA user_version = 0;", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto reopened = open();
+  auto spend = reopened->spend_since(kDay0, SpendSubject::key);
+  ASSERT_TRUE(spend) << spend.error();
+  EXPECT_EQ(spend->size(), 2u);
+  expect_spend_matches_rows(*reopened, kDay0);
+  expect_spend_matches_rows(*reopened, kDay0 + kDayMs);
+}
+
+TEST_F(LedgerTest, RepriceRecomputesTheSpendRollupToo) {
+  auto ledger = open();
+  record_spread_rows(*ledger, 30);
+  auto result = ledger->reprice([](const std::string& provider, const std::string&) -> std::optional<ModelPrices> {
+    if (provider != "a") return std::nullopt;
+    ModelPrices p;
+    p.input = p.output = 5'000'000;
+    return p;
+  });
+  ASSERT_TRUE(result) << result.error();
+  EXPECT_GT(result->repriced, 0);
+  expect_spend_matches_rows(*ledger, kDay0);
+  auto a = ledger->spend_since(kDay0, SpendSubject::provider);
+  ASSERT_TRUE(a);
+  EXPECT_EQ((*a)[0].cost_nano_usd, result->repriced * 10'000);  // 2 tokens at 5e6 pico each
+}
+
 TEST_F(LedgerTest, TheFileIsPrivate) {
   auto ledger = open();
   struct stat st {};
