@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -227,6 +228,11 @@ class SqliteLedger final : public UsageLedger {
   }
 
   void write_loop() {
+    // The writer is background work sharing the workers' cores: at nice 10 the scheduler runs a
+    // ready worker first, so a batch commit (about 2 ms of CPU per 1,000 rows) does not stand in
+    // front of requests (the 10,000 req/s bench's p99). It still gets CPU under full load, and
+    // a full queue applies backpressure, so rows are never dropped.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 10);
     std::vector<UsageRow> batch;
     batch.reserve(options_.queue_capacity);
     std::unique_lock lock(mutex_);

@@ -3,12 +3,17 @@
 #include "storage/ledger.hpp"
 
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "storage/usage_query.hpp"
@@ -326,6 +331,31 @@ TEST_F(LedgerTest, RepriceRecomputesTheSpendRollupToo) {
   auto a = ledger->spend_since(kDay0, SpendSubject::provider);
   ASSERT_TRUE(a);
   EXPECT_EQ((*a)[0].cost_nano_usd, result->repriced * 10'000);  // 2 tokens at 5e6 pico each
+}
+
+// The nice value of each thread of this process, from /proc (field 19 of a task's stat).
+std::vector<int> thread_nice_values() {
+  std::vector<int> out;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(task.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));  // after "pid (comm) "
+    std::string field;
+    for (int i = 3; i <= 19 && fields >> field; ++i)
+      if (i == 19) out.push_back(std::stoi(field));
+  }
+  return out;
+}
+
+TEST_F(LedgerTest, TheWriterThreadYieldsTheCpuToRequestThreads) {
+  auto before = thread_nice_values();
+  auto ledger = open();
+  ledger->record(row(1, "p", "m", 1, 1, 1));
+  ledger->flush();  // the writer has run
+  auto after = thread_nice_values();
+  auto count = [](const std::vector<int>& v) { return std::count(v.begin(), v.end(), 10); };
+  EXPECT_EQ(count(after), count(before) + 1);
+  EXPECT_EQ(::getpriority(PRIO_PROCESS, static_cast<id_t>(::gettid())), 0);  // the caller's is left alone
 }
 
 TEST_F(LedgerTest, TheFileIsPrivate) {
